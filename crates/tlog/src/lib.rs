@@ -1,0 +1,47 @@
+//! The transparency-log core of tuflog: RFC 9162 Merkle tree math, C2SP tiles,
+//! signed notes, checkpoints and cosignatures.
+//!
+//! # What this crate is not
+//!
+//! No I/O, no async runtime, no clock and no randomness of its own: callers hand in
+//! bytes, stored hashes (through [`HashReader`]), tiles (through [`TileSource`]), the
+//! time, and a random number generator, and take bytes out. No HTTP, no storage
+//! engine, no witness or client *policy* (how many cosignatures suffice, which
+//! checkpoints to trust first): those live in the crates above this one.
+//!
+//! # Map
+//!
+//! | module | specification |
+//! |---|---|
+//! | [`hash`] | RFC 9162 §2.1.1 leaf and interior hashing |
+//! | [`tree`] | RFC 9162 §2.1.3.1 / §2.1.4.1 proof generation over stored hashes |
+//! | [`compact`] | append: the hashes to store for each new leaf, and the root |
+//! | [`verify`] | RFC 9162 §2.1.3.2 / §2.1.4.2 proof verification |
+//! | [`tile`] | C2SP tlog-tiles: tile paths, tile contents, entry bundles, proofs from tiles |
+//! | [`note`] | C2SP signed-note with Ed25519 |
+//! | [`checkpoint`] | C2SP tlog-checkpoint |
+//! | [`cosignature`] | C2SP tlog-cosignature, cosignature/v1 (Ed25519, type 0x04) |
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+pub mod compact;
+pub mod cosignature;
+mod error;
+pub mod hash;
+pub mod memory;
+pub mod note;
+pub mod tile;
+pub mod tree;
+pub mod verify;
+
+pub use checkpoint::Checkpoint;
+pub use compact::CompactRange;
+pub use error::Error;
+pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
+pub use memory::MemoryHashStore;
+pub use note::{Note, SignerKey, VerifierKey};
+pub use tile::{Tile, TileSource};
+pub use tree::{HashReader, NodeId};
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! Conformance of `tlog` against public vectors, a second implementation (rs_merkle),
+//! properties over random trees, and the parsers' behaviour on arbitrary bytes.
+//!
+//! One test binary, one module per kind of evidence.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod merkle_vectors;
+mod note_vectors;
+mod parsers;
+mod proof_properties;
+mod rs_merkle_oracle;
+mod tiles;
+
+use std::path::PathBuf;
+
+/// The vectors copied from `shared/vectors` (see `testdata/SOURCES.md`).
+pub fn testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
