@@ -22,6 +22,7 @@
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
 //! | [`cosignature`] | C2SP tlog-cosignature, cosignature/v1 (Ed25519, type 0x04) |
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 
 pub mod checkpoint;
 pub mod compact;
@@ -41,7 +42,7 @@ pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
 pub use memory::MemoryHashStore;
 pub use note::{Note, SignerKey, VerifierKey};
 pub use tile::{Tile, TileSource};
-pub use tree::{HashReader, NodeId};
+pub use tree::{HashReader, NodeId, RightEdge};
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -53,6 +53,11 @@ impl MemoryHashStore {
         self.range.root()
     }
 
+    /// The right edge of the current tree, for proofs at the current size.
+    pub fn right_edge(&self) -> crate::RightEdge {
+        crate::RightEdge::new(&self.range)
+    }
+
     /// The hash of one stored node, if complete.
     pub fn node(&self, id: NodeId) -> Option<Hash> {
         let index = usize::try_from(id.index).ok()?;

@@ -77,7 +77,7 @@ impl Tile {
         if available == 0 {
             return None;
         }
-        let width = available.min(u64::from(FULL_TILE_WIDTH)) as u16;
+        let width = u16::try_from(available.min(u64::from(FULL_TILE_WIDTH))).ok()?;
         Tile::new(level, index, width).ok()
     }
 
@@ -187,7 +187,8 @@ impl TilePath {
                         "partial width {w} not in 1..=255"
                     )));
                 }
-                width = w as u16;
+                width = u16::try_from(w)
+                    .map_err(|_| Error::MalformedTile(format!("partial width {w}")))?;
                 elems.pop();
                 let last = elems.len() - 1;
                 elems[last] = stripped;
@@ -281,7 +282,8 @@ impl<'a, S: TileSource + ?Sized> TileHashReader<'a, S> {
         let within = id.level % TILE_HEIGHT;
         let first = id.index << within;
         let tile_index = first >> TILE_HEIGHT;
-        let start = (first % u64::from(FULL_TILE_WIDTH)) as usize;
+        let start = usize::try_from(first % u64::from(FULL_TILE_WIDTH))
+            .map_err(|_| Error::MissingHash(id))?;
         let tile =
             Tile::for_tree_size(tile_level, tile_index, self.size).ok_or(Error::MissingHash(id))?;
         Ok((tile, start, 1usize << within))

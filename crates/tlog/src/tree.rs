@@ -78,6 +78,10 @@ fn split_point(n: u64) -> u64 {
 /// Every range the RFC recursion produces starts at a multiple of the smallest power of
 /// two not less than its length, so its decomposition by the binary digits of the
 /// length is made of aligned, complete subtrees.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a level is the bit position of a u64, below 64"
+)]
 fn range_nodes(begin: u64, end: u64, out: &mut Vec<NodeId>) {
     let mut pos = begin;
     let mut remaining = end - begin;
@@ -94,31 +98,55 @@ pub(crate) fn range_nodes_from_zero(size: u64, out: &mut Vec<NodeId>) {
     range_nodes(0, size, out);
 }
 
-/// A proof plan: for each proof element, how many of the planned nodes it folds.
-struct Plan {
-    nodes: Vec<NodeId>,
-    /// Number of nodes each element folds, in element order.
-    spans: Vec<u8>,
+/// One element of a proof plan.
+enum Element {
+    /// Fold this many planned nodes (taken in order from the plan's node list).
+    Fold(u8),
+    /// Already known: a right-edge range hash from a [`RightEdge`].
+    Known(Hash),
 }
 
-impl Plan {
-    fn with_capacity(n: usize) -> Self {
+/// A proof plan: the stored nodes to read, and how each proof element is made.
+struct Plan<'e> {
+    nodes: Vec<NodeId>,
+    elements: Vec<Element>,
+    edge: Option<&'e RightEdge>,
+    reverse_output: bool,
+}
+
+impl<'e> Plan<'e> {
+    fn new(n: usize, edge: Option<&'e RightEdge>) -> Self {
         Plan {
             nodes: Vec::with_capacity(n + 8),
-            spans: Vec::with_capacity(n),
+            elements: Vec::with_capacity(n),
+            edge,
+            reverse_output: false,
         }
     }
 
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a range has at most 64 subtrees, one per bit of its length"
+    )]
     fn push_range(&mut self, begin: u64, end: u64) {
+        if let Some(hash) = self.edge.and_then(|e| e.range_hash(begin, end)) {
+            self.elements.push(Element::Known(hash));
+            return;
+        }
         let before = self.nodes.len();
         range_nodes(begin, end, &mut self.nodes);
-        self.spans.push((self.nodes.len() - before) as u8);
+        self.elements
+            .push(Element::Fold((self.nodes.len() - before) as u8));
     }
 
     /// Reads every planned node at once and folds each element's nodes right to left
     /// (RFC 9162 §2.1.1: `MTH(D[n]) = HASH(0x01 || MTH(D[0:k]) || MTH(D[k:n]))`).
     fn execute(self, reader: &impl HashReader) -> Result<Vec<Hash>> {
-        let hashes = reader.read_hashes(&self.nodes)?;
+        let hashes = if self.nodes.is_empty() {
+            Vec::new()
+        } else {
+            reader.read_hashes(&self.nodes)?
+        };
         if hashes.len() != self.nodes.len() {
             return Err(Error::Storage(
                 format!(
@@ -129,18 +157,77 @@ impl Plan {
                 .into(),
             ));
         }
-        let mut out = Vec::with_capacity(self.spans.len());
+        let mut out = Vec::with_capacity(self.elements.len());
         let mut at = 0usize;
-        for &span in &self.spans {
-            let group = &hashes[at..at + span as usize];
-            at += span as usize;
-            let mut acc = group[group.len() - 1];
-            for h in group[..group.len() - 1].iter().rev() {
-                acc = node_hash(h, &acc);
+        for element in &self.elements {
+            match *element {
+                Element::Known(hash) => out.push(hash),
+                Element::Fold(span) => {
+                    let group = &hashes[at..at + span as usize];
+                    at += span as usize;
+                    let mut acc = group[group.len() - 1];
+                    for h in group[..group.len() - 1].iter().rev() {
+                        acc = node_hash(h, &acc);
+                    }
+                    out.push(acc);
+                }
             }
-            out.push(acc);
+        }
+        if self.reverse_output {
+            out.reverse();
         }
         Ok(out)
+    }
+}
+
+/// The hashes of every range `[a, size)` that a proof in the tree of `size` leaves can
+/// need, computed once per tree size from its right edge.
+///
+/// Without it, each proof in a tree whose size is not a power of two folds up to
+/// log2(size) stored hashes for its right-edge element; with it, that element is
+/// looked up. A server keeps one for its latest checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RightEdge {
+    size: u64,
+    /// First leaf of each right-edge subtree, ascending.
+    starts: Vec<u64>,
+    /// `suffixes[i]` is the hash of leaves `[starts[i], size)`.
+    suffixes: Vec<Hash>,
+}
+
+impl RightEdge {
+    /// Precomputes the right-edge range hashes of the tree `range` covers.
+    pub fn new(range: &crate::CompactRange) -> Self {
+        let size = range.size();
+        let ids = crate::CompactRange::frontier_ids(size);
+        let starts: Vec<u64> = ids.iter().map(|id| id.index << id.level).collect();
+        let mut suffixes = range.frontier().to_vec();
+        for i in (0..suffixes.len().saturating_sub(1)).rev() {
+            suffixes[i] = node_hash(&suffixes[i], &suffixes[i + 1]);
+        }
+        RightEdge {
+            size,
+            starts,
+            suffixes,
+        }
+    }
+
+    /// The tree size this edge belongs to.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The root of the tree.
+    pub fn root(&self) -> Hash {
+        self.suffixes.first().copied().unwrap_or(EMPTY_ROOT)
+    }
+
+    fn range_hash(&self, begin: u64, end: u64) -> Option<Hash> {
+        if end != self.size {
+            return None;
+        }
+        let i = self.starts.binary_search(&begin).ok()?;
+        self.suffixes.get(i).copied()
     }
 }
 
@@ -149,7 +236,7 @@ pub fn tree_root(size: u64, reader: &impl HashReader) -> Result<Hash> {
     if size == 0 {
         return Ok(EMPTY_ROOT);
     }
-    let mut plan = Plan::with_capacity(1);
+    let mut plan = Plan::new(1, None);
     plan.push_range(0, size);
     Ok(plan.execute(reader)?[0])
 }
@@ -168,7 +255,7 @@ pub fn range_hash(begin: u64, end: u64, reader: &impl HashReader) -> Result<Hash
             "leaf range [{begin}, {end}) is not a subtree of the RFC 9162 tree"
         )));
     }
-    let mut plan = Plan::with_capacity(1);
+    let mut plan = Plan::new(1, None);
     plan.push_range(begin, end);
     Ok(plan.execute(reader)?[0])
 }
@@ -176,6 +263,30 @@ pub fn range_hash(begin: u64, end: u64, reader: &impl HashReader) -> Result<Hash
 /// The audit path for leaf `index` in the tree of `size` leaves, leaf to root
 /// (RFC 9162 §2.1.3.1 `PATH(m, D[n])`).
 pub fn inclusion_proof(index: u64, size: u64, reader: &impl HashReader) -> Result<Vec<Hash>> {
+    inclusion_plan(index, size, None)?.execute(reader)
+}
+
+/// [`inclusion_proof`] in the tree `edge` describes, taking right-edge hashes from
+/// `edge` instead of folding them from storage.
+pub fn inclusion_proof_at_edge(
+    index: u64,
+    edge: &RightEdge,
+    reader: &impl HashReader,
+) -> Result<Vec<Hash>> {
+    inclusion_plan(index, edge.size, Some(edge))?.execute(reader)
+}
+
+/// [`consistency_proof`] to the tree `edge` describes, taking right-edge hashes from
+/// `edge` instead of folding them from storage.
+pub fn consistency_proof_at_edge(
+    old_size: u64,
+    edge: &RightEdge,
+    reader: &impl HashReader,
+) -> Result<Vec<Hash>> {
+    consistency_plan(old_size, edge.size, Some(edge))?.execute(reader)
+}
+
+fn inclusion_plan(index: u64, size: u64, edge: Option<&RightEdge>) -> Result<Plan<'_>> {
     if index >= size {
         return Err(Error::InvalidProofRequest(format!(
             "leaf index {index} is not below tree size {size}"
@@ -184,9 +295,7 @@ pub fn inclusion_proof(index: u64, size: u64, reader: &impl HashReader) -> Resul
     // RFC 9162 §2.1.3.1: for n > 1, with k the largest power of two < n,
     //   PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])      if m < k
     //   PATH(m, D[n]) = PATH(m - k, D[k:n]) : MTH(D[0:k])  if m >= k
-    // Walking down from the root meets the path elements root-first, so the plan is
-    // built in that order and reversed.
-    let mut plan = Plan::with_capacity(64);
+    let mut plan = Plan::new(64, edge);
     let (mut lo, mut hi) = (0u64, size);
     while hi - lo > 1 {
         let k = split_point(hi - lo);
@@ -198,9 +307,9 @@ pub fn inclusion_proof(index: u64, size: u64, reader: &impl HashReader) -> Resul
             lo += k;
         }
     }
-    let mut proof = plan.execute(reader)?;
-    proof.reverse();
-    Ok(proof)
+    // Both recursions meet proof elements root first; proofs list them leaf first.
+    plan.reverse_output = true;
+    Ok(plan)
 }
 
 /// The consistency proof from the tree of `old_size` leaves to the tree of `new_size`
@@ -213,6 +322,10 @@ pub fn consistency_proof(
     new_size: u64,
     reader: &impl HashReader,
 ) -> Result<Vec<Hash>> {
+    consistency_plan(old_size, new_size, None)?.execute(reader)
+}
+
+fn consistency_plan(old_size: u64, new_size: u64, edge: Option<&RightEdge>) -> Result<Plan<'_>> {
     if old_size == 0 || old_size > new_size {
         return Err(Error::InvalidProofRequest(format!(
             "no consistency proof from size {old_size} to size {new_size}"
@@ -222,7 +335,7 @@ pub fn consistency_proof(
     //   m == n: [] if b, else [MTH(D[n])]
     //   m <= k: SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
     //   m >  k: SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
-    let mut plan = Plan::with_capacity(65);
+    let mut plan = Plan::new(65, edge);
     let (mut lo, mut hi) = (0u64, new_size);
     let mut m = old_size;
     let mut whole_old_tree_known = true;
@@ -245,9 +358,9 @@ pub fn consistency_proof(
             whole_old_tree_known = false;
         }
     }
-    let mut proof = plan.execute(reader)?;
-    proof.reverse();
-    Ok(proof)
+    // Both recursions meet proof elements root first; proofs list them leaf first.
+    plan.reverse_output = true;
+    Ok(plan)
 }
 
 #[cfg(test)]
@@ -280,6 +393,33 @@ mod tests {
         let store = crate::MemoryHashStore::new();
         assert!(range_hash(3, 5, &store).is_err());
         assert!(range_hash(4, 4, &store).is_err());
+    }
+
+    #[test]
+    fn proofs_at_a_right_edge_equal_proofs_from_storage() {
+        let mut store = crate::MemoryHashStore::new();
+        let mut range = crate::CompactRange::new();
+        for size in 1u64..=300 {
+            let leaf = crate::leaf_hash(&size.to_be_bytes());
+            store.append_leaf_hash(leaf);
+            range.append(leaf, |_, _| {}).unwrap();
+            let edge = RightEdge::new(&range);
+            assert_eq!(edge.root(), store.root());
+            for i in 0..size {
+                assert_eq!(
+                    inclusion_proof_at_edge(i, &edge, &store).unwrap(),
+                    inclusion_proof(i, size, &store).unwrap()
+                );
+                assert_eq!(
+                    consistency_proof_at_edge(i + 1, &edge, &store).unwrap(),
+                    consistency_proof(i + 1, size, &store).unwrap()
+                );
+            }
+        }
+        assert_eq!(
+            RightEdge::new(&crate::CompactRange::new()).root(),
+            EMPTY_ROOT
+        );
     }
 
     #[test]

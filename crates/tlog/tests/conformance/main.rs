@@ -2,7 +2,13 @@
 //! properties over random trees, and the parsers' behaviour on arbitrary bytes.
 //!
 //! One test binary, one module per kind of evidence.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 mod merkle_vectors;
 mod note_vectors;
