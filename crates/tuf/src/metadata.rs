@@ -1,0 +1,646 @@
+//! The four top-level roles and delegated targets, in their signed envelope (TUF §4).
+//!
+//! Parsing keeps three things: the exact bytes received (served and logged as they are,
+//! never re-serialised), the OLPC canonical JSON of `signed` as received (what the
+//! signatures cover, unknown fields included), and typed fields for the checks. Unknown
+//! fields are kept in each struct's `unknown` map, so a document edited and re-signed
+//! here loses nothing.
+
+use crate::canonical::to_canonical_json;
+use crate::keys::{Key, PrivateKey, Signature};
+use crate::{Error, Result};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use sha2::{Digest, Sha256, Sha512};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The specification version this crate writes.
+pub const SPEC_VERSION: &str = "1.0.34";
+
+/// The top-level role names (TUF §2.1).
+pub const TOP_LEVEL_ROLES: [&str; 4] = ["root", "targets", "snapshot", "timestamp"];
+
+/// Longest `bit_length` for succinct hash bins (TAP 15): 2^32 bins is already far more
+/// than any repository delegates to.
+pub const MAX_SUCCINCT_BIT_LENGTH: u8 = 32;
+
+/// An expiry time, written `YYYY-MM-DDTHH:MM:SSZ` (TUF §4.2 "EXPIRES").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Expires(pub DateTime<Utc>);
+
+const EXPIRES_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+impl Expires {
+    /// Parses the TUF expiry format.
+    pub fn parse(s: &str) -> Result<Self> {
+        NaiveDateTime::parse_from_str(s, EXPIRES_FORMAT)
+            .map(|t| Expires(t.and_utc()))
+            .map_err(|_| Error::malformed("expires", format!("{s:?} is not YYYY-MM-DDTHH:MM:SSZ")))
+    }
+
+    /// True if this expiry is not after `now` (expired metadata fails TUF's freeze
+    /// checks: "MUST be higher than the fixed update start time").
+    pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.0 <= now
+    }
+}
+
+impl std::fmt::Display for Expires {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format(EXPIRES_FORMAT))
+    }
+}
+
+impl Serialize for Expires {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Expires {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Expires::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Keys authorised for a role and how many must sign.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleKeys {
+    /// Authorised key IDs.
+    pub keyids: Vec<String>,
+    /// Signatures needed.
+    pub threshold: u64,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// Root metadata (TUF §4.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Root {
+    /// Always `root`.
+    #[serde(rename = "_type")]
+    pub type_: String,
+    /// The specification version the document follows.
+    pub spec_version: String,
+    /// Whether the repository uses consistent snapshots (TUF §7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistent_snapshot: Option<bool>,
+    /// The version.
+    pub version: u64,
+    /// The expiry.
+    pub expires: Expires,
+    /// Keys by key ID.
+    pub keys: BTreeMap<String, Key>,
+    /// Keys and thresholds of the four top-level roles.
+    pub roles: BTreeMap<String, RoleKeys>,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// A file's entry in timestamp or snapshot `meta` (TUF §4.4 METAFILES).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaFile {
+    /// The version of the listed metadata.
+    pub version: u64,
+    /// Its length in bytes, if listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    /// Its hashes, if listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<BTreeMap<String, String>>,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// Timestamp metadata (TUF §4.6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timestamp {
+    /// Always `timestamp`.
+    #[serde(rename = "_type")]
+    pub type_: String,
+    /// The specification version.
+    pub spec_version: String,
+    /// The version.
+    pub version: u64,
+    /// The expiry.
+    pub expires: Expires,
+    /// Exactly one entry, `snapshot.json`.
+    pub meta: BTreeMap<String, MetaFile>,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// Snapshot metadata (TUF §4.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Always `snapshot`.
+    #[serde(rename = "_type")]
+    pub type_: String,
+    /// The specification version.
+    pub spec_version: String,
+    /// The version.
+    pub version: u64,
+    /// The expiry.
+    pub expires: Expires,
+    /// `<role>.json` for targets and every delegated role.
+    pub meta: BTreeMap<String, MetaFile>,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// A target file's description (TUF §4.5 TARGETS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetFile {
+    /// Length in bytes.
+    pub length: u64,
+    /// Hashes by algorithm.
+    pub hashes: BTreeMap<String, String>,
+    /// Application data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Value>,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// A delegation to a named role (TUF §4.5 DELEGATIONS).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedRole {
+    /// The delegated role's name.
+    pub name: String,
+    /// Authorised key IDs.
+    pub keyids: Vec<String>,
+    /// Signatures needed.
+    pub threshold: u64,
+    /// Whether the search stops after this role (TUF §5.6.7.2.1).
+    pub terminating: bool,
+    /// Path patterns the role is trusted for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    /// Hex prefixes of SHA-256(target path) the role is trusted for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hash_prefixes: Option<Vec<String>>,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// TAP 15 succinct hash-bin delegations: `2^bit_length` bins named
+/// `<name_prefix>-<hex bin>`, all sharing one set of keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuccinctRoles {
+    /// Authorised key IDs, for every bin.
+    pub keyids: Vec<String>,
+    /// Signatures needed, for every bin.
+    pub threshold: u64,
+    /// Number of leading bits of SHA-256(target path) that pick the bin.
+    pub bit_length: u8,
+    /// Prefix of every bin's role name.
+    pub name_prefix: String,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// The `delegations` object of targets metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegations {
+    /// Keys of the delegated roles.
+    pub keys: BTreeMap<String, Key>,
+    /// Named delegations, in search order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<DelegatedRole>>,
+    /// Hash-bin delegations (TAP 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succinct_roles: Option<SuccinctRoles>,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// Targets metadata, top-level or delegated (TUF §4.5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targets {
+    /// Always `targets`.
+    #[serde(rename = "_type")]
+    pub type_: String,
+    /// The specification version.
+    pub spec_version: String,
+    /// The version.
+    pub version: u64,
+    /// The expiry.
+    pub expires: Expires,
+    /// Target files by path.
+    pub targets: BTreeMap<String, TargetFile>,
+    /// Delegations, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegations: Option<Delegations>,
+    /// Unknown fields, kept.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// What every role's `signed` has in common.
+pub trait Role: Serialize + DeserializeOwned + Clone {
+    /// The `_type` value.
+    const TYPE: &'static str;
+    /// `_type` as parsed.
+    fn type_field(&self) -> &str;
+    /// `spec_version`.
+    fn spec_version(&self) -> &str;
+    /// `version`.
+    fn version(&self) -> u64;
+    /// `expires`.
+    fn expires(&self) -> Expires;
+    /// Checks beyond the JSON shape.
+    fn validate(&self) -> Result<()>;
+}
+
+fn check_threshold_and_keyids(role: &str, keyids: &[String], threshold: u64) -> Result<()> {
+    if threshold == 0 {
+        return Err(Error::malformed(role, "threshold must be at least 1"));
+    }
+    let unique: BTreeSet<&String> = keyids.iter().collect();
+    if unique.len() != keyids.len() {
+        return Err(Error::malformed(role, "keyids are not unique"));
+    }
+    Ok(())
+}
+
+fn check_meta(role: &str, meta: &MetaFile, name: &str) -> Result<()> {
+    if meta.version == 0 {
+        return Err(Error::malformed(
+            role,
+            format!("{name}: version must be at least 1"),
+        ));
+    }
+    if meta.hashes.as_ref().is_some_and(BTreeMap::is_empty) {
+        return Err(Error::malformed(role, format!("{name}: empty hashes")));
+    }
+    Ok(())
+}
+
+macro_rules! role_common {
+    ($t:ty, $name:literal) => {
+        const TYPE: &'static str = $name;
+        fn type_field(&self) -> &str {
+            &self.type_
+        }
+        fn spec_version(&self) -> &str {
+            &self.spec_version
+        }
+        fn version(&self) -> u64 {
+            self.version
+        }
+        fn expires(&self) -> Expires {
+            self.expires
+        }
+    };
+}
+
+impl Role for Root {
+    role_common!(Root, "root");
+    fn validate(&self) -> Result<()> {
+        let names: BTreeSet<&str> = self.roles.keys().map(String::as_str).collect();
+        if names != TOP_LEVEL_ROLES.into_iter().collect() {
+            return Err(Error::malformed(
+                "root",
+                "roles must be exactly root, targets, snapshot and timestamp",
+            ));
+        }
+        for (name, r) in &self.roles {
+            check_threshold_and_keyids(&format!("root.roles.{name}"), &r.keyids, r.threshold)?;
+        }
+        Ok(())
+    }
+}
+
+impl Role for Timestamp {
+    role_common!(Timestamp, "timestamp");
+    fn validate(&self) -> Result<()> {
+        // TUF §4.6: "METAFILES is the same as described for the snapshot.json file. In
+        // the case of the timestamp.json file, this MUST only include a description
+        // of the snapshot.json file."
+        match (self.meta.len(), self.meta.get("snapshot.json")) {
+            (1, Some(m)) => check_meta("timestamp", m, "snapshot.json"),
+            _ => Err(Error::malformed(
+                "timestamp",
+                "meta must hold exactly snapshot.json",
+            )),
+        }
+    }
+}
+
+impl Role for Snapshot {
+    role_common!(Snapshot, "snapshot");
+    fn validate(&self) -> Result<()> {
+        for (name, m) in &self.meta {
+            check_meta("snapshot", m, name)?;
+        }
+        Ok(())
+    }
+}
+
+impl Role for Targets {
+    role_common!(Targets, "targets");
+    fn validate(&self) -> Result<()> {
+        for (path, t) in &self.targets {
+            if t.hashes.is_empty() {
+                return Err(Error::malformed("targets", format!("{path}: empty hashes")));
+            }
+        }
+        if let Some(d) = &self.delegations {
+            d.validate()?;
+        }
+        Ok(())
+    }
+}
+
+impl Delegations {
+    fn validate(&self) -> Result<()> {
+        match (&self.roles, &self.succinct_roles) {
+            (Some(roles), None) => {
+                let mut seen = BTreeSet::new();
+                for r in roles {
+                    if TOP_LEVEL_ROLES.contains(&r.name.as_str()) {
+                        return Err(Error::malformed(
+                            "delegations",
+                            format!("delegated role may not be named {:?}", r.name),
+                        ));
+                    }
+                    if r.name.is_empty() || !seen.insert(r.name.as_str()) {
+                        return Err(Error::malformed(
+                            "delegations",
+                            format!("role name {:?} empty or repeated", r.name),
+                        ));
+                    }
+                    if r.paths.is_some() && r.path_hash_prefixes.is_some() {
+                        return Err(Error::malformed(
+                            "delegations",
+                            format!("{}: both paths and path_hash_prefixes", r.name),
+                        ));
+                    }
+                    check_threshold_and_keyids(&r.name, &r.keyids, r.threshold)?;
+                }
+                Ok(())
+            }
+            (None, Some(s)) => {
+                if s.bit_length == 0 || s.bit_length > MAX_SUCCINCT_BIT_LENGTH {
+                    return Err(Error::malformed(
+                        "delegations",
+                        format!("succinct bit_length {} not in 1..=32", s.bit_length),
+                    ));
+                }
+                check_threshold_and_keyids(&s.name_prefix, &s.keyids, s.threshold)
+            }
+            _ => Err(Error::malformed(
+                "delegations",
+                "exactly one of roles and succinct_roles is required",
+            )),
+        }
+    }
+}
+
+/// TUF §4.2 "spec_version": this implementation follows 1.0.x.
+fn supported_spec_version(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    let numeric = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    matches!(parts.as_slice(), ["1", "0"])
+        || matches!(parts.as_slice(), ["1", "0", patch] if numeric(patch))
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    signed: Value,
+    signatures: Vec<Signature>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, Value>,
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a, T> {
+    signatures: &'a [Signature],
+    signed: &'a T,
+    #[serde(flatten)]
+    unknown: &'a BTreeMap<String, Value>,
+}
+
+/// A signed metadata document: exact bytes, the canonical form of `signed`, and typed
+/// fields. Signatures are not checked here; see [`crate::threshold`].
+#[derive(Clone, Debug)]
+pub struct Metadata<T> {
+    signed: T,
+    signatures: Vec<Signature>,
+    unknown: BTreeMap<String, Value>,
+    canonical_signed: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+impl<T: Role> Metadata<T> {
+    /// Parses a document read as role `T`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let role = T::TYPE;
+        let envelope: Envelope =
+            serde_json::from_slice(bytes).map_err(|e| Error::malformed(role, e.to_string()))?;
+        // The signatures cover the canonical form of `signed` as received, unknown
+        // fields included; typed parsing below never feeds back into it.
+        let canonical_signed = to_canonical_json(&envelope.signed)?;
+        let found_type = envelope
+            .signed
+            .get("_type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if found_type != role {
+            return Err(Error::WrongType {
+                role: role.into(),
+                found: found_type,
+            });
+        }
+        let signed: T = serde_json::from_value(envelope.signed)
+            .map_err(|e| Error::malformed(role, e.to_string()))?;
+        if !supported_spec_version(signed.spec_version()) {
+            return Err(Error::UnsupportedSpecVersion {
+                role: role.into(),
+                found: signed.spec_version().into(),
+            });
+        }
+        if signed.version() == 0 {
+            return Err(Error::malformed(role, "version must be at least 1"));
+        }
+        signed.validate()?;
+        Ok(Metadata {
+            signed,
+            signatures: envelope.signatures,
+            unknown: envelope.unknown,
+            canonical_signed,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// Builds and signs a new document with `keys` (each adds one signature).
+    pub fn sign_new(
+        signed: T,
+        keys: &[&PrivateKey],
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<Self> {
+        signed.validate()?;
+        let canonical_signed = to_canonical_json(&signed)?;
+        let mut m = Metadata {
+            signed,
+            signatures: Vec::new(),
+            unknown: BTreeMap::new(),
+            canonical_signed,
+            bytes: Vec::new(),
+        };
+        for k in keys {
+            m.add_signature(k, rng)?;
+        }
+        m.encode()?;
+        Ok(m)
+    }
+
+    /// Adds (or replaces) the signature of `key` and re-encodes the envelope.
+    pub fn sign_with(
+        &mut self,
+        key: &PrivateKey,
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<()> {
+        self.add_signature(key, rng)?;
+        self.encode()
+    }
+
+    fn add_signature(
+        &mut self,
+        key: &PrivateKey,
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<()> {
+        let sig = key.sign_envelope(&self.canonical_signed, rng)?;
+        self.signatures.retain(|s| s.keyid != sig.keyid);
+        self.signatures.push(sig);
+        Ok(())
+    }
+
+    /// The envelope is written as compact standard JSON with sorted maps. Not OLPC
+    /// canonical JSON: that leaves control characters (the newlines of a PEM key)
+    /// unescaped, which no JSON parser accepts. Signatures cover the canonical form
+    /// of `signed` whatever the file's encoding.
+    fn encode(&mut self) -> Result<()> {
+        self.bytes = serde_json::to_vec(&EnvelopeOut {
+            signatures: &self.signatures,
+            signed: &self.signed,
+            unknown: &self.unknown,
+        })
+        .map_err(|e| Error::malformed(T::TYPE, e.to_string()))?;
+        Ok(())
+    }
+
+    /// The typed `signed` fields.
+    pub fn signed(&self) -> &T {
+        &self.signed
+    }
+
+    /// The signatures.
+    pub fn signatures(&self) -> &[Signature] {
+        &self.signatures
+    }
+
+    /// The canonical JSON of `signed`: the bytes every signature covers.
+    pub fn canonical_signed(&self) -> &[u8] {
+        &self.canonical_signed
+    }
+
+    /// The exact bytes parsed or produced. Store and serve these.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The role's version.
+    pub fn version(&self) -> u64 {
+        self.signed.version()
+    }
+}
+
+/// Checks `bytes` against a listed length and hashes (TUF §5.5.2, §5.6.2, §5.7.1).
+///
+/// Every listed hash must be of a supported algorithm (sha256, sha512) and match.
+pub fn check_length_and_hashes(
+    what: &str,
+    bytes: &[u8],
+    length: Option<u64>,
+    hashes: Option<&BTreeMap<String, String>>,
+) -> Result<()> {
+    let mismatch = |reason: String| Error::HashMismatch {
+        what: what.to_string(),
+        reason,
+    };
+    if let Some(len) = length {
+        if bytes.len() as u64 != len {
+            return Err(mismatch(format!(
+                "length {} differs from listed {len}",
+                bytes.len()
+            )));
+        }
+    }
+    for (alg, expected) in hashes.into_iter().flatten() {
+        let actual = match alg.as_str() {
+            "sha256" => hex::encode(Sha256::digest(bytes)),
+            "sha512" => hex::encode(Sha512::digest(bytes)),
+            other => return Err(mismatch(format!("unsupported hash algorithm {other:?}"))),
+        };
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(mismatch(format!("{alg} differs from the listed hash")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_versions_accepted_are_1_0_and_1_0_x() {
+        for ok in ["1.0", "1.0.0", "1.0.34", "1.0.31"] {
+            assert!(supported_spec_version(ok), "{ok}");
+        }
+        for bad in [
+            "", "1", "2.0.0", "1.1.0", "1.0.x", "1.0.", "1.0.0.0", "v1.0.0",
+        ] {
+            assert!(!supported_spec_version(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expires_round_trips_and_is_strict() {
+        let e = Expires::parse("2030-01-02T03:04:05Z").unwrap();
+        assert_eq!(e.to_string(), "2030-01-02T03:04:05Z");
+        for bad in [
+            "2030-01-02",
+            "2030-01-02T03:04:05",
+            "2030-01-02T03:04:05+00:00",
+            "x",
+        ] {
+            assert!(Expires::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn length_and_hash_checks() {
+        let h: BTreeMap<String, String> =
+            [("sha256".to_string(), hex::encode(Sha256::digest(b"abc")))].into();
+        check_length_and_hashes("f", b"abc", Some(3), Some(&h)).unwrap();
+        assert!(check_length_and_hashes("f", b"abd", Some(3), Some(&h)).is_err());
+        assert!(check_length_and_hashes("f", b"abc", Some(4), Some(&h)).is_err());
+        let odd: BTreeMap<String, String> = [("md5".to_string(), "00".to_string())].into();
+        assert!(check_length_and_hashes("f", b"abc", None, Some(&odd)).is_err());
+    }
+}
