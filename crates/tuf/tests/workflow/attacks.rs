@@ -92,6 +92,30 @@ fn rollback_targets_in_a_new_snapshot() {
 }
 
 #[test]
+fn rollback_delegated_role_in_a_new_snapshot() {
+    let mut repo = Repo::new(false);
+    let d = key();
+    let public = d.public().clone();
+    repo.publish_targets(|t| {
+        t.add_delegation("d", &[&public], 1, vec!["*".into()], false)
+            .unwrap()
+    });
+    repo.publish_delegated("d", &[&d], |_| {});
+    let old = repo.delegated["d"].clone();
+    repo.publish_delegated("d", &[&d], |_| {});
+    let (ts, snap) = client_after_first_update(&repo);
+    let mut s = next_snapshot(Some(repo.snapshot.signed()), &[("d", &old)], far());
+    s.version = repo.snapshot.version() + 1;
+    repo.snapshot = Metadata::sign_new(s, &[&repo.snapshot_key], &mut OsRng).unwrap();
+    repo.publish_timestamp(far());
+    let err = refresh_with_local(&repo, &ts, &snap).unwrap_err();
+    assert!(
+        matches!(err, Error::Rollback { ref role, trusted: 2, new: 1 } if role == "d"),
+        "{err}"
+    );
+}
+
+#[test]
 fn rollback_root_served_as_the_next_version() {
     let mut repo = Repo::new(false);
     let k = repo.root_keys.remove(0);
