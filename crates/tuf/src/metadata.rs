@@ -6,7 +6,7 @@
 //! fields are kept in each struct's `unknown` map, so a document edited and re-signed
 //! here loses nothing.
 
-use crate::canonical::to_canonical_json;
+use crate::canonical::canonical_value;
 use crate::keys::{Key, PrivateKey, Signature};
 use crate::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -452,7 +452,7 @@ impl<T: Role> Metadata<T> {
             serde_json::from_slice(bytes).map_err(|e| Error::malformed(role, e.to_string()))?;
         // The signatures cover the canonical form of `signed` as received, unknown
         // fields included; typed parsing below never feeds back into it.
-        let canonical_signed = to_canonical_json(&envelope.signed)?;
+        let canonical_signed = canonical_value(&envelope.signed)?;
         let found_type = envelope
             .signed
             .get("_type")
@@ -493,7 +493,7 @@ impl<T: Role> Metadata<T> {
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Result<Self> {
         signed.validate()?;
-        let canonical_signed = to_canonical_json(&signed)?;
+        let canonical_signed = crate::canonical::to_canonical_json(&signed)?;
         let mut m = Metadata {
             signed,
             signatures: Vec::new(),

@@ -95,6 +95,11 @@ pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) ->
         if public.verify(doc.canonical_signed(), &raw) {
             counted_ids.insert(&sig.keyid);
             counted_keys.insert(identity);
+            // Enough: further signatures cannot change the outcome, and each costs a
+            // public-key operation.
+            if counted_ids.len() as u64 >= auth.threshold {
+                return Ok(());
+            }
         }
     }
     let valid = counted_ids.len() as u64;

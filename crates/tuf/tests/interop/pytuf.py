@@ -134,8 +134,13 @@ def scenario_all_key_types(out):
     repo.write_root()
     repo.add_target("targets", "file1.txt", b"first file")
     repo.add_target("targets", "dir/file2.txt", b"second file")
+    # Canonical JSON NFC-normalises strings (securesystemslib does): U+F900 signs as
+    # U+8C48 and "e" + U+0301 as "é", while the file keeps the original code points.
+    tricky = "unicode/\uf900-e\u0301.txt"
+    repo.add_target("targets", tricky, b"normalised when signed")
+    repo.targets["targets"].signed.unrecognized_fields["x-control"] = "tab\tand\x01"
     repo.publish({"targets": repo.signers["targets"]})
-    return ["file1.txt", "dir/file2.txt"]
+    return ["file1.txt", "dir/file2.txt", tricky]
 
 
 def scenario_delegations(out):
