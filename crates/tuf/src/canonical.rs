@@ -15,8 +15,11 @@
 //! agree.
 
 use crate::{Error, Result};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
 
 /// Canonical JSON of any serialisable value.
 pub fn to_canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
@@ -31,6 +34,171 @@ pub fn canonical_value(value: &Value) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(4096);
     write_value(value, &mut out)?;
     Ok(out)
+}
+
+/// Canonical JSON of raw JSON text, in one streaming pass without building a tree.
+///
+/// Objects whose keys arrive in order (as every TUF producer writes them) are copied
+/// through; others are reordered in place. Text with a repeated key goes through
+/// [`canonical_value`], whose parser keeps the last occurrence as python's does.
+pub fn canonical_text(json: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(json.len());
+    let mut de = serde_json::Deserializer::from_str(json);
+    let streamed = Transcode { out: &mut out }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+    match streamed {
+        Ok(()) => Ok(out),
+        Err(e) if e.to_string().starts_with(DUPLICATE_KEY) => {
+            let v: Value = serde_json::from_str(json)
+                .map_err(|e| Error::malformed("canonical JSON", e.to_string()))?;
+            canonical_value(&v)
+        }
+        Err(e) => Err(Error::malformed("canonical JSON", e.to_string())),
+    }
+}
+
+const DUPLICATE_KEY: &str = "duplicate object key";
+
+/// Writes canonical JSON of whatever it deserialises straight into `out`.
+struct Transcode<'o> {
+    out: &'o mut Vec<u8>,
+}
+
+impl<'de> DeserializeSeed<'de> for Transcode<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Visitor<'de> for Transcode<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON without floats")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> std::result::Result<(), E> {
+        self.out
+            .extend_from_slice(if b { b"true" } else { b"false" });
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, i: i64) -> std::result::Result<(), E> {
+        self.out.extend_from_slice(i.to_string().as_bytes());
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, i: u64) -> std::result::Result<(), E> {
+        self.out.extend_from_slice(i.to_string().as_bytes());
+        Ok(())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> std::result::Result<(), E> {
+        Err(E::custom(format!(
+            "{f} is not an integer; canonical JSON has no floats"
+        )))
+    }
+
+    fn visit_str<E>(self, s: &str) -> std::result::Result<(), E> {
+        write_string(s, self.out);
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        self.out.push(b'[');
+        let mut first = true;
+        loop {
+            let mark = self.out.len();
+            if !first {
+                self.out.push(b',');
+            }
+            if seq
+                .next_element_seed(Transcode { out: self.out })?
+                .is_none()
+            {
+                self.out.truncate(mark);
+                break;
+            }
+            first = false;
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        let start = self.out.len();
+        self.out.push(b'{');
+        // Each member's key and where its `"key":value` bytes sit in `out`.
+        let mut members: Vec<(Key<'de>, usize, usize)> = Vec::new();
+        let mut sorted = true;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if let Some((prev, _, _)) = members.last() {
+                match prev.0.as_ref().cmp(key.0.as_ref()) {
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => {
+                        return Err(serde::de::Error::custom(DUPLICATE_KEY));
+                    }
+                    std::cmp::Ordering::Greater => sorted = false,
+                }
+            }
+            if !members.is_empty() {
+                self.out.push(b',');
+            }
+            let begin = self.out.len();
+            write_string(&key.0, self.out);
+            self.out.push(b':');
+            map.next_value_seed(Transcode { out: self.out })?;
+            members.push((key, begin, self.out.len()));
+        }
+        self.out.push(b'}');
+        if !sorted {
+            members.sort_by(|a, b| a.0 .0.cmp(&b.0 .0));
+            if members.windows(2).any(|w| w[0].0 .0 == w[1].0 .0) {
+                return Err(serde::de::Error::custom(DUPLICATE_KEY));
+            }
+            let mut object = Vec::with_capacity(self.out.len() - start);
+            object.push(b'{');
+            for (i, (_, b, e)) in members.iter().enumerate() {
+                if i > 0 {
+                    object.push(b',');
+                }
+                object.extend_from_slice(&self.out[*b..*e]);
+            }
+            object.push(b'}');
+            self.out.truncate(start);
+            self.out.extend_from_slice(&object);
+        }
+        Ok(())
+    }
 }
 
 fn write_value(v: &Value, out: &mut Vec<u8>) -> Result<()> {
@@ -155,11 +323,74 @@ mod tests {
         })
     }
 
+    /// JSON text for `v` with object members in a shuffled order, repeated keys now
+    /// and then, and whitespace, as real producers write it.
+    fn scrambled_text(v: &Value, seed: &mut u64, out: &mut String) {
+        let mut next = || {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *seed >> 33
+        };
+        match v {
+            Value::Object(m) => {
+                let mut members: Vec<(&String, &Value)> = m.iter().collect();
+                for i in (1..members.len()).rev() {
+                    members.swap(i, (next() as usize) % (i + 1));
+                }
+                out.push_str("{ ");
+                for (i, (k, item)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(",\n ");
+                    }
+                    out.push_str(&serde_json::to_string(k).unwrap());
+                    out.push_str(" : ");
+                    scrambled_text(item, seed, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    scrambled_text(item, seed, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&serde_json::to_string(other).unwrap()),
+        }
+    }
+
+    #[test]
+    fn repeated_keys_keep_the_last_value_as_python_does() {
+        assert_eq!(
+            canonical_text(r#"{"b":1,"a":2,"b":3}"#).unwrap(),
+            br#"{"a":2,"b":3}"#
+        );
+        assert_eq!(canonical_text(r#"{"a":1,"a":2}"#).unwrap(), br#"{"a":2}"#);
+        assert!(canonical_text(r#"{"a":1.5}"#).is_err());
+        assert!(canonical_text(r#"{"a":1} x"#).is_err());
+        assert!(canonical_text(r#"{"a":"#).is_err());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
         #[test]
         fn agrees_with_olpc_cjson_where_it_agrees_with_securesystemslib(v in json_value()) {
             prop_assert_eq!(canonical_value(&v).unwrap(), olpc_cjson(&v));
+        }
+
+        #[test]
+        fn streaming_from_text_equals_canonicalising_the_parsed_value(
+            v in json_value(),
+            seed in any::<u64>(),
+        ) {
+            let mut text = String::new();
+            let mut s = seed;
+            scrambled_text(&v, &mut s, &mut text);
+            prop_assert_eq!(canonical_text(&text).unwrap(), canonical_value(&v).unwrap());
         }
     }
 }

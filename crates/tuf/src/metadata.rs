@@ -6,7 +6,7 @@
 //! fields are kept in each struct's `unknown` map, so a document edited and re-signed
 //! here loses nothing.
 
-use crate::canonical::canonical_value;
+use crate::canonical::canonical_text;
 use crate::keys::{Key, PrivateKey, Signature};
 use crate::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -157,7 +157,10 @@ pub struct Snapshot {
 }
 
 /// A target file's description (TUF §4.5 TARGETS).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Deserialised by hand (below): a targets document can hold tens of thousands of
+/// these, and `#[serde(flatten)]` would buffer each one before reading it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TargetFile {
     /// Length in bytes.
     pub length: u64,
@@ -169,6 +172,49 @@ pub struct TargetFile {
     /// Unknown fields, kept.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for TargetFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TargetFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a TUF target file object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<TargetFile, A::Error> {
+                use serde::de::Error as _;
+                let mut length = None;
+                let mut hashes = None;
+                let mut custom = None;
+                let mut unknown = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let repeated = match key.as_str() {
+                        "length" => length.replace(map.next_value::<u64>()?).is_some(),
+                        "hashes" => hashes.replace(map.next_value()?).is_some(),
+                        "custom" => custom.replace(map.next_value::<Value>()?).is_some(),
+                        _ => {
+                            let value = map.next_value::<Value>()?;
+                            unknown.insert(key.clone(), value).is_some()
+                        }
+                    };
+                    if repeated {
+                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                }
+                Ok(TargetFile {
+                    length: length.ok_or_else(|| A::Error::missing_field("length"))?,
+                    hashes: hashes.ok_or_else(|| A::Error::missing_field("hashes"))?,
+                    custom,
+                    unknown,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A delegation to a named role (TUF §4.5 DELEGATIONS).
@@ -417,14 +463,6 @@ fn supported_spec_version(v: &str) -> bool {
         || matches!(parts.as_slice(), ["1", "0", patch] if numeric(patch))
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    signed: Value,
-    signatures: Vec<Signature>,
-    #[serde(flatten)]
-    unknown: BTreeMap<String, Value>,
-}
-
 #[derive(Serialize)]
 struct EnvelopeOut<'a, T> {
     signatures: &'a [Signature],
@@ -445,28 +483,56 @@ pub struct Metadata<T> {
 }
 
 impl<T: Role> Metadata<T> {
-    /// Parses a document read as role `T`.
+    /// Parses a document read as role `T`. Repeated keys in `signed` are refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let role = T::TYPE;
-        let envelope: Envelope =
-            serde_json::from_slice(bytes).map_err(|e| Error::malformed(role, e.to_string()))?;
+        let malformed = |e: serde_json::Error| Error::malformed(role, e.to_string());
+        // The envelope's members are kept raw: `signed` is read twice below and never
+        // built into a tree.
+        let mut fields: BTreeMap<String, &serde_json::value::RawValue> =
+            serde_json::from_slice(bytes).map_err(malformed)?;
+        let signed_raw = fields
+            .remove("signed")
+            .ok_or_else(|| Error::malformed(role, "no signed"))?;
+        let signatures_raw = fields
+            .remove("signatures")
+            .ok_or_else(|| Error::malformed(role, "no signatures"))?;
+        let signatures: Vec<Signature> =
+            serde_json::from_str(signatures_raw.get()).map_err(malformed)?;
+        let unknown = fields
+            .into_iter()
+            .map(|(k, v)| serde_json::from_str(v.get()).map(|v| (k, v)))
+            .collect::<std::result::Result<BTreeMap<String, Value>, _>>()
+            .map_err(malformed)?;
         // The signatures cover the canonical form of `signed` as received, unknown
         // fields included; typed parsing below never feeds back into it.
-        let canonical_signed = canonical_value(&envelope.signed)?;
-        let found_type = envelope
-            .signed
-            .get("_type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if found_type != role {
+        let canonical_signed = canonical_text(signed_raw.get())?;
+        let signed: T = match serde_json::from_str(signed_raw.get()) {
+            Ok(t) => t,
+            Err(e) => {
+                #[derive(Deserialize)]
+                struct TypeOnly {
+                    #[serde(rename = "_type")]
+                    type_: Option<String>,
+                }
+                let found = serde_json::from_str::<TypeOnly>(signed_raw.get())
+                    .ok()
+                    .and_then(|t| t.type_);
+                return Err(match found {
+                    Some(found) if found != role => Error::WrongType {
+                        role: role.into(),
+                        found,
+                    },
+                    _ => malformed(e),
+                });
+            }
+        };
+        if signed.type_field() != role {
             return Err(Error::WrongType {
                 role: role.into(),
-                found: found_type,
+                found: signed.type_field().into(),
             });
         }
-        let signed: T = serde_json::from_value(envelope.signed)
-            .map_err(|e| Error::malformed(role, e.to_string()))?;
         if !supported_spec_version(signed.spec_version()) {
             return Err(Error::UnsupportedSpecVersion {
                 role: role.into(),
@@ -479,8 +545,8 @@ impl<T: Role> Metadata<T> {
         signed.validate()?;
         Ok(Metadata {
             signed,
-            signatures: envelope.signatures,
-            unknown: envelope.unknown,
+            signatures,
+            unknown,
             canonical_signed,
             bytes: bytes.to_vec(),
         })

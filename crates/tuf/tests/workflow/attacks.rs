@@ -479,6 +479,22 @@ fn snapshot_dropping_a_role_it_listed_before() {
 }
 
 #[test]
+fn duplicate_json_keys_in_signed() {
+    // Parsers disagree on repeated keys (first or last wins); a document whose meaning
+    // depends on the parser is refused outright.
+    let repo = Repo::new(false);
+    let text = String::from_utf8(repo.files["timestamp.json"].clone()).unwrap();
+    let doubled = text.replacen(
+        "\"version\":1,\"expires\"",
+        "\"version\":1,\"version\":9,\"expires\"",
+        1,
+    );
+    assert_ne!(text, doubled);
+    let err = Metadata::<Timestamp>::from_bytes(doubled.as_bytes()).unwrap_err();
+    assert!(matches!(err, Error::Malformed { .. }), "{err}");
+}
+
+#[test]
 fn a_failed_update_accepts_nothing_more() {
     let mut repo = Repo::new(false);
     repo.publish_timestamp(past());
