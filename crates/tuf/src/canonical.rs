@@ -108,12 +108,14 @@ impl<'de> Visitor<'de> for Transcode<'_> {
     }
 
     fn visit_i64<E>(self, i: i64) -> std::result::Result<(), E> {
-        self.out.extend_from_slice(i.to_string().as_bytes());
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
         Ok(())
     }
 
     fn visit_u64<E>(self, i: u64) -> std::result::Result<(), E> {
-        self.out.extend_from_slice(i.to_string().as_bytes());
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
         Ok(())
     }
 
@@ -208,9 +210,9 @@ fn write_value(v: &Value, out: &mut Vec<u8>) -> Result<()> {
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(n) => {
             if let Some(i) = n.as_u64() {
-                out.extend_from_slice(i.to_string().as_bytes());
+                out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
             } else if let Some(i) = n.as_i64() {
-                out.extend_from_slice(i.to_string().as_bytes());
+                out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
             } else {
                 return Err(Error::malformed(
                     "canonical JSON",
@@ -247,12 +249,16 @@ fn write_value(v: &Value, out: &mut Vec<u8>) -> Result<()> {
 
 fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
-    for b in s.bytes() {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         if b == b'"' || b == b'\\' {
+            out.extend_from_slice(&bytes[from..i]);
             out.push(b'\\');
+            from = i;
         }
-        out.push(b);
     }
+    out.extend_from_slice(&bytes[from..]);
     out.push(b'"');
 }
 

@@ -12,7 +12,7 @@ use crate::metadata::{
     SuccinctRoles, TargetFile, Targets, Timestamp, SPEC_VERSION, TOP_LEVEL_ROLES,
 };
 use crate::{Error, Result};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// A root with the four roles, no keys yet, thresholds of 1, version 1.
@@ -104,13 +104,11 @@ impl Root {
     }
 }
 
-/// The length and hashes a metadata or target description lists for `bytes`.
+/// The length and hashes a metadata or target description lists for `bytes`:
+/// SHA-256, as python-tuf writes by default. A second algorithm would double the
+/// hashing every client does and add no strength against anything SHA-256 resists.
 pub fn describe(bytes: &[u8]) -> (u64, BTreeMap<String, String>) {
-    let hashes = [
-        ("sha256".to_string(), hex::encode(Sha256::digest(bytes))),
-        ("sha512".to_string(), hex::encode(Sha512::digest(bytes))),
-    ]
-    .into();
+    let hashes = [("sha256".to_string(), hex::encode(Sha256::digest(bytes)))].into();
     (bytes.len() as u64, hashes)
 }
 
