@@ -1,0 +1,125 @@
+//! Storage for the log and for the metadata its entries commit to.
+//!
+//! Two traits, [`LogStore`] and [`MetadataStore`], and two implementations of both:
+//! [`rocks::RocksStore`], the embedded default, and [`memory::MemoryStore`] for tests.
+//! Everything one integrated batch writes (entries, the tree hashes they complete, the
+//! new tree state and signed checkpoint, metadata blobs and role heads) goes through
+//! one [`Batch`] and lands all together or not at all.
+//!
+//! # What this crate is not
+//!
+//! No tree math (that is `tlog`: this crate stores the hashes `tlog` computes), no
+//! TUF validation, no signing, no policy about what may be appended. It checks one
+//! thing itself: a batch must start exactly at the current tree size.
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod memory;
+pub mod rocks;
+
+pub use error::Error;
+use tlog::{Hash, HashReader, NodeId};
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Most entries returned by one [`LogStore::entries`] call: one full entry bundle.
+pub const MAX_ENTRIES_PER_READ: u64 = 256;
+
+/// The durable state of the log after its last integrated batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogState {
+    /// Number of entries.
+    pub size: u64,
+    /// Right-edge subtree hashes (`tlog::CompactRange::frontier`), largest first.
+    pub frontier: Vec<Hash>,
+    /// The signed checkpoint note for `size`, exactly as served.
+    pub checkpoint: Vec<u8>,
+}
+
+/// A new version of a role in a repository, recorded by the batch that logs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleVersion {
+    /// Repository name.
+    pub repo: String,
+    /// Role name.
+    pub role: String,
+    /// Version.
+    pub version: u64,
+    /// SHA-256 of the exact metadata bytes (the blob key).
+    pub sha256: [u8; 32],
+}
+
+/// Everything one integrated batch writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// Index of the first entry; must equal the stored tree size.
+    pub first_index: u64,
+    /// Entries, in order.
+    pub entries: Vec<Vec<u8>>,
+    /// Every tree node the entries complete (from `tlog::CompactRange::append`).
+    pub nodes: Vec<(NodeId, Hash)>,
+    /// The state after the batch; `state.size` must be `first_index + entries.len()`.
+    pub state: Option<LogState>,
+    /// Metadata files by SHA-256, stored as received.
+    pub blobs: Vec<([u8; 32], Vec<u8>)>,
+    /// Role versions this batch makes current.
+    pub versions: Vec<RoleVersion>,
+}
+
+/// The log: entries, tree hashes, and the latest state.
+pub trait LogStore: HashReader + Send + Sync {
+    /// The state after the last batch, or `None` for a log never written.
+    fn state(&self) -> Result<Option<LogState>>;
+
+    /// Applies `batch` atomically and durably (synced before returning).
+    fn commit(&self, batch: &Batch) -> Result<()>;
+
+    /// Entries `[start, end)`, at most [`MAX_ENTRIES_PER_READ`], all below the stored
+    /// size.
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>>;
+}
+
+/// Metadata by content, and the versions of each role.
+pub trait MetadataStore: Send + Sync {
+    /// A metadata file by the SHA-256 of its bytes.
+    fn blob(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>>;
+
+    /// The current (highest committed) version of `role` in `repo`, and its hash.
+    fn head(&self, repo: &str, role: &str) -> Result<Option<(u64, [u8; 32])>>;
+
+    /// The hash of `version` of `role` in `repo`, if it was ever committed.
+    fn version(&self, repo: &str, role: &str, version: u64) -> Result<Option<[u8; 32]>>;
+}
+
+/// Checks the shape of a batch against the stored size; shared by every
+/// implementation so they refuse the same batches.
+pub(crate) fn check_batch(batch: &Batch, stored_size: u64) -> Result<()> {
+    if batch.first_index != stored_size {
+        return Err(Error::Conflict {
+            expected: stored_size,
+            got: batch.first_index,
+        });
+    }
+    let end = batch.first_index + batch.entries.len() as u64;
+    match &batch.state {
+        Some(s) if s.size == end => Ok(()),
+        Some(s) => Err(Error::Invalid(format!(
+            "batch state size {} but entries end at {end}",
+            s.size
+        ))),
+        None if batch.entries.is_empty() => Ok(()),
+        None => Err(Error::Invalid(
+            "a batch with entries must carry the new state".into(),
+        )),
+    }
+}
+
+pub(crate) fn check_read(start: u64, end: u64, size: u64) -> Result<()> {
+    if start > end || end > size || end - start > MAX_ENTRIES_PER_READ {
+        return Err(Error::OutOfRange(format!(
+            "entries [{start}, {end}) of a log of {size}; at most {MAX_ENTRIES_PER_READ} at once"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! An in-memory [`LogStore`] and [`MetadataStore`], for tests. Same checks and same
+//! all-or-nothing batches as the RocksDB store; nothing survives the process.
+
+use crate::{check_batch, check_read, Batch, LogState, LogStore, MetadataStore, Result};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use tlog::{Hash, HashReader, NodeId};
+
+#[derive(Default)]
+struct Inner {
+    entries: Vec<Vec<u8>>,
+    nodes: BTreeMap<NodeId, Hash>,
+    state: Option<LogState>,
+    blobs: BTreeMap<[u8; 32], Vec<u8>>,
+    heads: BTreeMap<(String, String), (u64, [u8; 32])>,
+    versions: BTreeMap<(String, String, u64), [u8; 32]>,
+}
+
+/// Everything in memory behind one lock.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-applied batch: commit
+        // validates first and mutates only after, with no fallible step in between.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl HashReader for MemoryStore {
+    fn read_hashes(&self, ids: &[NodeId]) -> tlog::Result<Vec<Hash>> {
+        let inner = self.lock();
+        ids.iter()
+            .map(|id| {
+                inner
+                    .nodes
+                    .get(id)
+                    .copied()
+                    .ok_or(tlog::Error::MissingHash(*id))
+            })
+            .collect()
+    }
+}
+
+impl LogStore for MemoryStore {
+    fn state(&self) -> Result<Option<LogState>> {
+        Ok(self.lock().state.clone())
+    }
+
+    fn commit(&self, batch: &Batch) -> Result<()> {
+        let mut inner = self.lock();
+        let size = inner.state.as_ref().map_or(0, |s| s.size);
+        check_batch(batch, size)?;
+        inner.entries.extend(batch.entries.iter().cloned());
+        inner.nodes.extend(batch.nodes.iter().copied());
+        if let Some(s) = &batch.state {
+            inner.state = Some(s.clone());
+        }
+        for (h, b) in &batch.blobs {
+            inner.blobs.insert(*h, b.clone());
+        }
+        for v in &batch.versions {
+            let key = (v.repo.clone(), v.role.clone());
+            if inner
+                .heads
+                .get(&key)
+                .is_none_or(|(cur, _)| *cur < v.version)
+            {
+                inner.heads.insert(key, (v.version, v.sha256));
+            }
+            inner
+                .versions
+                .insert((v.repo.clone(), v.role.clone(), v.version), v.sha256);
+        }
+        Ok(())
+    }
+
+    fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let inner = self.lock();
+        check_read(start, end, inner.entries.len() as u64)?;
+        Ok((start..end)
+            .filter_map(|i| inner.entries.get(usize::try_from(i).ok()?).cloned())
+            .collect())
+    }
+}
+
+impl MetadataStore for MemoryStore {
+    fn blob(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>> {
+        Ok(self.lock().blobs.get(sha256).cloned())
+    }
+
+    fn head(&self, repo: &str, role: &str) -> Result<Option<(u64, [u8; 32])>> {
+        Ok(self
+            .lock()
+            .heads
+            .get(&(repo.to_string(), role.to_string()))
+            .copied())
+    }
+
+    fn version(&self, repo: &str, role: &str, version: u64) -> Result<Option<[u8; 32]>> {
+        Ok(self
+            .lock()
+            .versions
+            .get(&(repo.to_string(), role.to_string(), version))
+            .copied())
+    }
+}

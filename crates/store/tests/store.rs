@@ -1,0 +1,165 @@
+//! One behaviour suite, run against both implementations; the RocksDB store is also
+//! reopened to show nothing committed is lost.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use store::memory::MemoryStore;
+use store::rocks::RocksStore;
+use store::{Batch, Error, LogState, LogStore, MetadataStore, RoleVersion};
+use tlog::tree::{consistency_proof, inclusion_proof};
+use tlog::verify::{verify_consistency, verify_inclusion};
+use tlog::{leaf_hash, CompactRange};
+
+fn entry(i: u64) -> Vec<u8> {
+    format!("{{\"entry\":{i}}}").into_bytes()
+}
+
+/// Builds the batch that appends `n` entries after `range`, as the integrator will.
+fn batch(range: &mut CompactRange, n: u64) -> Batch {
+    let first = range.size();
+    let mut nodes = Vec::new();
+    let entries: Vec<Vec<u8>> = (first..first + n).map(entry).collect();
+    for e in &entries {
+        range
+            .append(leaf_hash(e), |id, h| nodes.push((id, h)))
+            .unwrap();
+    }
+    Batch {
+        first_index: first,
+        entries,
+        nodes,
+        state: Some(LogState {
+            size: range.size(),
+            frontier: range.frontier().to_vec(),
+            checkpoint: format!("checkpoint at {}\n", range.size()).into_bytes(),
+        }),
+        blobs: vec![],
+        versions: vec![],
+    }
+}
+
+fn log_behaves(store: &dyn LogStore) {
+    assert_eq!(store.state().unwrap(), None);
+    assert!(store.entries(0, 0).unwrap().is_empty());
+    assert!(store.entries(0, 1).is_err());
+
+    let mut range = CompactRange::new();
+    let mut roots = vec![];
+    for n in [1u64, 7, 300, 45] {
+        let b = batch(&mut range, n);
+        store.commit(&b).unwrap();
+        roots.push((range.size(), range.root()));
+        let state = store.state().unwrap().unwrap();
+        assert_eq!(state.size, range.size());
+        assert_eq!(state.frontier, range.frontier());
+    }
+    let size = range.size();
+    assert_eq!(size, 353);
+    // Stored hashes serve proofs that verify against the roots the range computed.
+    let root = range.root();
+    for i in [0, 1, 100, 351, 352] {
+        let p = inclusion_proof(i, size, &store).unwrap();
+        verify_inclusion(&leaf_hash(&entry(i)), i, size, &p, &root).unwrap();
+    }
+    for (old, old_root) in &roots {
+        let p = consistency_proof(*old, size, &store).unwrap();
+        verify_consistency(*old, size, old_root, &root, &p).unwrap();
+    }
+    assert_eq!(
+        CompactRange::from_reader(size, &store).unwrap().root(),
+        root
+    );
+    assert_eq!(
+        store.entries(100, 103).unwrap(),
+        vec![entry(100), entry(101), entry(102)]
+    );
+    assert!(store.entries(300, 353 + 1).is_err());
+    assert!(store.entries(0, 257).is_err());
+    assert!(store.entries(5, 4).is_err());
+
+    // A batch that does not start at the stored size changes nothing.
+    let mut stale = CompactRange::new();
+    let conflicting = batch(&mut stale, 3);
+    assert!(matches!(
+        store.commit(&conflicting),
+        Err(Error::Conflict {
+            expected: 353,
+            got: 0
+        })
+    ));
+    let mut inconsistent = batch(&mut range.clone(), 2);
+    if let Some(s) = inconsistent.state.as_mut() {
+        s.size += 1;
+    }
+    assert!(matches!(
+        store.commit(&inconsistent),
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(store.state().unwrap().unwrap().size, 353);
+}
+
+fn metadata_behaves(log: &dyn LogStore, meta: &dyn MetadataStore) {
+    let size = log.state().unwrap().map_or(0, |s| s.size);
+    let v = |version: u64, byte: u8| RoleVersion {
+        repo: "example.com/app".into(),
+        role: "targets".into(),
+        version,
+        sha256: [byte; 32],
+    };
+    let mut range = CompactRange::from_reader(size, &log).unwrap();
+    let mut b = batch(&mut range, 2);
+    b.blobs = vec![([1; 32], b"v1".to_vec()), ([2; 32], b"v2".to_vec())];
+    b.versions = vec![v(1, 1), v(2, 2)];
+    log.commit(&b).unwrap();
+    assert_eq!(
+        meta.head("example.com/app", "targets").unwrap(),
+        Some((2, [2; 32]))
+    );
+    assert_eq!(
+        meta.version("example.com/app", "targets", 1).unwrap(),
+        Some([1; 32])
+    );
+    assert_eq!(meta.blob(&[2; 32]).unwrap().unwrap(), b"v2");
+    assert_eq!(meta.blob(&[3; 32]).unwrap(), None);
+    assert_eq!(meta.head("example.com/app", "root").unwrap(), None);
+    // A head never moves back, even if a batch records an older version.
+    let mut b = batch(&mut range, 1);
+    b.versions = vec![v(1, 9)];
+    log.commit(&b).unwrap();
+    assert_eq!(
+        meta.head("example.com/app", "targets").unwrap(),
+        Some((2, [2; 32]))
+    );
+}
+
+#[test]
+fn memory_store() {
+    let s = MemoryStore::new();
+    log_behaves(&s);
+    metadata_behaves(&s, &s);
+}
+
+#[test]
+fn rocks_store_and_reopening_it_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, root) = {
+        let s = RocksStore::open(dir.path()).unwrap();
+        log_behaves(&s);
+        metadata_behaves(&s, &s);
+        let state = s.state().unwrap().unwrap();
+        let root = CompactRange::from_reader(state.size, &s).unwrap().root();
+        (state, root)
+    };
+    let s = RocksStore::open(dir.path()).unwrap();
+    assert_eq!(s.state().unwrap().unwrap(), state);
+    assert_eq!(
+        CompactRange::from_reader(state.size, &s).unwrap().root(),
+        root
+    );
+    assert_eq!(
+        s.head("example.com/app", "targets").unwrap(),
+        Some((2, [2; 32]))
+    );
+    let last = state.size - 1;
+    let p = inclusion_proof(last, state.size, &s).unwrap();
+    verify_inclusion(&leaf_hash(&entry(last)), last, state.size, &p, &root).unwrap();
+}
