@@ -10,7 +10,6 @@
 //! already accepted, so the next update starts again from trusted state (TUF §5: "the
 //! client should still be able to update again in the future").
 
-use crate::delegation::path_matches;
 use crate::metadata::{
     check_length_and_hashes, MetaFile, Metadata, Role, Root, Snapshot, TargetFile, Targets,
     Timestamp,
@@ -757,10 +756,4 @@ impl Updater {
 /// and every listed hash.
 pub fn verify_target(path: &str, info: &TargetFile, bytes: &[u8]) -> Result<()> {
     check_length_and_hashes(path, bytes, Some(info.length), Some(&info.hashes))
-}
-
-/// Whether `pattern` (a delegation path pattern) covers `target`; re-exported for
-/// callers that validate delegations before publishing.
-pub fn pattern_covers(pattern: &str, target: &str) -> bool {
-    path_matches(pattern, target)
 }
