@@ -28,6 +28,12 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Replaces a stored tree node, bypassing every check: fault injection for
+    /// tests of what sits above the store (a log must notice and refuse to sign).
+    pub fn dangerous_overwrite_node(&self, id: NodeId, hash: Hash) {
+        self.lock().nodes.insert(id, hash);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave a half-applied batch: commit
         // validates first and mutates only after, with no fallible step in between.

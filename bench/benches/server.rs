@@ -1,0 +1,252 @@
+//! The log server over loopback HTTP on a log of 1,000,000 entries: proof, tile and
+//! checkpoint requests per second with latency percentiles, and the server's
+//! resident memory. The server runs as a separate process (this binary re-executed
+//! with `--serve DIR`), so its RSS is its own.
+//!
+//! Run: `cargo bench -p tuflog-bench --bench server` (TUFLOG_BENCH_LOG_SIZE sets the
+//! log size, TUFLOG_BENCH_SECONDS the length of each run). Figures go to
+//! `bench/RESULTS.md`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    clippy::print_stdout,
+    clippy::panic,
+    missing_docs
+)]
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Keep-alive connections the load generator holds open.
+const CONNECTIONS: usize = 32;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn entry(i: u64) -> Vec<u8> {
+    format!(
+        "{{\"_type\":\"tuflog/entry/v1\",\"length\":{},\"repo\":\"example.com/app\",\"role\":\"targets\",\"sha256\":\"{:064x}\",\"version\":{i}}}",
+        1000 + i % 997,
+        u128::from(i) * 0x9e37_79b9_7f4a_7c15
+    )
+    .into_bytes()
+}
+
+fn config(dir: &std::path::Path) -> server::Config {
+    server::Config {
+        data_dir: dir.to_path_buf(),
+        origin: "bench.tuflog.dev/log".into(),
+        ..server::Config::default()
+    }
+}
+
+/// The child: serve the log in `dir` until killed.
+fn serve(dir: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let srv = server::LogServer::open(&config(std::path::Path::new(dir))).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("listening {}", listener.local_addr().unwrap());
+        std::io::stdout().flush().unwrap();
+        srv.run(listener, std::future::pending()).await.unwrap();
+    });
+}
+
+fn populate(dir: &std::path::Path, size: u64) -> f64 {
+    let srv = server::LogServer::open(&config(dir)).unwrap();
+    let log = srv.log().clone();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    rt.block_on(async {
+        let window = Arc::new(tokio::sync::Semaphore::new(16_384));
+        let mut last = None;
+        for i in 0..size {
+            let permit = window.clone().acquire_owned().await.unwrap();
+            let append = server::sequencer::Append {
+                entries: vec![entry(i)],
+                ..Default::default()
+            };
+            let reply = loop {
+                match log.submit(append.clone()) {
+                    Ok(r) => break r,
+                    Err(server::Error::Overloaded(_)) => tokio::task::yield_now().await,
+                    Err(e) => panic!("{e}"),
+                }
+            };
+            last = Some(tokio::spawn(async move {
+                let r = reply.await.unwrap().unwrap();
+                drop(permit);
+                r
+            }));
+        }
+        last.unwrap().await.unwrap();
+    });
+    let rate = size as f64 / started.elapsed().as_secs_f64();
+    log.shutdown();
+    rate
+}
+
+/// A cheap xorshift, so index choice costs nothing next to a request.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+async fn load(
+    addr: std::net::SocketAddr,
+    seconds: u64,
+    path: Arc<dyn Fn(&mut u64) -> String + Send + Sync>,
+) -> (f64, Duration, Duration) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..CONNECTIONS {
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut send, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .unwrap();
+            tokio::spawn(conn);
+            let mut rng = 0x2545_f491_4f6c_dd1d ^ (c as u64 + 1);
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let req = hyper::Request::get(path(&mut rng))
+                    .header("host", "bench")
+                    .body(Empty::<Bytes>::new())
+                    .unwrap();
+                let t = Instant::now();
+                let resp = send.send_request(req).await.unwrap();
+                assert_eq!(resp.status(), 200);
+                resp.into_body().collect().await.unwrap();
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
+    all.sort();
+    let p = |q: f64| all[((all.len() - 1) as f64 * q) as usize];
+    (rate, p(0.5), p(0.99))
+}
+
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--serve") {
+        serve(&args[i + 1]);
+        return;
+    }
+    let size = env_or("TUFLOG_BENCH_LOG_SIZE", 1_000_000);
+    let seconds = env_or("TUFLOG_BENCH_SECONDS", 10);
+    let dir = tempfile::tempdir().unwrap();
+    let rate = populate(dir.path(), size);
+    println!("populated {size} entries at {rate:.0} entries/s");
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--serve")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: std::net::SocketAddr = line
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (rss_idle, _) = rss_kib(child.id());
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    type PathFn = Arc<dyn Fn(&mut u64) -> String + Send + Sync>;
+    let scenarios: Vec<(&str, PathFn)> = vec![
+        (
+            "inclusion proof, random leaf, latest size",
+            Arc::new(move |r| format!("/log/proof/inclusion?index={}&size={size}", next(r) % size)),
+        ),
+        (
+            "inclusion proof, random leaf and size",
+            Arc::new(move |r| {
+                let s = 1 + next(r) % size;
+                format!("/log/proof/inclusion?index={}&size={s}", next(r) % s)
+            }),
+        ),
+        (
+            "consistency proof, random from, latest size",
+            Arc::new(move |r| {
+                format!(
+                    "/log/proof/consistency?from={}&size={size}",
+                    1 + next(r) % size
+                )
+            }),
+        ),
+        (
+            "full level-0 tile, random",
+            Arc::new(move |r| {
+                let t = tlog::Tile::new(0, next(r) % (size / 256), 256).unwrap();
+                format!("/log/{}", tlog::tile::TilePath::Hashes(t))
+            }),
+        ),
+        ("checkpoint", Arc::new(|_| "/log/checkpoint".to_string())),
+    ];
+    println!("| request | requests/s | p50 | p99 |");
+    println!("|---|---|---|---|");
+    for (name, path) in scenarios {
+        let (rate, p50, p99) = rt.block_on(load(addr, seconds, path));
+        println!("| {name} | {rate:.0} | {p50:.2?} | {p99:.2?} |");
+    }
+    let (rss, hwm) = rss_kib(child.id());
+    println!(
+        "server RSS at {size} entries: {} MiB idle after open, {} MiB after load, peak {} MiB",
+        rss_idle / 1024,
+        rss / 1024,
+        hwm / 1024
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,896 @@
+//! The sequencer: appends are queued, integrated in batches, and each batch becomes
+//! one durable write and one signed checkpoint.
+//!
+//! One integrator thread owns the tree's right edge. It takes the first queued
+//! append, then keeps taking appends until the batch holds
+//! [`Config::max_batch_entries`] or [`Config::max_batch_delay`] has passed since the
+//! first. For the batch it
+//!
+//! 1. appends every leaf to a copy of the right edge, collecting the nodes completed;
+//! 2. reads the stored state and checks, with an RFC 9162 consistency proof built
+//!    from stored nodes plus the batch's new ones, that the new tree extends the
+//!    last signed checkpoint (refusing to sign otherwise);
+//! 3. signs the checkpoint and commits entries, nodes, state and checkpoint as one
+//!    synced write;
+//! 4. publishes the checkpoint and answers every append in the batch.
+//!
+//! An append is acknowledged only after step 3, so an acknowledged entry is durable
+//! at the index it was given. A storage failure or failed check halts the log: the
+//! in-memory edge may no longer match the disk, and a restart recovers from what is
+//! durably stored ([`Log::open`]).
+//!
+//! Callers hash their own leaves before queueing, so that work spreads over every
+//! core instead of the integrator's.
+
+use crate::metrics::Metrics;
+use crate::Error;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use store::{Batch, LogState, LogStore, RoleVersion};
+use tlog::{checkpoint, leaf_hash, Checkpoint, CompactRange, Hash, HashReader, NodeId};
+use tlog::{RightEdge, SignerKey, VerifierKey};
+use tokio::sync::{oneshot, watch};
+
+/// Most entries one append may carry; all of them land in one batch.
+pub const MAX_ENTRIES_PER_APPEND: usize = 1024;
+
+/// How batches close and how much may wait.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// A batch closes once it holds this many entries (an append is never split, so
+    /// a batch may exceed it by one append's entries).
+    pub max_batch_entries: usize,
+    /// A batch closes this long after its first append arrived, full or not.
+    pub max_batch_delay: Duration,
+    /// Entries queued and not yet integrated, beyond which appends are refused.
+    pub max_queued_entries: usize,
+    /// Bytes (entries and metadata blobs) queued, beyond which appends are refused.
+    pub max_queued_bytes: usize,
+}
+
+impl Default for Config {
+    /// Defaults from `cargo bench -p tuflog-bench --bench sequencer` (bench/RESULTS.md):
+    /// batches of up to 4096 entries reach the throughput target, and waiting 2 ms
+    /// for a batch to fill costs little latency next to the synced write itself.
+    fn default() -> Self {
+        Config {
+            max_batch_entries: 4096,
+            max_batch_delay: Duration::from_millis(2),
+            max_queued_entries: 262_144,
+            max_queued_bytes: 64 << 20,
+        }
+    }
+}
+
+/// What one append adds to the log.
+#[derive(Clone, Debug, Default)]
+pub struct Append {
+    /// Entries, in order; they get consecutive indices.
+    pub entries: Vec<Vec<u8>>,
+    /// Metadata files the entries commit to, by SHA-256.
+    pub blobs: Vec<([u8; 32], Vec<u8>)>,
+    /// Role versions the append makes current.
+    pub versions: Vec<RoleVersion>,
+}
+
+/// An append that is durably stored and covered by a signed checkpoint.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    /// Index of the append's first entry.
+    pub first_index: u64,
+    /// The checkpoint of the batch the append landed in.
+    pub checkpoint: Arc<Published>,
+}
+
+/// A signed checkpoint and what serving proofs against it needs.
+#[derive(Debug)]
+pub struct Published {
+    /// The checkpoint body.
+    pub checkpoint: Checkpoint,
+    /// The signed note, exactly as served.
+    pub note: Vec<u8>,
+    /// Right-edge range hashes of this tree, for fast proofs at its size.
+    pub edge: RightEdge,
+    /// When it was signed.
+    pub signed_at: SystemTime,
+}
+
+impl Published {
+    /// Tree size.
+    pub fn size(&self) -> u64 {
+        self.checkpoint.size()
+    }
+}
+
+/// Whether the log takes appends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// Integrating.
+    Running,
+    /// Stopped after a failure; the reason is logged and given to every append.
+    Halted(String),
+    /// Shut down on request.
+    Stopped,
+}
+
+struct Job {
+    entries: Vec<(Vec<u8>, Hash)>,
+    blobs: Vec<([u8; 32], Vec<u8>)>,
+    versions: Vec<RoleVersion>,
+    bytes: usize,
+    reply: oneshot::Sender<Result<Appended, Error>>,
+}
+
+/// Queue accounting shared by appenders (who add) and the integrator (who removes).
+#[derive(Default)]
+struct Queued {
+    entries: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+/// Storage the log needs: the log itself, and metadata blobs it may carry.
+pub trait Storage: LogStore + store::MetadataStore {}
+impl<T: LogStore + store::MetadataStore> Storage for T {}
+
+/// The log: a handle for appending and reading, backed by the integrator thread.
+pub struct Log {
+    store: Arc<dyn Storage>,
+    verifier: VerifierKey,
+    config: Config,
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    queued: Arc<Queued>,
+    published: watch::Receiver<Arc<Published>>,
+    health: Arc<Mutex<Health>>,
+    integrator: Mutex<Option<std::thread::JoinHandle<()>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Log {
+    /// Opens the log in `store`, recovering its state, and starts the integrator.
+    ///
+    /// A store never written gets a signed checkpoint of the empty tree. Otherwise the
+    /// stored checkpoint must verify under `key`'s public key and match the stored
+    /// right edge and nodes, or opening fails: a log that cannot prove its own state
+    /// must not sign more.
+    pub fn open(
+        store: Arc<dyn Storage>,
+        key: SignerKey,
+        config: Config,
+        metrics: Arc<Metrics>,
+    ) -> Result<Log, Error> {
+        if config.max_batch_entries == 0 || config.max_queued_entries == 0 {
+            return Err(Error::invalid("batch and queue sizes must be positive"));
+        }
+        let verifier = key.verifier();
+        let (range, published) = recover(store.as_ref(), &key, &verifier)?;
+        metrics.checkpoint_signed(published.size(), published.signed_at);
+        let (published_tx, published_rx) = watch::channel(Arc::new(published));
+        let (sender, receiver) = mpsc::channel();
+        let queued = Arc::new(Queued::default());
+        let health = Arc::new(Mutex::new(Health::Running));
+        let mut integrator = Integrator {
+            store: store.clone(),
+            key,
+            verifier: verifier.clone(),
+            range,
+            config: config.clone(),
+            receiver,
+            queued: queued.clone(),
+            published: published_tx,
+            health: health.clone(),
+            metrics: metrics.clone(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("tuflog-integrator".into())
+            .spawn(move || integrator.run())?;
+        Ok(Log {
+            store,
+            verifier,
+            config,
+            sender: Mutex::new(Some(sender)),
+            queued,
+            published: published_rx,
+            health,
+            integrator: Mutex::new(Some(handle)),
+            metrics,
+        })
+    }
+
+    /// The log's checkpoint verifier key.
+    pub fn verifier(&self) -> &VerifierKey {
+        &self.verifier
+    }
+
+    /// The store the log reads from.
+    pub fn store(&self) -> &dyn Storage {
+        self.store.as_ref()
+    }
+
+    /// The latest published checkpoint.
+    pub fn latest(&self) -> Arc<Published> {
+        self.published.borrow().clone()
+    }
+
+    /// A receiver that sees every checkpoint published from now on (possibly
+    /// skipping some when it lags; each value seen is the latest).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Published>> {
+        self.published.clone()
+    }
+
+    /// Whether the log takes appends.
+    pub fn health(&self) -> Health {
+        self.health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Appends and waits until the append is durable and checkpointed.
+    pub async fn append(&self, append: Append) -> Result<Appended, Error> {
+        let reply = self.submit(append)?;
+        reply.await.unwrap_or(Err(Error::ShuttingDown))
+    }
+
+    /// Queues an append and returns where its result will arrive, or refuses it at
+    /// once when it is invalid or the queue is full (nothing is queued then).
+    pub fn submit(
+        &self,
+        append: Append,
+    ) -> Result<oneshot::Receiver<Result<Appended, Error>>, Error> {
+        let result = self.try_submit(append);
+        let outcome = match &result {
+            Ok(_) => "queued",
+            Err(Error::Overloaded(_)) => "overloaded",
+            Err(Error::InvalidRequest(_)) => "invalid",
+            Err(_) => "failed",
+        };
+        self.metrics
+            .appends_total
+            .with_label_values(&[outcome])
+            .inc();
+        result
+    }
+
+    fn try_submit(
+        &self,
+        append: Append,
+    ) -> Result<oneshot::Receiver<Result<Appended, Error>>, Error> {
+        if let Health::Halted(reason) = self.health() {
+            return Err(Error::Halted(reason));
+        }
+        let count = append.entries.len();
+        if count == 0 {
+            return Err(Error::invalid("an append must carry at least one entry"));
+        }
+        if count > MAX_ENTRIES_PER_APPEND {
+            return Err(Error::invalid(format!(
+                "{count} entries in one append; at most {MAX_ENTRIES_PER_APPEND}"
+            )));
+        }
+        let mut bytes = 0usize;
+        for e in &append.entries {
+            if e.is_empty() || e.len() > tlog::tile::MAX_ENTRY_BYTES {
+                return Err(Error::invalid(format!(
+                    "an entry of {} bytes; entries are 1..={} bytes",
+                    e.len(),
+                    tlog::tile::MAX_ENTRY_BYTES
+                )));
+            }
+            bytes += e.len();
+        }
+        bytes += append.blobs.iter().map(|(_, b)| b.len()).sum::<usize>();
+        self.reserve(count, bytes)?;
+        let entries = append
+            .entries
+            .into_iter()
+            .map(|e| {
+                let h = leaf_hash(&e);
+                (e, h)
+            })
+            .collect();
+        let (reply, receiver) = oneshot::channel();
+        let job = Job {
+            entries,
+            blobs: append.blobs,
+            versions: append.versions,
+            bytes,
+            reply,
+        };
+        let sender = self.sender.lock().unwrap_or_else(|p| p.into_inner());
+        let sent = match sender.as_ref() {
+            Some(s) => s.send(job).is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.release(count, bytes);
+            return Err(Error::ShuttingDown);
+        }
+        Ok(receiver)
+    }
+
+    fn reserve(&self, count: usize, bytes: usize) -> Result<(), Error> {
+        let entries = self.queued.entries.fetch_add(count, Ordering::AcqRel) + count;
+        let total_bytes = self.queued.bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        // One append larger than the whole byte budget is still taken when the queue
+        // is empty, so a large push is slow rather than impossible.
+        let alone = entries == count && total_bytes == bytes;
+        if !alone
+            && (entries > self.config.max_queued_entries
+                || total_bytes > self.config.max_queued_bytes)
+        {
+            self.release(count, bytes);
+            return Err(Error::Overloaded(format!(
+                "{} entries / {} bytes already queued",
+                entries - count,
+                total_bytes - bytes
+            )));
+        }
+        Ok(())
+    }
+
+    fn release(&self, count: usize, bytes: usize) {
+        self.queued.entries.fetch_sub(count, Ordering::AcqRel);
+        self.queued.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Stops taking appends, integrates everything already queued, and waits for the
+    /// integrator to finish. Later appends get [`Error::ShuttingDown`].
+    pub fn shutdown(&self) {
+        drop(self.sender.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let handle = self
+            .integrator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                tracing::error!("the integrator thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Reads the stored state, proves it is ours and self-consistent, and rebuilds the
+/// right edge; signs and stores the empty tree's checkpoint for a new log.
+fn recover(
+    store: &dyn Storage,
+    key: &SignerKey,
+    verifier: &VerifierKey,
+) -> Result<(CompactRange, Published), Error> {
+    let Some(state) = store.state()? else {
+        let range = CompactRange::new();
+        let checkpoint = Checkpoint::new(key.name().as_str(), 0, range.root())?;
+        let note = checkpoint.sign(key)?.to_string().into_bytes();
+        store.commit(&Batch {
+            first_index: 0,
+            state: Some(LogState {
+                size: 0,
+                frontier: Vec::new(),
+                checkpoint: note.clone(),
+            }),
+            ..Batch::default()
+        })?;
+        tracing::info!(origin = %key.name(), "created a new log");
+        let edge = RightEdge::new(&range);
+        return Ok((
+            range,
+            Published {
+                checkpoint,
+                note,
+                edge,
+                signed_at: SystemTime::now(),
+            },
+        ));
+    };
+    let opened = checkpoint::open(&state.checkpoint, verifier, &[]).map_err(|e| {
+        Error::Inconsistent(format!(
+            "the stored checkpoint does not verify under this log key ({e}); \
+             is this the key the log was created with?"
+        ))
+    })?;
+    let cp = opened.checkpoint;
+    if cp.size() != state.size {
+        return Err(Error::Inconsistent(format!(
+            "stored size {} but the stored checkpoint is for {}",
+            state.size,
+            cp.size()
+        )));
+    }
+    let range = CompactRange::from_parts(state.size, state.frontier)?;
+    if &range.root() != cp.root() {
+        return Err(Error::Inconsistent(
+            "the stored right edge does not hash to the stored checkpoint's root".into(),
+        ));
+    }
+    let from_nodes = CompactRange::from_reader(state.size, &Reader(store))?;
+    if from_nodes.root() != range.root() {
+        return Err(Error::Inconsistent(
+            "the stored nodes do not hash to the stored checkpoint's root".into(),
+        ));
+    }
+    tracing::info!(origin = %key.name(), size = cp.size(), "recovered the log");
+    let edge = RightEdge::new(&range);
+    Ok((
+        range,
+        Published {
+            checkpoint: cp,
+            note: state.checkpoint,
+            edge,
+            signed_at: SystemTime::now(),
+        },
+    ))
+}
+
+/// A `HashReader` over a `dyn Storage` (trait objects cannot be passed where
+/// `impl HashReader` is expected).
+pub(crate) struct Reader<'a>(pub(crate) &'a dyn Storage);
+
+impl HashReader for Reader<'_> {
+    fn read_hashes(&self, ids: &[NodeId]) -> tlog::Result<Vec<Hash>> {
+        self.0.read_hashes(ids)
+    }
+}
+
+/// Stored nodes plus the nodes a batch is about to store.
+struct Overlay<'a> {
+    store: &'a dyn Storage,
+    new: HashMap<NodeId, Hash>,
+}
+
+impl HashReader for Overlay<'_> {
+    fn read_hashes(&self, ids: &[NodeId]) -> tlog::Result<Vec<Hash>> {
+        let missing: Vec<NodeId> = ids
+            .iter()
+            .filter(|id| !self.new.contains_key(id))
+            .copied()
+            .collect();
+        let mut stored = self.store.read_hashes(&missing)?.into_iter();
+        ids.iter()
+            .map(|id| match self.new.get(id) {
+                Some(h) => Ok(*h),
+                None => stored.next().ok_or(tlog::Error::MissingHash(*id)),
+            })
+            .collect()
+    }
+}
+
+struct Integrator {
+    store: Arc<dyn Storage>,
+    key: SignerKey,
+    verifier: VerifierKey,
+    range: CompactRange,
+    config: Config,
+    receiver: mpsc::Receiver<Job>,
+    queued: Arc<Queued>,
+    published: watch::Sender<Arc<Published>>,
+    health: Arc<Mutex<Health>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Integrator {
+    fn run(&mut self) {
+        while let Some(jobs) = self.next_batch() {
+            let halted = self
+                .health
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let Health::Halted(reason) = halted {
+                for job in jobs {
+                    let _ = job.reply.send(Err(Error::Halted(reason.clone())));
+                }
+                continue;
+            }
+            self.integrate(jobs);
+        }
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        if *health == Health::Running {
+            *health = Health::Stopped;
+        }
+    }
+
+    /// Blocks for the first job, then gathers more until the batch is full or its
+    /// delay has passed. `None` once every sender is gone and the queue is drained.
+    fn next_batch(&mut self) -> Option<Vec<Job>> {
+        let first = self.receiver.recv().ok()?;
+        let deadline = Instant::now() + self.config.max_batch_delay;
+        let mut count = first.entries.len();
+        let mut jobs = vec![first];
+        while count < self.config.max_batch_entries {
+            let job = match self.receiver.try_recv() {
+                Ok(job) => job,
+                Err(mpsc::TryRecvError::Disconnected) => break,
+                Err(mpsc::TryRecvError::Empty) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    match self.receiver.recv_timeout(deadline - now) {
+                        Ok(job) => job,
+                        Err(_) => break,
+                    }
+                }
+            };
+            count += job.entries.len();
+            jobs.push(job);
+        }
+        let bytes: usize = jobs.iter().map(|j| j.bytes).sum();
+        self.queued.entries.fetch_sub(count, Ordering::AcqRel);
+        self.queued.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        Some(jobs)
+    }
+
+    fn integrate(&mut self, jobs: Vec<Job>) {
+        let started = Instant::now();
+        let first_index = self.range.size();
+        let span = tracing::info_span!("integrate", first_index, entries = tracing::field::Empty);
+        let _entered = span.enter();
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut batch = Batch {
+            first_index,
+            ..Batch::default()
+        };
+        // Work on a copy: if anything fails, the edge still matches the disk.
+        let mut range = self.range.clone();
+        let mut failure = None;
+        for job in jobs {
+            replies.push((range.size(), job.reply));
+            for (entry, leaf) in job.entries {
+                if let Err(e) = range.append(leaf, |id, h| batch.nodes.push((id, h))) {
+                    failure.get_or_insert(Error::from(e));
+                }
+                batch.entries.push(entry);
+            }
+            batch.blobs.extend(job.blobs);
+            batch.versions.extend(job.versions);
+        }
+        span.record("entries", batch.entries.len());
+        let result = match failure {
+            Some(e) => Err(e),
+            None => self.check_sign_commit(&range, batch),
+        };
+        match result {
+            Ok(published) => {
+                self.range = range;
+                let published = Arc::new(published);
+                self.metrics
+                    .checkpoint_signed(published.size(), published.signed_at);
+                self.metrics
+                    .integrate_batch_entries
+                    .observe((published.size() - first_index) as f64);
+                self.metrics
+                    .integrate_duration_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                self.published.send_replace(published.clone());
+                for (first_index, reply) in replies {
+                    let _ = reply.send(Ok(Appended {
+                        first_index,
+                        checkpoint: published.clone(),
+                    }));
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::error!(error = %reason, "batch failed; the log is halted until restart");
+                *self.health.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Health::Halted(reason.clone());
+                for (_, reply) in replies {
+                    let _ = reply.send(Err(Error::Halted(reason.clone())));
+                }
+            }
+        }
+    }
+
+    fn check_sign_commit(
+        &self,
+        range: &CompactRange,
+        mut batch: Batch,
+    ) -> Result<Published, Error> {
+        let (old_size, new_size, new_root) = (self.range.size(), range.size(), range.root());
+        let stored = self
+            .store
+            .state()?
+            .ok_or_else(|| Error::Inconsistent("the stored log state is gone".into()))?;
+        let last = checkpoint::open(&stored.checkpoint, &self.verifier, &[])
+            .map_err(|e| Error::Inconsistent(format!("the stored checkpoint: {e}")))?
+            .checkpoint;
+        if last.size() != old_size {
+            return Err(Error::Inconsistent(format!(
+                "the stored checkpoint is for size {} but the integrator is at {old_size}",
+                last.size()
+            )));
+        }
+        if old_size > 0 {
+            // RFC 9162 §2.1.4: the new tree must be an extension of the one the last
+            // checkpoint signed. The proof is built from what is stored plus what this
+            // batch adds, and verified against the stored checkpoint's root.
+            let overlay = Overlay {
+                store: self.store.as_ref(),
+                new: batch.nodes.iter().copied().collect(),
+            };
+            let proof = tlog::tree::consistency_proof(old_size, new_size, &overlay)?;
+            tlog::verify::verify_consistency(old_size, new_size, last.root(), &new_root, &proof)
+                .map_err(|e| Error::Inconsistent(format!("size {old_size} to {new_size}: {e}")))?;
+        }
+        let checkpoint = Checkpoint::new(self.key.name().as_str(), new_size, new_root)?;
+        let note = checkpoint.sign(&self.key)?.to_string().into_bytes();
+        batch.state = Some(LogState {
+            size: new_size,
+            frontier: range.frontier().to_vec(),
+            checkpoint: note.clone(),
+        });
+        self.store.commit(&batch)?;
+        Ok(Published {
+            checkpoint,
+            note,
+            edge: RightEdge::new(range),
+            signed_at: SystemTime::now(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::memory::MemoryStore;
+    use tlog::note::{KeyName, SignatureType};
+
+    fn key() -> SignerKey {
+        SignerKey::from_seed(
+            KeyName::new("example.com/log").unwrap(),
+            SignatureType::Ed25519,
+            &[7; 32],
+        )
+    }
+
+    fn open(store: Arc<MemoryStore>, config: Config) -> Log {
+        Log::open(store, key(), config, Arc::new(Metrics::new().unwrap())).unwrap()
+    }
+
+    fn one(entry: &str) -> Append {
+        Append {
+            entries: vec![entry.as_bytes().to_vec()],
+            ..Append::default()
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_new_log_publishes_a_signed_empty_checkpoint() {
+        let log = open(Arc::new(MemoryStore::new()), Config::default());
+        let latest = log.latest();
+        assert_eq!(latest.size(), 0);
+        let opened = checkpoint::open(&latest.note, log.verifier(), &[]).unwrap();
+        assert_eq!(opened.checkpoint.root(), &tlog::EMPTY_ROOT);
+    }
+
+    #[test]
+    fn appends_get_consecutive_indices_and_a_checkpoint_covering_them() {
+        let store = Arc::new(MemoryStore::new());
+        let log = open(store.clone(), Config::default());
+        let results = block_on(async {
+            let mut out = Vec::new();
+            for i in 0..5 {
+                out.push(log.append(one(&format!("entry {i}"))).await.unwrap());
+            }
+            out
+        });
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r.first_index, i as u64);
+            assert!(r.checkpoint.size() > i as u64);
+        }
+        assert_eq!(log.latest().size(), 5);
+        let leaf = leaf_hash(b"entry 3");
+        let proof = tlog::tree::inclusion_proof(3, 5, store.as_ref()).unwrap();
+        tlog::verify::verify_inclusion(&leaf, 3, 5, &proof, log.latest().checkpoint.root())
+            .unwrap();
+    }
+
+    #[test]
+    fn queued_appends_are_batched_and_an_append_is_never_split() {
+        let store = Arc::new(MemoryStore::new());
+        let config = Config {
+            max_batch_entries: 3,
+            max_batch_delay: Duration::from_millis(200),
+            ..Config::default()
+        };
+        let log = open(store, config);
+        let receivers: Vec<_> = (0..4)
+            .map(|i| {
+                log.submit(Append {
+                    entries: vec![format!("a{i}").into_bytes(), format!("b{i}").into_bytes()],
+                    ..Append::default()
+                })
+                .unwrap()
+            })
+            .collect();
+        let results: Vec<Appended> = block_on(async { futures_join(receivers).await });
+        let firsts: Vec<u64> = results.iter().map(|r| r.first_index).collect();
+        assert_eq!(firsts, vec![0, 2, 4, 6]);
+        // Two appends of two entries fill a batch of three.
+        assert_eq!(results[0].checkpoint.size(), 4);
+        assert_eq!(results[1].checkpoint.size(), 4);
+        assert_eq!(results[3].checkpoint.size(), 8);
+    }
+
+    async fn futures_join(
+        receivers: Vec<oneshot::Receiver<Result<Appended, Error>>>,
+    ) -> Vec<Appended> {
+        let mut out = Vec::new();
+        for r in receivers {
+            out.push(r.await.unwrap().unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn a_full_queue_refuses_with_overloaded_and_queues_nothing() {
+        let config = Config {
+            max_batch_entries: 1,
+            max_batch_delay: Duration::from_millis(0),
+            max_queued_entries: 2,
+            ..Config::default()
+        };
+        let log = open(Arc::new(MemoryStore::new()), config);
+        // Fill the queue faster than a synced batch drains it: at most the queue
+        // plus the batch in flight can be accepted.
+        let mut accepted = Vec::new();
+        let mut refused = 0;
+        for i in 0..200 {
+            match log.submit(one(&format!("e{i}"))) {
+                Ok(r) => accepted.push(r),
+                Err(Error::Overloaded(msg)) => {
+                    assert!(msg.contains("queued"), "{msg}");
+                    refused += 1;
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert!(refused > 0, "200 appends never filled a queue of 2");
+        let n = accepted.len() as u64;
+        block_on(async {
+            for r in accepted {
+                r.await.unwrap().unwrap();
+            }
+        });
+        assert_eq!(log.latest().size(), n);
+    }
+
+    #[test]
+    fn invalid_appends_are_refused_with_reasons() {
+        let log = open(Arc::new(MemoryStore::new()), Config::default());
+        let cases = [
+            (Append::default(), "at least one"),
+            (
+                Append {
+                    entries: vec![vec![1]; MAX_ENTRIES_PER_APPEND + 1],
+                    ..Append::default()
+                },
+                "at most",
+            ),
+            (
+                Append {
+                    entries: vec![Vec::new()],
+                    ..Append::default()
+                },
+                "entries are",
+            ),
+            (
+                Append {
+                    entries: vec![vec![0; tlog::tile::MAX_ENTRY_BYTES + 1]],
+                    ..Append::default()
+                },
+                "entries are",
+            ),
+        ];
+        for (append, why) in cases {
+            match log.submit(append) {
+                Err(Error::InvalidRequest(msg)) => assert!(msg.contains(why), "{msg}"),
+                other => panic!("expected InvalidRequest, got {:?}", other.map(|_| ())),
+            }
+        }
+        assert_eq!(log.latest().size(), 0);
+    }
+
+    #[test]
+    fn reopening_recovers_the_state_and_keeps_growing_consistently() {
+        let store = Arc::new(MemoryStore::new());
+        let first = {
+            let log = open(store.clone(), Config::default());
+            block_on(async {
+                for i in 0..10 {
+                    log.append(one(&format!("e{i}"))).await.unwrap();
+                }
+            });
+            log.latest()
+        };
+        let log = open(store.clone(), Config::default());
+        assert_eq!(log.latest().note, first.note);
+        block_on(log.append(one("after"))).unwrap();
+        let proof = tlog::tree::consistency_proof(10, 11, store.as_ref()).unwrap();
+        tlog::verify::verify_consistency(
+            10,
+            11,
+            first.checkpoint.root(),
+            log.latest().checkpoint.root(),
+            &proof,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn opening_with_another_key_is_refused() {
+        let store = Arc::new(MemoryStore::new());
+        drop(open(store.clone(), Config::default()));
+        let other = SignerKey::from_seed(
+            KeyName::new("example.com/log").unwrap(),
+            SignatureType::Ed25519,
+            &[8; 32],
+        );
+        let err = Log::open(
+            store,
+            other,
+            Config::default(),
+            Arc::new(Metrics::new().unwrap()),
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(err, Error::Inconsistent(_)), "{err}");
+    }
+
+    #[test]
+    fn a_corrupted_stored_node_halts_the_log_before_signing() {
+        // Regression guard for the pre-signing check: the integrator must refuse to
+        // sign when stored nodes no longer agree with the last signed checkpoint.
+        let store = Arc::new(MemoryStore::new());
+        let log = open(store.clone(), Config::default());
+        block_on(async {
+            for i in 0..3 {
+                log.append(one(&format!("e{i}"))).await.unwrap();
+            }
+        });
+        let before = log.latest();
+        // Leaf 2 is a stored node the consistency proof from 3 to 4 needs.
+        store.dangerous_overwrite_node(NodeId::new(0, 2), Hash([9; 32]));
+        let err = block_on(log.append(one("e3"))).err().unwrap();
+        assert!(
+            matches!(err, Error::Halted(ref m) if m.contains("inconsistent")),
+            "{err}"
+        );
+        assert_eq!(log.latest().note, before.note);
+        assert!(matches!(log.health(), Health::Halted(_)));
+        assert!(matches!(log.submit(one("e4")), Err(Error::Halted(_))));
+    }
+
+    #[test]
+    fn shutdown_integrates_what_was_queued_then_refuses() {
+        let log = open(Arc::new(MemoryStore::new()), Config::default());
+        let pending: Vec<_> = (0..50)
+            .map(|i| log.submit(one(&format!("e{i}"))).unwrap())
+            .collect();
+        log.shutdown();
+        block_on(async {
+            for r in pending {
+                r.await.unwrap().unwrap();
+            }
+        });
+        assert_eq!(log.latest().size(), 50);
+        assert!(matches!(log.submit(one("late")), Err(Error::ShuttingDown)));
+        assert_eq!(log.health(), Health::Stopped);
+    }
+}

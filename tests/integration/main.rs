@@ -1,0 +1,17 @@
+//! tuflog's integration tests: real servers on 127.0.0.1:0, RocksDB in temporary
+//! directories. One binary; modules by subject; regression tests named after their
+//! bug.
+// A test binary: a failed unwrap is a failed test, with its location.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
+
+mod bad_input;
+mod crash;
+mod grpc;
+mod log_api;
+mod restart;
+mod util;
