@@ -247,6 +247,98 @@ fn main() {
         rss / 1024,
         hwm / 1024
     );
+    let tiles = tempfile::tempdir().unwrap();
+    rt.block_on(export_level0_tiles(addr, size, tiles.path()));
     let _ = child.kill();
     let _ = child.wait();
+    nginx_peer(&rt, tiles.path(), size, seconds);
+}
+
+/// Writes every full level-0 tile, fetched from the server, as static files.
+async fn export_level0_tiles(addr: std::net::SocketAddr, size: u64, root: &std::path::Path) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut send, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    for index in 0..size / 256 {
+        let path =
+            tlog::tile::TilePath::Hashes(tlog::Tile::new(0, index, 256).unwrap()).to_string();
+        let req = hyper::Request::get(format!("/log/{path}"))
+            .header("host", "bench")
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let body = send
+            .send_request(req)
+            .await
+            .unwrap()
+            .into_body()
+            .collect()
+            .await
+            .unwrap();
+        let file = root.join(&path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, body.to_bytes()).unwrap();
+    }
+}
+
+/// The peer: nginx serving the same full tiles as static files, the way a C2SP
+/// static-asset log (Tessera's POSIX mode, say) serves them, under the same load
+/// generator. Skipped, with a note, when nginx is not installed.
+fn nginx_peer(rt: &tokio::runtime::Runtime, root: &std::path::Path, size: u64, seconds: u64) {
+    // nginx workers run as an unprivileged user; a temporary directory is 0700.
+    std::fs::set_permissions(root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let Ok(nginx) = which("nginx") else {
+        println!("peer skipped: nginx not installed (apt-get install nginx-light)");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = root.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "worker_processes 2; daemon off; pid {root}/nginx.pid; error_log {root}/error.log;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{ access_log off; sendfile on; tcp_nodelay on; keepalive_requests 10000000;\n\
+             server {{ listen 127.0.0.1:{port}; root {root};\n\
+             location / {{ add_header Cache-Control \"public, max-age=31536000, immutable\"; }} }} }}\n",
+            root = root.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(nginx)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(root)
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    while std::net::TcpStream::connect(addr).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (rate, p50, p99) = rt.block_on(load(
+        addr,
+        seconds,
+        Arc::new(move |r| {
+            let t = tlog::Tile::new(0, next(r) % (size / 256), 256).unwrap();
+            format!("/{}", tlog::tile::TilePath::Hashes(t))
+        }),
+    ));
+    println!("| peer: nginx 2 workers, same full level-0 tiles as static files | {rate:.0} | {p50:.2?} | {p99:.2?} |");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
+        .iter()
+        .map(|d| std::path::Path::new(d).join(name))
+        .find(|p| p.exists())
+        .ok_or(())
 }
