@@ -24,15 +24,7 @@ use tlog::SignerKey;
 const LIGHT_CLIENTS: usize = 64;
 const LIGHT_APPENDS: usize = 20_000;
 
-fn entry(i: u64) -> Vec<u8> {
-    // The shape and size (~190 bytes) of a tuflog/entry/v1 document.
-    format!(
-        "{{\"_type\":\"tuflog/entry/v1\",\"length\":{},\"repo\":\"example.com/app\",\"role\":\"targets\",\"sha256\":\"{:064x}\",\"version\":{i}}}",
-        1000 + i % 997,
-        u128::from(i) * 0x9e37_79b9_7f4a_7c15
-    )
-    .into_bytes()
-}
+use tuflog_bench::sample_entry as entry;
 
 fn open(config: Config) -> (tempfile::TempDir, Arc<Log>) {
     let dir = tempfile::tempdir().unwrap();

@@ -32,14 +32,7 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn entry(i: u64) -> Vec<u8> {
-    format!(
-        "{{\"_type\":\"tuflog/entry/v1\",\"length\":{},\"repo\":\"example.com/app\",\"role\":\"targets\",\"sha256\":\"{:064x}\",\"version\":{i}}}",
-        1000 + i % 997,
-        u128::from(i) * 0x9e37_79b9_7f4a_7c15
-    )
-    .into_bytes()
-}
+use tuflog_bench::sample_entry as entry;
 
 fn config(dir: &std::path::Path) -> server::Config {
     server::Config {

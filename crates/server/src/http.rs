@@ -224,6 +224,16 @@ fn params<const N: usize>(query: Option<&str>, names: [&str; N]) -> Result<[u64;
     Ok(out)
 }
 
+/// A proof document: its content is fixed by the request, so it never changes.
+fn immutable_json(headers: &HeaderMap, body: &serde_json::Value) -> Response {
+    cached(
+        headers,
+        body.to_string().into_bytes(),
+        "application/json",
+        IMMUTABLE,
+    )
+}
+
 fn b64_hashes(hashes: &[tlog::Hash]) -> Vec<String> {
     hashes.iter().map(|h| B64.encode(h.as_bytes())).collect()
 }
@@ -241,12 +251,7 @@ async fn inclusion(
         "leaf_hash": B64.encode(p.leaf_hash.as_bytes()),
         "proof": b64_hashes(&p.proof),
     });
-    Ok(cached(
-        &headers,
-        body.to_string().into_bytes(),
-        "application/json",
-        IMMUTABLE,
-    ))
+    Ok(immutable_json(&headers, &body))
 }
 
 async fn consistency(
@@ -261,12 +266,7 @@ async fn consistency(
         "size": p.size,
         "proof": b64_hashes(&p.proof),
     });
-    Ok(cached(
-        &headers,
-        body.to_string().into_bytes(),
-        "application/json",
-        IMMUTABLE,
-    ))
+    Ok(immutable_json(&headers, &body))
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
