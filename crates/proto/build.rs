@@ -2,7 +2,10 @@
 //! system `protoc`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not with env!(): the compiled build script is shared by every
+    // clone using the same CARGO_TARGET_DIR, and must not point at the first one.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")?;
+    let root = std::path::Path::new(&manifest_dir).join("../../proto");
     let files = ["tuflog/log/v1/log.proto"];
     for f in &files {
         println!("cargo:rerun-if-changed={}", root.join(f).display());

@@ -49,7 +49,7 @@ struct ServerArgs {
     #[arg(long, default_value_t = server::sequencer::Config::default().max_batch_entries)]
     max_batch_entries: usize,
     /// A batch closes this many milliseconds after its first append.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     max_batch_delay_ms: u64,
 }
 

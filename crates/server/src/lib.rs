@@ -24,6 +24,7 @@ pub mod grpc;
 pub mod http;
 pub mod logkey;
 pub mod metrics;
+mod nodecache;
 mod reads;
 pub mod sequencer;
 

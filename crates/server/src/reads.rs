@@ -5,9 +5,10 @@
 
 use crate::sequencer::{Log, Published, Reader};
 use crate::Error;
+use std::cell::Cell;
 use std::sync::Arc;
 use tlog::tile::{Tile, TilePath, FULL_TILE_WIDTH};
-use tlog::{Hash, NodeId};
+use tlog::{Hash, HashReader, NodeId};
 
 /// An inclusion proof with the leaf hash it is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,17 +45,24 @@ impl Log {
                 "index {index} is not below size {size}"
             )));
         }
-        let reader = Reader(self.store());
+        let reader = WithLeaf {
+            inner: self.reader(),
+            leaf: NodeId::new(0, index),
+            read: Cell::new(None),
+        };
         let proof = if size == latest.size() {
             tlog::tree::inclusion_proof_at_edge(index, &latest.edge, &reader)?
         } else {
             tlog::tree::inclusion_proof(index, size, &reader)?
         };
-        let leaf_hash = self
-            .store()
-            .read_hashes(&[NodeId::new(0, index)])?
-            .pop()
-            .ok_or(tlog::Error::MissingHash(NodeId::new(0, index)))?;
+        let leaf_hash = match reader.read.get() {
+            Some(h) => h,
+            None => reader
+                .inner
+                .read_hashes(&[reader.leaf])?
+                .pop()
+                .ok_or(tlog::Error::MissingHash(reader.leaf))?,
+        };
         Ok(InclusionProof {
             index,
             size,
@@ -72,7 +80,7 @@ impl Log {
                 "from must be in 1..=size; got from={from}, size={size}"
             )));
         }
-        let reader = Reader(self.store());
+        let reader = self.reader();
         let proof = if size == latest.size() {
             tlog::tree::consistency_proof_at_edge(from, &latest.edge, &reader)?
         } else {
@@ -89,7 +97,7 @@ impl Log {
         let (TilePath::Hashes(tile) | TilePath::Entries(tile)) = path;
         check_tile_available(path, tile, &latest)?;
         match path {
-            TilePath::Hashes(tile) => Ok(tile.read_body(&Reader(self.store()))?),
+            TilePath::Hashes(tile) => Ok(tile.read_body(&self.reader())?),
             TilePath::Entries(tile) => {
                 let start = tile.index() * u64::from(FULL_TILE_WIDTH);
                 let entries = self
@@ -152,5 +160,27 @@ fn check_tile_available(
             "{path} is not covered by the latest checkpoint (size {})",
             latest.size()
         ))),
+    }
+}
+
+/// Reads the leaf hash an inclusion proof is for in the same store call as the
+/// proof's own nodes, saving a second lookup per request.
+struct WithLeaf<'a> {
+    inner: Reader<'a>,
+    leaf: NodeId,
+    read: Cell<Option<Hash>>,
+}
+
+impl HashReader for WithLeaf<'_> {
+    fn read_hashes(&self, ids: &[NodeId]) -> tlog::Result<Vec<Hash>> {
+        if self.read.get().is_some() {
+            return self.inner.read_hashes(ids);
+        }
+        let mut with_leaf = Vec::with_capacity(ids.len() + 1);
+        with_leaf.extend_from_slice(ids);
+        with_leaf.push(self.leaf);
+        let mut hashes = self.inner.read_hashes(&with_leaf)?;
+        self.read.set(hashes.pop());
+        Ok(hashes)
     }
 }
