@@ -73,7 +73,8 @@ pub struct Append {
     pub entries: Vec<Vec<u8>>,
     /// Metadata files the entries commit to, by SHA-256.
     pub blobs: Vec<([u8; 32], Vec<u8>)>,
-    /// Role versions the append makes current.
+    /// Role versions the append records. Here each `index` is the position of the
+    /// version's entry within `entries`; the sequencer makes it the log index.
     pub versions: Vec<RoleVersion>,
 }
 
@@ -285,6 +286,12 @@ impl Log {
         if count > MAX_ENTRIES_PER_APPEND {
             return Err(Error::invalid(format!(
                 "{count} entries in one append; at most {MAX_ENTRIES_PER_APPEND}"
+            )));
+        }
+        if let Some(v) = append.versions.iter().find(|v| v.index >= count as u64) {
+            return Err(Error::invalid(format!(
+                "{} {} v{} names entry {} of an append of {count}",
+                v.repo, v.role, v.version, v.index
             )));
         }
         let mut bytes = 0usize;
@@ -594,7 +601,8 @@ impl Integrator {
         let mut range = self.range.clone();
         let mut failure = None;
         for job in jobs {
-            replies.push((range.size(), job.reply));
+            let job_first = range.size();
+            replies.push((job_first, job.reply));
             for (entry, leaf) in job.entries {
                 if let Err(e) = range.append(leaf, |id, h| batch.nodes.push((id, h))) {
                     failure.get_or_insert(Error::from(e));
@@ -602,7 +610,12 @@ impl Integrator {
                 batch.entries.push(entry);
             }
             batch.blobs.extend(job.blobs);
-            batch.versions.extend(job.versions);
+            batch
+                .versions
+                .extend(job.versions.into_iter().map(|v| RoleVersion {
+                    index: job_first + v.index,
+                    ..v
+                }));
         }
         span.record("entries", batch.entries.len());
         let result = match failure {

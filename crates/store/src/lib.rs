@@ -48,7 +48,23 @@ pub struct RoleVersion {
     pub version: u64,
     /// SHA-256 of the exact metadata bytes (the blob key).
     pub sha256: [u8; 32],
+    /// Index of the log entry that records this version; within the batch.
+    pub index: u64,
 }
+
+/// What is stored about one version of a role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// Version.
+    pub version: u64,
+    /// SHA-256 of the exact metadata bytes (the blob key).
+    pub sha256: [u8; 32],
+    /// Index of the log entry that records it.
+    pub index: u64,
+}
+
+/// Most repository names one [`MetadataStore::repos`] call returns.
+pub const MAX_REPOS_PER_LIST: usize = 1000;
 
 /// Everything one integrated batch writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -85,11 +101,15 @@ pub trait MetadataStore: Send + Sync {
     /// A metadata file by the SHA-256 of its bytes.
     fn blob(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>>;
 
-    /// The current (highest committed) version of `role` in `repo`, and its hash.
-    fn head(&self, repo: &str, role: &str) -> Result<Option<(u64, [u8; 32])>>;
+    /// The current (highest committed) version of `role` in `repo`.
+    fn head(&self, repo: &str, role: &str) -> Result<Option<VersionRecord>>;
 
-    /// The hash of `version` of `role` in `repo`, if it was ever committed.
-    fn version(&self, repo: &str, role: &str, version: u64) -> Result<Option<[u8; 32]>>;
+    /// `version` of `role` in `repo`, if it was ever committed.
+    fn version(&self, repo: &str, role: &str, version: u64) -> Result<Option<VersionRecord>>;
+
+    /// Names of repositories with any committed version, in byte order, starting
+    /// after `after`; at most `limit` (capped at [`MAX_REPOS_PER_LIST`]).
+    fn repos(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>>;
 }
 
 /// Checks the shape of a batch against the stored size; shared by every
@@ -102,6 +122,16 @@ pub(crate) fn check_batch(batch: &Batch, stored_size: u64) -> Result<()> {
         });
     }
     let end = batch.first_index + batch.entries.len() as u64;
+    if let Some(v) = batch
+        .versions
+        .iter()
+        .find(|v| v.index < batch.first_index || v.index >= end)
+    {
+        return Err(Error::Invalid(format!(
+            "{} {} v{} recorded at entry {}, outside the batch [{}, {end})",
+            v.repo, v.role, v.version, v.index, batch.first_index
+        )));
+    }
     match &batch.state {
         Some(s) if s.size == end => Ok(()),
         Some(s) => Err(Error::Invalid(format!(

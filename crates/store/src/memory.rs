@@ -1,7 +1,10 @@
 //! An in-memory [`LogStore`] and [`MetadataStore`], for tests. Same checks and same
 //! all-or-nothing batches as the RocksDB store; nothing survives the process.
 
-use crate::{check_batch, check_read, Batch, LogState, LogStore, MetadataStore, Result};
+use crate::{
+    check_batch, check_read, Batch, LogState, LogStore, MetadataStore, Result, VersionRecord,
+    MAX_REPOS_PER_LIST,
+};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use tlog::{Hash, HashReader, NodeId};
@@ -12,8 +15,8 @@ struct Inner {
     nodes: BTreeMap<NodeId, Hash>,
     state: Option<LogState>,
     blobs: BTreeMap<[u8; 32], Vec<u8>>,
-    heads: BTreeMap<(String, String), (u64, [u8; 32])>,
-    versions: BTreeMap<(String, String, u64), [u8; 32]>,
+    heads: BTreeMap<(String, String), VersionRecord>,
+    versions: BTreeMap<(String, String, u64), VersionRecord>,
 }
 
 /// Everything in memory behind one lock.
@@ -74,17 +77,22 @@ impl LogStore for MemoryStore {
             inner.blobs.insert(*h, b.clone());
         }
         for v in &batch.versions {
+            let record = VersionRecord {
+                version: v.version,
+                sha256: v.sha256,
+                index: v.index,
+            };
             let key = (v.repo.clone(), v.role.clone());
             if inner
                 .heads
                 .get(&key)
-                .is_none_or(|(cur, _)| *cur < v.version)
+                .is_none_or(|cur| cur.version < v.version)
             {
-                inner.heads.insert(key, (v.version, v.sha256));
+                inner.heads.insert(key, record);
             }
             inner
                 .versions
-                .insert((v.repo.clone(), v.role.clone(), v.version), v.sha256);
+                .insert((v.repo.clone(), v.role.clone(), v.version), record);
         }
         Ok(())
     }
@@ -103,7 +111,7 @@ impl MetadataStore for MemoryStore {
         Ok(self.lock().blobs.get(sha256).cloned())
     }
 
-    fn head(&self, repo: &str, role: &str) -> Result<Option<(u64, [u8; 32])>> {
+    fn head(&self, repo: &str, role: &str) -> Result<Option<VersionRecord>> {
         Ok(self
             .lock()
             .heads
@@ -111,11 +119,27 @@ impl MetadataStore for MemoryStore {
             .copied())
     }
 
-    fn version(&self, repo: &str, role: &str, version: u64) -> Result<Option<[u8; 32]>> {
+    fn version(&self, repo: &str, role: &str, version: u64) -> Result<Option<VersionRecord>> {
         Ok(self
             .lock()
             .versions
             .get(&(repo.to_string(), role.to_string(), version))
             .copied())
+    }
+
+    fn repos(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        let inner = self.lock();
+        let mut names: Vec<String> = Vec::new();
+        for (repo, _) in inner.heads.keys() {
+            if after.is_some_and(|a| repo.as_str() <= a) || names.last().is_some_and(|l| l == repo)
+            {
+                continue;
+            }
+            if names.len() == limit.min(MAX_REPOS_PER_LIST) {
+                break;
+            }
+            names.push(repo.clone());
+        }
+        Ok(names)
     }
 }

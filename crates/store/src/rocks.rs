@@ -9,8 +9,8 @@
 //! | `nodes` | level (u8), index (u64 BE) | 32-byte hash | point multi-gets per proof |
 //! | `state` | `log` | size, frontier, signed checkpoint | one key, every batch |
 //! | `blobs` | SHA-256 | metadata file bytes | point gets by content |
-//! | `heads` | repo NUL role | version (u64 BE), SHA-256 | point gets |
-//! | `versions` | repo NUL role NUL version (u64 BE) | SHA-256 | point gets |
+//! | `heads` | repo NUL role | version (u64 BE), SHA-256, entry index (u64 BE) | point gets, repo listing |
+//! | `versions` | repo NUL role NUL version (u64 BE) | version, SHA-256, entry index | point gets |
 //!
 //! Options, and why:
 //! - one LRU block cache of [`BLOCK_CACHE_BYTES`] shared by every family, so memory is
@@ -24,7 +24,10 @@
 //!   [`LogStore::commit`] returns, so an acknowledged append survives power loss, and
 //!   a crash mid-write leaves the batch wholly there or wholly absent.
 
-use crate::{check_batch, check_read, Batch, Error, LogState, LogStore, MetadataStore, Result};
+use crate::{
+    check_batch, check_read, Batch, Error, LogState, LogStore, MetadataStore, Result,
+    VersionRecord, MAX_REPOS_PER_LIST,
+};
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch,
     WriteOptions, DB,
@@ -179,14 +182,24 @@ fn decode_state(v: &[u8]) -> Result<LogState> {
     })
 }
 
-fn decode_head(v: &[u8]) -> Result<(u64, [u8; 32])> {
-    let (version, hash) = v
-        .split_first_chunk::<8>()
-        .ok_or_else(|| Error::Corrupt("role head truncated".into()))?;
-    let hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| Error::Corrupt("role head hash is not 32 bytes".into()))?;
-    Ok((u64::from_be_bytes(*version), hash))
+fn encode_record(r: &VersionRecord) -> [u8; 48] {
+    let mut v = [0u8; 48];
+    v[..8].copy_from_slice(&r.version.to_be_bytes());
+    v[8..40].copy_from_slice(&r.sha256);
+    v[40..].copy_from_slice(&r.index.to_be_bytes());
+    v
+}
+
+fn decode_record(v: &[u8]) -> Result<VersionRecord> {
+    let corrupt = || Error::Corrupt(format!("version record of {} bytes, not 48", v.len()));
+    let (version, rest) = v.split_first_chunk::<8>().ok_or_else(corrupt)?;
+    let (sha256, rest) = rest.split_first_chunk::<32>().ok_or_else(corrupt)?;
+    let index: &[u8; 8] = rest.try_into().map_err(|_| corrupt())?;
+    Ok(VersionRecord {
+        version: u64::from_be_bytes(*version),
+        sha256: *sha256,
+        index: u64::from_be_bytes(*index),
+    })
 }
 
 fn hash32(v: &[u8], what: &str) -> Result<[u8; 32]> {
@@ -237,31 +250,33 @@ impl LogStore for RocksStore {
             wb.put_cf(blobs, h, b);
         }
         let (heads, versions) = (self.cf(HEADS)?, self.cf(VERSIONS)?);
-        let mut new_heads: std::collections::BTreeMap<Vec<u8>, (u64, [u8; 32])> =
-            Default::default();
+        let mut new_heads: std::collections::BTreeMap<Vec<u8>, VersionRecord> = Default::default();
         for v in &batch.versions {
+            let record = VersionRecord {
+                version: v.version,
+                sha256: v.sha256,
+                index: v.index,
+            };
             let key = name_key(&[&v.repo, &v.role])?;
             let current = match new_heads.get(&key) {
                 Some(h) => Some(*h),
                 None => self
                     .db
                     .get_cf(heads, &key)?
-                    .map(|b| decode_head(&b))
+                    .map(|b| decode_record(&b))
                     .transpose()?,
             };
-            if current.is_none_or(|(cur, _)| cur < v.version) {
-                new_heads.insert(key, (v.version, v.sha256));
+            if current.is_none_or(|cur| cur.version < v.version) {
+                new_heads.insert(key, record);
             }
             wb.put_cf(
                 versions,
                 version_key(&v.repo, &v.role, v.version)?,
-                v.sha256,
+                encode_record(&record),
             );
         }
-        for (key, (version, hash)) in new_heads {
-            let mut value = version.to_be_bytes().to_vec();
-            value.extend_from_slice(&hash);
-            wb.put_cf(heads, key, value);
+        for (key, record) in new_heads {
+            wb.put_cf(heads, key, encode_record(&record));
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
@@ -290,18 +305,42 @@ impl MetadataStore for RocksStore {
         Ok(self.db.get_cf(self.cf(BLOBS)?, sha256)?)
     }
 
-    fn head(&self, repo: &str, role: &str) -> Result<Option<(u64, [u8; 32])>> {
+    fn head(&self, repo: &str, role: &str) -> Result<Option<VersionRecord>> {
         self.db
             .get_cf(self.cf(HEADS)?, name_key(&[repo, role])?)?
-            .map(|b| decode_head(&b))
+            .map(|b| decode_record(&b))
             .transpose()
     }
 
-    fn version(&self, repo: &str, role: &str, version: u64) -> Result<Option<[u8; 32]>> {
+    fn version(&self, repo: &str, role: &str, version: u64) -> Result<Option<VersionRecord>> {
         self.db
             .get_cf(self.cf(VERSIONS)?, version_key(repo, role, version)?)?
-            .map(|b| hash32(&b, "version record"))
+            .map(|b| decode_record(&b))
             .transpose()
+    }
+
+    fn repos(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        let heads = self.cf(HEADS)?;
+        let limit = limit.min(MAX_REPOS_PER_LIST);
+        let mut names = Vec::new();
+        // Keys are `repo NUL role`: seeking to `repo \x01` skips every role of `repo`
+        // (no name contains NUL), so each step lands on the next repository.
+        let mut seek: Vec<u8> = match after {
+            Some(a) => [name_key(&[a])?, vec![1]].concat(),
+            None => Vec::new(),
+        };
+        let mut it = self.db.raw_iterator_cf(heads);
+        while names.len() < limit {
+            it.seek(&seek);
+            let Some(key) = it.key() else { break };
+            let repo = key.split(|b| *b == 0).next().unwrap_or(key);
+            let name = String::from_utf8(repo.to_vec())
+                .map_err(|_| Error::Corrupt("repository name is not UTF-8".into()))?;
+            seek = [repo, &[1]].concat();
+            names.push(name);
+        }
+        it.status()?;
+        Ok(names)
     }
 }
 

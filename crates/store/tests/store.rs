@@ -4,7 +4,7 @@
 
 use store::memory::MemoryStore;
 use store::rocks::RocksStore;
-use store::{Batch, Error, LogState, LogStore, MetadataStore, RoleVersion};
+use store::{Batch, Error, LogState, LogStore, MetadataStore, RoleVersion, VersionRecord};
 use tlog::tree::{consistency_proof, inclusion_proof};
 use tlog::verify::{verify_consistency, verify_inclusion};
 use tlog::{leaf_hash, CompactRange};
@@ -99,35 +99,67 @@ fn log_behaves(store: &dyn LogStore) {
 
 fn metadata_behaves(log: &dyn LogStore, meta: &dyn MetadataStore) {
     let size = log.state().unwrap().map_or(0, |s| s.size);
-    let v = |version: u64, byte: u8| RoleVersion {
-        repo: "example.com/app".into(),
+    let v = |repo: &str, version: u64, byte: u8, index: u64| RoleVersion {
+        repo: repo.into(),
         role: "targets".into(),
         version,
         sha256: [byte; 32],
+        index,
+    };
+    let record = |version: u64, byte: u8, index: u64| VersionRecord {
+        version,
+        sha256: [byte; 32],
+        index,
     };
     let mut range = CompactRange::from_reader(size, &log).unwrap();
     let mut b = batch(&mut range, 2);
     b.blobs = vec![([1; 32], b"v1".to_vec()), ([2; 32], b"v2".to_vec())];
-    b.versions = vec![v(1, 1), v(2, 2)];
+    b.versions = vec![
+        v("example.com/app", 1, 1, size),
+        v("example.com/app", 2, 2, size + 1),
+    ];
+    // A version recorded outside the batch's entries is refused, and nothing lands.
+    let mut outside = b.clone();
+    outside.versions[1].index = size + 2;
+    assert!(matches!(log.commit(&outside), Err(Error::Invalid(_))));
+    assert_eq!(meta.head("example.com/app", "targets").unwrap(), None);
     log.commit(&b).unwrap();
     assert_eq!(
         meta.head("example.com/app", "targets").unwrap(),
-        Some((2, [2; 32]))
+        Some(record(2, 2, size + 1))
     );
     assert_eq!(
         meta.version("example.com/app", "targets", 1).unwrap(),
-        Some([1; 32])
+        Some(record(1, 1, size))
     );
     assert_eq!(meta.blob(&[2; 32]).unwrap().unwrap(), b"v2");
     assert_eq!(meta.blob(&[3; 32]).unwrap(), None);
     assert_eq!(meta.head("example.com/app", "root").unwrap(), None);
     // A head never moves back, even if a batch records an older version.
-    let mut b = batch(&mut range, 1);
-    b.versions = vec![v(1, 9)];
+    let mut b = batch(&mut range, 3);
+    b.versions = vec![
+        v("example.com/app", 1, 9, size + 2),
+        v("a.org/x", 1, 3, size + 3),
+        v("example.com/app-2", 1, 4, size + 4),
+    ];
     log.commit(&b).unwrap();
     assert_eq!(
         meta.head("example.com/app", "targets").unwrap(),
-        Some((2, [2; 32]))
+        Some(record(2, 2, size + 1))
+    );
+    // Each repository once, in byte order, paged by `after`.
+    assert_eq!(
+        meta.repos(None, 10).unwrap(),
+        ["a.org/x", "example.com/app", "example.com/app-2"]
+    );
+    assert_eq!(meta.repos(None, 1).unwrap(), ["a.org/x"]);
+    assert_eq!(
+        meta.repos(Some("a.org/x"), 10).unwrap(),
+        ["example.com/app", "example.com/app-2"]
+    );
+    assert_eq!(
+        meta.repos(Some("example.com/app-2"), 10).unwrap(),
+        Vec::<String>::new()
     );
 }
 
@@ -156,8 +188,10 @@ fn rocks_store_and_reopening_it_loses_nothing() {
         root
     );
     assert_eq!(
-        s.head("example.com/app", "targets").unwrap(),
-        Some((2, [2; 32]))
+        s.head("example.com/app", "targets")
+            .unwrap()
+            .map(|r| r.version),
+        Some(2)
     );
     let last = state.size - 1;
     let p = inclusion_proof(last, state.size, &s).unwrap();

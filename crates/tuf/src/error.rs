@@ -139,6 +139,32 @@ pub enum Error {
     /// A repository edit that would produce invalid metadata.
     #[error("edit refused: {0}")]
     Edit(String),
+    /// A push breaks a rule of the repository service (an empty push, a pushed
+    /// timestamp, a repository created without root and targets, an ambiguous or
+    /// looping delegation, a snapshot that does not describe the push).
+    #[error("push refused: {0}")]
+    Push(String),
+    /// A pushed role no current or pushed targets metadata delegates to.
+    #[error("{0}: no role delegates to it")]
+    UnknownRole(String),
+    /// A delegated role lists a target its delegation chain does not allow.
+    #[error("{role}: target {target:?} is outside what {delegator} delegates to it")]
+    OutsideDelegation {
+        /// The delegated role.
+        role: String,
+        /// The target path.
+        target: String,
+        /// The delegator whose delegation does not allow the path.
+        delegator: String,
+    },
+    /// Root does not authorise the server's online key for a role the server signs.
+    #[error("root does not authorise the online {role} key {keyid} with threshold 1")]
+    OnlineKeyNotAuthorised {
+        /// snapshot or timestamp.
+        role: String,
+        /// The online key's ID.
+        keyid: String,
+    },
 }
 
 impl Error {

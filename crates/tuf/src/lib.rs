@@ -19,7 +19,9 @@ pub mod delegation;
 pub mod editor;
 mod error;
 pub mod keys;
+pub mod logentry;
 pub mod metadata;
+pub mod repository;
 pub mod threshold;
 
 pub use error::Error;

@@ -568,10 +568,35 @@ impl<T: Role> Metadata<T> {
             bytes: Vec::new(),
         };
         for k in keys {
-            m.add_signature(k, rng)?;
+            m.sign_one(k, rng)?;
         }
         m.encode()?;
         Ok(m)
+    }
+
+    /// A document with no signatures yet, for a signer outside this crate (the
+    /// server's online keys): sign [`Metadata::canonical_signed`], then add the
+    /// result with [`Metadata::add_signature`].
+    pub fn unsigned(signed: T) -> Result<Self> {
+        signed.validate()?;
+        let canonical_signed = crate::canonical::to_canonical_json(&signed)?;
+        let mut m = Metadata {
+            signed,
+            signatures: Vec::new(),
+            unknown: BTreeMap::new(),
+            canonical_signed,
+            bytes: Vec::new(),
+        };
+        m.encode()?;
+        Ok(m)
+    }
+
+    /// Adds (or replaces, by key ID) a signature made elsewhere and re-encodes the
+    /// envelope. The signature is not checked here; [`crate::threshold`] does that.
+    pub fn add_signature(&mut self, signature: Signature) -> Result<()> {
+        self.signatures.retain(|s| s.keyid != signature.keyid);
+        self.signatures.push(signature);
+        self.encode()
     }
 
     /// Adds (or replaces) the signature of `key` and re-encodes the envelope.
@@ -580,11 +605,11 @@ impl<T: Role> Metadata<T> {
         key: &PrivateKey,
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Result<()> {
-        self.add_signature(key, rng)?;
+        self.sign_one(key, rng)?;
         self.encode()
     }
 
-    fn add_signature(
+    fn sign_one(
         &mut self,
         key: &PrivateKey,
         rng: &mut impl rand_core::CryptoRngCore,
