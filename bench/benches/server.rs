@@ -49,7 +49,7 @@ fn serve(dir: &str) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let srv = server::LogServer::open(&config(std::path::Path::new(dir))).unwrap();
+        let srv = server::Server::open(&config(std::path::Path::new(dir))).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("listening {}", listener.local_addr().unwrap());
         std::io::stdout().flush().unwrap();
@@ -58,7 +58,7 @@ fn serve(dir: &str) {
 }
 
 fn populate(dir: &std::path::Path, size: u64) -> f64 {
-    let srv = server::LogServer::open(&config(dir)).unwrap();
+    let srv = server::Server::open(&config(dir)).unwrap();
     let log = srv.log().clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -13,5 +13,8 @@ mod bad_input;
 mod crash;
 mod grpc;
 mod log_api;
+mod publisher;
+mod pushes_refused;
+mod repos;
 mod restart;
 mod util;

@@ -55,6 +55,6 @@ async fn a_log_key_for_another_origin_refuses_to_start() {
         origin: "test.tuflog.dev/renamed".into(),
         ..server::Config::default()
     };
-    let err = server::LogServer::open(&config).err().unwrap();
+    let err = server::Server::open(&config).err().unwrap();
     assert!(err.to_string().contains("origin"), "{err}");
 }

@@ -11,10 +11,16 @@ use std::sync::Arc;
 use tlog::tile::{Tile, TilePath};
 use tlog::{Checkpoint, Hash, VerifierKey};
 
+/// Bearer token allowed to write every repository on servers started here.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// Bearer token allowed to write repositories under `example.com` only.
+pub const EXAMPLE_TOKEN: &str = "test-example-token";
+
 /// A log server running in this process on 127.0.0.1:0, over RocksDB in `dir`.
 pub struct InProcess {
     pub addr: SocketAddr,
     pub log: Arc<server::sequencer::Log>,
+    pub repos: Arc<server::repos::Repos>,
     pub vkey: VerifierKey,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), server::Error>>>,
@@ -26,13 +32,27 @@ impl InProcess {
     }
 
     pub async fn start_with(dir: &Path, sequencer: server::sequencer::Config) -> InProcess {
-        let config = server::Config {
+        Self::start_config(server::Config {
             data_dir: dir.to_path_buf(),
             origin: "test.tuflog.dev/log".into(),
             sequencer,
-        };
-        let srv = server::LogServer::open(&config).unwrap();
+            tokens: vec![
+                server::repos::auth::TokenRule::for_token("all", ADMIN_TOKEN, vec![String::new()]),
+                server::repos::auth::TokenRule::for_token(
+                    "example",
+                    EXAMPLE_TOKEN,
+                    vec!["example.com".into()],
+                ),
+            ],
+            ..server::Config::default()
+        })
+        .await
+    }
+
+    pub async fn start_config(config: server::Config) -> InProcess {
+        let srv = server::Server::open(&config).unwrap();
         let log = srv.log().clone();
+        let repos = srv.repos().clone();
         let vkey = VerifierKey::parse(&srv.verifier_key()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -43,6 +63,7 @@ impl InProcess {
         InProcess {
             addr,
             log,
+            repos,
             vkey,
             stop: Some(stop),
             task: Some(task),

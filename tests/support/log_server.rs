@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
             _ => bail!("unknown flag {flag}"),
         }
     }
-    let server = server::LogServer::open(&config)?;
+    let server = server::Server::open(&config)?;
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let log = server.log().clone();

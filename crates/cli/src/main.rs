@@ -1,6 +1,8 @@
 //! `tuflog`: every tuflog role as a subcommand. Thin: parse, build, run.
 #![forbid(unsafe_code)]
 
+mod config;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -29,28 +31,32 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server on an embedded RocksDB (log only until the repository service
-    /// lands): HTTP and gRPC on one loopback port by default.
+    /// Run the server: the log and the repository service on an embedded RocksDB,
+    /// HTTP and gRPC on one port (loopback by default). Settings: a TOML file, then
+    /// TUFLOG_* environment variables, then flags (docs/CONFIG.md).
     Server(ServerArgs),
 }
 
 #[derive(clap::Args)]
 struct ServerArgs {
-    /// Where the database and the log key live.
-    #[arg(long, default_value = "tuflog-data")]
-    data_dir: PathBuf,
-    /// Address to listen on (HTTP/1.1 and gRPC over h2c).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// The log's checkpoint origin, also its key's name.
-    #[arg(long, default_value = server::DEFAULT_ORIGIN)]
-    origin: String,
-    /// A batch closes at this many entries.
-    #[arg(long, default_value_t = server::sequencer::Config::default().max_batch_entries)]
-    max_batch_entries: usize,
-    /// A batch closes this many milliseconds after its first append.
-    #[arg(long, default_value_t = 1)]
-    max_batch_delay_ms: u64,
+    /// TOML config file.
+    #[arg(long, env = "TUFLOG_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the database and the keys live [default: tuflog-data].
+    #[arg(long, env = "TUFLOG_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on, HTTP/1.1 and gRPC over h2c [default: 127.0.0.1:8080].
+    #[arg(long, env = "TUFLOG_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The log's checkpoint origin, also its key's name [default: localhost/tuflog].
+    #[arg(long, env = "TUFLOG_ORIGIN")]
+    origin: Option<String>,
+    /// A batch closes at this many entries [default: 1024].
+    #[arg(long, env = "TUFLOG_MAX_BATCH_ENTRIES")]
+    max_batch_entries: Option<usize>,
+    /// A batch closes this long after its first append, e.g. "1ms" [default: 1ms].
+    #[arg(long, env = "TUFLOG_MAX_BATCH_DELAY", value_parser = humantime::parse_duration)]
+    max_batch_delay: Option<Duration>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,28 +76,42 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve(args: ServerArgs) -> anyhow::Result<()> {
-    let config = server::Config {
-        data_dir: args.data_dir,
-        origin: args.origin,
-        sequencer: server::sequencer::Config {
-            max_batch_entries: args.max_batch_entries,
-            max_batch_delay: Duration::from_millis(args.max_batch_delay_ms),
-            ..server::sequencer::Config::default()
-        },
+    let file = match &args.config {
+        Some(path) => config::FileConfig::read(path)?,
+        None => config::FileConfig::default(),
     };
+    let (config, listen) = config::build(
+        file,
+        config::Overrides {
+            listen: args.listen,
+            data_dir: args.data_dir,
+            origin: args.origin,
+            max_batch_entries: args.max_batch_entries,
+            max_batch_delay: args.max_batch_delay,
+        },
+    )?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let srv = server::LogServer::open(&config)
-            .with_context(|| format!("opening the log in {}", config.data_dir.display()))?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let srv = server::Server::open(&config).with_context(|| {
+            format!("opening the server state in {}", config.data_dir.display())
+        })?;
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("listening on {}", args.listen))?;
+            .with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
         eprintln!("tuflog server: log {}", config.origin);
-        eprintln!("  verifier key  {}", srv.verifier_key());
-        eprintln!("  checkpoint    http://{addr}/log/checkpoint");
-        eprintln!("  metrics       http://{addr}/metrics");
-        eprintln!("  gRPC          http://{addr} (tuflog.log.v1.Log)");
+        eprintln!("  verifier key   {}", srv.verifier_key());
+        eprintln!("  checkpoint     http://{addr}/log/checkpoint");
+        eprintln!("  repositories   http://{addr}/repos/<name>/metadata/");
+        eprintln!("  online keys    http://{addr}/repos/<name>/keys");
+        eprintln!("  metrics        http://{addr}/metrics");
+        eprintln!("  gRPC           http://{addr} (tuflog.log.v1.Log)");
+        if config.tokens.is_empty() {
+            eprintln!(
+                "  write token    {} (covers every repository; configure [[tokens]] to scope them)",
+                config.admin_token_path().display()
+            );
+        }
         srv.run(listener, shutdown_signal()).await?;
         Ok(())
     })

@@ -30,9 +30,9 @@ pub enum Error {
     /// A tree or note operation failed on server-side data.
     #[error("log: {0}")]
     Log(#[from] tlog::Error),
-    /// The log key file is unusable.
-    #[error("log key {path}: {reason}")]
-    LogKey {
+    /// A key file (the log key, the online-key seed) is unusable.
+    #[error("key file {path}: {reason}")]
+    Key {
         /// Where the key is kept.
         path: String,
         /// What is wrong with it.
@@ -45,9 +45,86 @@ pub enum Error {
     /// Listening or serving failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
+    /// A write without a valid bearer token.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// A valid token that does not cover the repository written to.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    /// The request body or one of its files is over a limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// A push refused by TUF validation against the repository's state; nothing was
+    /// signed or logged.
+    #[error("push refused ({code}): {0}", code = .0.code())]
+    Push(tuf::Error),
+    /// Signing with an online key failed.
+    #[error("signing: {0}")]
+    Signing(String),
+}
+
+/// Who is at fault and how, which each surface maps to its own status codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Malformed request (HTTP 400, gRPC INVALID_ARGUMENT).
+    InvalidRequest,
+    /// No valid credentials (401, UNAUTHENTICATED).
+    Unauthenticated,
+    /// Credentials that do not cover the request (403, PERMISSION_DENIED).
+    PermissionDenied,
+    /// Nothing there (404, NOT_FOUND).
+    NotFound,
+    /// A version that does not follow the current one (409, FAILED_PRECONDITION).
+    Conflict,
+    /// Over a size limit (413, INVALID_ARGUMENT).
+    TooLarge,
+    /// Well-formed but refused by validation (422, INVALID_ARGUMENT).
+    Rejected,
+    /// Retry later (503 with Retry-After, UNAVAILABLE).
+    Unavailable,
+    /// The server's fault (500, INTERNAL).
+    Internal,
 }
 
 impl Error {
+    /// How the surfaces report this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidRequest(_) => ErrorKind::InvalidRequest,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Overloaded(_) | Error::ShuttingDown | Error::Halted(_) => ErrorKind::Unavailable,
+            Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Error::TooLarge(_) => ErrorKind::TooLarge,
+            Error::Push(e) => match e {
+                tuf::Error::Rollback { .. } | tuf::Error::VersionMismatch { .. } => {
+                    ErrorKind::Conflict
+                }
+                tuf::Error::TooLarge { .. } => ErrorKind::TooLarge,
+                tuf::Error::Malformed { .. } => ErrorKind::InvalidRequest,
+                _ => ErrorKind::Rejected,
+            },
+            _ => ErrorKind::Internal,
+        }
+    }
+
+    /// A stable machine-readable code, given to programs beside the message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Push(e) => e.code(),
+            Error::InvalidRequest(_) => "invalid_request",
+            Error::NotFound(_) => "not_found",
+            Error::Overloaded(_) => "overloaded",
+            Error::ShuttingDown => "shutting_down",
+            Error::Halted(_) => "halted",
+            Error::Unauthenticated(_) => "unauthenticated",
+            Error::PermissionDenied(_) => "permission_denied",
+            Error::TooLarge(_) => "too_large",
+            _ => "internal",
+        }
+    }
+
     pub(crate) fn invalid(msg: impl fmt::Display) -> Self {
         Error::InvalidRequest(msg.to_string())
     }

@@ -2,7 +2,7 @@
 //! entries by index range, and a stream of new checkpoints for followers.
 
 use crate::http::AppState;
-use crate::Error;
+use crate::{Error, ErrorKind};
 use proto::log::v1 as pb;
 use std::future::Future;
 use std::time::Instant;
@@ -61,16 +61,20 @@ impl LogService {
     }
 }
 
-fn status(e: Error) -> Status {
-    match e {
-        Error::InvalidRequest(m) => Status::invalid_argument(m),
-        Error::NotFound(m) => Status::not_found(m),
-        e @ (Error::Overloaded(_) | Error::ShuttingDown | Error::Halted(_)) => {
-            Status::unavailable(e.to_string())
+pub(crate) fn status(e: Error) -> Status {
+    let message = format!("[{}] {e}", e.code());
+    match e.kind() {
+        ErrorKind::InvalidRequest | ErrorKind::TooLarge | ErrorKind::Rejected => {
+            Status::invalid_argument(message)
         }
-        e => {
+        ErrorKind::Unauthenticated => Status::unauthenticated(message),
+        ErrorKind::PermissionDenied => Status::permission_denied(message),
+        ErrorKind::NotFound => Status::not_found(message),
+        ErrorKind::Conflict => Status::failed_precondition(message),
+        ErrorKind::Unavailable => Status::unavailable(message),
+        _ => {
             tracing::error!(error = %e, "gRPC request failed");
-            Status::internal(e.to_string())
+            Status::internal(message)
         }
     }
 }

@@ -5,8 +5,10 @@
 //! of a few microseconds, cheaper than a hand-off to a blocking pool.
 
 use crate::metrics::Metrics;
+use crate::repos::auth::Tokens;
+use crate::repos::Repos;
 use crate::sequencer::{Health, Log};
-use crate::Error;
+use crate::{Error, ErrorKind};
 use axum::body::Body;
 use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -28,10 +30,10 @@ pub const MAX_QUERY_BYTES: usize = 256;
 pub const MAX_PATH_BYTES: usize = 512;
 
 /// Full tiles, entry bundles and proofs for a fixed size never change.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// The checkpoint changes with every batch: "its headers SHOULD prevent caching
 /// beyond a few seconds" (C2SP tlog-tiles, Checkpoints).
-const CHECKPOINT_CACHE: &str = "public, max-age=1, must-revalidate";
+pub(crate) const CHECKPOINT_CACHE: &str = "public, max-age=1, must-revalidate";
 const NO_STORE: &str = "no-store";
 
 /// What every handler shares.
@@ -41,9 +43,14 @@ pub struct AppState {
     pub log: Arc<Log>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The repository service.
+    pub repos: Arc<Repos>,
+    /// Write tokens.
+    pub tokens: Arc<Tokens>,
 }
 
-/// The router for `/log/...`, `/metrics`, `/healthz` and `/readyz`.
+/// The router for `/log/...`, the repository routes, `/metrics`, `/healthz` and
+/// `/readyz`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/log/checkpoint", get(checkpoint))
@@ -53,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::repos_http::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -77,9 +85,10 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let response = if uri.path().len() > MAX_PATH_BYTES
         || uri.query().is_some_and(|q| q.len() > MAX_QUERY_BYTES)
     {
-        problem(
+        error_json(
             StatusCode::URI_TOO_LONG,
-            format!("paths are at most {MAX_PATH_BYTES} bytes and queries {MAX_QUERY_BYTES}"),
+            "uri_too_long",
+            &format!("paths are at most {MAX_PATH_BYTES} bytes and queries {MAX_QUERY_BYTES}"),
         )
     } else {
         next.run(req).instrument(span.clone()).await
@@ -99,6 +108,22 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     response
 }
 
+/// An error for programs and people alike: `{"error":{"code":…,"message":…}}`, where
+/// `code` is stable ([`Error::code`]) and `message` says what was wrong.
+pub(crate) fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, NO_STORE),
+        ],
+        format!("{body}\n"),
+    )
+        .into_response()
+}
+
+/// A plain-text status for health probes.
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
     let mut body = message.into();
     body.push('\n');
@@ -115,29 +140,41 @@ fn problem(status: StatusCode, message: impl Into<String>) -> Response {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let status = match &self {
-            Error::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Overloaded(_) | Error::ShuttingDown | Error::Halted(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+        let status = match self.kind() {
+            ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
         }
-        let mut response = problem(status, self.to_string());
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let mut response = error_json(status, self.code(), &self.to_string());
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            StatusCode::UNAUTHORIZED => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"tuflog\""),
+                );
+            }
+            _ => {}
         }
         response
     }
 }
 
 /// A body with a strong ETag over its bytes, or 304 when the client has it.
-fn cached(
+pub(crate) fn cached(
     request: &HeaderMap,
     body: Vec<u8>,
     content_type: &'static str,
@@ -189,7 +226,10 @@ async fn tile(
 }
 
 /// Parses a query of exactly the named decimal parameters, each once.
-fn params<const N: usize>(query: Option<&str>, names: [&str; N]) -> Result<[u64; N], Error> {
+pub(crate) fn params<const N: usize>(
+    query: Option<&str>,
+    names: [&str; N],
+) -> Result<[u64; N], Error> {
     let mut values: [Option<u64>; N] = [None; N];
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair
@@ -234,7 +274,7 @@ fn immutable_json(headers: &HeaderMap, body: &serde_json::Value) -> Response {
     )
 }
 
-fn b64_hashes(hashes: &[tlog::Hash]) -> Vec<String> {
+pub(crate) fn b64_hashes(hashes: &[tlog::Hash]) -> Vec<String> {
     hashes.iter().map(|h| B64.encode(h.as_bytes())).collect()
 }
 
@@ -299,9 +339,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn not_found(req: Request) -> Response {
-    problem(
+    error_json(
         StatusCode::NOT_FOUND,
-        format!("no route for {} {}", req.method(), req.uri().path()),
+        "not_found",
+        &format!("no route for {} {}", req.method(), req.uri().path()),
     )
 }
 

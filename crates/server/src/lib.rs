@@ -1,22 +1,20 @@
-//! tuflog's server: the log engine and its HTTP and gRPC surfaces.
+//! tuflog's server: the log engine, the repository service, and their HTTP and gRPC
+//! surfaces.
 //!
 //! - [`sequencer`]: appends are queued and integrated in batches; each batch is one
 //!   synced write and one signed checkpoint, checked for consistency with the last
 //!   one before it is signed.
+//! - [`repos`]: TUF repositories by name; pushes validated as a client would, the
+//!   online snapshot and timestamp signed, every accepted version logged in one
+//!   append; timestamps re-signed before they expire.
 //! - [`logkey`]: the log's Ed25519 signing key, named after its origin, generated on
 //!   first start and kept beside the database.
-//! - [`http`] and [`grpc`]: the C2SP tlog-tiles routes, JSON proofs, metrics and
-//!   health over HTTP, and the same reads (plus entries and a checkpoint watch) over
-//!   gRPC, both on one listener.
+//! - [`http`] and [`grpc`]: the C2SP tlog-tiles routes, JSON proofs, the TUF
+//!   repository layout, pushes, proof bundles, metrics and health over HTTP, and the
+//!   same over gRPC, both on one listener.
 //!
-//! A binary builds a [`LogServer`] from a [`Config`] and calls [`LogServer::run`] with
-//! a listener and a shutdown future; nothing else.
-//!
-//! # What this crate is not (yet)
-//!
-//! It takes no pushes from the network: repositories, TUF validation and the push
-//! routes arrive with the repository service. Appends come through
-//! [`sequencer::Log::append`].
+//! A binary builds a [`Server`] from a [`Config`] and calls [`Server::run`] with a
+//! listener and a shutdown future; nothing else.
 #![forbid(unsafe_code)]
 
 mod error;
@@ -26,13 +24,19 @@ pub mod logkey;
 pub mod metrics;
 mod nodecache;
 mod reads;
+pub mod repos;
+mod repos_http;
 pub mod sequencer;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use reads::{ConsistencyProof, InclusionProof};
+pub use repos_http::MAX_PUSH_BYTES;
 
 use axum::Router;
 use metrics::Metrics;
+use repos::auth::{TokenRule, Tokens};
+use repos::signer::{LocalSigner, Signer};
+use repos::{RepoConfig, Repos};
 use sequencer::{Log, Storage};
 use std::future::Future;
 use std::path::PathBuf;
@@ -46,15 +50,20 @@ use tonic::server::NamedService;
 /// own: the origin names the log and its key in every checkpoint.
 pub const DEFAULT_ORIGIN: &str = "localhost/tuflog";
 
-/// What a log server needs to start.
+/// What a server needs to start.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Where the database and the log key live.
+    /// Where the database and the keys live.
     pub data_dir: PathBuf,
     /// The checkpoint origin line, also the log key's name.
     pub origin: String,
     /// Batching and back-pressure.
     pub sequencer: sequencer::Config,
+    /// Repository expiries and push limits.
+    pub repos: RepoConfig,
+    /// Write tokens. When empty, the server uses (creating it on first start) one
+    /// token covering every repository, kept in [`Config::admin_token_path`].
+    pub tokens: Vec<TokenRule>,
 }
 
 impl Default for Config {
@@ -63,6 +72,8 @@ impl Default for Config {
             data_dir: PathBuf::from("tuflog-data"),
             origin: DEFAULT_ORIGIN.into(),
             sequencer: sequencer::Config::default(),
+            repos: RepoConfig::default(),
+            tokens: Vec::new(),
         }
     }
 }
@@ -77,37 +88,97 @@ impl Config {
     pub fn log_key_path(&self) -> PathBuf {
         self.data_dir.join("log.key")
     }
-}
 
-/// A running log with its metrics, ready to serve.
-pub struct LogServer {
-    log: Arc<Log>,
-    metrics: Arc<Metrics>,
-}
-
-impl LogServer {
-    /// Opens (or creates) the log under `config.data_dir` in RocksDB, with its key.
-    pub fn open(config: &Config) -> Result<Self, Error> {
-        let key = logkey::load_or_generate(&config.log_key_path(), &config.origin)?;
-        let store = Arc::new(store::rocks::RocksStore::open(&config.db_path())?);
-        Self::with_store(store, key, config.sequencer.clone())
+    /// Where the seed of every repository's online keys is kept.
+    pub fn online_seed_path(&self) -> PathBuf {
+        self.data_dir.join("online.seed")
     }
 
-    /// A server over any store (tests use the in-memory one).
+    /// Where the generated admin token is kept when no tokens are configured.
+    pub fn admin_token_path(&self) -> PathBuf {
+        self.data_dir.join("admin.token")
+    }
+}
+
+/// Loads the admin token at `path`, or generates one (32 random bytes, hex) if there
+/// is no file; a rule covering every repository.
+pub fn load_or_generate_admin_token(path: &std::path::Path) -> Result<TokenRule, Error> {
+    let err = |reason: String| Error::Key {
+        path: path.display().to_string(),
+        reason,
+    };
+    let token = match std::fs::read_to_string(path) {
+        Ok(t) => zeroize::Zeroizing::new(t.trim_end().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut raw = zeroize::Zeroizing::new([0u8; 32]);
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, raw.as_mut());
+            let t = zeroize::Zeroizing::new(hex::encode(raw.as_ref()));
+            logkey::write_secret_file(path, t.as_bytes()).map_err(|e| err(e.to_string()))?;
+            t
+        }
+        Err(e) => return Err(err(e.to_string())),
+    };
+    if token.is_empty() {
+        return Err(err("empty token file".into()));
+    }
+    Ok(TokenRule::for_token("admin", &token, vec![String::new()]))
+}
+
+/// A running log and repository service with its metrics, ready to serve.
+pub struct Server {
+    log: Arc<Log>,
+    metrics: Arc<Metrics>,
+    repos: Arc<Repos>,
+    tokens: Arc<Tokens>,
+}
+
+impl Server {
+    /// Opens (or creates) the server's state under `config.data_dir`: RocksDB, the
+    /// log key, the online-key seed, and the admin token when no tokens are
+    /// configured.
+    pub fn open(config: &Config) -> Result<Self, Error> {
+        let key = logkey::load_or_generate(&config.log_key_path(), &config.origin)?;
+        let signer = Arc::new(LocalSigner::load_or_generate(&config.online_seed_path())?);
+        let mut config = config.clone();
+        if config.tokens.is_empty() {
+            config.tokens = vec![load_or_generate_admin_token(&config.admin_token_path())?];
+        }
+        let store = Arc::new(store::rocks::RocksStore::open(&config.db_path())?);
+        Self::with_store(store, key, signer, &config)
+    }
+
+    /// A server over any store and signer (tests use the in-memory store).
     pub fn with_store(
         store: Arc<dyn Storage>,
         key: SignerKey,
-        sequencer: sequencer::Config,
+        signer: Arc<dyn Signer>,
+        config: &Config,
     ) -> Result<Self, Error> {
         let metrics =
             Arc::new(Metrics::new().map_err(|e| Error::invalid(format!("metrics: {e}")))?);
-        let log = Arc::new(Log::open(store, key, sequencer, metrics.clone())?);
-        Ok(LogServer { log, metrics })
+        let log = Arc::new(Log::open(
+            store,
+            key,
+            config.sequencer.clone(),
+            metrics.clone(),
+        )?);
+        let repos = Arc::new(Repos::new(log.clone(), signer, config.repos.clone()));
+        Ok(Server {
+            log,
+            metrics,
+            repos,
+            tokens: Arc::new(Tokens::new(config.tokens.clone())),
+        })
     }
 
     /// The log, for appending and reading in-process.
     pub fn log(&self) -> &Arc<Log> {
         &self.log
+    }
+
+    /// The repository service.
+    pub fn repos(&self) -> &Arc<Repos> {
+        &self.repos
     }
 
     /// The log's verifier key string (`<origin>+<key ID>+<base64>`), which clients pin.
@@ -121,6 +192,8 @@ impl LogServer {
         let state = http::AppState {
             log: self.log.clone(),
             metrics: self.metrics.clone(),
+            repos: self.repos.clone(),
+            tokens: self.tokens.clone(),
         };
         let grpc = grpc::LogService::new(state.clone(), stopping).into_server();
         let grpc_path = format!(
@@ -132,22 +205,41 @@ impl LogServer {
 
     /// Serves HTTP/1.1 and gRPC (HTTP/2 cleartext) on `listener` until `shutdown`
     /// completes, then finishes in-flight requests and the batch being integrated.
+    /// Re-signs timestamps near expiry in the background meanwhile.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let (stopping_tx, stopping) = watch::channel(false);
-        let router = self.router(stopping);
+        let router = self.router(stopping.clone());
+        let resigner = tokio::spawn(resign_loop(self.repos.clone(), stopping));
         let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stopping_tx.send(true);
         });
         let result = serving.await;
+        let _ = resigner.await;
         let log = self.log.clone();
         // Joining the integrator blocks; keep it off the async workers.
         let _ = tokio::task::spawn_blocking(move || log.shutdown()).await;
         tracing::info!("stopped");
         Ok(result?)
+    }
+}
+
+/// Every `resign_interval`, re-signs the timestamps near expiry, until `stopping`.
+async fn resign_loop(repos: Arc<Repos>, mut stopping: watch::Receiver<bool>) {
+    let interval = repos.config().resign_interval;
+    loop {
+        match repos.resign_due().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(repositories = n, "timestamps re-signed"),
+            Err(e) => tracing::error!(error = %e, "the timestamp re-signing pass failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
     }
 }

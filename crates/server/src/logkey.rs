@@ -21,7 +21,7 @@ const MAX_KEY_FILE_BYTES: u64 = 4096;
 /// is no file. A key whose name is not `origin` is refused: checkpoints name the key
 /// after the origin, and a silently renamed log would break every client.
 pub fn load_or_generate(path: &Path, origin: &str) -> Result<SignerKey, Error> {
-    let err = |reason: String| Error::LogKey {
+    let err = |reason: String| Error::Key {
         path: path.display().to_string(),
         reason,
     };
@@ -47,14 +47,18 @@ pub fn load_or_generate(path: &Path, origin: &str) -> Result<SignerKey, Error> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SignerKey::generate(name, SignatureType::Ed25519, &mut rand_core::OsRng);
-            write_new(path, key.to_skey_string().as_bytes()).map_err(|e| err(e.to_string()))?;
+            write_secret_file(path, key.to_skey_string().as_bytes())
+                .map_err(|e| err(e.to_string()))?;
             Ok(key)
         }
         Err(e) => Err(err(e.to_string())),
     }
 }
 
-fn write_new(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// Writes a new secret file (the log key, the online-key seed, the admin token):
+/// mode 0600, through a synced temporary file renamed into place, so a crash never
+/// leaves half a secret.
+pub(crate) fn write_secret_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let tmp = path.with_extension("tmp");

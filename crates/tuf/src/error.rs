@@ -168,6 +168,33 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable, machine-readable name for the kind of failure, for APIs that
+    /// report errors to programs (`threshold_not_met`, `rollback`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Malformed { .. } => "malformed",
+            Error::WrongType { .. } => "wrong_type",
+            Error::UnsupportedSpecVersion { .. } => "unsupported_spec_version",
+            Error::ThresholdNotMet { .. } => "threshold_not_met",
+            Error::Rollback { .. } => "rollback",
+            Error::VersionMismatch { .. } => "version_mismatch",
+            Error::Expired { .. } => "expired",
+            Error::HashMismatch { .. } => "hash_mismatch",
+            Error::TooLarge { .. } => "too_large",
+            Error::RoleRemoved { .. } => "role_removed",
+            Error::Missing(_) => "missing",
+            Error::BadKey { .. } => "bad_key",
+            Error::Signing(_) => "signing",
+            Error::TargetNotFound(_) => "target_not_found",
+            Error::Usage(_) => "usage",
+            Error::Edit(_) => "edit",
+            Error::Push(_) => "push_refused",
+            Error::UnknownRole(_) => "unknown_role",
+            Error::OutsideDelegation { .. } => "outside_delegation",
+            Error::OnlineKeyNotAuthorised { .. } => "online_key_not_authorised",
+        }
+    }
+
     pub(crate) fn malformed(role: &str, reason: impl Into<String>) -> Self {
         Error::Malformed {
             role: role.to_string(),

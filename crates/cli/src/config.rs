@@ -1,0 +1,272 @@
+//! `tuflog server`'s configuration: a TOML file, then `TUFLOG_*` environment
+//! variables, then flags, each overriding the one before; every setting has an
+//! embedded default. docs/CONFIG.md documents every key.
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Largest config file read.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Default listen address: loopback only, so a first run exposes nothing.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// A duration written the human way: `"1d"`, `"6h"`, `"1ms"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map(HumanDuration)
+            .map_err(|e| serde::de::Error::custom(format!("duration {s:?}: {e}")))
+    }
+}
+
+/// The file's shape. Unknown keys are errors, so a typo never silently falls back
+/// to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub origin: Option<String>,
+    #[serde(default)]
+    pub sequencer: SequencerFile,
+    #[serde(default)]
+    pub repos: ReposFile,
+    #[serde(default)]
+    pub tokens: Vec<TokenFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequencerFile {
+    pub max_batch_entries: Option<usize>,
+    pub max_batch_delay: Option<HumanDuration>,
+    pub max_queued_entries: Option<usize>,
+    pub max_queued_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReposFile {
+    pub timestamp_expiry: Option<HumanDuration>,
+    pub snapshot_expiry: Option<HumanDuration>,
+    pub resign_margin: Option<HumanDuration>,
+    pub resign_interval: Option<HumanDuration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFile {
+    pub name: String,
+    /// Hex SHA-256 of the token (preferred: the file then holds no secret).
+    pub sha256: Option<String>,
+    /// The token itself.
+    pub token: Option<String>,
+    pub prefixes: Vec<String>,
+}
+
+impl FileConfig {
+    /// Reads and parses `path`.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let len = std::fs::metadata(path)
+            .with_context(|| format!("reading config {}", path.display()))?
+            .len();
+        if len > MAX_CONFIG_BYTES {
+            bail!("config {} is over {MAX_CONFIG_BYTES} bytes", path.display());
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config {}", path.display()))
+    }
+}
+
+/// Overrides from the environment and flags (both through clap), applied last.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub origin: Option<String>,
+    pub max_batch_entries: Option<usize>,
+    pub max_batch_delay: Option<Duration>,
+}
+
+/// The server configuration and listen address from defaults, `file` and
+/// `overrides`, checked for settings that cannot work together.
+pub fn build(
+    file: FileConfig,
+    overrides: Overrides,
+) -> anyhow::Result<(server::Config, SocketAddr)> {
+    let mut c = server::Config::default();
+    let mut listen: SocketAddr = DEFAULT_LISTEN.parse()?;
+    if let Some(v) = file.listen {
+        listen = v;
+    }
+    if let Some(v) = file.data_dir {
+        c.data_dir = v;
+    }
+    if let Some(v) = file.origin {
+        c.origin = v;
+    }
+    let s = file.sequencer;
+    if let Some(v) = s.max_batch_entries {
+        c.sequencer.max_batch_entries = v;
+    }
+    if let Some(v) = s.max_batch_delay {
+        c.sequencer.max_batch_delay = v.0;
+    }
+    if let Some(v) = s.max_queued_entries {
+        c.sequencer.max_queued_entries = v;
+    }
+    if let Some(v) = s.max_queued_bytes {
+        c.sequencer.max_queued_bytes = v;
+    }
+    let r = file.repos;
+    if let Some(v) = r.timestamp_expiry {
+        c.repos.timestamp_expiry = v.0;
+    }
+    if let Some(v) = r.snapshot_expiry {
+        c.repos.snapshot_expiry = v.0;
+    }
+    if let Some(v) = r.resign_margin {
+        c.repos.resign_margin = v.0;
+    }
+    if let Some(v) = r.resign_interval {
+        c.repos.resign_interval = v.0;
+    }
+    for t in file.tokens {
+        let rule = match (&t.sha256, &t.token) {
+            (Some(hex_digest), None) => {
+                let mut sha256 = [0u8; 32];
+                hex::decode_to_slice(hex_digest, &mut sha256)
+                    .with_context(|| format!("token {:?}: sha256 must be 64 hex digits", t.name))?;
+                server::repos::auth::TokenRule {
+                    name: t.name.clone(),
+                    sha256,
+                    prefixes: t.prefixes.clone(),
+                }
+            }
+            (None, Some(token)) if !token.is_empty() => {
+                server::repos::auth::TokenRule::for_token(&t.name, token, t.prefixes.clone())
+            }
+            _ => bail!(
+                "token {:?}: give exactly one of sha256 (preferred) or token",
+                t.name
+            ),
+        };
+        if rule.prefixes.is_empty() {
+            bail!(
+                "token {:?}: prefixes is empty, so it could write nothing; use [\"\"] for every repository",
+                t.name
+            );
+        }
+        c.tokens.push(rule);
+    }
+    if let Some(v) = overrides.listen {
+        listen = v;
+    }
+    if let Some(v) = overrides.data_dir {
+        c.data_dir = v;
+    }
+    if let Some(v) = overrides.origin {
+        c.origin = v;
+    }
+    if let Some(v) = overrides.max_batch_entries {
+        c.sequencer.max_batch_entries = v;
+    }
+    if let Some(v) = overrides.max_batch_delay {
+        c.sequencer.max_batch_delay = v;
+    }
+    if c.repos.resign_margin >= c.repos.timestamp_expiry {
+        bail!(
+            "repos.resign_margin ({}) must be shorter than repos.timestamp_expiry ({}), or every timestamp is always due",
+            humantime::format_duration(c.repos.resign_margin),
+            humantime::format_duration(c.repos.timestamp_expiry)
+        );
+    }
+    if c.repos.resign_interval.is_zero() || c.repos.resign_interval >= c.repos.resign_margin {
+        bail!("repos.resign_interval must be positive and shorter than repos.resign_margin, or a timestamp can expire between passes");
+    }
+    if c.sequencer.max_batch_entries == 0 {
+        bail!("sequencer.max_batch_entries must be positive");
+    }
+    Ok((c, listen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<FileConfig> {
+        Ok(toml::from_str(text)?)
+    }
+
+    #[test]
+    fn file_then_overrides_then_checks() {
+        let file = parse(
+            r#"
+            listen = "127.0.0.1:9000"
+            origin = "example.com/log"
+            [sequencer]
+            max_batch_delay = "3ms"
+            [repos]
+            timestamp_expiry = "2h"
+            resign_margin = "30m"
+            resign_interval = "1m"
+            [[tokens]]
+            name = "ci"
+            token = "s3cret"
+            prefixes = ["example.com"]
+            "#,
+        )
+        .unwrap();
+        let (c, listen) = build(
+            file,
+            Overrides {
+                listen: Some("127.0.0.1:9001".parse().unwrap()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(listen.port(), 9001);
+        assert_eq!(c.origin, "example.com/log");
+        assert_eq!(c.sequencer.max_batch_delay, Duration::from_millis(3));
+        assert_eq!(c.repos.timestamp_expiry, Duration::from_secs(7200));
+        assert_eq!(c.tokens.len(), 1);
+        assert_eq!(c.tokens[0].prefixes, ["example.com"]);
+    }
+
+    #[test]
+    fn mistakes_are_errors() {
+        assert!(parse("lisen = \"127.0.0.1:1\"").is_err(), "unknown key");
+        assert!(parse("[repos]\ntimestamp_expiry = \"soon\"").is_err());
+        for bad in [
+            "[repos]\ntimestamp_expiry = \"1h\"\nresign_margin = \"2h\"",
+            "[[tokens]]\nname = \"x\"\nprefixes = [\"a\"]",
+            "[[tokens]]\nname = \"x\"\nsha256 = \"zz\"\nprefixes = [\"a\"]",
+            "[[tokens]]\nname = \"x\"\ntoken = \"t\"\nprefixes = []",
+        ] {
+            assert!(
+                build(parse(bad).unwrap(), Overrides::default()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let doc = include_str!("../../../docs/CONFIG.md");
+        let example = doc
+            .split("```toml")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap();
+        build(parse(example).unwrap(), Overrides::default()).unwrap();
+    }
+}

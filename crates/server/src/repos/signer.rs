@@ -1,0 +1,203 @@
+//! The online keys: each repository's snapshot and timestamp keys, held by the
+//! service and used through the [`Signer`] trait.
+//!
+//! The embedded default, [`LocalSigner`], derives every repository's keys from one
+//! 32-byte seed kept beside the database (`online.seed`, mode 0600): HKDF-SHA256
+//! (RFC 5869) with the role and repository name as `info` gives an Ed25519 seed. So
+//! keys exist for every valid name without storing one file per repository, asking
+//! for a repository's keys writes nothing (reads are public), and backing up one
+//! small file backs up every online key. The seed is as sensitive as all online keys
+//! together: the threat model already assumes a server compromise yields them.
+//!
+//! A separate signer service (keys in another process, behind mTLS) implements the
+//! same trait; the service never sees a private key through it.
+
+use super::name::RepoName;
+use crate::Error;
+use hkdf::Hkdf;
+use sha2::Sha256;
+use std::fs;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use tuf::keys::{Key, PrivateKey, Signature};
+use zeroize::Zeroizing;
+
+/// Which online role a key signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnlineRole {
+    /// snapshot.json
+    Snapshot,
+    /// timestamp.json
+    Timestamp,
+}
+
+impl OnlineRole {
+    /// The TUF role name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnlineRole::Snapshot => "snapshot",
+            OnlineRole::Timestamp => "timestamp",
+        }
+    }
+}
+
+/// A repository's online public keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnlineKeys {
+    /// The snapshot key.
+    pub snapshot: Key,
+    /// Its key ID.
+    pub snapshot_keyid: String,
+    /// The timestamp key.
+    pub timestamp: Key,
+    /// Its key ID.
+    pub timestamp_keyid: String,
+}
+
+/// A boxed future, so the trait stays object-safe for a remote implementation.
+pub type SignFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// Holds the online keys and signs with them.
+pub trait Signer: Send + Sync {
+    /// The public keys of `repo`.
+    fn keys<'a>(&'a self, repo: &'a RepoName) -> SignFuture<'a, OnlineKeys>;
+
+    /// A signature by `repo`'s `role` key over `message` (the canonical JSON of a
+    /// document's `signed`).
+    fn sign<'a>(
+        &'a self,
+        repo: &'a RepoName,
+        role: OnlineRole,
+        message: &'a [u8],
+    ) -> SignFuture<'a, Signature>;
+}
+
+/// Size of the seed file's secret.
+const SEED_BYTES: usize = 32;
+/// HKDF `info` prefix; a new derivation gets a new prefix.
+const DERIVATION: &[u8] = b"tuflog online key v1";
+
+/// The in-process signer: keys derived from one seed.
+pub struct LocalSigner {
+    seed: Zeroizing<[u8; SEED_BYTES]>,
+}
+
+impl LocalSigner {
+    /// Loads the seed at `path`, or generates and stores one if there is no file.
+    pub fn load_or_generate(path: &Path) -> Result<Self, Error> {
+        let err = |reason: String| Error::Key {
+            path: path.display().to_string(),
+            reason,
+        };
+        match fs::read(path) {
+            Ok(bytes) => {
+                let bytes = Zeroizing::new(bytes);
+                let text = std::str::from_utf8(&bytes)
+                    .map_err(|_| err("not a hex seed".into()))?
+                    .trim_end();
+                let mut seed = Zeroizing::new([0u8; SEED_BYTES]);
+                hex::decode_to_slice(text, seed.as_mut())
+                    .map_err(|_| err(format!("not {SEED_BYTES} hex-encoded bytes")))?;
+                Ok(LocalSigner { seed })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut seed = Zeroizing::new([0u8; SEED_BYTES]);
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, seed.as_mut());
+                let text = Zeroizing::new(hex::encode(seed.as_ref()));
+                crate::logkey::write_secret_file(path, text.as_bytes())
+                    .map_err(|e| err(e.to_string()))?;
+                Ok(LocalSigner { seed })
+            }
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
+    /// A signer from a seed given directly (tests, benchmarks).
+    pub fn from_seed(seed: [u8; SEED_BYTES]) -> Self {
+        LocalSigner {
+            seed: Zeroizing::new(seed),
+        }
+    }
+
+    fn private_key(&self, repo: &RepoName, role: OnlineRole) -> Result<PrivateKey, Error> {
+        let hk = Hkdf::<Sha256>::new(None, self.seed.as_ref());
+        let mut info = Vec::with_capacity(DERIVATION.len() + 16 + repo.as_str().len());
+        info.extend_from_slice(DERIVATION);
+        info.push(0);
+        info.extend_from_slice(role.as_str().as_bytes());
+        info.push(0);
+        info.extend_from_slice(repo.as_str().as_bytes());
+        let mut key_seed = Zeroizing::new([0u8; 32]);
+        hk.expand(&info, key_seed.as_mut())
+            .map_err(|_| Error::Signing("HKDF output length".into()))?;
+        PrivateKey::ed25519_from_seed(&key_seed).map_err(|e| Error::Signing(e.to_string()))
+    }
+}
+
+impl Signer for LocalSigner {
+    fn keys<'a>(&'a self, repo: &'a RepoName) -> SignFuture<'a, OnlineKeys> {
+        Box::pin(async move {
+            let snapshot = self.private_key(repo, OnlineRole::Snapshot)?;
+            let timestamp = self.private_key(repo, OnlineRole::Timestamp)?;
+            Ok(OnlineKeys {
+                snapshot: snapshot.public().clone(),
+                snapshot_keyid: snapshot.key_id().to_string(),
+                timestamp: timestamp.public().clone(),
+                timestamp_keyid: timestamp.key_id().to_string(),
+            })
+        })
+    }
+
+    fn sign<'a>(
+        &'a self,
+        repo: &'a RepoName,
+        role: OnlineRole,
+        message: &'a [u8],
+    ) -> SignFuture<'a, Signature> {
+        Box::pin(async move {
+            let key = self.private_key(repo, role)?;
+            // Ed25519 signing is deterministic; the generator is not consulted.
+            key.sign_envelope(message, &mut rand_core::OsRng)
+                .map_err(|e| Error::Signing(e.to_string()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block<T>(f: SignFuture<'_, T>) -> Result<T, Error> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn keys_are_per_repository_and_role_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("online.seed");
+        let a = RepoName::new("example.com/a").unwrap();
+        let b = RepoName::new("example.com/b").unwrap();
+        let first = LocalSigner::load_or_generate(&path).unwrap();
+        let ka = block(first.keys(&a)).unwrap();
+        let kb = block(first.keys(&b)).unwrap();
+        assert_ne!(ka.snapshot_keyid, ka.timestamp_keyid);
+        assert_ne!(ka.snapshot_keyid, kb.snapshot_keyid);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let again = LocalSigner::load_or_generate(&path).unwrap();
+        assert_eq!(block(again.keys(&a)).unwrap(), ka);
+        let sig = block(again.sign(&a, OnlineRole::Timestamp, b"msg")).unwrap();
+        assert_eq!(sig.keyid, ka.timestamp_keyid);
+        let public = ka.timestamp.parse(&ka.timestamp_keyid).unwrap();
+        assert!(public.verify(b"msg", &hex::decode(&sig.sig).unwrap()));
+        fs::write(&path, "not hex").unwrap();
+        assert!(LocalSigner::load_or_generate(&path).is_err());
+    }
+}

@@ -1,0 +1,306 @@
+//! The repository routes of the HTTP surface (paths fixed by the design brief):
+//!
+//! ```text
+//! GET  /repos/{repo}/keys                          online public keys
+//! GET  /repos/{repo}/metadata/{n}.{role}.json      a version, exact bytes
+//! GET  /repos/{repo}/metadata/{role}.json          the latest version
+//! POST /repos/{repo}/metadata                      push (multipart/form-data)
+//! GET  /repos/{repo}/proof/{n}.{role}.json?from=M  proof bundle
+//! GET  /metadata/sha256/{hex}                      any logged version, by content
+//! ```
+//!
+//! A repository name has slashes in it, so the routes are parsed from the right:
+//! the last segment is a file name (or `keys`, or `metadata` for a push), and the
+//! one before it says which kind. Names cannot contain the reserved segments, so a
+//! path reads one way only.
+
+use crate::http::{b64_hashes, cached, params, AppState, CHECKPOINT_CACHE, IMMUTABLE};
+use crate::repos::name::RepoName;
+use crate::repos::PushReceipt;
+use crate::Error;
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use percent_encoding::percent_decode_str;
+use tuf::repository::Push;
+
+/// Largest push body. Per-file limits ([`tuf::repository::PushLimits`]) are checked
+/// as each file is read; this bounds the whole request.
+pub const MAX_PUSH_BYTES: usize = 32 << 20;
+
+/// The repository routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/repos/{*rest}",
+            get(get_repo_path)
+                .post(post_repo_path)
+                .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
+        )
+        .route("/metadata/sha256/{hex}", get(blob))
+}
+
+/// A metadata file name: `{n}.{role}.json` or `{role}.json`, role percent-encoded.
+fn parse_file(file: &str) -> Result<(String, Option<u64>), Error> {
+    let stem = file
+        .strip_suffix(".json")
+        .ok_or_else(|| Error::NotFound(format!("{file:?} is not a metadata file name")))?;
+    let (version, role) = match stem.split_once('.') {
+        Some((n, role))
+            if !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n == "0" || !n.starts_with('0')) =>
+        {
+            let v = n
+                .parse::<u64>()
+                .map_err(|_| Error::invalid(format!("version {n} out of range")))?;
+            (Some(v), role)
+        }
+        _ => (None, stem),
+    };
+    let role = percent_decode_str(role)
+        .decode_utf8()
+        .map_err(|_| Error::invalid(format!("role in {file:?} is not UTF-8")))?
+        .into_owned();
+    if role.is_empty() {
+        return Err(Error::invalid(format!("{file:?} names no role")));
+    }
+    Ok((role, version))
+}
+
+fn split_last(path: &str) -> Option<(&str, &str)> {
+    path.rsplit_once('/')
+}
+
+async fn get_repo_path(
+    State(state): State<AppState>,
+    Path(rest): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let no_route = || Error::NotFound(format!("no route for GET /repos/{rest}"));
+    let (head, last) = split_last(&rest).ok_or_else(no_route)?;
+    if last == "keys" {
+        let repo = RepoName::new(head)?;
+        let keys = state.repos.keys(&repo).await?;
+        let body = serde_json::json!({
+            "repo": repo.as_str(),
+            "snapshot": { "keyid": keys.snapshot_keyid, "key": keys.snapshot },
+            "timestamp": { "keyid": keys.timestamp_keyid, "key": keys.timestamp },
+        });
+        return Ok(cached(
+            &headers,
+            format!("{body}\n").into_bytes(),
+            "application/json",
+            CHECKPOINT_CACHE,
+        ));
+    }
+    let (repo, kind) = split_last(head).ok_or_else(no_route)?;
+    let repo = RepoName::new(repo)?;
+    let (role, version) = parse_file(last)?;
+    match kind {
+        "metadata" => {
+            let bytes = state.repos.metadata(&repo, &role, version).await?;
+            // A numbered version never changes; the latest does with every push.
+            let cache = if version.is_some() {
+                IMMUTABLE
+            } else {
+                CHECKPOINT_CACHE
+            };
+            Ok(cached(&headers, bytes, "application/json", cache))
+        }
+        "proof" => {
+            let version = version.ok_or_else(|| {
+                Error::invalid("a proof bundle names a version: proof/{n}.{role}.json")
+            })?;
+            let from = match query.as_deref() {
+                None | Some("") => None,
+                q => Some(params(q, ["from"])?[0]),
+            };
+            if from == Some(0) {
+                return Err(Error::invalid("from must be at least 1"));
+            }
+            let b = state
+                .repos
+                .proof_bundle(&repo, &role, version, from)
+                .await?;
+            let mut body = serde_json::json!({
+                "entry": B64.encode(&b.entry),
+                "index": b.index,
+                "checkpoint": String::from_utf8_lossy(&b.checkpoint.note),
+                "inclusion": b64_hashes(&b.inclusion),
+            });
+            if let Some(c) = &b.consistency {
+                body["consistency"] = b64_hashes(c).into();
+            }
+            Ok(cached(
+                &headers,
+                format!("{body}\n").into_bytes(),
+                "application/json",
+                CHECKPOINT_CACHE,
+            ))
+        }
+        _ => Err(no_route()),
+    }
+}
+
+async fn blob(
+    State(state): State<AppState>,
+    Path(hex_digest): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let mut digest = [0u8; 32];
+    hex::decode_to_slice(&hex_digest, &mut digest)
+        .map_err(|_| Error::invalid(format!("{hex_digest:?} is not 64 hex digits of a SHA-256")))?;
+    let bytes = state.repos.blob(&digest).await?;
+    Ok(cached(&headers, bytes, "application/json", IMMUTABLE))
+}
+
+fn multipart_error(e: MultipartError) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::TooLarge(format!("a push is at most {MAX_PUSH_BYTES} bytes"))
+    } else {
+        Error::invalid(format!("multipart body: {}", e.body_text()))
+    }
+}
+
+/// Reads the push's parts, one per file named `{role}.json`, each within its
+/// role's limit.
+async fn read_push(state: &AppState, mut multipart: Multipart) -> Result<Push, Error> {
+    let limits = state.repos.config().limits;
+    let mut push = Push::default();
+    let mut files = 0usize;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field
+            .name()
+            .filter(|n| !n.is_empty())
+            .or(field.file_name())
+            .unwrap_or("")
+            .to_string();
+        let (role, version) = parse_file(&name)
+            .map_err(|_| Error::invalid(format!("part {name:?}: parts are named {{role}}.json")))?;
+        if version.is_some() {
+            return Err(Error::invalid(format!(
+                "part {name:?}: name parts {{role}}.json, without a version"
+            )));
+        }
+        files += 1;
+        if files > limits.max_documents {
+            return Err(Error::TooLarge(format!(
+                "more than {} files in one push",
+                limits.max_documents
+            )));
+        }
+        let limit = match role.as_str() {
+            "root" => limits.root_max_bytes,
+            "snapshot" | "timestamp" => limits.snapshot_max_bytes,
+            _ => limits.targets_max_bytes,
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(Error::TooLarge(format!(
+                    "{name} is larger than the {limit}-byte limit for {role}"
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let slot = match role.as_str() {
+            "root" => &mut push.root,
+            "snapshot" => &mut push.snapshot,
+            "timestamp" => &mut push.timestamp,
+            _ => {
+                if push.targets.insert(role.clone(), bytes).is_some() {
+                    return Err(Error::invalid(format!("{name} given twice")));
+                }
+                continue;
+            }
+        };
+        if slot.replace(bytes).is_some() {
+            return Err(Error::invalid(format!("{name} given twice")));
+        }
+    }
+    Ok(push)
+}
+
+async fn post_repo_path(
+    State(state): State<AppState>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, Error> {
+    let repo = rest
+        .strip_suffix("/metadata")
+        .ok_or_else(|| Error::NotFound(format!("no route for POST /repos/{rest}")))?;
+    let repo = RepoName::new(repo)?;
+    // Authorise before reading the body: an unauthorised client costs nothing more.
+    let token = state.tokens.authorize(
+        headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()),
+        &repo,
+    )?;
+    tracing::debug!(token, repo = %repo, "push authorised");
+    let multipart = multipart.map_err(|e| {
+        Error::invalid(format!(
+            "a push is multipart/form-data with one part per {{role}}.json: {}",
+            e.body_text()
+        ))
+    })?;
+    let push = read_push(&state, multipart).await?;
+    let receipt = state.repos.push(&repo, push).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        format!("{}\n", receipt_json(&repo, &receipt)),
+    )
+        .into_response())
+}
+
+/// The push reply: every logged version with its entry, index and inclusion proof,
+/// and the checkpoint they are proven against.
+pub(crate) fn receipt_json(repo: &RepoName, r: &PushReceipt) -> serde_json::Value {
+    serde_json::json!({
+        "repo": repo.as_str(),
+        "checkpoint": String::from_utf8_lossy(&r.checkpoint.note),
+        "size": r.checkpoint.size(),
+        "entries": r.versions.iter().map(|v| serde_json::json!({
+            "role": v.role,
+            "version": v.version,
+            "index": v.inclusion.index,
+            "sha256": hex::encode(v.sha256),
+            "length": v.length,
+            "entry": B64.encode(&v.entry),
+            "leaf_hash": B64.encode(v.inclusion.leaf_hash.as_bytes()),
+            "inclusion": b64_hashes(&v.inclusion.proof),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_file;
+
+    #[test]
+    fn metadata_file_names() {
+        assert_eq!(parse_file("3.root.json").unwrap(), ("root".into(), Some(3)));
+        assert_eq!(
+            parse_file("timestamp.json").unwrap(),
+            ("timestamp".into(), None)
+        );
+        assert_eq!(parse_file("2.a%2Fb.json").unwrap(), ("a/b".into(), Some(2)));
+        assert_eq!(
+            parse_file("01.root.json").unwrap(),
+            ("01.root".into(), None)
+        );
+        assert!(parse_file("root").is_err());
+        assert!(parse_file(".json").is_err());
+        assert!(parse_file("99999999999999999999.root.json").is_err());
+    }
+}

@@ -1,0 +1,216 @@
+//! The repository service end to end: create, push targets and delegations, rotate
+//! the root; every version is in the log with a proof bundle that verifies, and a
+//! TUF client accepts what is served.
+
+use crate::publisher::{push, sign, verify_bundle, verify_receipt, Publisher};
+use crate::util::{checkpoint, get_ok, http, InProcess, ADMIN_TOKEN};
+use tuf::client::{Response, Updater};
+use tuf::keys::KeyKind;
+use tuf::metadata::Metadata;
+
+/// Runs the TUF client workflow against the server's metadata URL, from `root`.
+async fn client_update(base: &str, repo: &str, root: &[u8]) -> Updater {
+    let client = http();
+    let mut u = Updater::new(root, chrono::Utc::now(), tuf::client::Limits::default()).unwrap();
+    while let Some(req) = u.next_request().unwrap() {
+        let url = format!("{base}/repos/{repo}/metadata/{}", req.path);
+        let r = client.get(&url).send().await.unwrap();
+        let response = if r.status() == 404 {
+            Response::NotFound
+        } else {
+            assert_eq!(r.status(), 200, "{url}");
+            Response::Bytes(r.bytes().await.unwrap().to_vec())
+        };
+        u.handle(response).unwrap();
+    }
+    assert!(u.is_ready());
+    u
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_push_delegate_rotate_and_every_version_is_proven() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = InProcess::start(dir.path()).await;
+    let base = srv.url("");
+    let repo = "example.com/app";
+    let p = Publisher::new(&base, repo, KeyKind::Ed25519).await;
+
+    let created = p.create(&base, ADMIN_TOKEN).await;
+    let cp1 = verify_receipt(&srv, repo, &created).await;
+    let roles: Vec<(&str, u64)> = created.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["role"].as_str().unwrap(), e["version"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("root", 1),
+            ("targets", 1),
+            ("snapshot", 1),
+            ("timestamp", 1)
+        ]
+    );
+    let root_v1 = get_ok(
+        &http(),
+        &srv.url(&format!("/repos/{repo}/metadata/1.root.json")),
+    )
+    .await;
+
+    // Targets v2 and the delegated role in one push.
+    let reply = push(
+        &base,
+        repo,
+        ADMIN_TOKEN,
+        &[
+            ("targets.json", &sign(p.targets(2), &[&p.targets_key])),
+            (
+                "team.json",
+                &sign(p.team(1, "team/lib.tgz"), &[&p.team_key]),
+            ),
+        ],
+    )
+    .await;
+    let cp2 = verify_receipt(&srv, repo, &reply).await;
+    assert!(cp2.size() > cp1.size());
+
+    // Root rotation: v2 with a new root key, signed by the old and the new.
+    let new_root_key = crate::publisher::gen();
+    let mut root2 = p.root(2);
+    root2.remove_key("root", p.root_key.key_id()).unwrap();
+    root2.add_key("root", new_root_key.public()).unwrap();
+    let reply = push(
+        &base,
+        repo,
+        ADMIN_TOKEN,
+        &[("root.json", &sign(root2, &[&p.root_key, &new_root_key]))],
+    )
+    .await;
+    verify_receipt(&srv, repo, &reply).await;
+
+    // A TUF client starting from root v1 walks to root v2 and accepts everything.
+    let u = client_update(&base, repo, &root_v1).await;
+    assert_eq!(u.trusted().root.version(), 2);
+    assert_eq!(u.trusted().targets["targets"].version(), 2);
+    let mut u = u;
+    u.start_lookup("team/lib.tgz").unwrap();
+    while let Some(req) = u.next_request().unwrap() {
+        let bytes = get_ok(
+            &http(),
+            &srv.url(&format!("/repos/{repo}/metadata/{}", req.path)),
+        )
+        .await;
+        u.handle(Response::Bytes(bytes)).unwrap();
+    }
+    assert!(
+        u.found_target().is_some(),
+        "team/lib.tgz found through the delegation"
+    );
+
+    // Every version of every role has a proof bundle that verifies, consistent with
+    // the checkpoint the first push returned.
+    let versions = [
+        ("root", 2),
+        ("targets", 2),
+        ("team", 1),
+        ("snapshot", 3),
+        ("timestamp", 3),
+    ];
+    let mut proven = 0;
+    for (role, latest) in versions {
+        for v in 1..=latest {
+            let bytes = get_ok(
+                &http(),
+                &srv.url(&format!(
+                    "/repos/{repo}/metadata/{v}.{}.json",
+                    tuf::client::encode_role_name(role)
+                )),
+            )
+            .await;
+            verify_bundle(&base, &srv.vkey, repo, role, v, &bytes, &cp1).await;
+            proven += 1;
+        }
+    }
+    assert_eq!(proven, 11);
+    // The latest timestamp is what /timestamp.json serves.
+    let ts = get_ok(
+        &http(),
+        &srv.url(&format!("/repos/{repo}/metadata/timestamp.json")),
+    )
+    .await;
+    let ts: Metadata<tuf::Timestamp> = Metadata::from_bytes(&ts).unwrap();
+    assert_eq!(ts.version(), 3);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_survives_a_restart_and_pushes_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = "example.com/restart";
+    let p = {
+        let srv = InProcess::start(dir.path()).await;
+        let p = Publisher::new(&srv.url(""), repo, KeyKind::EcdsaP256).await;
+        verify_receipt(&srv, repo, &p.create(&srv.url(""), ADMIN_TOKEN).await).await;
+        srv.stop().await;
+        p
+    };
+    let srv = InProcess::start(dir.path()).await;
+    let base = srv.url("");
+    // The same online keys after the restart, and the state the push validates
+    // against was read back from the store.
+    let again = Publisher::new(&base, repo, KeyKind::Ed25519).await;
+    assert_eq!(again.timestamp_key, p.timestamp_key);
+    let reply = push(
+        &base,
+        repo,
+        ADMIN_TOKEN,
+        &[("targets.json", &sign(p.targets(2), &[&p.targets_key]))],
+    )
+    .await;
+    verify_receipt(&srv, repo, &reply).await;
+    let replay = push(
+        &base,
+        repo,
+        ADMIN_TOKEN,
+        &[("targets.json", &sign(p.targets(2), &[&p.targets_key]))],
+    )
+    .await;
+    assert_eq!(
+        (replay.status, replay.code()),
+        (409, "rollback"),
+        "{}",
+        replay.body
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_timestamp_is_resigned_as_a_new_logged_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = InProcess::start(dir.path()).await;
+    let base = srv.url("");
+    let repo = "example.com/resign";
+    let p = Publisher::new(&base, repo, KeyKind::Ed25519).await;
+    verify_receipt(&srv, repo, &p.create(&base, ADMIN_TOKEN).await).await;
+    let name = server::repos::name::RepoName::new(repo).unwrap();
+    let repos = srv.repos.clone();
+    let now = chrono::Utc::now();
+    assert!(
+        !repos.resign_if_due(&name, now).await.unwrap(),
+        "fresh: not due"
+    );
+    // Within the margin of expiry (a day by default, margin six hours).
+    let later = now + chrono::Duration::hours(20);
+    assert!(repos.resign_if_due(&name, later).await.unwrap());
+    let ts = get_ok(
+        &http(),
+        &srv.url(&format!("/repos/{repo}/metadata/timestamp.json")),
+    )
+    .await;
+    let ts: Metadata<tuf::Timestamp> = Metadata::from_bytes(&ts).unwrap();
+    assert_eq!(ts.version(), 2);
+    let (first, _) = checkpoint(&http(), &base, &srv.vkey).await;
+    verify_bundle(&base, &srv.vkey, repo, "timestamp", 2, ts.bytes(), &first).await;
+    srv.stop().await;
+}
