@@ -12,6 +12,7 @@
 mod bad_input;
 mod crash;
 mod grpc;
+mod grpc_repos;
 mod log_api;
 mod publisher;
 mod pushes_refused;

@@ -20,3 +20,18 @@ pub mod log {
         tonic::include_proto!("tuflog.log.v1");
     }
 }
+
+/// `tuflog.repo.v1`: the repository service.
+pub mod repo {
+    /// Version 1.
+    #[allow(
+        missing_docs,
+        clippy::all,
+        clippy::pedantic,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )]
+    pub mod v1 {
+        tonic::include_proto!("tuflog.repo.v1");
+    }
+}

@@ -42,23 +42,34 @@ impl LogService {
     where
         F: Future<Output = Result<T, Error>>,
     {
-        let started = Instant::now();
-        let result = f.await.map(Response::new).map_err(status);
-        let code = match &result {
-            Ok(_) => tonic::Code::Ok,
-            Err(s) => s.code(),
-        };
-        let metrics = &self.state.metrics;
-        metrics
-            .grpc_requests_total
-            .with_label_values(&[method, &format!("{code:?}")])
-            .inc();
-        metrics
-            .grpc_request_duration_seconds
-            .with_label_values(&[method])
-            .observe(started.elapsed().as_secs_f64());
-        result
+        observed(&self.state.metrics, method, f).await
     }
+}
+
+/// Runs one gRPC call, counting it and timing it by method and status code.
+pub(crate) async fn observed<T, F>(
+    metrics: &crate::metrics::Metrics,
+    method: &'static str,
+    f: F,
+) -> Result<Response<T>, Status>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    let started = Instant::now();
+    let result = f.await.map(Response::new).map_err(status);
+    let code = match &result {
+        Ok(_) => tonic::Code::Ok,
+        Err(s) => s.code(),
+    };
+    metrics
+        .grpc_requests_total
+        .with_label_values(&[method, &format!("{code:?}")])
+        .inc();
+    metrics
+        .grpc_request_duration_seconds
+        .with_label_values(&[method])
+        .observe(started.elapsed().as_secs_f64());
+    result
 }
 
 pub(crate) fn status(e: Error) -> Status {

@@ -19,6 +19,7 @@
 
 mod error;
 pub mod grpc;
+pub mod grpc_repo;
 pub mod http;
 pub mod logkey;
 pub mod metrics;
@@ -195,12 +196,19 @@ impl Server {
             repos: self.repos.clone(),
             tokens: self.tokens.clone(),
         };
-        let grpc = grpc::LogService::new(state.clone(), stopping).into_server();
-        let grpc_path = format!(
+        let log_service = grpc::LogService::new(state.clone(), stopping).into_server();
+        let log_path = format!(
             "/{}/{{method}}",
             <proto::log::v1::log_server::LogServer<grpc::LogService> as NamedService>::NAME
         );
-        http::router(state).route_service(&grpc_path, grpc)
+        let repo_service = grpc_repo::RepoService::new(state.clone()).into_server();
+        let repo_path = format!(
+            "/{}/{{method}}",
+            <proto::repo::v1::repository_server::RepositoryServer<grpc_repo::RepoService> as NamedService>::NAME
+        );
+        http::router(state)
+            .route_service(&log_path, log_service)
+            .route_service(&repo_path, repo_service)
     }
 
     /// Serves HTTP/1.1 and gRPC (HTTP/2 cleartext) on `listener` until `shutdown`

@@ -1,0 +1,201 @@
+//! The gRPC surface of the repository service (`proto/tuflog/repo/v1/repo.proto`):
+//! the same operations as the HTTP routes under `/repos/`, with the same checks.
+
+use crate::grpc::observed;
+use crate::http::AppState;
+use crate::repos::name::RepoName;
+use crate::Error;
+use proto::repo::v1 as pb;
+use tonic::{Request, Response, Status};
+use tuf::repository::Push;
+
+/// The `tuflog.repo.v1.Repository` service.
+#[derive(Clone)]
+pub struct RepoService {
+    state: AppState,
+}
+
+impl RepoService {
+    /// A service over `state`.
+    pub fn new(state: AppState) -> Self {
+        RepoService { state }
+    }
+
+    /// The tonic server wrapper; a push may be as large as over HTTP.
+    pub fn into_server(self) -> pb::repository_server::RepositoryServer<Self> {
+        pb::repository_server::RepositoryServer::new(self)
+            .max_decoding_message_size(crate::MAX_PUSH_BYTES)
+    }
+}
+
+fn key_json(key: &tuf::Key) -> Result<String, Error> {
+    serde_json::to_string(key).map_err(|e| Error::Signing(e.to_string()))
+}
+
+fn sha256_of(bytes: &[u8]) -> Result<[u8; 32], Error> {
+    bytes
+        .try_into()
+        .map_err(|_| Error::invalid(format!("sha256 is {} bytes, not 32", bytes.len())))
+}
+
+/// A push request as the HTTP route would read it: each part within its role's
+/// limit, no role twice.
+fn push_from(state: &AppState, files: Vec<pb::MetadataPart>) -> Result<Push, Error> {
+    let limits = state.repos.config().limits;
+    if files.len() > limits.max_documents {
+        return Err(Error::TooLarge(format!(
+            "more than {} files in one push",
+            limits.max_documents
+        )));
+    }
+    let mut push = Push::default();
+    for part in files {
+        let limit = match part.role.as_str() {
+            "root" => limits.root_max_bytes,
+            "snapshot" | "timestamp" => limits.snapshot_max_bytes,
+            _ => limits.targets_max_bytes,
+        };
+        if part.content.len() > limit {
+            return Err(Error::TooLarge(format!(
+                "{}.json is larger than the {limit}-byte limit for {}",
+                part.role, part.role
+            )));
+        }
+        if part.role.is_empty() {
+            return Err(Error::invalid("a file names no role"));
+        }
+        let twice = || Error::invalid(format!("{}.json given twice", part.role));
+        let slot = match part.role.as_str() {
+            "root" => &mut push.root,
+            "snapshot" => &mut push.snapshot,
+            "timestamp" => &mut push.timestamp,
+            role => {
+                if push.targets.contains_key(role) {
+                    return Err(twice());
+                }
+                push.targets.insert(role.to_string(), part.content);
+                continue;
+            }
+        };
+        if slot.is_some() {
+            return Err(twice());
+        }
+        *slot = Some(part.content);
+    }
+    Ok(push)
+}
+
+fn hashes(h: &[tlog::Hash]) -> Vec<Vec<u8>> {
+    h.iter().map(|h| h.as_bytes().to_vec()).collect()
+}
+
+#[tonic::async_trait]
+impl pb::repository_server::Repository for RepoService {
+    async fn get_keys(
+        &self,
+        req: Request<pb::GetKeysRequest>,
+    ) -> Result<Response<pb::OnlineKeys>, Status> {
+        observed(&self.state.metrics, "GetKeys", async {
+            let repo = RepoName::new(&req.get_ref().repo)?;
+            let keys = self.state.repos.keys(&repo).await?;
+            Ok(pb::OnlineKeys {
+                snapshot_key: key_json(&keys.snapshot)?,
+                snapshot_keyid: keys.snapshot_keyid,
+                timestamp_key: key_json(&keys.timestamp)?,
+                timestamp_keyid: keys.timestamp_keyid,
+            })
+        })
+        .await
+    }
+
+    async fn push(
+        &self,
+        req: Request<pb::PushRequest>,
+    ) -> Result<Response<pb::PushResponse>, Status> {
+        observed(&self.state.metrics, "Push", async {
+            let authorization = req
+                .metadata()
+                .get("authorization")
+                .map(|v| v.as_bytes().to_vec());
+            let body = req.into_inner();
+            let repo = RepoName::new(&body.repo)?;
+            self.state
+                .tokens
+                .authorize(authorization.as_deref(), &repo)?;
+            let push = push_from(&self.state, body.files)?;
+            let receipt = self.state.repos.push(&repo, push).await?;
+            Ok(pb::PushResponse {
+                checkpoint: receipt.checkpoint.note.clone(),
+                size: receipt.checkpoint.size(),
+                versions: receipt
+                    .versions
+                    .into_iter()
+                    .map(|v| pb::LoggedVersion {
+                        role: v.role,
+                        version: v.version,
+                        index: v.inclusion.index,
+                        sha256: v.sha256.to_vec(),
+                        length: v.length,
+                        entry: v.entry,
+                        leaf_hash: v.inclusion.leaf_hash.as_bytes().to_vec(),
+                        inclusion: hashes(&v.inclusion.proof),
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    async fn get_metadata(
+        &self,
+        req: Request<pb::GetMetadataRequest>,
+    ) -> Result<Response<pb::MetadataFile>, Status> {
+        observed(&self.state.metrics, "GetMetadata", async {
+            let r = req.get_ref();
+            let repo = RepoName::new(&r.repo)?;
+            let content = self.state.repos.metadata(&repo, &r.role, r.version).await?;
+            Ok(pb::MetadataFile { content })
+        })
+        .await
+    }
+
+    async fn get_proof_bundle(
+        &self,
+        req: Request<pb::GetProofBundleRequest>,
+    ) -> Result<Response<pb::ProofBundle>, Status> {
+        observed(&self.state.metrics, "GetProofBundle", async {
+            let r = req.get_ref();
+            let repo = RepoName::new(&r.repo)?;
+            if r.from == Some(0) {
+                return Err(Error::invalid("from must be at least 1"));
+            }
+            let b = self
+                .state
+                .repos
+                .proof_bundle(&repo, &r.role, r.version, r.from)
+                .await?;
+            Ok(pb::ProofBundle {
+                entry: b.entry,
+                index: b.index,
+                checkpoint: b.checkpoint.note.clone(),
+                size: b.checkpoint.size(),
+                inclusion: hashes(&b.inclusion),
+                has_consistency: b.consistency.is_some(),
+                consistency: b.consistency.as_deref().map(hashes).unwrap_or_default(),
+            })
+        })
+        .await
+    }
+
+    async fn get_blob(
+        &self,
+        req: Request<pb::GetBlobRequest>,
+    ) -> Result<Response<pb::MetadataFile>, Status> {
+        observed(&self.state.metrics, "GetBlob", async {
+            let digest = sha256_of(&req.get_ref().sha256)?;
+            let content = self.state.repos.blob(&digest).await?;
+            Ok(pb::MetadataFile { content })
+        })
+        .await
+    }
+}
