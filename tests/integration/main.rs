@@ -13,6 +13,7 @@ mod bad_input;
 mod crash;
 mod grpc;
 mod grpc_repos;
+mod interop;
 mod log_api;
 mod publisher;
 mod pushes_refused;

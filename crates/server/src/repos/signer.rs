@@ -16,10 +16,12 @@ use super::name::RepoName;
 use crate::Error;
 use hkdf::Hkdf;
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::fs;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 use tuf::keys::{Key, PrivateKey, Signature};
 use zeroize::Zeroizing;
 
@@ -78,9 +80,17 @@ const SEED_BYTES: usize = 32;
 /// HKDF `info` prefix; a new derivation gets a new prefix.
 const DERIVATION: &[u8] = b"tuflog online key v1";
 
+/// Derived keys kept for reuse; past this many the cache is emptied and refills.
+const MAX_CACHED_KEYS: usize = 4096;
+
+type KeyCache = std::sync::Mutex<HashMap<(RepoName, OnlineRole), Arc<PrivateKey>>>;
+
 /// The in-process signer: keys derived from one seed.
 pub struct LocalSigner {
     seed: Zeroizing<[u8; SEED_BYTES]>,
+    /// Derivation costs an HKDF and a scalar multiplication; a push uses its
+    /// repository's keys three times.
+    cache: KeyCache,
 }
 
 impl LocalSigner {
@@ -99,7 +109,7 @@ impl LocalSigner {
                 let mut seed = Zeroizing::new([0u8; SEED_BYTES]);
                 hex::decode_to_slice(text, seed.as_mut())
                     .map_err(|_| err(format!("not {SEED_BYTES} hex-encoded bytes")))?;
-                Ok(LocalSigner { seed })
+                Ok(LocalSigner::with_seed(seed))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut seed = Zeroizing::new([0u8; SEED_BYTES]);
@@ -107,7 +117,7 @@ impl LocalSigner {
                 let text = Zeroizing::new(hex::encode(seed.as_ref()));
                 crate::logkey::write_secret_file(path, text.as_bytes())
                     .map_err(|e| err(e.to_string()))?;
-                Ok(LocalSigner { seed })
+                Ok(LocalSigner::with_seed(seed))
             }
             Err(e) => Err(err(e.to_string())),
         }
@@ -115,12 +125,36 @@ impl LocalSigner {
 
     /// A signer from a seed given directly (tests, benchmarks).
     pub fn from_seed(seed: [u8; SEED_BYTES]) -> Self {
+        LocalSigner::with_seed(Zeroizing::new(seed))
+    }
+
+    fn with_seed(seed: Zeroizing<[u8; SEED_BYTES]>) -> Self {
         LocalSigner {
-            seed: Zeroizing::new(seed),
+            seed,
+            cache: KeyCache::default(),
         }
     }
 
-    fn private_key(&self, repo: &RepoName, role: OnlineRole) -> Result<PrivateKey, Error> {
+    fn private_key(&self, repo: &RepoName, role: OnlineRole) -> Result<Arc<PrivateKey>, Error> {
+        let id = (repo.clone(), role);
+        if let Some(k) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(self.derive(repo, role)?);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CACHED_KEYS {
+            cache.clear();
+        }
+        cache.insert(id, key.clone());
+        Ok(key)
+    }
+
+    fn derive(&self, repo: &RepoName, role: OnlineRole) -> Result<PrivateKey, Error> {
         let hk = Hkdf::<Sha256>::new(None, self.seed.as_ref());
         let mut info = Vec::with_capacity(DERIVATION.len() + 16 + repo.as_str().len());
         info.extend_from_slice(DERIVATION);
