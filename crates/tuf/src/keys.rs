@@ -32,7 +32,7 @@ pub const MAX_SIGNATURE_HEX_CHARS: usize = 2048;
 
 /// A public key object as it appears in root or delegation `keys` (TUF §4.2), with
 /// unknown fields kept so key IDs and re-serialisation are exact.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Key {
     /// The key type, e.g. `ed25519`.
     pub keytype: String,
@@ -43,7 +43,31 @@ pub struct Key {
     /// Fields this implementation does not know, kept verbatim.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
+    /// The key as last parsed, with what it was parsed from: a server verifies many
+    /// documents with one root's keys, and decoding a point costs as much as half a
+    /// verification. Used only while the fields still say the same thing.
+    #[serde(skip)]
+    parsed: std::sync::OnceLock<(ParsedFrom, PublicKey)>,
 }
+
+/// The fields a parsed key came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ParsedFrom {
+    keytype: String,
+    scheme: String,
+    public: String,
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.keytype == other.keytype
+            && self.scheme == other.scheme
+            && self.keyval == other.keyval
+            && self.unknown == other.unknown
+    }
+}
+
+impl Eq for Key {}
 
 /// The `keyval` object of a key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +108,26 @@ impl Key {
 
     /// Parses the key for verification. `keyid` is only used in error messages.
     pub fn parse(&self, keyid: &str) -> Result<PublicKey> {
+        if let Some((from, key)) = self.parsed.get() {
+            if from.keytype == self.keytype
+                && from.scheme == self.scheme
+                && from.public == self.keyval.public
+            {
+                return Ok(key.clone());
+            }
+        }
+        let key = self.parse_uncached(keyid)?;
+        let from = ParsedFrom {
+            keytype: self.keytype.clone(),
+            scheme: self.scheme.clone(),
+            public: self.keyval.public.clone(),
+        };
+        // A racing parse stored the same key; either copy will do.
+        let _ = self.parsed.set((from, key.clone()));
+        Ok(key)
+    }
+
+    fn parse_uncached(&self, keyid: &str) -> Result<PublicKey> {
         let public = self.keyval.public.as_str();
         if public.len() > MAX_PUBLIC_KEY_CHARS {
             return Err(bad_key(keyid, "public key string too long"));
@@ -163,6 +207,7 @@ impl Key {
                 unknown: BTreeMap::new(),
             },
             unknown: BTreeMap::new(),
+            parsed: std::sync::OnceLock::new(),
         }
     }
 }
@@ -414,6 +459,22 @@ impl PrivateKey {
 mod tests {
     use super::*;
     use rand_core::OsRng;
+
+    #[test]
+    fn a_key_changed_after_parsing_is_parsed_again() {
+        let a = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
+        let b = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
+        let sig_b = b.sign(b"m", &mut OsRng).unwrap();
+        let mut key = a.public().clone();
+        assert!(!key.parse("a").unwrap().verify(b"m", &sig_b));
+        key.keyval.public = b.public().keyval.public.clone();
+        assert!(
+            key.parse("b").unwrap().verify(b"m", &sig_b),
+            "stale parsed key used"
+        );
+        key.keyval.public = "zz".into();
+        assert!(key.parse("bad").is_err());
+    }
 
     #[test]
     fn every_key_kind_signs_and_verifies_and_rejects_tampering() {
