@@ -24,6 +24,7 @@ use tlog::SignerKey;
 const LIGHT_CLIENTS: usize = 64;
 const LIGHT_APPENDS: usize = 20_000;
 
+use tuflog_bench::percentile;
 use tuflog_bench::sample_entry as entry;
 
 fn open(config: Config) -> (tempfile::TempDir, Arc<Log>) {
@@ -36,10 +37,6 @@ fn open(config: Config) -> (tempfile::TempDir, Arc<Log>) {
     );
     let log = Log::open(store, key, config, Arc::new(Metrics::new().unwrap())).unwrap();
     (dir, Arc::new(log))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p) as usize]
 }
 
 /// Appends `total` one-entry appends from `clients` concurrent tasks, each waiting

@@ -143,8 +143,11 @@ async fn load(
     }
     let rate = all.len() as f64 / started.elapsed().as_secs_f64();
     all.sort();
-    let p = |q: f64| all[((all.len() - 1) as f64 * q) as usize];
-    (rate, p(0.5), p(0.99))
+    (
+        rate,
+        tuflog_bench::percentile(&all, 0.5),
+        tuflog_bench::percentile(&all, 0.99),
+    )
 }
 
 fn rss_kib(pid: u32) -> (u64, u64) {

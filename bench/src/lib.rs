@@ -12,3 +12,15 @@ pub fn sample_entry(i: u64) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// The `p` quantile (0..=1) of `sorted` latencies, by nearest rank below; zero for no
+/// samples. Every benchmark here reports p50 and p99 this one way.
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a rank within a slice's length"
+    )]
+    let rank = (sorted.len().saturating_sub(1) as f64 * p) as usize;
+    sorted.get(rank).copied().unwrap_or_default()
+}

@@ -2,7 +2,7 @@
 //! the server's metadata URL and downloads targets, for repositories signed with
 //! ed25519 and with ECDSA keys, before and after a push.
 
-use crate::publisher::{push, sign, verify_receipt, Publisher};
+use crate::publisher::{verify_receipt, Publisher};
 use crate::util::{get_ok, http, InProcess, ADMIN_TOKEN};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -105,13 +105,7 @@ async fn python_tuf_updates_from_the_server_with_ed25519_and_ecdsa_keys() {
         );
 
         // A push, then the same client state refreshes to it.
-        let reply = push(
-            &base,
-            repo,
-            ADMIN_TOKEN,
-            &[("targets.json", &sign(p.targets(2), &[&p.targets_key]))],
-        )
-        .await;
+        let reply = p.push_targets(&base, ADMIN_TOKEN, 2).await;
         verify_receipt(&srv, repo, &reply).await;
         put_target(&targets, "app-v2.tgz", b"app 2");
         python_client(

@@ -161,6 +161,12 @@ impl Publisher {
         t
     }
 
+    /// Pushes `targets` at `version`, signed by the targets key.
+    pub async fn push_targets(&self, base: &str, token: &str, version: u64) -> Reply {
+        let targets = sign(self.targets(version), &[&self.targets_key]);
+        push(base, &self.repo, token, &[("targets.json", &targets)]).await
+    }
+
     /// Creates the repository: root v1 and targets v1.
     pub async fn create(&self, base: &str, token: &str) -> Reply {
         let root = sign(self.root(1), &[&self.root_key]);

@@ -161,21 +161,9 @@ async fn state_survives_a_restart_and_pushes_continue() {
     // against was read back from the store.
     let again = Publisher::new(&base, repo, KeyKind::Ed25519).await;
     assert_eq!(again.timestamp_key, p.timestamp_key);
-    let reply = push(
-        &base,
-        repo,
-        ADMIN_TOKEN,
-        &[("targets.json", &sign(p.targets(2), &[&p.targets_key]))],
-    )
-    .await;
+    let reply = p.push_targets(&base, ADMIN_TOKEN, 2).await;
     verify_receipt(&srv, repo, &reply).await;
-    let replay = push(
-        &base,
-        repo,
-        ADMIN_TOKEN,
-        &[("targets.json", &sign(p.targets(2), &[&p.targets_key]))],
-    )
-    .await;
+    let replay = p.push_targets(&base, ADMIN_TOKEN, 2).await;
     assert_eq!(
         (replay.status, replay.code()),
         (409, "rollback"),

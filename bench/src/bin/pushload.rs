@@ -26,11 +26,12 @@ use rand_core::OsRng;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tonic::transport::Channel;
 use tuf::editor::{new_root, new_targets};
 use tuf::keys::{Key, KeyKind, PrivateKey};
 use tuf::metadata::{Expires, Metadata};
+use tuflog_bench::percentile;
 
 const TOKEN: &str = "pushload-token";
 
@@ -171,13 +172,6 @@ async fn create(client: &mut RepositoryClient<Channel>, name: &str, token: &str)
         .await
         .unwrap();
     targets_key
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn main() {

@@ -4,6 +4,7 @@
 use crate::grpc::observed;
 use crate::http::AppState;
 use crate::repos::name::RepoName;
+use crate::repos::{add_file, file_limit};
 use crate::Error;
 use proto::repo::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -50,37 +51,17 @@ fn push_from(state: &AppState, files: Vec<pb::MetadataPart>) -> Result<Push, Err
     }
     let mut push = Push::default();
     for part in files {
-        let limit = match part.role.as_str() {
-            "root" => limits.root_max_bytes,
-            "snapshot" | "timestamp" => limits.snapshot_max_bytes,
-            _ => limits.targets_max_bytes,
-        };
+        if part.role.is_empty() {
+            return Err(Error::invalid("a file names no role"));
+        }
+        let limit = file_limit(&limits, &part.role);
         if part.content.len() > limit {
             return Err(Error::TooLarge(format!(
                 "{}.json is larger than the {limit}-byte limit for {}",
                 part.role, part.role
             )));
         }
-        if part.role.is_empty() {
-            return Err(Error::invalid("a file names no role"));
-        }
-        let twice = || Error::invalid(format!("{}.json given twice", part.role));
-        let slot = match part.role.as_str() {
-            "root" => &mut push.root,
-            "snapshot" => &mut push.snapshot,
-            "timestamp" => &mut push.timestamp,
-            role => {
-                if push.targets.contains_key(role) {
-                    return Err(twice());
-                }
-                push.targets.insert(role.to_string(), part.content);
-                continue;
-            }
-        };
-        if slot.is_some() {
-            return Err(twice());
-        }
-        *slot = Some(part.content);
+        add_file(&mut push, &part.role, part.content)?;
     }
     Ok(push)
 }
@@ -166,9 +147,6 @@ impl pb::repository_server::Repository for RepoService {
         observed(&self.state.metrics, "GetProofBundle", async {
             let r = req.get_ref();
             let repo = RepoName::new(&r.repo)?;
-            if r.from == Some(0) {
-                return Err(Error::invalid("from must be at least 1"));
-            }
             let b = self
                 .state
                 .repos

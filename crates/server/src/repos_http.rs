@@ -16,7 +16,7 @@
 
 use crate::http::{b64_hashes, cached, params, AppState, CHECKPOINT_CACHE, IMMUTABLE};
 use crate::repos::name::RepoName;
-use crate::repos::PushReceipt;
+use crate::repos::{add_file, file_limit, PushReceipt};
 use crate::Error;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
@@ -122,9 +122,6 @@ async fn get_repo_path(
                 None | Some("") => None,
                 q => Some(params(q, ["from"])?[0]),
             };
-            if from == Some(0) {
-                return Err(Error::invalid("from must be at least 1"));
-            }
             let b = state
                 .repos
                 .proof_bundle(&repo, &role, version, from)
@@ -196,11 +193,7 @@ async fn read_push(state: &AppState, mut multipart: Multipart) -> Result<Push, E
                 limits.max_documents
             )));
         }
-        let limit = match role.as_str() {
-            "root" => limits.root_max_bytes,
-            "snapshot" | "timestamp" => limits.snapshot_max_bytes,
-            _ => limits.targets_max_bytes,
-        };
+        let limit = file_limit(&limits, &role);
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
             if bytes.len() + chunk.len() > limit {
@@ -210,20 +203,7 @@ async fn read_push(state: &AppState, mut multipart: Multipart) -> Result<Push, E
             }
             bytes.extend_from_slice(&chunk);
         }
-        let slot = match role.as_str() {
-            "root" => &mut push.root,
-            "snapshot" => &mut push.snapshot,
-            "timestamp" => &mut push.timestamp,
-            _ => {
-                if push.targets.insert(role.clone(), bytes).is_some() {
-                    return Err(Error::invalid(format!("{name} given twice")));
-                }
-                continue;
-            }
-        };
-        if slot.replace(bytes).is_some() {
-            return Err(Error::invalid(format!("{name} given twice")));
-        }
+        add_file(&mut push, &role, bytes)?;
     }
     Ok(push)
 }

@@ -11,8 +11,8 @@
 //! client should still be able to update again in the future").
 
 use crate::metadata::{
-    check_length_and_hashes, MetaFile, Metadata, Role, Root, Snapshot, TargetFile, Targets,
-    Timestamp,
+    check_length_and_hashes, check_not_expired, MetaFile, Metadata, Role, Root, Snapshot,
+    TargetFile, Targets, Timestamp,
 };
 use crate::threshold::{verify_threshold, Authorization};
 use crate::{Error, Result};
@@ -164,18 +164,6 @@ fn parse_checked<T: Role>(bytes: &[u8], max: u64, what: &str) -> Result<Metadata
         });
     }
     Metadata::from_bytes(bytes)
-}
-
-fn check_not_expired<T: Role>(doc: &Metadata<T>, role: &str, now: DateTime<Utc>) -> Result<()> {
-    let expires = doc.signed().expires();
-    if expires.is_expired_at(now) {
-        return Err(Error::Expired {
-            role: role.to_string(),
-            version: doc.version(),
-            expires: expires.to_string(),
-        });
-    }
-    Ok(())
 }
 
 fn accepted<T: Role>(role: &str, doc: &Metadata<T>) -> Accepted {

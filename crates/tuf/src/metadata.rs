@@ -558,15 +558,7 @@ impl<T: Role> Metadata<T> {
         keys: &[&PrivateKey],
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Result<Self> {
-        signed.validate()?;
-        let canonical_signed = crate::canonical::to_canonical_json(&signed)?;
-        let mut m = Metadata {
-            signed,
-            signatures: Vec::new(),
-            unknown: BTreeMap::new(),
-            canonical_signed,
-            bytes: Vec::new(),
-        };
+        let mut m = Metadata::unsigned(signed)?;
         for k in keys {
             m.sign_one(k, rng)?;
         }
@@ -658,6 +650,24 @@ impl<T: Role> Metadata<T> {
     pub fn version(&self) -> u64 {
         self.signed.version()
     }
+}
+
+/// Refuses a document that has expired at `now` (TUF §5.3.10, §5.4.4, §5.5.6,
+/// §5.6.4: a freeze attack). Shared by the client workflow and push validation.
+pub(crate) fn check_not_expired<T: Role>(
+    doc: &Metadata<T>,
+    role: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let expires = doc.signed().expires();
+    if expires.is_expired_at(now) {
+        return Err(Error::Expired {
+            role: role.to_string(),
+            version: doc.version(),
+            expires: expires.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Checks `bytes` against a listed length and hashes (TUF §5.5.2, §5.6.2, §5.7.1).

@@ -17,7 +17,8 @@
 
 use crate::editor::{next_snapshot, next_timestamp};
 use crate::metadata::{
-    check_length_and_hashes, Expires, Metadata, Role, Root, Snapshot, Targets, Timestamp,
+    check_length_and_hashes, check_not_expired, Expires, Metadata, Root, Snapshot, Targets,
+    Timestamp,
 };
 use crate::threshold::{verify_threshold, Authorization};
 use crate::{Error, Result};
@@ -111,7 +112,7 @@ pub struct NextOnline {
 
 /// Whether `root` authorises `keyid` for `role` with threshold 1, so that the server
 /// alone can sign the role.
-fn server_can_sign(root: &Root, role: &str, keyid: &str) -> bool {
+pub fn server_can_sign(root: &Root, role: &str, keyid: &str) -> bool {
     root.roles
         .get(role)
         .is_some_and(|r| r.threshold == 1 && r.keyids.iter().any(|k| k == keyid))
@@ -123,18 +124,6 @@ fn check_size(what: &str, bytes: &[u8], limit: usize) -> Result<()> {
             what: what.to_string(),
             len: bytes.len() as u64,
             limit: limit as u64,
-        });
-    }
-    Ok(())
-}
-
-fn check_not_expired<T: Role>(doc: &Metadata<T>, role: &str, now: DateTime<Utc>) -> Result<()> {
-    let expires = doc.signed().expires();
-    if expires.is_expired_at(now) {
-        return Err(Error::Expired {
-            role: role.to_string(),
-            version: doc.version(),
-            expires: expires.to_string(),
         });
     }
     Ok(())
@@ -487,6 +476,7 @@ mod tests {
     use crate::client::{Response, Updater};
     use crate::editor::{new_root, new_targets};
     use crate::keys::{KeyKind, PrivateKey};
+    use crate::metadata::Role;
     use chrono::TimeZone;
     use rand_core::OsRng;
 

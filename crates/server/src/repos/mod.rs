@@ -115,6 +115,36 @@ pub struct ProofBundle {
     pub consistency: Option<Vec<Hash>>,
 }
 
+/// The size limit of one pushed file of `role`, whichever surface it came through.
+pub(crate) fn file_limit(limits: &PushLimits, role: &str) -> usize {
+    match role {
+        "root" => limits.root_max_bytes,
+        "snapshot" | "timestamp" => limits.snapshot_max_bytes,
+        _ => limits.targets_max_bytes,
+    }
+}
+
+/// Puts one pushed file of `role` into `push`; a role given twice is refused.
+pub(crate) fn add_file(push: &mut Push, role: &str, bytes: Vec<u8>) -> Result<(), Error> {
+    let slot = match role {
+        "root" => &mut push.root,
+        "snapshot" => &mut push.snapshot,
+        "timestamp" => &mut push.timestamp,
+        _ => {
+            if push.targets.contains_key(role) {
+                return Err(Error::invalid(format!("{role}.json given twice")));
+            }
+            push.targets.insert(role.to_string(), bytes);
+            return Ok(());
+        }
+    };
+    if slot.is_some() {
+        return Err(Error::invalid(format!("{role}.json given twice")));
+    }
+    *slot = Some(bytes);
+    Ok(())
+}
+
 /// A repository's in-memory state slot.
 #[derive(Default)]
 enum Slot {
@@ -436,6 +466,9 @@ impl Repos {
         version: u64,
         from: Option<u64>,
     ) -> Result<ProofBundle, Error> {
+        if from == Some(0) {
+            return Err(Error::invalid("from must be at least 1"));
+        }
         let record = self.record(repo, role, Some(version))?;
         let checkpoint = self.published_covering(record.index).await?;
         let size = checkpoint.size();
@@ -524,10 +557,8 @@ impl Repos {
         let timestamp_expires = expires_after(now, self.config.timestamp_expiry)?;
         let keys = self.signer.keys(repo).await?;
         let root = state.root.signed();
-        let server_signs_snapshot = root
-            .roles
-            .get("snapshot")
-            .is_some_and(|r| r.threshold == 1 && r.keyids.contains(&keys.snapshot_keyid));
+        let server_signs_snapshot =
+            tuf::repository::server_can_sign(root, "snapshot", &keys.snapshot_keyid);
         // A snapshot that would expire before the new timestamp (plus the margin) is
         // renewed with it, when the server holds its key.
         let snapshot = if server_signs_snapshot
