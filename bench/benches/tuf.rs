@@ -23,6 +23,14 @@ use tuf::metadata::Expires;
 use tuf::threshold::{verify_threshold, Authorization};
 use tuf::{KeyKind, Metadata, PrivateKey, Root, Targets};
 
+/// The package directory, read when the test runs: a test binary built in another
+/// clone sharing `CARGO_TARGET_DIR` (CI's clean clone) would otherwise look for its
+/// files in that clone, gone by now.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 const ROTATIONS: usize = 10;
 const TARGETS: usize = 10_000;
 
@@ -163,7 +171,7 @@ fn tough_full_update(rt: &tokio::runtime::Runtime, dir: &Path, root: &[u8], targ
 }
 
 fn python() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = manifest_dir().join("..");
     let out = std::process::Command::new(root.join("scripts/python-env"))
         .output()
         .ok()?;
@@ -203,7 +211,7 @@ fn benches(c: &mut Criterion) {
     // python-tuf in its own process, over the same files, median of 20 rounds.
     match python() {
         Some(py) => {
-            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers/pytuf_bench.py");
+            let script = manifest_dir().join("peers/pytuf_bench.py");
             let out = std::process::Command::new(py)
                 .arg(script)
                 .arg(f.dir.path())

@@ -10,8 +10,16 @@ use std::process::Command;
 use std::sync::OnceLock;
 use tuf::keys::KeyKind;
 
+/// The package directory, read when the test runs: a test binary built in another
+/// clone sharing `CARGO_TARGET_DIR` (CI's clean clone) would otherwise look for its
+/// files in that clone, gone by now.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    manifest_dir().join("..")
 }
 
 /// The pinned python-tuf environment, created by `scripts/python-env` on first use.
@@ -46,7 +54,7 @@ fn python_client(
     work: &Path,
     want: &[&str],
 ) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("support/pytuf_http_client.py");
+    let script = manifest_dir().join("support/pytuf_http_client.py");
     let out = Command::new(python())
         .arg(script)
         .arg(srv.url(&format!("/repos/{repo}/metadata/")))

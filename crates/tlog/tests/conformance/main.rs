@@ -19,7 +19,15 @@ mod tiles;
 
 use std::path::PathBuf;
 
+/// The package directory, read when the test runs: a test binary built in another
+/// clone sharing `CARGO_TARGET_DIR` (CI's clean clone) would otherwise look for its
+/// files in that clone, gone by now.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// The vectors copied from `shared/vectors` (see `testdata/SOURCES.md`).
 pub fn testdata() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata")
+    manifest_dir().join("testdata")
 }

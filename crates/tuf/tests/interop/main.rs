@@ -22,8 +22,16 @@ use tuf::editor::{bump, new_root, new_targets, next_snapshot, next_timestamp};
 use tuf::metadata::Expires;
 use tuf::{KeyKind, Metadata, PrivateKey, Targets};
 
+/// The package directory, read when the test runs: a test binary built in another
+/// clone sharing `CARGO_TARGET_DIR` (CI's clean clone) would otherwise look for its
+/// files in that clone, gone by now.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    manifest_dir().join("../..")
 }
 
 fn python() -> &'static Path {
@@ -42,7 +50,7 @@ fn python() -> &'static Path {
 }
 
 fn pytuf(args: &[&str]) -> String {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/pytuf.py");
+    let script = manifest_dir().join("tests/interop/pytuf.py");
     let out = Command::new(python())
         .arg(script)
         .args(args)
@@ -241,7 +249,7 @@ fn python_tuf_rejects_our_repository_when_a_signature_is_corrupted() {
     ) + &sig[11..];
     v["signatures"][0]["sig"] = serde_json::Value::String(flipped);
     std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/pytuf.py");
+    let script = manifest_dir().join("tests/interop/pytuf.py");
     let status = Command::new(python())
         .arg(script)
         .arg("client")
