@@ -35,6 +35,9 @@ use tuflog_bench::percentile;
 
 const TOKEN: &str = "pushload-token";
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     repos: usize,
     clients: usize,
