@@ -10,6 +10,7 @@
 )]
 
 mod bad_input;
+mod client;
 mod crash;
 mod grpc;
 mod grpc_repos;

@@ -1,6 +1,7 @@
 //! `tuflog`: every tuflog role as a subcommand. Thin: parse, build, run.
 #![forbid(unsafe_code)]
 
+mod client_cmd;
 mod config;
 
 use anyhow::Context;
@@ -24,6 +25,8 @@ struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
+    #[command(flatten)]
+    client: client_cmd::ClientArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,6 +43,39 @@ enum Command {
     /// HTTP and gRPC on one port (loopback by default). Settings: a TOML file, then
     /// TUFLOG_* environment variables, then flags (docs/CONFIG.md).
     Server(ServerArgs),
+    /// Manage the local keystore (keys encrypted under a passphrase).
+    #[command(subcommand)]
+    Key(client_cmd::KeyCommand),
+    /// Publish: create repositories, stage targets, sign and push.
+    #[command(subcommand)]
+    Repo(client_cmd::RepoCommand),
+    /// Update a repository's trusted metadata: TUF verification plus, for every
+    /// file, an inclusion proof in the pinned log consistent with what this client
+    /// saw before.
+    Update {
+        /// Repository, e.g. example.com/app.
+        repo: String,
+        /// Trust this root to start with (first update only) instead of version 1
+        /// as logged.
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Update, then download a target and verify its length and hashes.
+    Download {
+        /// Repository.
+        repo: String,
+        /// Target path.
+        target: String,
+        /// Write it here.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Where targets are served [default: this machine's publishing workspace].
+        #[arg(long)]
+        targets_url: Option<String>,
+    },
+    /// Inspect the log by hand.
+    #[command(subcommand)]
+    Log(client_cmd::LogCommand),
 }
 
 #[derive(clap::Args)]
@@ -77,6 +113,16 @@ fn main() -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Server(args) => serve(args),
+        Command::Key(c) => client_cmd::key(&cli.client, c),
+        Command::Repo(c) => client_cmd::repo(&cli.client, c),
+        Command::Update { repo, root } => client_cmd::update(&cli.client, &repo, root.as_deref()),
+        Command::Download {
+            repo,
+            target,
+            out,
+            targets_url,
+        } => client_cmd::download(&cli.client, &repo, &target, &out, targets_url),
+        Command::Log(c) => client_cmd::log(&cli.client, c),
     }
 }
 

@@ -1,0 +1,621 @@
+//! The client and publisher subcommands: parse, call `crates/client`, print.
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use client::keystore::Keystore;
+use client::publish::Workspace;
+use client::{Client, ClientConfig, WitnessPolicy};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use tlog::note::VerifierKey;
+use tuf::keys::KeyKind;
+
+/// Settings every client command shares.
+#[derive(Args, Clone)]
+pub struct ClientArgs {
+    /// Where keys, trusted metadata and publishing workspaces live [default: ~/.tuflog].
+    #[arg(long, env = "TUFLOG_HOME", global = true)]
+    home: Option<PathBuf>,
+    /// The tuflog server [default: http://127.0.0.1:8080, or `server` in HOME/client.toml].
+    #[arg(long, env = "TUFLOG_SERVER", global = true)]
+    server: Option<String>,
+    /// The log's verifier key, pinned: every checkpoint must be signed by it
+    /// [or `log_key` in HOME/client.toml]. `tuflog server` prints it at start.
+    #[arg(long, env = "TUFLOG_LOG_KEY", global = true)]
+    log_key: Option<String>,
+    /// Human-readable or JSON output on stdout.
+    #[arg(long, value_enum, default_value_t = Output::Human, global = true)]
+    output: Output,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Human,
+    Json,
+}
+
+/// `HOME/client.toml`: what flags and environment may also give.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    server: Option<String>,
+    log_key: Option<String>,
+    /// Witness verifier keys (C2SP note verifier keys, cosignature/v1).
+    #[serde(default)]
+    witnesses: Vec<String>,
+    /// How many of `witnesses` must cosign every checkpoint.
+    witness_threshold: Option<usize>,
+}
+
+/// Most bytes read from a passphrase or token file.
+const MAX_SECRET_FILE_BYTES: u64 = 4096;
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Generate a key in the keystore; prints its key ID.
+    Generate {
+        /// Key type.
+        #[arg(long = "type", value_enum, default_value_t = KeyType::Ed25519)]
+        key_type: KeyType,
+        #[command(flatten)]
+        secret: PassphraseArgs,
+    },
+    /// List the keystore's keys (no passphrase needed).
+    List,
+    /// Import a PKCS#8 PEM private key.
+    Import {
+        /// The PEM file.
+        file: PathBuf,
+        #[command(flatten)]
+        secret: PassphraseArgs,
+    },
+    /// Export a key as PKCS#8 PEM (unencrypted: handle the output with care).
+    Export {
+        /// Key ID or a unique prefix of at least 8 characters.
+        keyid: String,
+        /// Write here (mode 0600) instead of stdout.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        secret: PassphraseArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum KeyType {
+    Ed25519,
+    EcdsaP256,
+    EcdsaP384,
+    Rsa,
+}
+
+/// Where the keystore passphrase comes from: never a flag (it would sit in shell
+/// history and `ps`).
+#[derive(Args, Clone)]
+pub struct PassphraseArgs {
+    /// Read the passphrase from this file (first line) [or TUFLOG_PASSPHRASE, or a prompt].
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum RepoCommand {
+    /// Create a repository: fetch the server's online keys, write and sign root and
+    /// targets, push them.
+    Init {
+        /// Repository name, e.g. example.com/app.
+        repo: String,
+        /// Key ID(s) for the root role.
+        #[arg(long = "root-key", required = true)]
+        root_keys: Vec<String>,
+        /// Key ID(s) for the targets role.
+        #[arg(long = "targets-key", required = true)]
+        targets_keys: Vec<String>,
+        /// Root signatures required.
+        #[arg(long, default_value_t = 1)]
+        root_threshold: u64,
+        /// Targets signatures required.
+        #[arg(long, default_value_t = 1)]
+        targets_threshold: u64,
+        #[command(flatten)]
+        secret: PassphraseArgs,
+        #[command(flatten)]
+        token: TokenArgs,
+    },
+    /// Stage target files (copied into the workspace's targets directory).
+    Add {
+        /// Repository.
+        repo: String,
+        /// Files to add.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Target path (only with one file) [default: the file name].
+        #[arg(long)]
+        path: Option<String>,
+        /// Custom metadata for the target(s), as JSON.
+        #[arg(long)]
+        custom: Option<String>,
+    },
+    /// Stage the removal of a target.
+    Remove {
+        /// Repository.
+        repo: String,
+        /// Target path.
+        path: String,
+    },
+    /// Sign and push every staged change as one atomic push.
+    Publish {
+        /// Repository.
+        repo: String,
+        #[command(flatten)]
+        secret: PassphraseArgs,
+        #[command(flatten)]
+        token: TokenArgs,
+    },
+    /// Published versions and staged changes.
+    Status {
+        /// Repository.
+        repo: String,
+    },
+    /// Repositories with a publishing workspace here, or one repository's targets.
+    List {
+        /// Repository whose targets (published and staged) to list.
+        repo: Option<String>,
+    },
+}
+
+/// The bearer token for pushes.
+#[derive(Args, Clone)]
+pub struct TokenArgs {
+    /// Read the push token from this file [or TUFLOG_TOKEN, or
+    /// ./tuflog-data/admin.token, which `tuflog server` writes on its defaults].
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum LogCommand {
+    /// Fetch the log's checkpoint, verify it against the pinned key and the last
+    /// trusted checkpoint (consistency proof), and trust it.
+    Checkpoint,
+}
+
+fn home(args: &ClientArgs) -> anyhow::Result<PathBuf> {
+    if let Some(h) = &args.home {
+        return Ok(h.clone());
+    }
+    let user = std::env::var_os("HOME").context("no --home and no HOME to put ~/.tuflog in")?;
+    Ok(PathBuf::from(user).join(".tuflog"))
+}
+
+fn client_file(home: &Path) -> anyhow::Result<ClientFile> {
+    let path = home.join("client.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).with_context(|| format!("reading {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClientFile::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn server(args: &ClientArgs, file: &ClientFile) -> String {
+    args.server
+        .clone()
+        .or_else(|| file.server.clone())
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+}
+
+fn log_key(args: &ClientArgs, file: &ClientFile) -> anyhow::Result<VerifierKey> {
+    let text = args
+        .log_key
+        .clone()
+        .or_else(|| file.log_key.clone())
+        .context(
+            "no log key pinned: pass --log-key (or TUFLOG_LOG_KEY, or log_key in client.toml) \
+         with the verifier key `tuflog server` printed",
+        )?;
+    VerifierKey::parse(text.trim()).with_context(|| format!("--log-key {text:?}"))
+}
+
+fn client(args: &ClientArgs) -> anyhow::Result<Client> {
+    let home = home(args)?;
+    let file = client_file(&home)?;
+    let witnesses = if file.witnesses.is_empty() {
+        None
+    } else {
+        let keys = file
+            .witnesses
+            .iter()
+            .map(|w| VerifierKey::parse(w).with_context(|| format!("witness key {w:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let threshold = file.witness_threshold.unwrap_or(keys.len());
+        if threshold == 0 || threshold > keys.len() {
+            bail!(
+                "witness_threshold {threshold} with {} witnesses",
+                keys.len()
+            );
+        }
+        Some(WitnessPolicy {
+            witnesses: keys,
+            threshold,
+        })
+    };
+    Ok(Client::new(ClientConfig {
+        server: server(args, &file),
+        log_key: log_key(args, &file)?,
+        witnesses,
+        home,
+        limits: tuf::client::Limits::default(),
+    }))
+}
+
+/// Reads at most `limit` bytes of `path`.
+fn read_limited(path: &Path, limit: u64) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use std::io::Read;
+    let mut text = zeroize::Zeroizing::new(String::new());
+    std::fs::File::open(path)
+        .with_context(|| format!("opening {}", path.display()))?
+        .take(limit)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(text)
+}
+
+/// The first line of a passphrase or token file.
+fn read_secret_file(path: &Path) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let text = read_limited(path, MAX_SECRET_FILE_BYTES)?;
+    Ok(zeroize::Zeroizing::new(
+        text.lines().next().unwrap_or("").to_string(),
+    ))
+}
+
+fn passphrase(args: &PassphraseArgs, confirm: bool) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    if let Some(path) = &args.passphrase_file {
+        return read_secret_file(path);
+    }
+    if let Ok(p) = std::env::var("TUFLOG_PASSPHRASE") {
+        return Ok(zeroize::Zeroizing::new(p));
+    }
+    let first =
+        zeroize::Zeroizing::new(rpassword::prompt_password("keystore passphrase: ").context(
+            "no passphrase: give --passphrase-file or TUFLOG_PASSPHRASE, or run in a terminal",
+        )?);
+    if confirm {
+        let again = zeroize::Zeroizing::new(rpassword::prompt_password("again: ")?);
+        if *again != *first {
+            bail!("the passphrases differ");
+        }
+    }
+    Ok(first)
+}
+
+fn token(args: &TokenArgs) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    if let Some(path) = &args.token_file {
+        return read_secret_file(path);
+    }
+    if let Ok(t) = std::env::var("TUFLOG_TOKEN") {
+        return Ok(zeroize::Zeroizing::new(t));
+    }
+    let local = Path::new("tuflog-data/admin.token");
+    if local.exists() {
+        return read_secret_file(local);
+    }
+    bail!("no push token: give --token-file or TUFLOG_TOKEN")
+}
+
+fn keystore(args: &ClientArgs) -> anyhow::Result<Keystore> {
+    Ok(Keystore::open(home(args)?.join("keys")))
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn say(line: impl std::fmt::Display) {
+    println!("{line}");
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn key(args: &ClientArgs, command: KeyCommand) -> anyhow::Result<()> {
+    let ks = keystore(args)?;
+    match command {
+        KeyCommand::Generate { key_type, secret } => {
+            let kind = match key_type {
+                KeyType::Ed25519 => KeyKind::Ed25519,
+                KeyType::EcdsaP256 => KeyKind::EcdsaP256,
+                KeyType::EcdsaP384 => KeyKind::EcdsaP384,
+                KeyType::Rsa => KeyKind::RsaPss,
+            };
+            let pass = passphrase(&secret, true)?;
+            let key = ks.generate(kind, &pass)?;
+            match args.output {
+                Output::Json => print_json(&key)?,
+                Output::Human => say(&key.keyid),
+            }
+        }
+        KeyCommand::List => {
+            let keys = ks.list()?;
+            match args.output {
+                Output::Json => print_json(&keys)?,
+                Output::Human => {
+                    for k in keys {
+                        say(format!(
+                            "{}  {} {}",
+                            k.keyid, k.public.keytype, k.public.scheme
+                        ));
+                    }
+                }
+            }
+        }
+        KeyCommand::Import { file, secret } => {
+            let pem = read_limited(&file, client::keystore::MAX_KEY_FILE_BYTES)?;
+            let pass = passphrase(&secret, true)?;
+            let key = ks.import_pem(&pem, &pass)?;
+            match args.output {
+                Output::Json => print_json(&key)?,
+                Output::Human => say(&key.keyid),
+            }
+        }
+        KeyCommand::Export { keyid, out, secret } => {
+            let pass = passphrase(&secret, false)?;
+            let pem = ks.export_pem(&keyid, &pass)?;
+            match out {
+                Some(path) => client::fsutil::write_atomic_private(&path, pem.as_bytes())?,
+                None => {
+                    #[allow(clippy::print_stdout)]
+                    {
+                        print!("{}", &*pem);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
+    let home = home(args)?;
+    let file = client_file(&home)?;
+    let server = server(args, &file);
+    let ks = keystore(args)?;
+    let rt = runtime()?;
+    match command {
+        RepoCommand::Init {
+            repo,
+            root_keys,
+            targets_keys,
+            root_threshold,
+            targets_threshold,
+            secret,
+            token: token_args,
+        } => {
+            let vkey = log_key(args, &file)?;
+            let ws = Workspace::open(&home, &server, &repo)?;
+            let pass = passphrase(&secret, false)?;
+            let mut loaded = Vec::new();
+            for (role, ids) in [("root", &root_keys), ("targets", &targets_keys)] {
+                for id in ids {
+                    loaded.push((role, ks.load(id, &pass)?));
+                }
+            }
+            let keys: Vec<(&str, &tuf::keys::PrivateKey)> =
+                loaded.iter().map(|(r, k)| (*r, k)).collect();
+            let token = token(&token_args)?;
+            let receipt =
+                rt.block_on(ws.init(&keys, root_threshold, targets_threshold, &token, &vkey))?;
+            match args.output {
+                Output::Json => print_json(&receipt)?,
+                Output::Human => {
+                    say(format!("created {repo}: root v1 and targets v1 logged"));
+                    for e in &receipt.entries {
+                        say(format!(
+                            "  {} v{} at log index {}",
+                            e.role, e.version, e.index
+                        ));
+                    }
+                    say(format!(
+                        "  targets directory {}",
+                        ws.targets_dir().display()
+                    ));
+                }
+            }
+        }
+        RepoCommand::Add {
+            repo,
+            files,
+            path,
+            custom,
+        } => {
+            if path.is_some() && files.len() > 1 {
+                bail!("--path names one target; give one file with it");
+            }
+            let custom = custom
+                .map(|c| serde_json::from_str::<serde_json::Value>(&c))
+                .transpose()
+                .context("--custom is not JSON")?;
+            let ws = Workspace::open(&home, &server, &repo)?;
+            for f in &files {
+                let target = match &path {
+                    Some(p) => p.clone(),
+                    None => f
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .with_context(|| format!("{}: no usable file name", f.display()))?
+                        .to_string(),
+                };
+                let described = ws.add(f, &target, custom.clone())?;
+                match args.output {
+                    Output::Json => {
+                        print_json(&serde_json::json!({"path": target, "target": described}))?
+                    }
+                    Output::Human => say(format!("staged {target} ({} bytes)", described.length)),
+                }
+            }
+        }
+        RepoCommand::Remove { repo, path } => {
+            Workspace::open(&home, &server, &repo)?.remove(&path)?;
+            if args.output == Output::Human {
+                say(format!("staged removal of {path}"));
+            }
+        }
+        RepoCommand::Publish {
+            repo,
+            secret,
+            token: token_args,
+        } => {
+            let vkey = log_key(args, &file)?;
+            let ws = Workspace::open(&home, &server, &repo)?;
+            let ids = ws.signing_keyids("targets", &ks)?;
+            if ids.is_empty() {
+                bail!("this keystore holds none of {repo}'s targets keys");
+            }
+            let pass = passphrase(&secret, false)?;
+            let keys = ids
+                .iter()
+                .map(|id| ks.load(id, &pass))
+                .collect::<Result<Vec<_>, _>>()?;
+            let refs: Vec<&tuf::keys::PrivateKey> = keys.iter().collect();
+            let token = token(&token_args)?;
+            let receipt = rt.block_on(ws.publish(&refs, &token, &vkey))?;
+            match args.output {
+                Output::Json => print_json(&receipt)?,
+                Output::Human => {
+                    say(format!("published {repo}, log size {}", receipt.size));
+                    for e in &receipt.entries {
+                        say(format!(
+                            "  {} v{} at log index {}",
+                            e.role, e.version, e.index
+                        ));
+                    }
+                }
+            }
+        }
+        RepoCommand::Status { repo } => {
+            let status = Workspace::open(&home, &server, &repo)?.status()?;
+            match args.output {
+                Output::Json => print_json(&status)?,
+                Output::Human => {
+                    say(format!(
+                        "{}: root v{}, targets v{} ({} targets)",
+                        status.repo, status.root_version, status.targets_version, status.targets
+                    ));
+                    if status.staged.is_empty() {
+                        say("nothing staged");
+                    }
+                    for c in &status.staged {
+                        match c {
+                            client::publish::Change::AddTarget { path, file } => {
+                                say(format!("  add {path} ({} bytes)", file.length));
+                            }
+                            client::publish::Change::RemoveTarget { path } => {
+                                say(format!("  remove {path}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        RepoCommand::List { repo: None } => {
+            let repos = Workspace::list(&home)?;
+            match args.output {
+                Output::Json => print_json(&repos)?,
+                Output::Human => repos.iter().for_each(say),
+            }
+        }
+        RepoCommand::List { repo: Some(repo) } => {
+            let targets = Workspace::open(&home, &server, &repo)?.targets()?;
+            match args.output {
+                Output::Json => print_json(&targets)?,
+                Output::Human => {
+                    for (path, t) in &targets {
+                        let sha = t.hashes.get("sha256").map_or("", String::as_str);
+                        say(format!("{path}  {} bytes  sha256:{sha}", t.length));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Result<()> {
+    let client = client(args)?;
+    let root = root
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()?;
+    let report = runtime()?.block_on(client.update(repo, root))?;
+    match args.output {
+        Output::Json => print_json(&report)?,
+        Output::Human => {
+            let versions: Vec<String> = report
+                .versions
+                .iter()
+                .map(|(r, v)| format!("{r} v{v}"))
+                .collect();
+            say(format!("{repo}: {}", versions.join(", ")));
+            if let Some(c) = &report.checkpoint {
+                say(format!(
+                    "every file proven in {} at size {}",
+                    c.origin, c.size
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn download(
+    args: &ClientArgs,
+    repo: &str,
+    target: &str,
+    out: &Path,
+    targets_url: Option<String>,
+) -> anyhow::Result<()> {
+    let client = client(args)?;
+    let targets_url = match targets_url {
+        Some(u) => u,
+        None => {
+            let home = home(args)?;
+            let dir = Workspace::open(&home, &client.config().server, repo)?.targets_dir();
+            if !dir.exists() {
+                bail!("no --targets-url, and no local publishing workspace for {repo}");
+            }
+            format!("file://{}", dir.canonicalize()?.display())
+        }
+    };
+    let report = runtime()?.block_on(client.download(repo, target, &targets_url, out))?;
+    match args.output {
+        Output::Json => print_json(&report)?,
+        Output::Human => say(format!(
+            "{} ({} bytes, sha256 {}) verified and written to {}",
+            report.target,
+            report.length,
+            report.sha256.as_deref().unwrap_or("-"),
+            report.written_to.display()
+        )),
+    }
+    Ok(())
+}
+
+pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
+    let client = client(args)?;
+    match command {
+        LogCommand::Checkpoint => {
+            let c = runtime()?.block_on(client.checkpoint())?;
+            match args.output {
+                Output::Json => print_json(&c)?,
+                Output::Human => say(format!("{}\n{}\n{}", c.origin, c.size, c.root)),
+            }
+        }
+    }
+    Ok(())
+}

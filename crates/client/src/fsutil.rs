@@ -1,0 +1,95 @@
+//! Durable, atomic file replacement for trusted state.
+
+use crate::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new
+/// content, never a mix: write a temporary file beside it, sync it, rename it over
+/// the old one, sync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomic`] for secrets: the file is created with mode 0600, so no reader
+/// can open it between its creation and a later chmod.
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("{} has no file name", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| Error::io(path, e))
+}
+
+/// Reads `path`, `None` when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_whole_file_and_leaves_no_temporary_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/root.json");
+        write_atomic(&path, b"first, longer content").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(read_optional(&path).unwrap().unwrap(), b"second");
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["root.json"]);
+        assert!(read_optional(&dir.path().join("missing"))
+            .unwrap()
+            .is_none());
+    }
+
+    /// Regression: `tuflog download … -o file` with a bare file name failed with
+    /// "No such file or directory", creating the parent directory "".
+    #[test]
+    fn regression_a_bare_file_name_is_written_in_the_current_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = std::env::current_dir().unwrap();
+        std::env::set_current_dir(dir.path()).unwrap();
+        let result = write_atomic(Path::new("bare.txt"), b"x");
+        std::env::set_current_dir(before).unwrap();
+        result.unwrap();
+        assert_eq!(std::fs::read(dir.path().join("bare.txt")).unwrap(), b"x");
+    }
+}

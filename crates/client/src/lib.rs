@@ -1,0 +1,254 @@
+//! The tuflog client.
+//!
+//! - [`Client::update`] and [`Client::download`]: the TUF client workflow of
+//!   `crates/tuf` over HTTP, where every metadata file counts only once a proof bundle
+//!   shows it in the pinned log, consistent with every checkpoint this client saw
+//!   before (and cosigned by enough witnesses when a policy is set).
+//! - [`keystore`]: private keys encrypted at rest (Argon2id, XChaCha20-Poly1305).
+//! - [`publish`]: staging and publishing repository changes.
+//!
+//! It does not: host targets (any static file server does), gossip checkpoints
+//! (issue [6]), or prompt for passphrases (the CLI does).
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod fsutil;
+pub mod keystore;
+pub mod logtrust;
+pub mod publish;
+pub mod transport;
+pub mod update;
+
+pub use error::{Error, Result};
+pub use logtrust::{LogTrust, ProofBundle, WitnessPolicy};
+pub use transport::Http;
+pub use update::{Session, UpdateReport};
+
+use std::path::{Path, PathBuf};
+use tlog::note::VerifierKey;
+use tuf::client::Limits;
+
+/// What a client needs to know before its first update.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The tuflog server, e.g. `http://127.0.0.1:8080`.
+    pub server: String,
+    /// The log's verifier key, pinned.
+    pub log_key: VerifierKey,
+    /// Witness cosignatures required on every checkpoint, if any.
+    pub witnesses: Option<WitnessPolicy>,
+    /// Where trusted state lives (`client/` below it).
+    pub home: PathBuf,
+    /// Size and count limits of the TUF workflow.
+    pub limits: Limits,
+}
+
+/// A verifying client for one tuflog server.
+#[derive(Clone, Debug)]
+pub struct Client {
+    config: ClientConfig,
+    http: Http,
+}
+
+/// What a download fetched.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DownloadReport {
+    /// The update that preceded it.
+    pub update: UpdateReport,
+    /// The target path.
+    pub target: String,
+    /// Its length.
+    pub length: u64,
+    /// Its SHA-256, hex, when listed.
+    pub sha256: Option<String>,
+    /// Where it was written.
+    pub written_to: PathBuf,
+}
+
+/// A repository name as one safe path component: percent-encoded, never `.`/`..`.
+pub fn repo_component(repo: &str) -> Result<String> {
+    if repo.is_empty()
+        || repo
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(Error::Usage(format!(
+            "{repo:?} is not a repository name (like example.com/app)"
+        )));
+    }
+    Ok(tuf::client::encode_role_name(repo))
+}
+
+impl Client {
+    /// A client for `config`.
+    pub fn new(config: ClientConfig) -> Self {
+        Client {
+            config,
+            http: Http::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    fn server(&self) -> &str {
+        self.config.server.trim_end_matches('/')
+    }
+
+    /// Where `repo`'s trusted metadata is kept.
+    pub fn metadata_dir(&self, repo: &str) -> Result<PathBuf> {
+        Ok(self
+            .config
+            .home
+            .join("client/repos")
+            .join(repo_component(repo)?)
+            .join("metadata"))
+    }
+
+    /// Where the trusted checkpoint of the pinned log is kept: one per log, shared by
+    /// every repository on it, so all of them are checked against one view.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.config.home.join("client/logs").join(format!(
+            "{}.checkpoint",
+            tuf::client::encode_role_name(self.config.log_key.name().as_str())
+        ))
+    }
+
+    /// The log view, with the checkpoint trusted in earlier runs.
+    pub fn log_trust(&self) -> Result<LogTrust> {
+        let mut trust = LogTrust::new(self.config.log_key.clone(), self.config.witnesses.clone());
+        let path = self.checkpoint_path();
+        if let Some(note) = fsutil::read_optional(&path)? {
+            let note = String::from_utf8(note)
+                .map_err(|e| Error::malformed(path.display().to_string(), e))?;
+            trust.restore(&note)?;
+        }
+        Ok(trust)
+    }
+
+    async fn session(&self, repo: &str, bootstrap_root: Option<Vec<u8>>) -> Result<Session> {
+        let proofs = update::Proofs {
+            proof_url: format!("{}/repos/{repo}/proof", self.server()),
+            repo: repo.to_string(),
+            log: self.log_trust()?,
+            checkpoint_path: self.checkpoint_path(),
+        };
+        Session::open(
+            self.http.clone(),
+            &format!("{}/repos/{repo}/metadata", self.server()),
+            &self.metadata_dir(repo)?,
+            Some(proofs),
+            bootstrap_root,
+            chrono::Utc::now(),
+            self.config.limits,
+        )
+        .await
+    }
+
+    /// Refreshes `repo`'s trusted metadata (TUF §5.3–§5.6), each file proven in the
+    /// log. `bootstrap_root` is used only when nothing is trusted yet; without it the
+    /// first update trusts version 1 of the root as logged (trust on first use).
+    pub async fn update(
+        &self,
+        repo: &str,
+        bootstrap_root: Option<Vec<u8>>,
+    ) -> Result<UpdateReport> {
+        let mut session = self.session(repo, bootstrap_root).await?;
+        session.refresh().await?;
+        session.commit()
+    }
+
+    /// Updates, finds `target`, downloads it from `targets_url`, verifies it and
+    /// writes it to `out` atomically.
+    pub async fn download(
+        &self,
+        repo: &str,
+        target: &str,
+        targets_url: &str,
+        out: &Path,
+    ) -> Result<DownloadReport> {
+        let mut session = self.session(repo, None).await?;
+        session.refresh().await?;
+        let (path, info) = session.find(target).await?;
+        let bytes = session.fetch_target(targets_url, &path, &info).await?;
+        let update = session.commit()?;
+        fsutil::write_atomic(out, &bytes)?;
+        Ok(DownloadReport {
+            update,
+            target: path,
+            length: info.length,
+            sha256: info.hashes.get("sha256").cloned(),
+            written_to: out.to_path_buf(),
+        })
+    }
+
+    /// The log's latest checkpoint, verified against the pinned key, the witness
+    /// policy and the trusted checkpoint (by a consistency proof), then trusted.
+    pub async fn checkpoint(&self) -> Result<update::CheckpointSummary> {
+        let mut trust = self.log_trust()?;
+        let url = format!("{}/log/checkpoint", self.server());
+        let note = self
+            .http
+            .get(&url, update::MAX_CHECKPOINT_BYTES)
+            .await?
+            .ok_or_else(|| Error::Usage(format!("{url}: no checkpoint")))?;
+        let note = String::from_utf8(note).map_err(|e| Error::malformed(&url, e))?;
+        let parsed = tlog::checkpoint::Checkpoint::parse(
+            tlog::note::Note::parse(note.as_bytes())
+                .map_err(|e| Error::malformed(&url, e))?
+                .text(),
+        )
+        .map_err(|e| Error::malformed(&url, e))?;
+        let from = trust.trusted_size();
+        let proof = if from > 0 && from < parsed.size() {
+            let url = format!(
+                "{}/log/proof/consistency?from={from}&size={}",
+                self.server(),
+                parsed.size()
+            );
+            let body = self
+                .http
+                .get(&url, update::MAX_BUNDLE_BYTES)
+                .await?
+                .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
+            #[derive(serde::Deserialize)]
+            struct Consistency {
+                proof: Vec<String>,
+            }
+            serde_json::from_slice::<Consistency>(&body)
+                .map_err(|e| Error::malformed(&url, e))?
+                .proof
+        } else {
+            Vec::new()
+        };
+        let checkpoint = trust.check_checkpoint(&note, &proof)?;
+        let summary = update::CheckpointSummary {
+            origin: checkpoint.origin().into(),
+            size: checkpoint.size(),
+            root: checkpoint.root().to_base64(),
+        };
+        trust.advance(checkpoint, note);
+        if let Some(note) = trust.trusted_note() {
+            fsutil::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
+        }
+        Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_names_become_one_safe_path_component() {
+        assert_eq!(
+            repo_component("example.com/app").unwrap(),
+            "example.com%2Fapp"
+        );
+        for bad in ["", "..", "a/../b", "a//b", "/a", "a/", "."] {
+            assert!(repo_component(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! What the client believes about the log, and the checks that move that belief
+//! forward. Pure: handed bytes, no I/O.
+//!
+//! The client pins the log's verifier key. It accepts a metadata file only with a
+//! proof bundle whose entry is the one the file's own bytes produce, whose checkpoint
+//! is signed by the pinned key (and cosigned by enough witnesses when a policy is
+//! set), which is consistent with the last checkpoint the client trusted, and which
+//! includes the entry. A server that shows this client a version it hides from
+//! everyone else must either log it (and monitors see it) or fork the log (and the
+//! consistency check or gossip catches it).
+
+use crate::{Error, Result};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Deserialize;
+use tlog::checkpoint::{Checkpoint, VerifiedCheckpoint};
+use tlog::hash::{leaf_hash, Hash};
+use tlog::note::VerifierKey;
+use tuf::logentry::LogEntry;
+
+/// Most hashes in one inclusion or consistency proof: 2·64 covers any tree size a
+/// u64 can count, so a longer list is malformed, not big.
+pub const MAX_PROOF_HASHES: usize = 128;
+
+/// A k-of-n witness cosignature policy.
+#[derive(Clone, Debug)]
+pub struct WitnessPolicy {
+    /// The witnesses' verifier keys (C2SP cosignature/v1).
+    pub witnesses: Vec<VerifierKey>,
+    /// How many distinct witnesses must have cosigned a checkpoint.
+    pub threshold: usize,
+}
+
+/// The proof bundle served at `/repos/{repo}/proof/{n}.{role}.json?from=M`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProofBundle {
+    /// The log entry, base64.
+    pub entry: String,
+    /// Its index in the log.
+    pub index: u64,
+    /// The signed checkpoint note, cosignatures included.
+    pub checkpoint: String,
+    /// The inclusion path, base64 hashes.
+    pub inclusion: Vec<String>,
+    /// The consistency path from `from`, base64 hashes, when `from` was given.
+    #[serde(default)]
+    pub consistency: Option<Vec<String>>,
+}
+
+/// The client's view of one log: the pinned key, the witness policy, and the
+/// latest checkpoint it verified.
+#[derive(Clone, Debug)]
+pub struct LogTrust {
+    log_key: VerifierKey,
+    policy: Option<WitnessPolicy>,
+    trusted: Option<Trusted>,
+}
+
+#[derive(Clone, Debug)]
+struct Trusted {
+    checkpoint: Checkpoint,
+    note: String,
+}
+
+/// A short, stable description of a checkpoint for error messages.
+pub fn describe(c: &Checkpoint) -> String {
+    format!(
+        "{} size {} root {}",
+        c.origin(),
+        c.size(),
+        c.root().to_base64()
+    )
+}
+
+fn hashes(list: &[String], what: &str) -> Result<Vec<Hash>> {
+    if list.len() > MAX_PROOF_HASHES {
+        return Err(Error::malformed(
+            what,
+            format!("{} hashes (at most {MAX_PROOF_HASHES})", list.len()),
+        ));
+    }
+    list.iter()
+        .map(|h| Hash::from_base64(h).map_err(|e| Error::malformed(what, e)))
+        .collect()
+}
+
+impl LogTrust {
+    /// A view with nothing trusted yet beyond the pinned key.
+    pub fn new(log_key: VerifierKey, policy: Option<WitnessPolicy>) -> Self {
+        LogTrust {
+            log_key,
+            policy,
+            trusted: None,
+        }
+    }
+
+    /// Restores the checkpoint trusted in an earlier run. It must still verify under
+    /// the pinned key (a changed pin does not inherit old trust).
+    pub fn restore(&mut self, note: &str) -> Result<()> {
+        let verified = self.open(note, "trusted checkpoint")?;
+        self.trusted = Some(Trusted {
+            checkpoint: verified.checkpoint,
+            note: note.to_string(),
+        });
+        Ok(())
+    }
+
+    /// The latest trusted checkpoint, if any.
+    pub fn trusted(&self) -> Option<&Checkpoint> {
+        self.trusted.as_ref().map(|t| &t.checkpoint)
+    }
+
+    /// The latest trusted checkpoint's note, to persist.
+    pub fn trusted_note(&self) -> Option<&str> {
+        self.trusted.as_ref().map(|t| t.note.as_str())
+    }
+
+    /// The tree size consistency proofs must start from (0: nothing trusted yet).
+    pub fn trusted_size(&self) -> u64 {
+        self.trusted().map_or(0, Checkpoint::size)
+    }
+
+    /// The pinned key.
+    pub fn log_key(&self) -> &VerifierKey {
+        &self.log_key
+    }
+
+    /// Verifies the note's log signature and the witness policy.
+    fn open(&self, note: &str, file: &str) -> Result<VerifiedCheckpoint> {
+        let witnesses = self.policy.as_ref().map_or(&[][..], |p| &p.witnesses);
+        let verified =
+            tlog::checkpoint::open(note.as_bytes(), &self.log_key, witnesses).map_err(|e| {
+                Error::Log {
+                    file: file.into(),
+                    checkpoint: note.lines().take(2).collect::<Vec<_>>().join(" size "),
+                    detail: format!(
+                        "checkpoint not signed by the pinned log key {}: {e}",
+                        self.log_key
+                    ),
+                }
+            })?;
+        if let Some(policy) = &self.policy {
+            // open() returns at most one verified signature per known witness key.
+            let cosigned = verified.cosignatures.len();
+            if cosigned < policy.threshold {
+                return Err(Error::Log {
+                    file: file.into(),
+                    checkpoint: describe(&verified.checkpoint),
+                    detail: format!(
+                        "witness policy not met: {cosigned} of the required {} cosignatures",
+                        policy.threshold
+                    ),
+                });
+            }
+        }
+        Ok(verified)
+    }
+
+    /// Verifies a checkpoint served on its own, with the consistency proof from the
+    /// trusted size, and returns it. Trust moves only through [`LogTrust::advance`].
+    pub fn check_checkpoint(&self, note: &str, consistency: &[String]) -> Result<Checkpoint> {
+        let verified = self.open(note, "checkpoint")?;
+        self.check_consistency(&verified.checkpoint, consistency, "checkpoint")?;
+        Ok(verified.checkpoint)
+    }
+
+    fn check_consistency(&self, new: &Checkpoint, proof: &[String], file: &str) -> Result<()> {
+        let Some(old) = self.trusted() else {
+            // First use: nothing earlier to be consistent with.
+            return Ok(());
+        };
+        let fail = |detail: String| Error::Log {
+            file: file.into(),
+            checkpoint: describe(new),
+            detail,
+        };
+        if new.size() < old.size() {
+            return Err(fail(format!(
+                "the log went back: this client already trusts size {}",
+                old.size()
+            )));
+        }
+        let proof = hashes(proof, file)?;
+        // RFC 9162 §2.1.4.2: the new tree must extend the old one exactly.
+        tlog::verify::verify_consistency(old.size(), new.size(), old.root(), new.root(), &proof)
+            .map_err(|e| {
+                fail(format!(
+                    "not consistent with the trusted checkpoint ({}): {e}",
+                    describe(old)
+                ))
+            })
+    }
+
+    /// Checks that `bytes`, downloaded as `role` version `version` of `repo`, is in
+    /// the log: the bundle's entry must be the entry these bytes produce, its
+    /// checkpoint signed (and cosigned per policy) and consistent with the trusted
+    /// one, and its inclusion proof valid. Returns the bundle's checkpoint.
+    pub fn check_bundle(
+        &self,
+        bundle: &ProofBundle,
+        repo: &str,
+        role: &str,
+        version: u64,
+        bytes: &[u8],
+        file: &str,
+    ) -> Result<(Checkpoint, String)> {
+        let verified = self.open(&bundle.checkpoint, file)?;
+        let checkpoint = verified.checkpoint;
+        let fail = |detail: String| Error::Log {
+            file: file.into(),
+            checkpoint: describe(&checkpoint),
+            detail,
+        };
+        // The entry is recomputed from the bytes received: the server's copy of the
+        // entry is compared, never trusted.
+        let expected = LogEntry::new(repo, role, version, bytes)
+            .to_bytes()
+            .map_err(|e| fail(format!("cannot describe the file as a log entry: {e}")))?;
+        let served = B64
+            .decode(&bundle.entry)
+            .map_err(|e| Error::malformed(format!("{file} proof bundle entry"), e))?;
+        if served != expected {
+            return Err(fail(
+                "the log entry does not describe these bytes (another version or other content)"
+                    .into(),
+            ));
+        }
+        match &bundle.consistency {
+            Some(proof) => self.check_consistency(&checkpoint, proof, file)?,
+            None if self.trusted.is_some() => {
+                return Err(fail("the bundle has no consistency proof".into()))
+            }
+            None => {}
+        }
+        let inclusion = hashes(&bundle.inclusion, file)?;
+        // RFC 9162 §2.1.3.2: the audit path must lead from this leaf to the root.
+        tlog::verify::verify_inclusion(
+            &leaf_hash(&expected),
+            bundle.index,
+            checkpoint.size(),
+            &inclusion,
+            checkpoint.root(),
+        )
+        .map_err(|e| fail(format!("entry {} is not included: {e}", bundle.index)))?;
+        Ok((checkpoint, bundle.checkpoint.clone()))
+    }
+
+    /// Trusts `checkpoint` (already checked by this view) from now on, if it is
+    /// newer than the trusted one.
+    pub fn advance(&mut self, checkpoint: Checkpoint, note: String) {
+        if checkpoint.size() > self.trusted_size() || self.trusted.is_none() {
+            self.trusted = Some(Trusted { checkpoint, note });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tlog::memory::MemoryHashStore;
+    use tlog::note::{KeyName, SignatureType, SignerKey};
+
+    const ORIGIN: &str = "example.com/log";
+
+    fn log_key(seed: u8) -> SignerKey {
+        SignerKey::from_seed(
+            KeyName::new(ORIGIN).unwrap(),
+            SignatureType::Ed25519,
+            &[seed; 32],
+        )
+    }
+
+    /// A log of `n` entries, the first of which describes `doc` as targets v1 of
+    /// `example.com/app`.
+    struct TestLog {
+        store: MemoryHashStore,
+        key: SignerKey,
+        entry: Vec<u8>,
+    }
+
+    impl TestLog {
+        fn new(doc: &[u8], n: u64) -> Self {
+            let entry = LogEntry::new("example.com/app", "targets", 1, doc)
+                .to_bytes()
+                .unwrap();
+            let mut store = MemoryHashStore::new();
+            store.append_leaf(&entry);
+            for i in 1..n {
+                store.append_leaf(format!("other {i}").as_bytes());
+            }
+            TestLog {
+                store,
+                key: log_key(1),
+                entry,
+            }
+        }
+
+        fn note(&self) -> String {
+            let cp = Checkpoint::new(ORIGIN, self.store.size(), self.store.root()).unwrap();
+            cp.sign(&self.key).unwrap().to_string()
+        }
+
+        fn bundle(&self, from: Option<u64>) -> ProofBundle {
+            let size = self.store.size();
+            let inclusion = tlog::tree::inclusion_proof(0, size, &self.store).unwrap();
+            let consistency = from.map(|m| {
+                if m == size {
+                    Vec::new()
+                } else {
+                    tlog::tree::consistency_proof(m, size, &self.store).unwrap()
+                }
+            });
+            let b64 = |v: Vec<Hash>| v.iter().map(Hash::to_base64).collect();
+            ProofBundle {
+                entry: B64.encode(&self.entry),
+                index: 0,
+                checkpoint: self.note(),
+                inclusion: b64(inclusion),
+                consistency: consistency.map(b64),
+            }
+        }
+    }
+
+    fn trust() -> LogTrust {
+        LogTrust::new(log_key(1).verifier(), None)
+    }
+
+    #[test]
+    fn a_bundle_for_the_downloaded_bytes_is_accepted_and_trust_advances() {
+        let log = TestLog::new(b"doc", 5);
+        let mut t = trust();
+        let (cp, note) = t
+            .check_bundle(
+                &log.bundle(None),
+                "example.com/app",
+                "targets",
+                1,
+                b"doc",
+                "1.targets.json",
+            )
+            .unwrap();
+        t.advance(cp, note);
+        assert_eq!(t.trusted_size(), 5);
+        let mut grown = log;
+        for i in 0..7 {
+            grown.store.append_leaf(format!("later {i}").as_bytes());
+        }
+        let (cp, _) = t
+            .check_bundle(
+                &grown.bundle(Some(5)),
+                "example.com/app",
+                "targets",
+                1,
+                b"doc",
+                "f",
+            )
+            .unwrap();
+        assert_eq!(cp.size(), 12);
+    }
+
+    #[test]
+    fn a_bundle_for_other_bytes_or_another_version_is_refused() {
+        let log = TestLog::new(b"doc", 3);
+        let t = trust();
+        let b = log.bundle(None);
+        for (role, version, bytes) in [
+            ("targets", 1, &b"other doc"[..]),
+            ("targets", 2, &b"doc"[..]),
+            ("snapshot", 1, &b"doc"[..]),
+        ] {
+            let err = t
+                .check_bundle(&b, "example.com/app", role, version, bytes, "x.json")
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("does not describe these bytes"),
+                "{err}"
+            );
+        }
+        let err = t
+            .check_bundle(&b, "example.com/other", "targets", 1, b"doc", "x.json")
+            .unwrap_err();
+        assert!(err.to_string().contains("does not describe"), "{err}");
+    }
+
+    #[test]
+    fn a_checkpoint_signed_by_another_key_is_refused() {
+        let log = TestLog::new(b"doc", 3);
+        let t = LogTrust::new(log_key(2).verifier(), None);
+        let err = t
+            .check_bundle(
+                &log.bundle(None),
+                "example.com/app",
+                "targets",
+                1,
+                b"doc",
+                "1.targets.json",
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("not signed by the pinned log key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_corruption_of_the_proofs_is_refused() {
+        let log = TestLog::new(b"doc", 13);
+        let mut t = trust();
+        let early = TestLog::new(b"doc", 6);
+        t.advance(
+            Checkpoint::new(ORIGIN, 6, early.store.root()).unwrap(),
+            early.note(),
+        );
+        let good = log.bundle(Some(6));
+        t.check_bundle(&good, "example.com/app", "targets", 1, b"doc", "f")
+            .unwrap();
+        let flip = |h: &String| {
+            let mut raw = B64.decode(h).unwrap();
+            raw[0] ^= 1;
+            B64.encode(raw)
+        };
+        let mut corrupted = Vec::new();
+        for i in 0..good.inclusion.len() {
+            let mut b = good.clone();
+            b.inclusion[i] = flip(&b.inclusion[i]);
+            corrupted.push(b);
+            let mut b = good.clone();
+            b.inclusion.remove(i);
+            corrupted.push(b);
+        }
+        let consistency = good.consistency.clone().unwrap();
+        for i in 0..consistency.len() {
+            let mut b = good.clone();
+            let mut c = consistency.clone();
+            c[i] = flip(&c[i]);
+            b.consistency = Some(c);
+            corrupted.push(b);
+            let mut b = good.clone();
+            let mut c = consistency.clone();
+            c.remove(i);
+            b.consistency = Some(c);
+            corrupted.push(b);
+        }
+        let mut b = good.clone();
+        b.inclusion.push(good.inclusion[0].clone());
+        corrupted.push(b);
+        let mut b = good.clone();
+        b.index = 1;
+        corrupted.push(b);
+        let mut b = good.clone();
+        b.consistency = None;
+        corrupted.push(b);
+        let mut b = good.clone();
+        b.checkpoint = b.checkpoint.replacen("13\n", "14\n", 1);
+        corrupted.push(b);
+        assert!(corrupted.len() > 10);
+        for (i, b) in corrupted.iter().enumerate() {
+            assert!(
+                t.check_bundle(b, "example.com/app", "targets", 1, b"doc", "f")
+                    .is_err(),
+                "corruption {i} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fork_or_a_shorter_log_is_refused_against_the_trusted_checkpoint() {
+        let honest = TestLog::new(b"doc", 8);
+        let mut t = trust();
+        t.advance(
+            Checkpoint::new(ORIGIN, 8, honest.store.root()).unwrap(),
+            honest.note(),
+        );
+        // The same first entry, then a different history: a fork.
+        let mut fork = TestLog::new(b"doc", 1);
+        for i in 0..10 {
+            fork.store.append_leaf(format!("forked {i}").as_bytes());
+        }
+        // A consistency proof of the fork's own history cannot link it to ours.
+        let mut b = fork.bundle(None);
+        b.consistency = Some(
+            tlog::tree::consistency_proof(8, 11, &fork.store)
+                .unwrap()
+                .iter()
+                .map(Hash::to_base64)
+                .collect(),
+        );
+        let err = t
+            .check_bundle(
+                &b,
+                "example.com/app",
+                "targets",
+                1,
+                b"doc",
+                "1.targets.json",
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("not consistent"), "{err}");
+        let short = TestLog::new(b"doc", 4);
+        let err = t
+            .check_bundle(
+                &short.bundle(Some(4)),
+                "example.com/app",
+                "targets",
+                1,
+                b"doc",
+                "f",
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("went back"), "{err}");
+    }
+
+    #[test]
+    fn a_witness_policy_needs_enough_distinct_cosignatures() {
+        let log = TestLog::new(b"doc", 3);
+        let witnesses: Vec<SignerKey> = (0..3)
+            .map(|i| {
+                SignerKey::from_seed(
+                    KeyName::new(format!("witness-{i}.example")).unwrap(),
+                    SignatureType::CosignatureV1,
+                    &[10 + i; 32],
+                )
+            })
+            .collect();
+        let policy = WitnessPolicy {
+            witnesses: witnesses.iter().map(SignerKey::verifier).collect(),
+            threshold: 2,
+        };
+        let t = LogTrust::new(log_key(1).verifier(), Some(policy));
+        let cp = Checkpoint::new(ORIGIN, log.store.size(), log.store.root()).unwrap();
+        let body = cp.to_text();
+        let cosigned = |by: &[usize]| {
+            let mut note = cp.sign(&log.key).unwrap();
+            for &w in by {
+                note.push_signature(
+                    tlog::cosignature::cosign(&witnesses[w], &body, 1_700_000_000).unwrap(),
+                )
+                .unwrap();
+            }
+            let mut b = log.bundle(None);
+            b.checkpoint = note.to_string();
+            b
+        };
+        let check =
+            |b: &ProofBundle| t.check_bundle(b, "example.com/app", "targets", 1, b"doc", "f");
+        assert!(check(&cosigned(&[0, 2])).is_ok());
+        for short in [&[][..], &[1][..]] {
+            let err = check(&cosigned(short)).unwrap_err();
+            assert!(err.to_string().contains("witness policy not met"), "{err}");
+        }
+    }
+}

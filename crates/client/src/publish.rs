@@ -1,0 +1,493 @@
+//! The publisher's side: a local workspace per repository holding the metadata last
+//! published, the changes staged since, and the target files named as clients fetch
+//! them. Changes stay local until [`Workspace::publish`] signs and pushes them as one
+//! atomic push.
+//!
+//! Layout under `<home>/publish/<repository>/`:
+//! - `metadata/root.json`, `metadata/targets.json`: as last pushed (exact bytes);
+//! - `staged.json`: the changes not yet published, in order;
+//! - `targets/`: target files as `<sha256>.<name>` (TUF §5.7.3 with consistent
+//!   snapshots), ready for any static file server.
+
+use crate::fsutil::{read_optional, write_atomic};
+use crate::keystore::Keystore;
+use crate::logtrust::{LogTrust, ProofBundle};
+use crate::transport::{http_error, Http};
+use crate::{repo_component, Error, Result};
+use chrono::{DateTime, Duration, Utc};
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tlog::note::VerifierKey;
+use tuf::editor::{bump, describe, new_root, new_targets};
+use tuf::keys::{Key, PrivateKey};
+use tuf::metadata::{Expires, Metadata, Root, TargetFile, Targets};
+
+/// How long published root metadata stays valid.
+pub const ROOT_EXPIRY_DAYS: i64 = 365;
+/// How long published targets metadata stays valid.
+pub const TARGETS_EXPIRY_DAYS: i64 = 90;
+/// Largest target file `add` accepts.
+pub const MAX_TARGET_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// Most changes staged before a publish.
+pub const MAX_STAGED_CHANGES: usize = 100_000;
+/// Largest push reply read.
+const MAX_RECEIPT_BYTES: u64 = 1024 * 1024;
+
+/// One staged change.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// Add or replace a target.
+    AddTarget {
+        /// Target path.
+        path: String,
+        /// Its description.
+        file: TargetFile,
+    },
+    /// Remove a target.
+    RemoveTarget {
+        /// Target path.
+        path: String,
+    },
+}
+
+/// The server's push reply, as far as the publisher checks it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Receipt {
+    /// The checkpoint the entries are proven against.
+    pub checkpoint: String,
+    /// The log size at that checkpoint.
+    pub size: u64,
+    /// One per logged version.
+    pub entries: Vec<ReceiptEntry>,
+}
+
+/// One logged version in a [`Receipt`].
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ReceiptEntry {
+    /// Role.
+    pub role: String,
+    /// Version.
+    pub version: u64,
+    /// Log index.
+    pub index: u64,
+    /// Entry bytes, base64.
+    pub entry: String,
+    /// Inclusion path, base64.
+    pub inclusion: Vec<String>,
+}
+
+/// A repository's local publishing workspace.
+pub struct Workspace {
+    repo: String,
+    dir: PathBuf,
+    server: String,
+    http: Http,
+}
+
+/// What [`Workspace::status`] reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// Repository.
+    pub repo: String,
+    /// Published root version.
+    pub root_version: u64,
+    /// Published targets version.
+    pub targets_version: u64,
+    /// Targets published.
+    pub targets: usize,
+    /// Changes staged, not yet published.
+    pub staged: Vec<Change>,
+}
+
+fn expires_in(now: DateTime<Utc>, days: i64) -> Result<Expires> {
+    let t = now + Duration::days(days);
+    DateTime::from_timestamp(t.timestamp(), 0)
+        .map(Expires)
+        .ok_or_else(|| Error::Usage("expiry out of range".into()))
+}
+
+fn tuf_err(file: &str) -> impl Fn(tuf::Error) -> Error + '_ {
+    move |source| Error::Tuf {
+        file: file.into(),
+        source,
+    }
+}
+
+impl Workspace {
+    /// The workspace of `repo` under `home`, pushing to `server`.
+    pub fn open(home: &Path, server: &str, repo: &str) -> Result<Self> {
+        Ok(Workspace {
+            repo: repo.to_string(),
+            dir: home.join("publish").join(repo_component(repo)?),
+            server: server.trim_end_matches('/').to_string(),
+            http: Http::new(),
+        })
+    }
+
+    /// Every repository with a workspace under `home`.
+    pub fn list(home: &Path) -> Result<Vec<String>> {
+        let dir = home.join("publish");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let e = e.map_err(|err| Error::io(&dir, err))?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Ok(repo) = percent_encoding::percent_decode_str(&name).decode_utf8() {
+                out.push(repo.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The directory clients' target URL should point at.
+    pub fn targets_dir(&self) -> PathBuf {
+        self.dir.join("targets")
+    }
+
+    fn metadata_path(&self, role: &str) -> PathBuf {
+        self.dir.join("metadata").join(format!("{role}.json"))
+    }
+
+    fn published<T: tuf::metadata::Role>(&self, role: &str) -> Result<Metadata<T>> {
+        let path = self.metadata_path(role);
+        let bytes = read_optional(&path)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{} has no published {role} here; run `tuflog repo init {}` first",
+                self.repo, self.repo
+            ))
+        })?;
+        Metadata::from_bytes(&bytes).map_err(tuf_err(role))
+    }
+
+    fn staged_path(&self) -> PathBuf {
+        self.dir.join("staged.json")
+    }
+
+    /// The staged changes, oldest first.
+    pub fn staged(&self) -> Result<Vec<Change>> {
+        match read_optional(&self.staged_path())? {
+            None => Ok(Vec::new()),
+            Some(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::malformed(self.staged_path().display().to_string(), e)),
+        }
+    }
+
+    fn stage(&self, change: Change) -> Result<()> {
+        let mut staged = self.staged()?;
+        if staged.len() >= MAX_STAGED_CHANGES {
+            return Err(Error::Usage(format!(
+                "{MAX_STAGED_CHANGES} changes staged already; publish first"
+            )));
+        }
+        staged.push(change);
+        let json = serde_json::to_vec_pretty(&staged)
+            .map_err(|e| Error::malformed("staged changes", e))?;
+        write_atomic(&self.staged_path(), &json)
+    }
+
+    /// The online snapshot and timestamp keys the server holds for this repository.
+    pub async fn online_keys(&self) -> Result<(Key, Key)> {
+        let url = format!("{}/repos/{}/keys", self.server, self.repo);
+        let body = self
+            .http
+            .get(&url, 64 * 1024)
+            .await?
+            .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
+        #[derive(Deserialize)]
+        struct Online {
+            key: Key,
+        }
+        #[derive(Deserialize)]
+        struct Keys {
+            snapshot: Online,
+            timestamp: Online,
+        }
+        let keys: Keys = serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))?;
+        Ok((keys.snapshot.key, keys.timestamp.key))
+    }
+
+    /// Creates the repository: root (listing `root_keys`, `targets_keys` and the
+    /// server's online keys, each role at threshold 1 unless given) and an empty
+    /// targets, signed and pushed.
+    pub async fn init(
+        &self,
+        keys: &[(&str, &PrivateKey)],
+        root_threshold: u64,
+        targets_threshold: u64,
+        token: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Receipt> {
+        if self.metadata_path("root").exists() {
+            return Err(Error::Usage(format!(
+                "{} already has a workspace at {}",
+                self.repo,
+                self.dir.display()
+            )));
+        }
+        let (snapshot, timestamp) = self.online_keys().await?;
+        let now = Utc::now();
+        let mut root = new_root(expires_in(now, ROOT_EXPIRY_DAYS)?, true);
+        for (role, key) in keys {
+            root.add_key(role, key.public()).map_err(tuf_err("root"))?;
+        }
+        root.add_key("snapshot", &snapshot)
+            .map_err(tuf_err("root"))?;
+        root.add_key("timestamp", &timestamp)
+            .map_err(tuf_err("root"))?;
+        root.set_threshold("root", root_threshold)
+            .map_err(tuf_err("root"))?;
+        root.set_threshold("targets", targets_threshold)
+            .map_err(tuf_err("root"))?;
+        let signers = |role: &str| -> Vec<&PrivateKey> {
+            keys.iter()
+                .filter(|(r, _)| *r == role)
+                .map(|(_, k)| *k)
+                .collect()
+        };
+        let root =
+            Metadata::sign_new(root, &signers("root"), &mut OsRng).map_err(tuf_err("root"))?;
+        let targets = Metadata::sign_new(
+            new_targets(expires_in(now, TARGETS_EXPIRY_DAYS)?),
+            &signers("targets"),
+            &mut OsRng,
+        )
+        .map_err(tuf_err("targets"))?;
+        let files = [("root", root.bytes()), ("targets", targets.bytes())];
+        let receipt = self.push(&files, token, log_key).await?;
+        write_atomic(&self.metadata_path("root"), root.bytes())?;
+        write_atomic(&self.metadata_path("targets"), targets.bytes())?;
+        Ok(receipt)
+    }
+
+    /// Stages `file` as target `path`, copying it into the targets directory.
+    pub fn add(
+        &self,
+        file: &Path,
+        path: &str,
+        custom: Option<serde_json::Value>,
+    ) -> Result<TargetFile> {
+        self.published::<Targets>("targets")?;
+        let meta = std::fs::metadata(file).map_err(|e| Error::io(file, e))?;
+        if meta.len() > MAX_TARGET_BYTES {
+            return Err(Error::Usage(format!(
+                "{}: larger than {MAX_TARGET_BYTES} bytes",
+                file.display()
+            )));
+        }
+        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        let mut probe = new_targets(expires_in(Utc::now(), 1)?);
+        probe
+            .add_target(path, &bytes, custom.clone())
+            .map_err(tuf_err("targets"))?;
+        let (length, hashes) = describe(&bytes);
+        let sha = hashes.get("sha256").cloned().unwrap_or_default();
+        let stored = match path.rsplit_once('/') {
+            Some((dir, name)) => format!("{dir}/{sha}.{name}"),
+            None => format!("{sha}.{path}"),
+        };
+        if stored
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+        {
+            return Err(Error::Usage(format!(
+                "target path {path:?} is not a clean relative path"
+            )));
+        }
+        write_atomic(&self.targets_dir().join(stored), &bytes)?;
+        let described = TargetFile {
+            length,
+            hashes,
+            custom,
+            unknown: Default::default(),
+        };
+        self.stage(Change::AddTarget {
+            path: path.to_string(),
+            file: described.clone(),
+        })?;
+        Ok(described)
+    }
+
+    /// Stages the removal of target `path`.
+    pub fn remove(&self, path: &str) -> Result<()> {
+        let targets = self.published::<Targets>("targets")?;
+        let staged = self.staged()?;
+        let known = targets.signed().targets.contains_key(path)
+            || staged
+                .iter()
+                .any(|c| matches!(c, Change::AddTarget { path: p, .. } if p == path));
+        if !known {
+            return Err(Error::Usage(format!(
+                "{} has no target {path:?}",
+                self.repo
+            )));
+        }
+        self.stage(Change::RemoveTarget { path: path.into() })
+    }
+
+    /// Published versions and staged changes.
+    pub fn status(&self) -> Result<Status> {
+        let root = self.published::<Root>("root")?;
+        let targets = self.published::<Targets>("targets")?;
+        Ok(Status {
+            repo: self.repo.clone(),
+            root_version: root.version(),
+            targets_version: targets.version(),
+            targets: targets.signed().targets.len(),
+            staged: self.staged()?,
+        })
+    }
+
+    /// The targets as they will be after publishing: published plus staged.
+    pub fn targets(&self) -> Result<std::collections::BTreeMap<String, TargetFile>> {
+        let mut t = self.published::<Targets>("targets")?.signed().clone();
+        apply(&mut t, &self.staged()?)?;
+        Ok(t.targets)
+    }
+
+    /// The key IDs the published root authorises for `role` that `keystore` holds.
+    pub fn signing_keyids(&self, role: &str, keystore: &Keystore) -> Result<Vec<String>> {
+        let root = self.published::<Root>("root")?;
+        let authorised = root
+            .signed()
+            .roles
+            .get(role)
+            .map(|r| r.keyids.clone())
+            .unwrap_or_default();
+        let held: Vec<String> = keystore.list()?.into_iter().map(|k| k.keyid).collect();
+        Ok(authorised
+            .into_iter()
+            .filter(|id| held.contains(id))
+            .collect())
+    }
+
+    /// Applies the staged changes to targets, bumps its version, signs it with
+    /// `targets_keys`, and pushes it as one push. Clears the stage on success.
+    pub async fn publish(
+        &self,
+        targets_keys: &[&PrivateKey],
+        token: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Receipt> {
+        let staged = self.staged()?;
+        if staged.is_empty() {
+            return Err(Error::Usage(format!("{}: nothing staged", self.repo)));
+        }
+        let mut targets = self.published::<Targets>("targets")?.signed().clone();
+        apply(&mut targets, &staged)?;
+        bump(&mut targets, expires_in(Utc::now(), TARGETS_EXPIRY_DAYS)?);
+        let signed =
+            Metadata::sign_new(targets, targets_keys, &mut OsRng).map_err(tuf_err("targets"))?;
+        let receipt = self
+            .push(&[("targets", signed.bytes())], token, log_key)
+            .await?;
+        write_atomic(&self.metadata_path("targets"), signed.bytes())?;
+        std::fs::remove_file(self.staged_path()).map_err(|e| Error::io(&self.staged_path(), e))?;
+        Ok(receipt)
+    }
+
+    /// One multipart push; the reply's inclusion proofs are checked against the
+    /// pinned log key for every file pushed, so "published" means "provably logged".
+    async fn push(
+        &self,
+        files: &[(&str, &[u8])],
+        token: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Receipt> {
+        let url = format!("{}/repos/{}/metadata", self.server, self.repo);
+        let mut form = reqwest::multipart::Form::new();
+        for (role, bytes) in files {
+            form = form.part(
+                format!("{role}.json"),
+                reqwest::multipart::Part::bytes(bytes.to_vec())
+                    .file_name(format!("{role}.json"))
+                    .mime_str("application/json")
+                    .map_err(|e| Error::malformed("push", e))?,
+            );
+        }
+        let resp = self
+            .http
+            .inner()
+            .post(&url)
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| Error::Transport {
+                url: url.clone(),
+                message: e.to_string(),
+            })?;
+        if !resp.status().is_success() {
+            return Err(http_error(&url, resp).await);
+        }
+        let body = resp.bytes().await.map_err(|e| Error::Transport {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        if body.len() as u64 > MAX_RECEIPT_BYTES {
+            return Err(Error::TooLarge {
+                url,
+                limit: MAX_RECEIPT_BYTES,
+            });
+        }
+        let receipt: Receipt =
+            serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))?;
+        let trust = LogTrust::new(log_key.clone(), None);
+        for (role, bytes) in files {
+            let doc_version = version_of(bytes)?;
+            let entry = receipt
+                .entries
+                .iter()
+                .find(|e| e.role == *role && e.version == doc_version)
+                .ok_or_else(|| Error::Log {
+                    file: format!("{doc_version}.{role}.json"),
+                    checkpoint: format!("size {}", receipt.size),
+                    detail: "the push reply does not list this file".into(),
+                })?;
+            let bundle = ProofBundle {
+                entry: entry.entry.clone(),
+                index: entry.index,
+                checkpoint: receipt.checkpoint.clone(),
+                inclusion: entry.inclusion.clone(),
+                consistency: None,
+            };
+            let file = format!("{doc_version}.{role}.json");
+            trust.check_bundle(&bundle, &self.repo, role, doc_version, bytes, &file)?;
+        }
+        Ok(receipt)
+    }
+}
+
+fn version_of(bytes: &[u8]) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct Signed {
+        version: u64,
+    }
+    #[derive(Deserialize)]
+    struct Envelope {
+        signed: Signed,
+    }
+    serde_json::from_slice::<Envelope>(bytes)
+        .map(|e| e.signed.version)
+        .map_err(|e| Error::malformed("pushed metadata", e))
+}
+
+fn apply(targets: &mut Targets, changes: &[Change]) -> Result<()> {
+    for change in changes {
+        match change {
+            Change::AddTarget { path, file } => {
+                targets.targets.insert(path.clone(), file.clone());
+            }
+            Change::RemoveTarget { path } => {
+                targets.remove_target(path).map_err(tuf_err("targets"))?;
+            }
+        }
+    }
+    Ok(())
+}

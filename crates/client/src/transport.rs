@@ -1,0 +1,119 @@
+//! Fetching bytes with a hard limit on how many are read.
+
+use crate::{Error, Result};
+use std::path::Path;
+
+/// Largest error body kept for a message.
+const MAX_ERROR_BODY: usize = 1024;
+
+/// An HTTP client that never reads more than the caller allows. `file://` URLs
+/// read local files, so a target directory can stand in for a target server.
+#[derive(Clone, Debug)]
+pub struct Http {
+    client: reqwest::Client,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Http {
+    /// A client with tuflog's user agent.
+    pub fn new() -> Self {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("tuflog/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Http { client }
+    }
+
+    /// The underlying client, for requests other than bounded GETs.
+    pub fn inner(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// GETs `url`, reading at most `max_bytes`. `None` for 404. Reading stops as
+    /// soon as the limit is passed (an endless-data attack costs the limit, no more).
+    pub async fn get(&self, url: &str, max_bytes: u64) -> Result<Option<Vec<u8>>> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return read_file(Path::new(path), url, max_bytes);
+        }
+        let transport = |e: reqwest::Error| Error::Transport {
+            url: url.into(),
+            message: e.to_string(),
+        };
+        let mut resp = self.client.get(url).send().await.map_err(transport)?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(http_error(url, resp).await);
+        }
+        if resp.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(Error::TooLarge {
+                url: url.into(),
+                limit: max_bytes,
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            if (body.len() + chunk.len()) as u64 > max_bytes {
+                return Err(Error::TooLarge {
+                    url: url.into(),
+                    limit: max_bytes,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(body))
+    }
+}
+
+/// The error for a non-success reply, with the server's JSON `error` message when
+/// it sent one.
+pub(crate) async fn http_error(url: &str, resp: reqwest::Response) -> Error {
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap_or_default();
+    let body = &body[..body.len().min(MAX_ERROR_BODY)];
+    // tuflog's errors are {"error":{"code":…,"message":…}}; anything else is shown
+    // as text.
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            let e = v.get("error")?;
+            let message = e.get("message")?.as_str()?;
+            Some(match e.get("code").and_then(|c| c.as_str()) {
+                Some(code) => format!("{message} ({code})"),
+                None => message.to_string(),
+            })
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
+    Error::Http {
+        url: url.into(),
+        status,
+        message,
+    }
+}
+
+fn read_file(path: &Path, url: &str, max_bytes: u64) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let mut body = Vec::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| Error::io(path, e))?;
+    if body.len() as u64 > max_bytes {
+        return Err(Error::TooLarge {
+            url: url.into(),
+            limit: max_bytes,
+        });
+    }
+    Ok(Some(body))
+}

@@ -1,0 +1,324 @@
+//! Drives the sans-io TUF workflow ([`tuf::client::Updater`]) over HTTP, checking a
+//! log proof for every metadata file before it counts, and persisting trusted state
+//! only when the whole update succeeded.
+
+use crate::fsutil::{read_optional, write_atomic};
+use crate::logtrust::{LogTrust, ProofBundle};
+use crate::transport::Http;
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
+use tuf::client::{
+    encode_role_name, verify_target, Accepted, Limits, LocalRole, Response, Updater,
+};
+use tuf::metadata::TargetFile;
+
+/// Largest proof bundle read: an entry, a checkpoint with cosignatures and two
+/// paths of at most 128 hashes.
+pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024;
+/// Largest checkpoint note read.
+pub const MAX_CHECKPOINT_BYTES: u64 = 16 * 1024;
+
+/// Where proofs come from, and the log view they are checked against.
+#[derive(Clone, Debug)]
+pub struct Proofs {
+    /// `{server}/repos/{repo}/proof`.
+    pub proof_url: String,
+    /// The repository name, as the log entries carry it.
+    pub repo: String,
+    /// The pinned log and the last checkpoint trusted.
+    pub log: LogTrust,
+    /// Where the trusted checkpoint is persisted.
+    pub checkpoint_path: PathBuf,
+}
+
+/// One update of one repository: the TUF workflow, the proofs, and the files to
+/// persist once everything checked out.
+pub struct Session {
+    http: Http,
+    metadata_url: String,
+    metadata_dir: PathBuf,
+    proofs: Option<Proofs>,
+    updater: Updater,
+    staged: Vec<Accepted>,
+}
+
+/// What an update trusted.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct UpdateReport {
+    /// Trusted version of each role after the update.
+    pub versions: std::collections::BTreeMap<String, u64>,
+    /// The files newly accepted, as (role, version).
+    pub accepted: Vec<(String, u64)>,
+    /// The checkpoint trusted after the update, when proofs were checked.
+    pub checkpoint: Option<CheckpointSummary>,
+}
+
+/// A checkpoint in reports.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CheckpointSummary {
+    /// The log's origin.
+    pub origin: String,
+    /// Tree size.
+    pub size: u64,
+    /// Root hash, base64.
+    pub root: String,
+}
+
+impl Session {
+    /// Starts an update from the trusted root in `metadata_dir/root.json`, or from
+    /// `bootstrap_root` when there is none yet. A bootstrap root must itself be
+    /// proven in the log when proofs are on. Locally trusted timestamp and snapshot
+    /// are offered for rollback checks (TUF §5.3.11 may discard them later).
+    pub async fn open(
+        http: Http,
+        metadata_url: &str,
+        metadata_dir: &Path,
+        mut proofs: Option<Proofs>,
+        bootstrap_root: Option<Vec<u8>>,
+        now: DateTime<Utc>,
+        limits: Limits,
+    ) -> Result<Self> {
+        let root_path = metadata_dir.join("root.json");
+        let mut staged = Vec::new();
+        let root = match read_optional(&root_path)? {
+            Some(root) => root,
+            None => {
+                let root = match bootstrap_root {
+                    Some(r) => r,
+                    None => {
+                        // Trust on first use: version 1, as logged.
+                        let url = format!("{}/1.root.json", metadata_url.trim_end_matches('/'));
+                        http.get(&url, limits.root_max_bytes)
+                            .await?
+                            .ok_or_else(|| {
+                                Error::Usage(format!("{url}: no root metadata to start from"))
+                            })?
+                    }
+                };
+                let doc: tuf::metadata::Metadata<tuf::metadata::Root> =
+                    tuf::metadata::Metadata::from_bytes(&root).map_err(|source| Error::Tuf {
+                        file: "root.json".into(),
+                        source,
+                    })?;
+                if let Some(p) = &mut proofs {
+                    let file = format!("{}.root.json", doc.version());
+                    check_proof(&http, p, "root", doc.version(), &root, &file).await?;
+                }
+                staged.push(Accepted {
+                    role: "root".into(),
+                    version: doc.version(),
+                    bytes: root.clone(),
+                    file_name: "root.json".into(),
+                });
+                root
+            }
+        };
+        let mut updater = Updater::new(&root, now, limits).map_err(|source| Error::Tuf {
+            file: "root.json".into(),
+            source,
+        })?;
+        for (role, name) in [
+            (LocalRole::Timestamp, "timestamp.json"),
+            (LocalRole::Snapshot, "snapshot.json"),
+        ] {
+            if let Some(bytes) = read_optional(&metadata_dir.join(name))? {
+                // A local file that no longer verifies (its keys rotated) is simply
+                // not used, as python-tuf does; the update fetches a fresh one.
+                if let Err(e) = updater.load_local(role, &bytes) {
+                    tracing::debug!(file = name, error = %e, "local metadata not used");
+                }
+            }
+        }
+        Ok(Session {
+            http,
+            metadata_url: metadata_url.trim_end_matches('/').to_string(),
+            metadata_dir: metadata_dir.to_path_buf(),
+            proofs,
+            updater,
+            staged,
+        })
+    }
+
+    /// TUF §5.3–§5.6: root rotations, timestamp, snapshot, top-level targets; each
+    /// file proven in the log before the next is asked for.
+    pub async fn refresh(&mut self) -> Result<()> {
+        self.drive().await?;
+        if !self.updater.is_ready() {
+            return Err(Error::Usage(
+                "the update ended without trusted targets".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// TUF §5.6.7: finds `target`, fetching (and proving) delegated roles as needed.
+    pub async fn find(&mut self, target: &str) -> Result<(String, TargetFile)> {
+        self.updater
+            .start_lookup(target)
+            .map_err(|source| Error::Tuf {
+                file: "targets.json".into(),
+                source,
+            })?;
+        self.drive().await?;
+        self.updater
+            .found_target()
+            .map(|(p, t)| (p.to_string(), t.clone()))
+            .ok_or_else(|| Error::Tuf {
+                file: "targets.json".into(),
+                source: tuf::Error::TargetNotFound(target.into()),
+            })
+    }
+
+    async fn drive(&mut self) -> Result<()> {
+        while let Some(request) = self.updater.next_request().map_err(|source| Error::Tuf {
+            file: "update".into(),
+            source,
+        })? {
+            let url = format!("{}/{}", self.metadata_url, request.path);
+            let response = match self.http.get(&url, request.max_bytes).await? {
+                Some(bytes) => Response::Bytes(bytes),
+                None => Response::NotFound,
+            };
+            let accepted = self.updater.handle(response).map_err(|source| Error::Tuf {
+                file: request.path.clone(),
+                source,
+            })?;
+            if let Some(acc) = accepted {
+                if let Some(p) = &mut self.proofs {
+                    let file = format!("{}.{}.json", acc.version, encode_role_name(&acc.role));
+                    check_proof(&self.http, p, &acc.role, acc.version, &acc.bytes, &file).await?;
+                }
+                self.staged.push(acc);
+            }
+        }
+        Ok(())
+    }
+
+    /// Downloads `target` (found by [`Session::find`]) from `targets_url` and checks
+    /// its length and hashes (TUF §5.7).
+    pub async fn fetch_target(
+        &self,
+        targets_url: &str,
+        path: &str,
+        info: &TargetFile,
+    ) -> Result<Vec<u8>> {
+        let rel = self.updater.target_download_path(path, info);
+        let url = format!(
+            "{}/{}",
+            targets_url.trim_end_matches('/'),
+            encode_target_path(&rel)
+        );
+        let bytes = self
+            .http
+            .get(&url, info.length)
+            .await?
+            .ok_or_else(|| Error::Http {
+                url: url.clone(),
+                status: 404,
+                message: "target not found".into(),
+            })?;
+        verify_target(path, info, &bytes).map_err(|source| Error::Tuf {
+            file: path.into(),
+            source,
+        })?;
+        Ok(bytes)
+    }
+
+    /// The trusted metadata so far.
+    pub fn trusted(&self) -> &tuf::client::TrustedMetadata {
+        self.updater.trusted()
+    }
+
+    /// Persists every accepted file under its unversioned name and, last, the
+    /// trusted checkpoint. Each write is atomic; a crash between them leaves an
+    /// older checkpoint, which only means a longer consistency proof next time.
+    pub fn commit(&mut self) -> Result<UpdateReport> {
+        for acc in &self.staged {
+            write_atomic(&self.metadata_dir.join(&acc.file_name), &acc.bytes)?;
+        }
+        let checkpoint = match &self.proofs {
+            Some(p) => match p.log.trusted_note() {
+                Some(note) => {
+                    write_atomic(&p.checkpoint_path, note.as_bytes())?;
+                    p.log.trusted().map(|c| CheckpointSummary {
+                        origin: c.origin().into(),
+                        size: c.size(),
+                        root: c.root().to_base64(),
+                    })
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let t = self.updater.trusted();
+        let mut versions = std::collections::BTreeMap::new();
+        versions.insert("root".to_string(), t.root.version());
+        if let Some(ts) = &t.timestamp {
+            versions.insert("timestamp".into(), ts.version());
+        }
+        if let Some(s) = &t.snapshot {
+            versions.insert("snapshot".into(), s.version());
+        }
+        for (role, doc) in &t.targets {
+            versions.insert(role.clone(), doc.version());
+        }
+        let accepted = self.staged.drain(..).map(|a| (a.role, a.version)).collect();
+        Ok(UpdateReport {
+            versions,
+            accepted,
+            checkpoint,
+        })
+    }
+}
+
+/// Fetches the proof bundle for `role` `version` (with a consistency proof from the
+/// trusted size) and checks it against the downloaded bytes; trust then moves to
+/// the bundle's checkpoint.
+async fn check_proof(
+    http: &Http,
+    proofs: &mut Proofs,
+    role: &str,
+    version: u64,
+    bytes: &[u8],
+    file: &str,
+) -> Result<()> {
+    let from = proofs.log.trusted_size();
+    let mut url = format!("{}/{file}", proofs.proof_url.trim_end_matches('/'));
+    if from > 0 {
+        url.push_str(&format!("?from={from}"));
+    }
+    let body = http
+        .get(&url, MAX_BUNDLE_BYTES)
+        .await?
+        .ok_or_else(|| Error::Log {
+            file: file.into(),
+            checkpoint: proofs
+                .log
+                .trusted()
+                .map_or_else(|| "none yet".into(), crate::logtrust::describe),
+            detail: format!("{url}: the log has no entry for this file"),
+        })?;
+    let bundle: ProofBundle =
+        serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))?;
+    let (checkpoint, note) =
+        proofs
+            .log
+            .check_bundle(&bundle, &proofs.repo, role, version, bytes, file)?;
+    proofs.log.advance(checkpoint, note);
+    Ok(())
+}
+
+/// Percent-encodes each segment of a target path for a URL, keeping the slashes.
+pub fn encode_target_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| percent_encoding::utf8_percent_encode(seg, TARGET_SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+const TARGET_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');

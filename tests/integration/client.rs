@@ -1,0 +1,416 @@
+//! The client (`crates/client`) against real servers: publishing, updating with
+//! proofs, and the refusals a verifying client owes its user. Servers that lie are
+//! played by a proxy in front of an honest one, or by a second server holding the
+//! first one's keys (a fork).
+
+use crate::util::{InProcess, ADMIN_TOKEN};
+use client::publish::Workspace;
+use client::{Client, ClientConfig, Error, WitnessPolicy};
+use rand_core::OsRng;
+use std::path::Path;
+use std::sync::Arc;
+use tlog::note::{KeyName, Note, SignatureType};
+use tlog::{SignerKey, VerifierKey};
+use tuf::keys::{KeyKind, PrivateKey};
+
+const REPO: &str = "example.com/app";
+
+struct Publisher {
+    root_key: PrivateKey,
+    targets_key: PrivateKey,
+}
+
+impl Publisher {
+    fn new() -> Self {
+        Publisher {
+            root_key: PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap(),
+            targets_key: PrivateKey::generate(KeyKind::EcdsaP256, &mut OsRng).unwrap(),
+        }
+    }
+
+    async fn init(&self, home: &Path, server: &InProcess) -> Workspace {
+        let ws = Workspace::open(home, &server.url(""), REPO).unwrap();
+        ws.init(
+            &[("root", &self.root_key), ("targets", &self.targets_key)],
+            1,
+            1,
+            ADMIN_TOKEN,
+            &server.vkey,
+        )
+        .await
+        .unwrap();
+        ws
+    }
+
+    async fn publish_file(
+        &self,
+        ws: &Workspace,
+        dir: &Path,
+        name: &str,
+        content: &[u8],
+        log: &VerifierKey,
+    ) {
+        let file = dir.join(name);
+        std::fs::write(&file, content).unwrap();
+        ws.add(&file, name, None).unwrap();
+        ws.publish(&[&self.targets_key], ADMIN_TOKEN, log)
+            .await
+            .unwrap();
+    }
+}
+
+fn client(
+    home: &Path,
+    server: &str,
+    log_key: &VerifierKey,
+    witnesses: Option<WitnessPolicy>,
+) -> Client {
+    Client::new(ClientConfig {
+        server: server.into(),
+        log_key: log_key.clone(),
+        witnesses,
+        home: home.to_path_buf(),
+        limits: tuf::client::Limits::default(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_add_publish_update_download_with_every_file_proven() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let home = dir.path().join("home");
+    let publisher = Publisher::new();
+    let ws = publisher.init(&home, &server).await;
+    publisher
+        .publish_file(&ws, dir.path(), "app-1.0.tgz", b"release one", &server.vkey)
+        .await;
+
+    let c = client(
+        &dir.path().join("user"),
+        &server.url(""),
+        &server.vkey,
+        None,
+    );
+    let report = c.update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], 2);
+    assert_eq!(report.versions["root"], 1);
+    let roles: Vec<&str> = report.accepted.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(roles, ["root", "timestamp", "snapshot", "targets"]);
+    let size = report.checkpoint.as_ref().unwrap().size;
+    assert_eq!(size, server.log.latest().size());
+
+    let targets_url = format!("file://{}", ws.targets_dir().display());
+    let out = dir.path().join("downloaded");
+    let got = c
+        .download(REPO, "app-1.0.tgz", &targets_url, &out)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), b"release one");
+    assert_eq!(got.length, 11);
+
+    // A second release: the client moves forward with a consistency proof from the
+    // checkpoint it trusts (persisted), and keeps only the newest trusted files.
+    publisher
+        .publish_file(&ws, dir.path(), "app-2.0.tgz", b"release two", &server.vkey)
+        .await;
+    let report = c.update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], 3);
+    assert!(report.checkpoint.unwrap().size > size);
+    let trusted = std::fs::read(c.metadata_dir(REPO).unwrap().join("targets.json")).unwrap();
+    assert_eq!(
+        trusted,
+        server
+            .repos
+            .metadata(
+                &server::repos::name::RepoName::new(REPO).unwrap(),
+                "targets",
+                Some(3)
+            )
+            .await
+            .unwrap(),
+        "the exact bytes served are the bytes kept"
+    );
+    c.download(REPO, "app-2.0.tgz", &targets_url, &out)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), b"release two");
+
+    // A target whose bytes changed on the target server is refused (TUF §5.7).
+    let stored = std::fs::read_dir(ws.targets_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".app-2.0.tgz"))
+        .unwrap();
+    std::fs::write(&stored, b"release tw0").unwrap();
+    let err = c
+        .download(REPO, "app-2.0.tgz", &targets_url, &dir.path().join("bad"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Tuf { .. }), "{err}");
+    assert!(!dir.path().join("bad").exists());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_pinned_to_another_log_key_accepts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    publisher.init(&dir.path().join("home"), &server).await;
+    let other = SignerKey::from_seed(
+        KeyName::new("test.tuflog.dev/log").unwrap(),
+        SignatureType::Ed25519,
+        &[7; 32],
+    )
+    .verifier();
+    let user = dir.path().join("user");
+    let c = client(&user, &server.url(""), &other, None);
+    let err = c.update(REPO, None).await.unwrap_err();
+    assert!(matches!(err, Error::Log { .. }), "{err}");
+    assert!(
+        err.to_string().contains("not signed by the pinned log key"),
+        "{err}"
+    );
+    assert!(
+        !user.join("client").exists() || std::fs::read_dir(c.metadata_dir(REPO).unwrap()).is_err(),
+        "nothing was persisted"
+    );
+    server.stop().await;
+}
+
+/// A second server holding the first one's log key and online-key seed: the same
+/// origin and keys, a different history. A client that trusted a checkpoint of the
+/// first must refuse everything the second serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forked_log_with_the_same_key_is_refused_by_the_consistency_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let honest = InProcess::start(&a_dir).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home-a"), &honest).await;
+    publisher
+        .publish_file(&ws, dir.path(), "app-1.0.tgz", b"honest", &honest.vkey)
+        .await;
+    let user = dir.path().join("user");
+    let c = client(&user, &honest.url(""), &honest.vkey, None);
+    let trusted = c.update(REPO, None).await.unwrap().checkpoint.unwrap();
+    let trusted_metadata =
+        std::fs::read(c.metadata_dir(REPO).unwrap().join("targets.json")).unwrap();
+    honest.stop().await;
+
+    std::fs::create_dir_all(&b_dir).unwrap();
+    for f in ["log.key", "online.seed"] {
+        std::fs::copy(a_dir.join(f), b_dir.join(f)).unwrap();
+    }
+    let fork = InProcess::start(&b_dir).await;
+    assert_eq!(
+        fork.vkey,
+        c.config().log_key,
+        "the fork signs with the pinned key"
+    );
+    // A different history from the first entry on, then the same repository with a
+    // targets version the honest log never saw, ahead of the trusted size.
+    let decoy = Workspace::open(
+        &dir.path().join("home-decoy"),
+        &fork.url(""),
+        "example.com/decoy",
+    )
+    .unwrap();
+    decoy
+        .init(
+            &[
+                ("root", &publisher.root_key),
+                ("targets", &publisher.targets_key),
+            ],
+            1,
+            1,
+            ADMIN_TOKEN,
+            &fork.vkey,
+        )
+        .await
+        .unwrap();
+    let ws_b = publisher.init(&dir.path().join("home-b"), &fork).await;
+    for i in 0..3 {
+        publisher
+            .publish_file(&ws_b, dir.path(), &format!("evil-{i}"), b"evil", &fork.vkey)
+            .await;
+    }
+    assert!(fork.log.latest().size() > trusted.size);
+
+    let forked_client = client(&user, &fork.url(""), &fork.vkey, None);
+    let err = forked_client.update(REPO, None).await.unwrap_err();
+    assert!(matches!(err, Error::Log { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("not consistent with the trusted checkpoint"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(c.metadata_dir(REPO).unwrap().join("targets.json")).unwrap(),
+        trusted_metadata,
+        "the trusted metadata is unchanged"
+    );
+    let err = forked_client.checkpoint().await.unwrap_err();
+    assert!(err.to_string().contains("not consistent"), "{err}");
+    fork.stop().await;
+}
+
+/// A proxy in front of an honest server that rewrites what it serves.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Maps the requested path to the path fetched upstream.
+type PathMap = Arc<dyn Fn(&str) -> String + Send + Sync>;
+/// Maps (path, upstream body) to a replacement body, if any.
+type BodyMap = Arc<dyn Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync>;
+
+impl Proxy {
+    async fn start(upstream: String, path_map: PathMap, body_map: BodyMap) -> Proxy {
+        let http = reqwest::Client::new();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (http, upstream, path_map, body_map) = (
+                http.clone(),
+                upstream.clone(),
+                path_map.clone(),
+                body_map.clone(),
+            );
+            async move {
+                let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                let resp = http
+                    .get(format!("{upstream}{}", path_map(&path)))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let body = resp.bytes().await.unwrap().to_vec();
+                let body = body_map(&path, &body).unwrap_or(body);
+                (axum::http::StatusCode::from_u16(status).unwrap(), body)
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Proxy { addr, task }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proof_bundle_for_other_bytes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home"), &server).await;
+    publisher
+        .publish_file(&ws, dir.path(), "a", b"a", &server.vkey)
+        .await;
+    // The proxy answers "the proof for targets v2" with the proof for v1: a real,
+    // valid proof, of other bytes.
+    let proxy = Proxy::start(
+        server.url(""),
+        Arc::new(|path: &str| path.replace("/proof/2.targets.json", "/proof/1.targets.json")),
+        Arc::new(|_: &str, _: &[u8]| None),
+    )
+    .await;
+    let c = client(&dir.path().join("user"), &proxy.url(), &server.vkey, None);
+    let err = c.update(REPO, None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("2.targets.json"),
+        "names the file: {err}"
+    );
+    assert!(
+        err.to_string().contains("does not describe these bytes"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("test.tuflog.dev/log size"),
+        "names the checkpoint: {err}"
+    );
+    assert!(
+        std::fs::read_dir(c.metadata_dir(REPO).unwrap()).is_err(),
+        "nothing persisted"
+    );
+    server.stop().await;
+}
+
+fn witness(i: u8) -> SignerKey {
+    SignerKey::from_seed(
+        KeyName::new(format!("witness-{i}.test")).unwrap(),
+        SignatureType::CosignatureV1,
+        &[40 + i; 32],
+    )
+}
+
+/// Adds cosignatures by `witnesses` to every checkpoint in a proof bundle.
+fn cosigning(witnesses: Vec<SignerKey>) -> BodyMap {
+    Arc::new(move |path: &str, body: &[u8]| {
+        if !path.contains("/proof/") {
+            return None;
+        }
+        let mut bundle: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let mut note = Note::parse(bundle["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
+        let text = note.text().to_string();
+        for w in &witnesses {
+            note.push_signature(tlog::cosignature::cosign(w, &text, 1_790_000_000).unwrap())
+                .unwrap();
+        }
+        bundle["checkpoint"] = note.to_string().into();
+        Some(bundle.to_string().into_bytes())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_of_three_witness_policy_accepts_only_checkpoints_cosigned_by_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    publisher.init(&dir.path().join("home"), &server).await;
+    let policy = WitnessPolicy {
+        witnesses: (0..3).map(|i| witness(i).verifier()).collect(),
+        threshold: 2,
+    };
+    let identity: PathMap = Arc::new(|p: &str| p.to_string());
+    let stranger = || {
+        SignerKey::from_seed(
+            KeyName::new("stranger.test").unwrap(),
+            SignatureType::CosignatureV1,
+            &[99; 32],
+        )
+    };
+    for (cosigners, accepted) in [
+        (vec![], false),
+        (vec![witness(1)], false),
+        (vec![witness(1), stranger()], false),
+        (vec![witness(0), witness(2)], true),
+    ] {
+        let n = cosigners.len();
+        let proxy = Proxy::start(server.url(""), identity.clone(), cosigning(cosigners)).await;
+        let user = tempfile::tempdir().unwrap();
+        let c = client(
+            user.path(),
+            &proxy.url(),
+            &server.vkey,
+            Some(policy.clone()),
+        );
+        let result = c.update(REPO, None).await;
+        match (accepted, result) {
+            (true, Ok(_)) => {}
+            (false, Err(e)) => assert!(e.to_string().contains("witness policy not met"), "{e}"),
+            (want, got) => panic!("{n} cosigners: wanted accepted={want}, got {got:?}"),
+        }
+    }
+    server.stop().await;
+}
