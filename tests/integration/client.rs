@@ -414,3 +414,181 @@ async fn a_two_of_three_witness_policy_accepts_only_checkpoints_cosigned_by_two(
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_and_root_key_rotations_are_followed_by_the_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home"), &server).await;
+    publisher
+        .publish_file(&ws, dir.path(), "a", b"a", &server.vkey)
+        .await;
+    let c = client(
+        &dir.path().join("user"),
+        &server.url(""),
+        &server.vkey,
+        None,
+    );
+    assert_eq!(c.update(REPO, None).await.unwrap().versions["root"], 1);
+
+    // Targets: root v2 names the new key, targets v3 is signed by it, in one push.
+    let new_targets = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
+    ws.rotate(
+        "targets",
+        &[&new_targets],
+        1,
+        &[&publisher.root_key],
+        ADMIN_TOKEN,
+        &server.vkey,
+    )
+    .await
+    .unwrap();
+    let report = c.update(REPO, None).await.unwrap();
+    assert_eq!(
+        (report.versions["root"], report.versions["targets"]),
+        (2, 3)
+    );
+    std::fs::write(dir.path().join("b"), b"b").unwrap();
+    ws.add(&dir.path().join("b"), "b", None).unwrap();
+    let err = ws
+        .publish(&[&publisher.targets_key], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Http {
+                status: 400..=499,
+                ..
+            }
+        ),
+        "the retired key is refused: {err}"
+    );
+    ws.publish(&[&new_targets], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap();
+
+    // Root: v3 is signed by the old and the new root key.
+    let new_root = PrivateKey::generate(KeyKind::EcdsaP256, &mut OsRng).unwrap();
+    ws.rotate(
+        "root",
+        &[&new_root],
+        1,
+        &[&publisher.root_key],
+        ADMIN_TOKEN,
+        &server.vkey,
+    )
+    .await
+    .unwrap();
+    let report = c.update(REPO, None).await.unwrap();
+    assert_eq!(
+        (report.versions["root"], report.versions["targets"]),
+        (3, 4)
+    );
+    let roles: Vec<&str> = report.accepted.iter().map(|(r, _)| r.as_str()).collect();
+    assert!(roles.starts_with(&["root"]), "{roles:?}");
+
+    // A next root signed only by its own new key (not by v3's root key) is refused.
+    let third = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
+    let err = ws
+        .rotate("root", &[&third], 1, &[], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Http {
+                status: 400..=499,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let targets_url = format!("file://{}", ws.targets_dir().display());
+    c.download(REPO, "b", &targets_url, &dir.path().join("out"))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"b");
+    let err = ws
+        .rotate(
+            "timestamp",
+            &[&third],
+            1,
+            &[&new_root],
+            ADMIN_TOKEN,
+            &server.vkey,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("the server holds"), "{err}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegation_is_staged_published_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home"), &server).await;
+    let docs_key = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
+    ws.delegate(
+        "docs",
+        vec![docs_key.public().clone()],
+        1,
+        vec!["docs/*".into()],
+        false,
+    )
+    .unwrap();
+    // A bad delegation is refused when staged, not at publish.
+    assert!(ws
+        .delegate(
+            "docs2",
+            vec![docs_key.public().clone()],
+            2,
+            vec!["x/*".into()],
+            false
+        )
+        .is_err());
+    assert!(ws
+        .delegate(
+            "snapshot",
+            vec![docs_key.public().clone()],
+            1,
+            vec!["x/*".into()],
+            false
+        )
+        .is_err());
+    ws.publish(&[&publisher.targets_key], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap();
+    let c = client(
+        &dir.path().join("user"),
+        &server.url(""),
+        &server.vkey,
+        None,
+    );
+    c.update(REPO, None).await.unwrap();
+    let trusted: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(c.metadata_dir(REPO).unwrap().join("targets.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(trusted["signed"]["delegations"]["roles"][0]["name"], "docs");
+    assert_eq!(
+        trusted["signed"]["delegations"]["roles"][0]["paths"][0],
+        "docs/*"
+    );
+
+    ws.undelegate("docs").unwrap();
+    assert!(ws.undelegate("docs").is_err(), "already staged for removal");
+    ws.publish(&[&publisher.targets_key], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap();
+    c.update(REPO, None).await.unwrap();
+    let trusted: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(c.metadata_dir(REPO).unwrap().join("targets.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(trusted["signed"].get("delegations").is_none());
+    server.stop().await;
+}

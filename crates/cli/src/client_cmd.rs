@@ -152,6 +152,50 @@ pub enum RepoCommand {
         #[command(flatten)]
         token: TokenArgs,
     },
+    /// Stage a delegation of target paths to a role.
+    Delegate {
+        /// Repository.
+        repo: String,
+        /// The delegated role's name.
+        role: String,
+        /// Key ID(s) of the role, from this keystore.
+        #[arg(long = "key", required = true)]
+        keys: Vec<String>,
+        /// Path patterns the role is trusted for (e.g. 'docs/*').
+        #[arg(long = "paths", required = true, num_args = 1..)]
+        paths: Vec<String>,
+        /// Signatures the role needs.
+        #[arg(long, default_value_t = 1)]
+        threshold: u64,
+        /// A target search stops at this role.
+        #[arg(long)]
+        terminating: bool,
+    },
+    /// Stage the removal of a delegation.
+    Undelegate {
+        /// Repository.
+        repo: String,
+        /// The delegated role's name.
+        role: String,
+    },
+    /// Replace the keys of the root or targets role and push the new root (signed
+    /// by the old root keys, and the new ones for root) at once.
+    Rotate {
+        /// Repository.
+        repo: String,
+        /// `root` or `targets`.
+        role: String,
+        /// The new key ID(s), from this keystore.
+        #[arg(long = "key", required = true)]
+        keys: Vec<String>,
+        /// Signatures the role needs after the rotation.
+        #[arg(long, default_value_t = 1)]
+        threshold: u64,
+        #[command(flatten)]
+        secret: PassphraseArgs,
+        #[command(flatten)]
+        token: TokenArgs,
+    },
     /// Published versions and staged changes.
     Status {
         /// Repository.
@@ -499,6 +543,80 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        RepoCommand::Delegate {
+            repo,
+            role,
+            keys,
+            paths,
+            threshold,
+            terminating,
+        } => {
+            let public = keys
+                .iter()
+                .map(|id| ks.public(id).map(|k| k.public))
+                .collect::<Result<Vec<_>, _>>()?;
+            Workspace::open(&home, &server, &repo)?.delegate(
+                &role,
+                public,
+                threshold,
+                paths,
+                terminating,
+            )?;
+            if args.output == Output::Human {
+                say(format!("staged delegation to {role}"));
+            }
+        }
+        RepoCommand::Undelegate { repo, role } => {
+            Workspace::open(&home, &server, &repo)?.undelegate(&role)?;
+            if args.output == Output::Human {
+                say(format!("staged removal of the delegation to {role}"));
+            }
+        }
+        RepoCommand::Rotate {
+            repo,
+            role,
+            keys,
+            threshold,
+            secret,
+            token: token_args,
+        } => {
+            let vkey = log_key(args, &file)?;
+            let ws = Workspace::open(&home, &server, &repo)?;
+            let old_ids = ws.signing_keyids("root", &ks)?;
+            if old_ids.is_empty() {
+                bail!("this keystore holds none of {repo}'s current root keys");
+            }
+            let pass = passphrase(&secret, false)?;
+            let old = old_ids
+                .iter()
+                .map(|id| ks.load(id, &pass))
+                .collect::<Result<Vec<_>, _>>()?;
+            let new = keys
+                .iter()
+                .map(|id| ks.load(id, &pass))
+                .collect::<Result<Vec<_>, _>>()?;
+            let token = token(&token_args)?;
+            let receipt = rt.block_on(ws.rotate(
+                &role,
+                &new.iter().collect::<Vec<_>>(),
+                threshold,
+                &old.iter().collect::<Vec<_>>(),
+                &token,
+                &vkey,
+            ))?;
+            match args.output {
+                Output::Json => print_json(&receipt)?,
+                Output::Human => {
+                    say(format!("rotated the {role} keys of {repo}"));
+                    for e in &receipt.entries {
+                        say(format!(
+                            "  {} v{} at log index {}",
+                            e.role, e.version, e.index
+                        ));
+                    }
+                }
+            }
+        }
         RepoCommand::Status { repo } => {
             let status = Workspace::open(&home, &server, &repo)?.status()?;
             match args.output {
@@ -518,6 +636,20 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                             }
                             client::publish::Change::RemoveTarget { path } => {
                                 say(format!("  remove {path}"));
+                            }
+                            client::publish::Change::Delegate {
+                                role,
+                                paths,
+                                threshold,
+                                keys,
+                                ..
+                            } => say(format!(
+                                "  delegate {} to {role} ({threshold} of {} keys)",
+                                paths.join(" "),
+                                keys.len()
+                            )),
+                            client::publish::Change::Undelegate { role } => {
+                                say(format!("  undelegate {role}"));
                             }
                         }
                     }
@@ -573,6 +705,35 @@ pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Res
     Ok(())
 }
 
+/// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl client::transport::Progress for Bar {
+    fn start(&self, what: &str, total: Option<u64>) {
+        if let Some(t) = total {
+            self.0.set_length(t);
+        }
+        self.0
+            .set_message(what.rsplit('/').next().unwrap_or(what).to_string());
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn progress_bar() -> std::sync::Arc<Bar> {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+    ) {
+        bar.set_style(style);
+    }
+    std::sync::Arc::new(Bar(bar))
+}
+
 pub fn download(
     args: &ClientArgs,
     repo: &str,
@@ -592,6 +753,7 @@ pub fn download(
             format!("file://{}", dir.canonicalize()?.display())
         }
     };
+    let client = client.with_progress(progress_bar());
     let report = runtime()?.block_on(client.download(repo, target, &targets_url, out))?;
     match args.output {
         Output::Json => print_json(&report)?,

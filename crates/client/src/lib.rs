@@ -44,10 +44,11 @@ pub struct ClientConfig {
 }
 
 /// A verifying client for one tuflog server.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Client {
     config: ClientConfig,
     http: Http,
+    progress: Option<std::sync::Arc<dyn transport::Progress>>,
 }
 
 /// What a download fetched.
@@ -85,7 +86,14 @@ impl Client {
         Client {
             config,
             http: Http::new(),
+            progress: None,
         }
+    }
+
+    /// Reports target downloads to `progress`.
+    pub fn with_progress(mut self, progress: std::sync::Arc<dyn transport::Progress>) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     /// The configuration.
@@ -172,7 +180,9 @@ impl Client {
         let mut session = self.session(repo, None).await?;
         session.refresh().await?;
         let (path, info) = session.find(target).await?;
-        let bytes = session.fetch_target(targets_url, &path, &info).await?;
+        let bytes = session
+            .fetch_target_with_progress(targets_url, &path, &info, self.progress.as_deref())
+            .await?;
         let update = session.commit()?;
         fsutil::write_atomic(out, &bytes)?;
         Ok(DownloadReport {

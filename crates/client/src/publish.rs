@@ -50,6 +50,24 @@ pub enum Change {
         /// Target path.
         path: String,
     },
+    /// Delegate target paths to a role.
+    Delegate {
+        /// The delegated role's name.
+        role: String,
+        /// Its keys.
+        keys: Vec<Key>,
+        /// Signatures it needs.
+        threshold: u64,
+        /// Path patterns it is trusted for.
+        paths: Vec<String>,
+        /// Whether a search stops at this role.
+        terminating: bool,
+    },
+    /// Remove a delegation.
+    Undelegate {
+        /// The delegated role's name.
+        role: String,
+    },
 }
 
 /// The server's push reply, as far as the publisher checks it.
@@ -331,6 +349,100 @@ impl Workspace {
         self.stage(Change::RemoveTarget { path: path.into() })
     }
 
+    /// Stages a delegation of `paths` to `role`, signed by `keys` at `threshold`.
+    /// The delegation is checked now (names, threshold) so a bad one never waits
+    /// for publish to fail.
+    pub fn delegate(
+        &self,
+        role: &str,
+        keys: Vec<Key>,
+        threshold: u64,
+        paths: Vec<String>,
+        terminating: bool,
+    ) -> Result<()> {
+        let mut probe = self.published::<Targets>("targets")?.signed().clone();
+        let change = Change::Delegate {
+            role: role.into(),
+            keys,
+            threshold,
+            paths,
+            terminating,
+        };
+        apply(&mut probe, std::slice::from_ref(&change))?;
+        self.stage(change)
+    }
+
+    /// Stages the removal of the delegation to `role`.
+    pub fn undelegate(&self, role: &str) -> Result<()> {
+        let mut probe = self.published::<Targets>("targets")?.signed().clone();
+        apply(&mut probe, &self.staged()?)?;
+        let change = Change::Undelegate { role: role.into() };
+        apply(&mut probe, std::slice::from_ref(&change))?;
+        self.stage(change)
+    }
+
+    /// Replaces the keys of `role` (`root` or `targets`) with `new_keys` at
+    /// `threshold`, in a new root signed by the old root keys and, for a root
+    /// rotation, the new ones (TUF §5.3.4: clients check both thresholds). A targets
+    /// rotation re-signs targets with the new keys in the same push. Staged changes
+    /// stay staged.
+    pub async fn rotate(
+        &self,
+        role: &str,
+        new_keys: &[&PrivateKey],
+        threshold: u64,
+        old_root_keys: &[&PrivateKey],
+        token: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Receipt> {
+        if role != "root" && role != "targets" {
+            return Err(Error::Usage(format!(
+                "{role}: only root and targets keys are held offline; the server holds the {role} key"
+            )));
+        }
+        let now = Utc::now();
+        let old = self.published::<Root>("root")?;
+        let mut root = old.signed().clone();
+        let current: Vec<String> = root
+            .roles
+            .get(role)
+            .map(|r| r.keyids.clone())
+            .unwrap_or_default();
+        for key in new_keys {
+            root.add_key(role, key.public()).map_err(tuf_err("root"))?;
+        }
+        let new_ids: Vec<&str> = new_keys.iter().map(|k| k.key_id()).collect();
+        for id in current.iter().filter(|id| !new_ids.contains(&id.as_str())) {
+            root.remove_key(role, id).map_err(tuf_err("root"))?;
+        }
+        root.set_threshold(role, threshold)
+            .map_err(tuf_err("root"))?;
+        bump(&mut root, expires_in(now, ROOT_EXPIRY_DAYS)?);
+        let mut signers: Vec<&PrivateKey> = old_root_keys.to_vec();
+        if role == "root" {
+            for k in new_keys {
+                if !signers.iter().any(|s| s.key_id() == k.key_id()) {
+                    signers.push(k);
+                }
+            }
+        }
+        let root = Metadata::sign_new(root, &signers, &mut OsRng).map_err(tuf_err("root"))?;
+        let mut files: Vec<(&str, Vec<u8>)> = vec![("root", root.bytes().to_vec())];
+        if role == "targets" {
+            let mut targets = self.published::<Targets>("targets")?.signed().clone();
+            bump(&mut targets, expires_in(now, TARGETS_EXPIRY_DAYS)?);
+            let signed =
+                Metadata::sign_new(targets, new_keys, &mut OsRng).map_err(tuf_err("targets"))?;
+            files.push(("targets", signed.bytes().to_vec()));
+        }
+        let refs: Vec<(&str, &[u8])> = files.iter().map(|(r, b)| (*r, b.as_slice())).collect();
+        let receipt = self.push(&refs, token, log_key).await?;
+        for (role, bytes) in &files {
+            write_atomic(&self.metadata_path(role), bytes)?;
+        }
+        Ok(receipt)
+    }
+
     /// Published versions and staged changes.
     pub fn status(&self) -> Result<Status> {
         let root = self.published::<Root>("root")?;
@@ -486,6 +598,23 @@ fn apply(targets: &mut Targets, changes: &[Change]) -> Result<()> {
             }
             Change::RemoveTarget { path } => {
                 targets.remove_target(path).map_err(tuf_err("targets"))?;
+            }
+            Change::Delegate {
+                role,
+                keys,
+                threshold,
+                paths,
+                terminating,
+            } => {
+                let refs: Vec<&Key> = keys.iter().collect();
+                targets
+                    .add_delegation(role, &refs, *threshold, paths.clone(), *terminating)
+                    .map_err(tuf_err("targets"))?;
+            }
+            Change::Undelegate { role } => {
+                targets
+                    .remove_delegation(role)
+                    .map_err(tuf_err("targets"))?;
             }
         }
     }

@@ -6,6 +6,16 @@ use std::path::Path;
 /// Largest error body kept for a message.
 const MAX_ERROR_BODY: usize = 1024;
 
+/// Told how a long download advances (the CLI draws a progress bar from it).
+pub trait Progress: Send + Sync {
+    /// A download of `what` starts; `total` bytes when known.
+    fn start(&self, what: &str, total: Option<u64>);
+    /// `n` more bytes arrived.
+    fn advance(&self, n: u64);
+    /// The download ended (done or failed).
+    fn finish(&self);
+}
+
 /// An HTTP client that never reads more than the caller allows. `file://` URLs
 /// read local files, so a target directory can stand in for a target server.
 #[derive(Clone, Debug)]
@@ -37,6 +47,32 @@ impl Http {
     /// GETs `url`, reading at most `max_bytes`. `None` for 404. Reading stops as
     /// soon as the limit is passed (an endless-data attack costs the limit, no more).
     pub async fn get(&self, url: &str, max_bytes: u64) -> Result<Option<Vec<u8>>> {
+        self.get_with_progress(url, max_bytes, None).await
+    }
+
+    /// [`Http::get`], reporting progress to `progress`.
+    pub async fn get_with_progress(
+        &self,
+        url: &str,
+        max_bytes: u64,
+        progress: Option<&dyn Progress>,
+    ) -> Result<Option<Vec<u8>>> {
+        if let Some(p) = progress {
+            p.start(url, Some(max_bytes));
+        }
+        let result = self.fetch(url, max_bytes, progress).await;
+        if let Some(p) = progress {
+            p.finish();
+        }
+        result
+    }
+
+    async fn fetch(
+        &self,
+        url: &str,
+        max_bytes: u64,
+        progress: Option<&dyn Progress>,
+    ) -> Result<Option<Vec<u8>>> {
         if let Some(path) = url.strip_prefix("file://") {
             return read_file(Path::new(path), url, max_bytes);
         }
@@ -67,6 +103,9 @@ impl Http {
                 });
             }
             body.extend_from_slice(&chunk);
+            if let Some(p) = progress {
+                p.advance(chunk.len() as u64);
+            }
         }
         Ok(Some(body))
     }

@@ -41,6 +41,7 @@ pub struct Session {
     proofs: Option<Proofs>,
     updater: Updater,
     staged: Vec<Accepted>,
+    persist_each: bool,
 }
 
 /// What an update trusted.
@@ -137,7 +138,16 @@ impl Session {
             proofs,
             updater,
             staged,
+            persist_each: false,
         })
+    }
+
+    /// Writes each file to the metadata directory as soon as it is trusted (TUF §5.3.8
+    /// "persist root metadata", and so on), instead of all at [`Session::commit`].
+    /// Only for plain TUF: with log proofs, nothing may be kept unless every proof
+    /// of the update checked out.
+    pub fn persist_each_file(&mut self, yes: bool) {
+        self.persist_each = yes && self.proofs.is_none();
     }
 
     /// TUF §5.3–§5.6: root rotations, timestamp, snapshot, top-level targets; each
@@ -189,6 +199,9 @@ impl Session {
                     let file = format!("{}.{}.json", acc.version, encode_role_name(&acc.role));
                     check_proof(&self.http, p, &acc.role, acc.version, &acc.bytes, &file).await?;
                 }
+                if self.persist_each {
+                    write_atomic(&self.metadata_dir.join(&acc.file_name), &acc.bytes)?;
+                }
                 self.staged.push(acc);
             }
         }
@@ -203,6 +216,18 @@ impl Session {
         path: &str,
         info: &TargetFile,
     ) -> Result<Vec<u8>> {
+        self.fetch_target_with_progress(targets_url, path, info, None)
+            .await
+    }
+
+    /// [`Session::fetch_target`], reporting progress.
+    pub async fn fetch_target_with_progress(
+        &self,
+        targets_url: &str,
+        path: &str,
+        info: &TargetFile,
+        progress: Option<&dyn crate::transport::Progress>,
+    ) -> Result<Vec<u8>> {
         let rel = self.updater.target_download_path(path, info);
         let url = format!(
             "{}/{}",
@@ -211,7 +236,7 @@ impl Session {
         );
         let bytes = self
             .http
-            .get(&url, info.length)
+            .get_with_progress(&url, info.length, progress)
             .await?
             .ok_or_else(|| Error::Http {
                 url: url.clone(),
@@ -234,9 +259,13 @@ impl Session {
     /// trusted checkpoint. Each write is atomic; a crash between them leaves an
     /// older checkpoint, which only means a longer consistency proof next time.
     pub fn commit(&mut self) -> Result<UpdateReport> {
+        // The latest of each file only (a root rotation accepts several roots).
+        let mut latest: std::collections::BTreeMap<&str, &[u8]> = Default::default();
         for acc in &self.staged {
-            write_atomic(&self.metadata_dir.join(&acc.file_name), &acc.bytes)?;
+            latest.insert(&acc.file_name, &acc.bytes);
         }
+        let files: Vec<(&str, &[u8])> = latest.into_iter().collect();
+        crate::fsutil::write_all_atomic(&self.metadata_dir, &files)?;
         let checkpoint = match &self.proofs {
             Some(p) => match p.log.trusted_note() {
                 Some(note) => {

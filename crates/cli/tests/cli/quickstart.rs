@@ -1,16 +1,13 @@
 //! The README's Quickstart block, run verbatim in an empty directory, so it cannot
 //! rot. Only the port (TUFLOG_LISTEN / TUFLOG_SERVER, documented settings) and where
 //! the binary is (TUFLOG_BIN_DIR: this build's, not a release build) come from here.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn readme() -> String {
-    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
-    std::fs::read_to_string(dir.join("../../README.md")).unwrap()
+    std::fs::read_to_string(crate::repo_root().join("README.md")).unwrap()
 }
 
 /// The one fenced `sh` block under `## Quickstart`.

@@ -1,6 +1,5 @@
 //! The `tuflog server` binary as an operator runs it: embedded defaults in a fresh
 //! directory, SIGTERM, and a restart over the same state.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
