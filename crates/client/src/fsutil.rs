@@ -50,32 +50,70 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     result.map_err(|e| Error::io(path, e))
 }
 
-/// Replaces several files in `dir` at once: each is written and synced beside its
-/// target, then all are renamed, then the directory is synced once. A crash leaves
-/// every file either old or new (files may differ in which). One directory sync
-/// instead of one per file: a `tuflog update` writes four or five files.
-pub fn write_all_atomic(dir: &Path, files: &[(&str, &[u8])]) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut written = Vec::with_capacity(files.len());
+/// Replaces several files at once: each is written beside its target, all are synced
+/// side by side, then renamed, then each directory involved is synced. A crash leaves
+/// every file either old or new (files may differ in which). Syncing side by side
+/// lets the filesystem fold the syncs into one journal commit, where one after
+/// another each waits for its own: a `tuflog update` writes five or six files.
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
+    let mut written: Vec<std::path::PathBuf> = Vec::with_capacity(files.len());
+    let mut dirs: Vec<&Path> = Vec::new();
     let result = (|| {
-        for (name, bytes) in files {
-            let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let mut opened = Vec::with_capacity(files.len());
+        for (path, bytes) in files {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            std::fs::create_dir_all(dir)?;
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+            let name = path.file_name().ok_or_else(|| {
+                std::io::Error::other(format!("{} has no file name", path.display()))
+            })?;
+            let tmp = dir.join(format!(
+                ".{}.tmp-{}",
+                name.to_string_lossy(),
+                std::process::id()
+            ));
             written.push(tmp.clone());
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(bytes)?;
-            f.sync_all()?;
+            opened.push(f);
         }
-        for ((name, _), tmp) in files.iter().zip(&written) {
-            std::fs::rename(tmp, dir.join(name))?;
+        sync_all_at_once(&opened)?;
+        for ((path, _), tmp) in files.iter().zip(&written) {
+            std::fs::rename(tmp, path)?;
         }
-        std::fs::File::open(dir)?.sync_all()
+        let dir_handles = dirs
+            .iter()
+            .map(std::fs::File::open)
+            .collect::<std::io::Result<Vec<_>>>()?;
+        sync_all_at_once(&dir_handles)
     })();
     if result.is_err() {
         for tmp in &written {
             let _ = std::fs::remove_file(tmp);
         }
     }
-    result.map_err(|e| Error::io(dir, e))
+    result.map_err(|e| match files.first() {
+        Some((p, _)) => Error::io(p, e),
+        None => Error::io(Path::new("."), e),
+    })
+}
+
+fn sync_all_at_once(files: &[std::fs::File]) -> std::io::Result<()> {
+    std::thread::scope(|scope| {
+        let syncs: Vec<_> = files
+            .iter()
+            .map(|f| scope.spawn(move || f.sync_all()))
+            .collect();
+        syncs.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("sync thread panicked")))
+        })
+    })
 }
 
 /// Reads `path`, `None` when it does not exist.
@@ -112,8 +150,12 @@ mod tests {
     fn several_files_replace_together_and_leave_no_temporaries() {
         let dir = tempfile::tempdir().unwrap();
         let meta = dir.path().join("metadata");
-        write_all_atomic(&meta, &[("root.json", b"r1"), ("targets.json", b"t1")]).unwrap();
-        write_all_atomic(&meta, &[("targets.json", b"t2"), ("snapshot.json", b"s2")]).unwrap();
+        let at = |n: &str| meta.join(n);
+        let (root, targets, snapshot) = (at("root.json"), at("targets.json"), at("snapshot.json"));
+        let log = dir.path().join("logs/origin.checkpoint");
+        write_all_atomic(&[(&root, b"r1"), (&targets, b"t1"), (&log, b"c1")]).unwrap();
+        write_all_atomic(&[(&targets, b"t2"), (&snapshot, b"s2")]).unwrap();
+        assert_eq!(std::fs::read(&log).unwrap(), b"c1");
         assert_eq!(std::fs::read(meta.join("root.json")).unwrap(), b"r1");
         assert_eq!(std::fs::read(meta.join("targets.json")).unwrap(), b"t2");
         let mut names: Vec<_> = std::fs::read_dir(&meta)

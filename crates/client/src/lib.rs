@@ -139,6 +139,7 @@ impl Client {
     async fn session(&self, repo: &str, bootstrap_root: Option<Vec<u8>>) -> Result<Session> {
         let proofs = update::Proofs {
             proof_url: format!("{}/repos/{repo}/proof", self.server()),
+            log_url: format!("{}/log", self.server()),
             repo: repo.to_string(),
             log: self.log_trust()?,
             checkpoint_path: self.checkpoint_path(),

@@ -191,6 +191,34 @@ impl LogTrust {
             })
     }
 
+    /// Checks that `newer` extends `older` (both already verified by this view),
+    /// by `proof`: two checkpoints seen in one update must be of one log.
+    pub fn check_between(
+        &self,
+        older: &Checkpoint,
+        newer: &Checkpoint,
+        proof: &[String],
+        file: &str,
+    ) -> Result<()> {
+        let proof = hashes(proof, file)?;
+        // RFC 9162 §2.1.4.2, between two checkpoints of the same update.
+        tlog::verify::verify_consistency(
+            older.size(),
+            newer.size(),
+            older.root(),
+            newer.root(),
+            &proof,
+        )
+        .map_err(|e| Error::Log {
+            file: file.into(),
+            checkpoint: describe(older),
+            detail: format!(
+                "not consistent with {} from the same update: {e}",
+                describe(newer)
+            ),
+        })
+    }
+
     /// Checks that `bytes`, downloaded as `role` version `version` of `repo`, is in
     /// the log: the bundle's entry must be the entry these bytes produce, its
     /// checkpoint signed (and cosigned per policy) and consistent with the trusted
@@ -508,6 +536,30 @@ mod tests {
             )
             .unwrap_err();
         assert!(err.to_string().contains("went back"), "{err}");
+    }
+
+    #[test]
+    fn two_checkpoints_of_one_update_must_be_of_one_log() {
+        let mut log = TestLog::new(b"doc", 5);
+        let older = Checkpoint::new(ORIGIN, 5, log.store.root()).unwrap();
+        for i in 0..4 {
+            log.store.append_leaf(format!("more {i}").as_bytes());
+        }
+        let newer = Checkpoint::new(ORIGIN, 9, log.store.root()).unwrap();
+        let proof: Vec<String> = tlog::tree::consistency_proof(5, 9, &log.store)
+            .unwrap()
+            .iter()
+            .map(Hash::to_base64)
+            .collect();
+        let t = trust();
+        t.check_between(&older, &newer, &proof, "f").unwrap();
+        let mut fork = TestLog::new(b"doc", 5);
+        for i in 0..4 {
+            fork.store.append_leaf(format!("forked {i}").as_bytes());
+        }
+        let forked = Checkpoint::new(ORIGIN, 9, fork.store.root()).unwrap();
+        let err = t.check_between(&older, &forked, &proof, "f").unwrap_err();
+        assert!(err.to_string().contains("from the same update"), "{err}");
     }
 
     #[test]

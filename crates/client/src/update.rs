@@ -24,6 +24,8 @@ pub const MAX_CHECKPOINT_BYTES: u64 = 16 * 1024;
 pub struct Proofs {
     /// `{server}/repos/{repo}/proof`.
     pub proof_url: String,
+    /// `{server}/log`, for a consistency proof between two served checkpoints.
+    pub log_url: String,
     /// The repository name, as the log entries carry it.
     pub repo: String,
     /// The pinned log and the last checkpoint trusted.
@@ -42,6 +44,18 @@ pub struct Session {
     updater: Updater,
     staged: Vec<Accepted>,
     persist_each: bool,
+    /// Proof bundles requested, not yet checked (see [`Session::settle`]).
+    pending: Vec<PendingProof>,
+}
+
+/// A proof bundle on its way, for a file the TUF workflow accepted.
+struct PendingProof {
+    role: String,
+    version: u64,
+    bytes: Vec<u8>,
+    file: String,
+    url: String,
+    body: tokio::task::JoinHandle<Result<Option<Vec<u8>>>>,
 }
 
 /// What an update trusted.
@@ -139,6 +153,7 @@ impl Session {
             updater,
             staged,
             persist_each: false,
+            pending: Vec::new(),
         })
     }
 
@@ -154,6 +169,7 @@ impl Session {
     /// file proven in the log before the next is asked for.
     pub async fn refresh(&mut self) -> Result<()> {
         self.drive().await?;
+        self.settle().await?;
         if !self.updater.is_ready() {
             return Err(Error::Usage(
                 "the update ended without trusted targets".into(),
@@ -171,6 +187,7 @@ impl Session {
                 source,
             })?;
         self.drive().await?;
+        self.settle().await?;
         self.updater
             .found_target()
             .map(|(p, t)| (p.to_string(), t.clone()))
@@ -195,9 +212,22 @@ impl Session {
                 source,
             })?;
             if let Some(acc) = accepted {
-                if let Some(p) = &mut self.proofs {
+                if let Some(p) = &self.proofs {
+                    // The bundle is fetched while the workflow asks for its next file;
+                    // nothing counts until settle() has checked every bundle.
                     let file = format!("{}.{}.json", acc.version, encode_role_name(&acc.role));
-                    check_proof(&self.http, p, &acc.role, acc.version, &acc.bytes, &file).await?;
+                    let url = bundle_url(p, &file);
+                    let (http, fetch) = (self.http.clone(), url.clone());
+                    let body =
+                        tokio::spawn(async move { http.get(&fetch, MAX_BUNDLE_BYTES).await });
+                    self.pending.push(PendingProof {
+                        role: acc.role.clone(),
+                        version: acc.version,
+                        bytes: acc.bytes.clone(),
+                        file,
+                        url,
+                        body,
+                    });
                 }
                 if self.persist_each {
                     write_atomic(&self.metadata_dir.join(&acc.file_name), &acc.bytes)?;
@@ -205,6 +235,84 @@ impl Session {
                 self.staged.push(acc);
             }
         }
+        Ok(())
+    }
+
+    /// Checks every pending proof bundle against the checkpoint trusted when the
+    /// update started, then reconciles their checkpoints with one another (the log
+    /// may grow during an update): equal sizes must have equal roots, and a smaller
+    /// one must be consistent with the largest, which becomes trusted.
+    async fn settle(&mut self) -> Result<()> {
+        let Some(proofs) = &mut self.proofs else {
+            return Ok(());
+        };
+        let mut seen: Vec<(tlog::checkpoint::Checkpoint, String, String)> = Vec::new();
+        for p in self.pending.drain(..) {
+            let body = p
+                .body
+                .await
+                .map_err(|e| Error::Transport {
+                    url: p.url.clone(),
+                    message: e.to_string(),
+                })??
+                .ok_or_else(|| Error::Log {
+                    file: p.file.clone(),
+                    checkpoint: proofs
+                        .log
+                        .trusted()
+                        .map_or_else(|| "none yet".into(), crate::logtrust::describe),
+                    detail: format!("{}: the log has no entry for this file", p.url),
+                })?;
+            let bundle: ProofBundle =
+                serde_json::from_slice(&body).map_err(|e| Error::malformed(&p.url, e))?;
+            let (checkpoint, note) = proofs.log.check_bundle(
+                &bundle,
+                &proofs.repo,
+                &p.role,
+                p.version,
+                &p.bytes,
+                &p.file,
+            )?;
+            seen.push((checkpoint, note, p.file));
+        }
+        let Some(newest) = seen.iter().max_by_key(|(c, _, _)| c.size()).cloned() else {
+            return Ok(());
+        };
+        for (c, _, file) in &seen {
+            if c.size() == newest.0.size() {
+                if c.root() != newest.0.root() {
+                    return Err(Error::Log {
+                        file: file.clone(),
+                        checkpoint: crate::logtrust::describe(c),
+                        detail: format!(
+                            "split view: another file of this update came with {}",
+                            crate::logtrust::describe(&newest.0)
+                        ),
+                    });
+                }
+                continue;
+            }
+            let url = format!(
+                "{}/proof/consistency?from={}&size={}",
+                proofs.log_url.trim_end_matches('/'),
+                c.size(),
+                newest.0.size()
+            );
+            let body = self
+                .http
+                .get(&url, MAX_BUNDLE_BYTES)
+                .await?
+                .ok_or_else(|| Error::malformed(&url, "not found"))?;
+            #[derive(serde::Deserialize)]
+            struct Consistency {
+                proof: Vec<String>,
+            }
+            let proof = serde_json::from_slice::<Consistency>(&body)
+                .map_err(|e| Error::malformed(&url, e))?
+                .proof;
+            proofs.log.check_between(c, &newest.0, &proof, file)?;
+        }
+        proofs.log.advance(newest.0, newest.1);
         Ok(())
     }
 
@@ -255,31 +363,35 @@ impl Session {
         self.updater.trusted()
     }
 
-    /// Persists every accepted file under its unversioned name and, last, the
-    /// trusted checkpoint. Each write is atomic; a crash between them leaves an
-    /// older checkpoint, which only means a longer consistency proof next time.
+    /// Persists every accepted file under its unversioned name and the trusted
+    /// checkpoint, all synced before any is renamed into place, the checkpoint
+    /// renamed last. Each file is replaced atomically; a crash among the renames
+    /// leaves an older checkpoint, which only means a longer consistency proof
+    /// next time.
     pub fn commit(&mut self) -> Result<UpdateReport> {
-        // The latest of each file only (a root rotation accepts several roots).
+        // The latest of each file only (a root rotation accepts several roots), and
+        // the trusted checkpoint, all synced together.
         let mut latest: std::collections::BTreeMap<&str, &[u8]> = Default::default();
         for acc in &self.staged {
             latest.insert(&acc.file_name, &acc.bytes);
         }
-        let files: Vec<(&str, &[u8])> = latest.into_iter().collect();
-        crate::fsutil::write_all_atomic(&self.metadata_dir, &files)?;
-        let checkpoint = match &self.proofs {
-            Some(p) => match p.log.trusted_note() {
-                Some(note) => {
-                    write_atomic(&p.checkpoint_path, note.as_bytes())?;
-                    p.log.trusted().map(|c| CheckpointSummary {
-                        origin: c.origin().into(),
-                        size: c.size(),
-                        root: c.root().to_base64(),
-                    })
-                }
-                None => None,
-            },
-            None => None,
-        };
+        let paths: Vec<(PathBuf, &[u8])> = latest
+            .into_iter()
+            .map(|(name, bytes)| (self.metadata_dir.join(name), bytes))
+            .collect();
+        let mut files: Vec<(&Path, &[u8])> = paths.iter().map(|(p, b)| (p.as_path(), *b)).collect();
+        let mut checkpoint = None;
+        if let Some(p) = &self.proofs {
+            if let (Some(note), Some(c)) = (p.log.trusted_note(), p.log.trusted()) {
+                files.push((&p.checkpoint_path, note.as_bytes()));
+                checkpoint = Some(CheckpointSummary {
+                    origin: c.origin().into(),
+                    size: c.size(),
+                    root: c.root().to_base64(),
+                });
+            }
+        }
+        crate::fsutil::write_all_atomic(&files)?;
         let t = self.updater.trusted();
         let mut versions = std::collections::BTreeMap::new();
         versions.insert("root".to_string(), t.root.version());
@@ -312,11 +424,7 @@ async fn check_proof(
     bytes: &[u8],
     file: &str,
 ) -> Result<()> {
-    let from = proofs.log.trusted_size();
-    let mut url = format!("{}/{file}", proofs.proof_url.trim_end_matches('/'));
-    if from > 0 {
-        url.push_str(&format!("?from={from}"));
-    }
+    let url = bundle_url(proofs, file);
     let body = http
         .get(&url, MAX_BUNDLE_BYTES)
         .await?
@@ -336,6 +444,16 @@ async fn check_proof(
             .check_bundle(&bundle, &proofs.repo, role, version, bytes, file)?;
     proofs.log.advance(checkpoint, note);
     Ok(())
+}
+
+/// The proof bundle URL for `file`, with a consistency proof from the trusted size.
+fn bundle_url(proofs: &Proofs, file: &str) -> String {
+    let from = proofs.log.trusted_size();
+    let mut url = format!("{}/{file}", proofs.proof_url.trim_end_matches('/'));
+    if from > 0 {
+        url.push_str(&format!("?from={from}"));
+    }
+    url
 }
 
 /// Percent-encodes each segment of a target path for a URL, keeping the slashes.
