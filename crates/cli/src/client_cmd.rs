@@ -222,6 +222,36 @@ pub enum LogCommand {
     /// Fetch the log's checkpoint, verify it against the pinned key and the last
     /// trusted checkpoint (consistency proof), and trust it.
     Checkpoint,
+    /// Prove that a metadata version is in the log: fetch it and its proof bundle,
+    /// check both. `--output json` prints the bundle for `log verify` later.
+    Prove {
+        /// Repository.
+        repo: String,
+        /// Role, e.g. targets.
+        role: String,
+        /// Version.
+        version: u64,
+    },
+    /// Check offline that a metadata file is in the log, from a saved proof bundle
+    /// (the `bundle` of `log prove --output json`, or the server's bundle JSON),
+    /// against the pinned log key and the witness policy only.
+    Verify {
+        /// The proof bundle JSON.
+        #[arg(long)]
+        bundle: PathBuf,
+        /// The metadata file's exact bytes.
+        #[arg(long)]
+        metadata: PathBuf,
+        /// Repository.
+        #[arg(long)]
+        repo: String,
+        /// Role.
+        #[arg(long)]
+        role: String,
+        /// Version.
+        #[arg(long)]
+        version: u64,
+    },
 }
 
 fn home(args: &ClientArgs) -> anyhow::Result<PathBuf> {
@@ -776,6 +806,59 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
             match args.output {
                 Output::Json => print_json(&c)?,
                 Output::Human => say(format!("{}\n{}\n{}", c.origin, c.size, c.root)),
+            }
+        }
+        LogCommand::Prove {
+            repo,
+            role,
+            version,
+        } => {
+            let r = runtime()?.block_on(client.prove(&repo, &role, version))?;
+            match args.output {
+                Output::Json => print_json(&r)?,
+                Output::Human => say(format!(
+                    "{repo} {role} v{version} (sha256 {}) is entry {} of {} at size {}",
+                    r.sha256, r.index, r.checkpoint.origin, r.checkpoint.size
+                )),
+            }
+        }
+        LogCommand::Verify {
+            bundle,
+            metadata,
+            repo,
+            role,
+            version,
+        } => {
+            let text = read_limited(&bundle, client::update::MAX_BUNDLE_BYTES)?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", bundle.display()))?;
+            // Either a bare bundle or `log prove --output json` around one.
+            let inner = value.get("bundle").cloned().unwrap_or(value);
+            let parsed: client::ProofBundle = serde_json::from_value(inner)
+                .with_context(|| format!("{} is not a proof bundle", bundle.display()))?;
+            let bytes = std::fs::read(&metadata)
+                .with_context(|| format!("reading {}", metadata.display()))?;
+            let trust = client::LogTrust::new(
+                client.config().log_key.clone(),
+                client.config().witnesses.clone(),
+            );
+            let file = metadata.display().to_string();
+            let (checkpoint, _) =
+                trust.check_bundle(&parsed, &repo, &role, version, &bytes, &file)?;
+            match args.output {
+                Output::Json => print_json(&serde_json::json!({
+                    "verified": true,
+                    "index": parsed.index,
+                    "origin": checkpoint.origin(),
+                    "size": checkpoint.size(),
+                    "root": checkpoint.root().to_base64(),
+                }))?,
+                Output::Human => say(format!(
+                    "verified: {file} is entry {} of {} at size {}",
+                    parsed.index,
+                    checkpoint.origin(),
+                    checkpoint.size()
+                )),
             }
         }
     }

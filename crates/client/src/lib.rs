@@ -66,6 +66,28 @@ pub struct DownloadReport {
     pub written_to: PathBuf,
 }
 
+/// What [`Client::prove`] checked, with the bundle so it can be kept and re-checked
+/// offline (`tuflog log verify`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProveReport {
+    /// Repository.
+    pub repo: String,
+    /// Role.
+    pub role: String,
+    /// Version.
+    pub version: u64,
+    /// Length of the metadata file.
+    pub length: u64,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// Its log index.
+    pub index: u64,
+    /// The checkpoint it was proven against.
+    pub checkpoint: update::CheckpointSummary,
+    /// The proof bundle as served.
+    pub bundle: ProofBundle,
+}
+
 /// A repository name as one safe path component: percent-encoded, never `.`/`..`.
 pub fn repo_component(repo: &str) -> Result<String> {
     if repo.is_empty()
@@ -192,6 +214,51 @@ impl Client {
             length: info.length,
             sha256: info.hashes.get("sha256").cloned(),
             written_to: out.to_path_buf(),
+        })
+    }
+
+    /// Proves by hand that `role` version `version` of `repo` is in the log: fetches
+    /// the file and its proof bundle, checks them as an update would, and trusts the
+    /// bundle's checkpoint.
+    pub async fn prove(&self, repo: &str, role: &str, version: u64) -> Result<ProveReport> {
+        repo_component(repo)?;
+        let file = format!("{version}.{}.json", tuf::client::encode_role_name(role));
+        let url = format!("{}/repos/{repo}/metadata/{file}", self.server());
+        let bytes = self
+            .http
+            .get(&url, self.config.limits.targets_max_bytes)
+            .await?
+            .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
+        let mut proofs = update::Proofs {
+            proof_url: format!("{}/repos/{repo}/proof", self.server()),
+            log_url: format!("{}/log", self.server()),
+            repo: repo.to_string(),
+            log: self.log_trust()?,
+            checkpoint_path: self.checkpoint_path(),
+        };
+        let bundle = update::fetch_bundle(&self.http, &proofs, &file).await?;
+        let (checkpoint, note) = proofs
+            .log
+            .check_bundle(&bundle, repo, role, version, &bytes, &file)?;
+        let summary = update::CheckpointSummary {
+            origin: checkpoint.origin().into(),
+            size: checkpoint.size(),
+            root: checkpoint.root().to_base64(),
+        };
+        proofs.log.advance(checkpoint, note);
+        if let Some(note) = proofs.log.trusted_note() {
+            fsutil::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
+        }
+        let (length, hashes) = tuf::editor::describe(&bytes);
+        Ok(ProveReport {
+            repo: repo.into(),
+            role: role.into(),
+            version,
+            length,
+            sha256: hashes.get("sha256").cloned().unwrap_or_default(),
+            index: bundle.index,
+            checkpoint: summary,
+            bundle,
         })
     }
 

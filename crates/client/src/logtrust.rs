@@ -32,7 +32,7 @@ pub struct WitnessPolicy {
 }
 
 /// The proof bundle served at `/repos/{repo}/proof/{n}.{role}.json?from=M`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 pub struct ProofBundle {
     /// The log entry, base64.
     pub entry: String,

@@ -413,17 +413,9 @@ impl Session {
     }
 }
 
-/// Fetches the proof bundle for `role` `version` (with a consistency proof from the
-/// trusted size) and checks it against the downloaded bytes; trust then moves to
-/// the bundle's checkpoint.
-async fn check_proof(
-    http: &Http,
-    proofs: &mut Proofs,
-    role: &str,
-    version: u64,
-    bytes: &[u8],
-    file: &str,
-) -> Result<()> {
+/// Fetches the proof bundle for `file` (with a consistency proof from the trusted
+/// size).
+pub(crate) async fn fetch_bundle(http: &Http, proofs: &Proofs, file: &str) -> Result<ProofBundle> {
     let url = bundle_url(proofs, file);
     let body = http
         .get(&url, MAX_BUNDLE_BYTES)
@@ -436,8 +428,19 @@ async fn check_proof(
                 .map_or_else(|| "none yet".into(), crate::logtrust::describe),
             detail: format!("{url}: the log has no entry for this file"),
         })?;
-    let bundle: ProofBundle =
-        serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))?;
+    serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))
+}
+
+/// Fetches and checks the proof bundle of one file, then trusts its checkpoint.
+async fn check_proof(
+    http: &Http,
+    proofs: &mut Proofs,
+    role: &str,
+    version: u64,
+    bytes: &[u8],
+    file: &str,
+) -> Result<()> {
+    let bundle = fetch_bundle(http, proofs, file).await?;
     let (checkpoint, note) =
         proofs
             .log

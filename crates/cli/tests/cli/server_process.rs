@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// Starts the binary in `dir` and returns it with the verifier key and the address
 /// it printed.
-fn start(dir: &std::path::Path) -> (Child, String, String) {
+pub(crate) fn start(dir: &std::path::Path) -> (Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tuflog"))
         .args(["server", "--listen", "127.0.0.1:0"])
         .current_dir(dir)
@@ -44,7 +44,7 @@ fn start(dir: &std::path::Path) -> (Child, String, String) {
     (child, vkey.unwrap(), addr.unwrap())
 }
 
-fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {
+pub(crate) fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -1,0 +1,100 @@
+//! `tuflog log prove` and `tuflog log verify` against the real binaries: a proof
+//! fetched online can be re-checked offline, and only for the exact bytes it names.
+
+use crate::server_process::{sigterm_and_wait, start};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tuflog(home: &Path, server: &str, vkey: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tuflog"))
+        .args(args)
+        .env("TUFLOG_HOME", home)
+        .env("TUFLOG_SERVER", server)
+        .env("TUFLOG_LOG_KEY", vkey)
+        .env("TUFLOG_PASSPHRASE", "log-commands test passphrase")
+        .env("TUFLOG_TOKEN", "unused")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_proof_fetched_online_verifies_offline_for_the_exact_bytes_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, vkey, server) = start(dir.path());
+    let token = std::fs::read_to_string(dir.path().join("tuflog-data/admin.token")).unwrap();
+    let home = dir.path().join("home");
+    let run = |args: &[&str]| tuflog(&home, &server, &vkey, args);
+    let root = ok(run(&["key", "generate"])).trim().to_string();
+    let targets = ok(run(&["key", "generate"])).trim().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_tuflog"))
+        .args([
+            "repo",
+            "init",
+            "example.com/app",
+            "--root-key",
+            &root,
+            "--targets-key",
+            &targets,
+        ])
+        .env("TUFLOG_HOME", &home)
+        .env("TUFLOG_SERVER", &server)
+        .env("TUFLOG_LOG_KEY", &vkey)
+        .env("TUFLOG_PASSPHRASE", "log-commands test passphrase")
+        .env("TUFLOG_TOKEN", token.trim())
+        .output()
+        .unwrap();
+    ok(out);
+
+    let proved = ok(run(&[
+        "--output",
+        "json",
+        "log",
+        "prove",
+        "example.com/app",
+        "targets",
+        "1",
+    ]));
+    let report: serde_json::Value = serde_json::from_str(&proved).unwrap();
+    assert_eq!(report["index"], 1);
+    let bundle = dir.path().join("bundle.json");
+    std::fs::write(&bundle, &proved).unwrap();
+    let metadata = home.join("publish/example.com%2Fapp/metadata/targets.json");
+    let verify = |file: &Path, version: &str| {
+        run(&[
+            "log",
+            "verify",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--metadata",
+            file.to_str().unwrap(),
+            "--repo",
+            "example.com/app",
+            "--role",
+            "targets",
+            "--version",
+            version,
+        ])
+    };
+    let out = ok(verify(&metadata, "1"));
+    assert!(out.starts_with("verified:"), "{out}");
+
+    let tampered = dir.path().join("tampered.json");
+    let mut bytes = std::fs::read(&metadata).unwrap();
+    bytes.push(b'\n');
+    std::fs::write(&tampered, bytes).unwrap();
+    let out = verify(&tampered, "1");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not describe these bytes"));
+    assert!(!verify(&metadata, "2").status.success(), "another version");
+
+    assert!(sigterm_and_wait(child).success());
+}
