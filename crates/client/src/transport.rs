@@ -156,3 +156,42 @@ fn read_file(path: &Path, url: &str, max_bytes: u64) -> Result<Option<Vec<u8>>> 
     }
     Ok(Some(body))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client speaks HTTPS (rustls, Mozilla's roots built in): an https URL
+    /// fails at the connection, not as an unsupported scheme.
+    #[tokio::test]
+    async fn https_urls_are_supported() {
+        let err = Http::new()
+            .get("https://127.0.0.1:9/metadata/timestamp.json", 1024)
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Transport { .. }), "{text}");
+        assert!(!text.to_lowercase().contains("scheme"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_local_file_longer_than_the_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        std::fs::write(&path, vec![b'x'; 100]).unwrap();
+        let url = format!("file://{}", path.display());
+        assert!(matches!(
+            Http::new().get(&url, 99).await,
+            Err(Error::TooLarge { limit: 99, .. })
+        ));
+        assert_eq!(
+            Http::new().get(&url, 100).await.unwrap().unwrap().len(),
+            100
+        );
+        assert!(Http::new()
+            .get(&format!("{url}-missing"), 1)
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
