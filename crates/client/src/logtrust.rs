@@ -165,8 +165,9 @@ impl LogTrust {
     }
 
     fn check_consistency(&self, new: &Checkpoint, proof: &[String], file: &str) -> Result<()> {
-        let Some(old) = self.trusted() else {
-            // First use: nothing earlier to be consistent with.
+        let Some(old) = self.trusted().filter(|c| c.size() > 0) else {
+            // First use, or only the empty log seen: nothing earlier to be consistent
+            // with (every tree extends the empty one; RFC 9162 defines no proof).
             return Ok(());
         };
         let fail = |detail: String| Error::Log {
@@ -255,7 +256,7 @@ impl LogTrust {
         }
         match &bundle.consistency {
             Some(proof) => self.check_consistency(&checkpoint, proof, file)?,
-            None if self.trusted.is_some() => {
+            None if self.trusted_size() > 0 => {
                 return Err(fail("the bundle has no consistency proof".into()))
             }
             None => {}
@@ -536,6 +537,34 @@ mod tests {
             )
             .unwrap_err();
         assert!(err.to_string().contains("went back"), "{err}");
+    }
+
+    /// Regression: a client that had trusted the checkpoint of an empty log (a new
+    /// server) refused every later checkpoint: "consistency with the empty tree
+    /// proves nothing", and bundles served without a proof from size 0.
+    #[test]
+    fn regression_a_trusted_empty_log_does_not_block_later_checkpoints() {
+        let key = log_key(1);
+        let empty = Checkpoint::new(ORIGIN, 0, tlog::EMPTY_ROOT).unwrap();
+        let mut t = trust();
+        let note = empty.sign(&key).unwrap().to_string();
+        let again = t.check_checkpoint(&note, &[]).unwrap();
+        t.advance(again, note.clone());
+        assert!(
+            t.check_checkpoint(&note, &[]).is_ok(),
+            "the same empty checkpoint"
+        );
+        let log = TestLog::new(b"doc", 4);
+        assert!(t.check_checkpoint(&log.note(), &[]).is_ok());
+        t.check_bundle(
+            &log.bundle(None),
+            "example.com/app",
+            "targets",
+            1,
+            b"doc",
+            "f",
+        )
+        .unwrap();
     }
 
     #[test]

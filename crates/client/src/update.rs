@@ -58,6 +58,24 @@ struct PendingProof {
     body: tokio::task::JoinHandle<Result<Option<Vec<u8>>>>,
 }
 
+impl PendingProof {
+    /// Starts fetching the bundle of `role` `version`.
+    fn request(http: &Http, proofs: &Proofs, role: &str, version: u64, bytes: &[u8]) -> Self {
+        let file = format!("{version}.{}.json", encode_role_name(role));
+        let url = bundle_url(proofs, &file);
+        let (http, fetch) = (http.clone(), url.clone());
+        let body = tokio::spawn(async move { http.get(&fetch, MAX_BUNDLE_BYTES).await });
+        PendingProof {
+            role: role.into(),
+            version,
+            bytes: bytes.to_vec(),
+            file,
+            url,
+            body,
+        }
+    }
+}
+
 /// What an update trusted.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct UpdateReport {
@@ -89,13 +107,14 @@ impl Session {
         http: Http,
         metadata_url: &str,
         metadata_dir: &Path,
-        mut proofs: Option<Proofs>,
+        proofs: Option<Proofs>,
         bootstrap_root: Option<Vec<u8>>,
         now: DateTime<Utc>,
         limits: Limits,
     ) -> Result<Self> {
         let root_path = metadata_dir.join("root.json");
         let mut staged = Vec::new();
+        let mut pending = Vec::new();
         let root = match read_optional(&root_path)? {
             Some(root) => root,
             None => {
@@ -116,9 +135,15 @@ impl Session {
                         file: "root.json".into(),
                         source,
                     })?;
-                if let Some(p) = &mut proofs {
-                    let file = format!("{}.root.json", doc.version());
-                    check_proof(&http, p, "root", doc.version(), &root, &file).await?;
+                if let Some(p) = &proofs {
+                    // Checked with the update's other proofs, in settle().
+                    pending.push(PendingProof::request(
+                        &http,
+                        p,
+                        "root",
+                        doc.version(),
+                        &root,
+                    ));
                 }
                 staged.push(Accepted {
                     role: "root".into(),
@@ -153,7 +178,7 @@ impl Session {
             updater,
             staged,
             persist_each: false,
-            pending: Vec::new(),
+            pending,
         })
     }
 
@@ -215,19 +240,13 @@ impl Session {
                 if let Some(p) = &self.proofs {
                     // The bundle is fetched while the workflow asks for its next file;
                     // nothing counts until settle() has checked every bundle.
-                    let file = format!("{}.{}.json", acc.version, encode_role_name(&acc.role));
-                    let url = bundle_url(p, &file);
-                    let (http, fetch) = (self.http.clone(), url.clone());
-                    let body =
-                        tokio::spawn(async move { http.get(&fetch, MAX_BUNDLE_BYTES).await });
-                    self.pending.push(PendingProof {
-                        role: acc.role.clone(),
-                        version: acc.version,
-                        bytes: acc.bytes.clone(),
-                        file,
-                        url,
-                        body,
-                    });
+                    self.pending.push(PendingProof::request(
+                        &self.http,
+                        p,
+                        &acc.role,
+                        acc.version,
+                        &acc.bytes,
+                    ));
                 }
                 if self.persist_each {
                     write_atomic(&self.metadata_dir.join(&acc.file_name), &acc.bytes)?;
@@ -429,24 +448,6 @@ pub(crate) async fn fetch_bundle(http: &Http, proofs: &Proofs, file: &str) -> Re
             detail: format!("{url}: the log has no entry for this file"),
         })?;
     serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))
-}
-
-/// Fetches and checks the proof bundle of one file, then trusts its checkpoint.
-async fn check_proof(
-    http: &Http,
-    proofs: &mut Proofs,
-    role: &str,
-    version: u64,
-    bytes: &[u8],
-    file: &str,
-) -> Result<()> {
-    let bundle = fetch_bundle(http, proofs, file).await?;
-    let (checkpoint, note) =
-        proofs
-            .log
-            .check_bundle(&bundle, &proofs.repo, role, version, bytes, file)?;
-    proofs.log.advance(checkpoint, note);
-    Ok(())
 }
 
 /// The proof bundle URL for `file`, with a consistency proof from the trusted size.
