@@ -864,3 +864,42 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client example in docs/CONFIG.md parses and builds a client with a
+    /// witness policy.
+    #[test]
+    fn the_documented_client_toml_is_valid() {
+        let doc = include_str!("../../../docs/CONFIG.md");
+        let section = doc
+            .split("## Configuring the client")
+            .nth(1)
+            .expect("docs/CONFIG.md documents client.toml");
+        let example = section
+            .split("```toml")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("with a toml example");
+        let home = tempfile::tempdir().expect("a temporary home");
+        std::fs::write(home.path().join("client.toml"), example).expect("written");
+        let args = ClientArgs {
+            home: Some(home.path().to_path_buf()),
+            server: None,
+            log_key: None,
+            output: Output::Human,
+        };
+        let c = client(&args).expect("the example builds a client");
+        assert_eq!(c.config().server, "https://tuf.example.com");
+        let policy = c.config().witnesses.as_ref().expect("a witness policy");
+        assert_eq!((policy.witnesses.len(), policy.threshold), (1, 1));
+        std::fs::write(
+            home.path().join("client.toml"),
+            format!("{example}\nunknown = 1\n"),
+        )
+        .expect("written");
+        assert!(client(&args).is_err(), "unknown keys are refused");
+    }
+}
