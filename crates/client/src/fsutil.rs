@@ -8,46 +8,13 @@ use std::path::Path;
 /// content, never a mix: write a temporary file beside it, sync it, rename it over
 /// the old one, sync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_mode(path, bytes, 0o644)
+    replace_files(&[(path, bytes)], 0o644)
 }
 
 /// [`write_atomic`] for secrets: the file is created with mode 0600, so no reader
 /// can open it between its creation and a later chmod.
 pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_mode(path, bytes, 0o600)
-}
-
-fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{} has no file name", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-        #[cfg(not(unix))]
-        let _ = mode;
-        let mut f = options.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::io(path, e))
+    replace_files(&[(path, bytes)], 0o600)
 }
 
 /// Replaces several files at once: each is written beside its target, all are synced
@@ -56,6 +23,12 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 /// lets the filesystem fold the syncs into one journal commit, where one after
 /// another each waits for its own: a `tuflog update` writes five or six files.
 pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
+    replace_files(files, 0o644)
+}
+
+/// The one replacement mechanism behind every write here, new files created with
+/// `mode`.
+fn replace_files(files: &[(&Path, &[u8])], mode: u32) -> Result<()> {
     let mut written: Vec<std::path::PathBuf> = Vec::with_capacity(files.len());
     let mut dirs: Vec<&Path> = Vec::new();
     let result = (|| {
@@ -78,7 +51,13 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
                 std::process::id()
             ));
             written.push(tmp.clone());
-            let mut f = std::fs::File::create(&tmp)?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+            #[cfg(not(unix))]
+            let _ = mode;
+            let mut f = options.open(&tmp)?;
             f.write_all(bytes)?;
             opened.push(f);
         }
@@ -104,6 +83,9 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
 }
 
 fn sync_all_at_once(files: &[std::fs::File]) -> std::io::Result<()> {
+    if let [one] = files {
+        return one.sync_all();
+    }
     std::thread::scope(|scope| {
         let syncs: Vec<_> = files
             .iter()

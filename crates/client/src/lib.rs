@@ -158,14 +158,19 @@ impl Client {
         Ok(trust)
     }
 
-    async fn session(&self, repo: &str, bootstrap_root: Option<Vec<u8>>) -> Result<Session> {
-        let proofs = update::Proofs {
+    /// Where `repo`'s proofs come from, checked against this client's log view.
+    fn proofs(&self, repo: &str) -> Result<update::Proofs> {
+        Ok(update::Proofs {
             proof_url: format!("{}/repos/{repo}/proof", self.server()),
             log_url: format!("{}/log", self.server()),
             repo: repo.to_string(),
             log: self.log_trust()?,
             checkpoint_path: self.checkpoint_path(),
-        };
+        })
+    }
+
+    async fn session(&self, repo: &str, bootstrap_root: Option<Vec<u8>>) -> Result<Session> {
+        let proofs = self.proofs(repo)?;
         Session::open(
             self.http.clone(),
             &format!("{}/repos/{repo}/metadata", self.server()),
@@ -229,22 +234,12 @@ impl Client {
             .get(&url, self.config.limits.targets_max_bytes)
             .await?
             .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
-        let mut proofs = update::Proofs {
-            proof_url: format!("{}/repos/{repo}/proof", self.server()),
-            log_url: format!("{}/log", self.server()),
-            repo: repo.to_string(),
-            log: self.log_trust()?,
-            checkpoint_path: self.checkpoint_path(),
-        };
+        let mut proofs = self.proofs(repo)?;
         let bundle = update::fetch_bundle(&self.http, &proofs, &file).await?;
         let (checkpoint, note) = proofs
             .log
             .check_bundle(&bundle, repo, role, version, &bytes, &file)?;
-        let summary = update::CheckpointSummary {
-            origin: checkpoint.origin().into(),
-            size: checkpoint.size(),
-            root: checkpoint.root().to_base64(),
-        };
+        let summary = update::CheckpointSummary::from(&checkpoint);
         proofs.log.advance(checkpoint, note);
         if let Some(note) = proofs.log.trusted_note() {
             fsutil::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
@@ -281,32 +276,13 @@ impl Client {
         .map_err(|e| Error::malformed(&url, e))?;
         let from = trust.trusted_size();
         let proof = if from > 0 && from < parsed.size() {
-            let url = format!(
-                "{}/log/proof/consistency?from={from}&size={}",
-                self.server(),
-                parsed.size()
-            );
-            let body = self
-                .http
-                .get(&url, update::MAX_BUNDLE_BYTES)
-                .await?
-                .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
-            #[derive(serde::Deserialize)]
-            struct Consistency {
-                proof: Vec<String>,
-            }
-            serde_json::from_slice::<Consistency>(&body)
-                .map_err(|e| Error::malformed(&url, e))?
-                .proof
+            let log_url = format!("{}/log", self.server());
+            update::fetch_consistency(&self.http, &log_url, from, parsed.size()).await?
         } else {
             Vec::new()
         };
         let checkpoint = trust.check_checkpoint(&note, &proof)?;
-        let summary = update::CheckpointSummary {
-            origin: checkpoint.origin().into(),
-            size: checkpoint.size(),
-            root: checkpoint.root().to_base64(),
-        };
+        let summary = update::CheckpointSummary::from(&checkpoint);
         trust.advance(checkpoint, note);
         if let Some(note) = trust.trusted_note() {
             fsutil::write_atomic(&self.checkpoint_path(), note.as_bytes())?;

@@ -98,6 +98,16 @@ pub struct CheckpointSummary {
     pub root: String,
 }
 
+impl From<&tlog::checkpoint::Checkpoint> for CheckpointSummary {
+    fn from(c: &tlog::checkpoint::Checkpoint) -> Self {
+        CheckpointSummary {
+            origin: c.origin().into(),
+            size: c.size(),
+            root: c.root().to_base64(),
+        }
+    }
+}
+
 impl Session {
     /// Starts an update from the trusted root in `metadata_dir/root.json`, or from
     /// `bootstrap_root` when there is none yet. A bootstrap root must itself be
@@ -267,23 +277,11 @@ impl Session {
         };
         let mut seen: Vec<(tlog::checkpoint::Checkpoint, String, String)> = Vec::new();
         for p in self.pending.drain(..) {
-            let body = p
-                .body
-                .await
-                .map_err(|e| Error::Transport {
-                    url: p.url.clone(),
-                    message: e.to_string(),
-                })??
-                .ok_or_else(|| Error::Log {
-                    file: p.file.clone(),
-                    checkpoint: proofs
-                        .log
-                        .trusted()
-                        .map_or_else(|| "none yet".into(), crate::logtrust::describe),
-                    detail: format!("{}: the log has no entry for this file", p.url),
-                })?;
-            let bundle: ProofBundle =
-                serde_json::from_slice(&body).map_err(|e| Error::malformed(&p.url, e))?;
+            let body = p.body.await.map_err(|e| Error::Transport {
+                url: p.url.clone(),
+                message: e.to_string(),
+            })??;
+            let bundle = parse_bundle(proofs, &p.file, &p.url, body)?;
             let (checkpoint, note) = proofs.log.check_bundle(
                 &bundle,
                 &proofs.repo,
@@ -311,24 +309,8 @@ impl Session {
                 }
                 continue;
             }
-            let url = format!(
-                "{}/proof/consistency?from={}&size={}",
-                proofs.log_url.trim_end_matches('/'),
-                c.size(),
-                newest.0.size()
-            );
-            let body = self
-                .http
-                .get(&url, MAX_BUNDLE_BYTES)
-                .await?
-                .ok_or_else(|| Error::malformed(&url, "not found"))?;
-            #[derive(serde::Deserialize)]
-            struct Consistency {
-                proof: Vec<String>,
-            }
-            let proof = serde_json::from_slice::<Consistency>(&body)
-                .map_err(|e| Error::malformed(&url, e))?
-                .proof;
+            let proof =
+                fetch_consistency(&self.http, &proofs.log_url, c.size(), newest.0.size()).await?;
             proofs.log.check_between(c, &newest.0, &proof, file)?;
         }
         proofs.log.advance(newest.0, newest.1);
@@ -403,11 +385,7 @@ impl Session {
         if let Some(p) = &self.proofs {
             if let (Some(note), Some(c)) = (p.log.trusted_note(), p.log.trusted()) {
                 files.push((&p.checkpoint_path, note.as_bytes()));
-                checkpoint = Some(CheckpointSummary {
-                    origin: c.origin().into(),
-                    size: c.size(),
-                    root: c.root().to_base64(),
-                });
+                checkpoint = Some(CheckpointSummary::from(c));
             }
         }
         crate::fsutil::write_all_atomic(&files)?;
@@ -436,18 +414,50 @@ impl Session {
 /// size).
 pub(crate) async fn fetch_bundle(http: &Http, proofs: &Proofs, file: &str) -> Result<ProofBundle> {
     let url = bundle_url(proofs, file);
+    let body = http.get(&url, MAX_BUNDLE_BYTES).await?;
+    parse_bundle(proofs, file, &url, body)
+}
+
+/// The bundle in a reply to `url`; no reply (404) means the log has no such entry.
+fn parse_bundle(
+    proofs: &Proofs,
+    file: &str,
+    url: &str,
+    body: Option<Vec<u8>>,
+) -> Result<ProofBundle> {
+    let body = body.ok_or_else(|| Error::Log {
+        file: file.into(),
+        checkpoint: proofs
+            .log
+            .trusted()
+            .map_or_else(|| "none yet".into(), crate::logtrust::describe),
+        detail: format!("{url}: the log has no entry for this file"),
+    })?;
+    serde_json::from_slice(&body).map_err(|e| Error::malformed(url, e))
+}
+
+/// The consistency proof between two tree sizes, from `{log_url}/proof/consistency`.
+pub(crate) async fn fetch_consistency(
+    http: &Http,
+    log_url: &str,
+    from: u64,
+    size: u64,
+) -> Result<Vec<String>> {
+    let url = format!(
+        "{}/proof/consistency?from={from}&size={size}",
+        log_url.trim_end_matches('/')
+    );
     let body = http
         .get(&url, MAX_BUNDLE_BYTES)
         .await?
-        .ok_or_else(|| Error::Log {
-            file: file.into(),
-            checkpoint: proofs
-                .log
-                .trusted()
-                .map_or_else(|| "none yet".into(), crate::logtrust::describe),
-            detail: format!("{url}: the log has no entry for this file"),
-        })?;
-    serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))
+        .ok_or_else(|| Error::malformed(&url, "not found"))?;
+    #[derive(serde::Deserialize)]
+    struct Consistency {
+        proof: Vec<String>,
+    }
+    Ok(serde_json::from_slice::<Consistency>(&body)
+        .map_err(|e| Error::malformed(&url, e))?
+        .proof)
 }
 
 /// The proof bundle URL for `file`, with a consistency proof from the trusted size.
