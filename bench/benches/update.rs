@@ -3,9 +3,13 @@
 //! targets, beside python-tuf's in-process `Updater.refresh()` of the same repository
 //! with no proofs at all.
 //!
-//! Run: `cargo build --release -p tuflog-cli && cargo bench -p tuflog-bench --bench
-//! update` (TUFLOG_BIN names another `tuflog` binary; TUFLOG_BENCH_ROUNDS the
-//! rounds). Figures go to `bench/RESULTS.md`.
+//! Both ends run as deployed: the release `tuflog-server` in its own process, and
+//! the release `tuflog` started afresh for every update.
+//!
+//! Run: `cargo build --release -p tuflog-cli --bins && cargo bench -p tuflog-bench
+//! --bench update` (TUFLOG_BIN names another `tuflog` binary, with its
+//! `tuflog-server` beside it; TUFLOG_BENCH_ROUNDS the rounds). Figures go to
+//! `bench/RESULTS.md`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -24,7 +28,6 @@ use tuflog_bench::percentile;
 
 const REPO: &str = "bench.example/app";
 const TARGETS: usize = 1000;
-const TOKEN: &str = "bench-token";
 
 fn manifest_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
@@ -46,6 +49,57 @@ fn tuflog_bin() -> PathBuf {
     bin
 }
 
+/// A `tuflog-server` child on a loopback port of its choosing, killed on drop.
+struct Server {
+    child: std::process::Child,
+    url: String,
+    vkey: String,
+}
+
+impl Server {
+    fn start(bin: &std::path::Path, data_dir: &std::path::Path) -> Server {
+        use std::io::BufRead;
+        assert!(
+            bin.exists(),
+            "{} missing: run `cargo build --release -p tuflog-cli --bins` first",
+            bin.display()
+        );
+        let mut child = Command::new(bin)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let (mut url, mut vkey) = (None, None);
+        while url.is_none() || vkey.is_none() {
+            let line = lines.next().expect("the server printed its URLs").unwrap();
+            if let Some(v) = line.trim().strip_prefix("verifier key") {
+                vkey = Some(v.trim().to_string());
+            }
+            if let Some(u) = line.trim().strip_prefix("checkpoint") {
+                url = Some(u.trim().trim_end_matches("/log/checkpoint").to_string());
+            }
+        }
+        // Drain the rest so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            url: url.unwrap(),
+            vkey: vkey.unwrap(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn python() -> Option<PathBuf> {
     let out = Command::new(manifest_dir().join("../scripts/python-env"))
         .output()
@@ -61,29 +115,20 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let config = server::Config {
-        data_dir: dir.path().join("server"),
-        origin: "bench.tuflog.dev/log".into(),
-        tokens: vec![server::repos::auth::TokenRule::for_token(
-            "bench",
-            TOKEN,
-            vec![String::new()],
-        )],
-        ..server::Config::default()
-    };
-    let srv = server::Server::open(&config).unwrap();
-    let vkey_text = srv.verifier_key();
+    let bin = tuflog_bin();
+    // The server as deployed: the release `tuflog-server`, its own process.
+    let server = Server::start(
+        &bin.with_file_name("tuflog-server"),
+        &dir.path().join("server"),
+    );
+    let (url, vkey_text) = (server.url.clone(), server.vkey.clone());
+    let token = std::fs::read_to_string(dir.path().join("server/admin.token")).unwrap();
+    let token = token.trim();
     let vkey = tlog::VerifierKey::parse(&vkey_text).unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    rt.spawn(srv.run(listener, std::future::pending()));
 
     // The repository: 1,000 targets, published in one push.
     let home = dir.path().join("publisher");
@@ -94,7 +139,7 @@ fn main() {
         &[("root", &root_key), ("targets", &targets_key)],
         1,
         1,
-        TOKEN,
+        token,
         &vkey,
     ))
     .unwrap();
@@ -106,13 +151,17 @@ fn main() {
         ws.add(&f, &format!("packages/pkg-{i:04}.tgz"), None)
             .unwrap();
     }
-    rt.block_on(ws.publish(&[&targets_key], TOKEN, &vkey))
+    rt.block_on(ws.publish(&[&targets_key], token, &vkey))
         .unwrap();
     let root_file = home.join("publish/bench.example%2Fapp/metadata/root.json");
 
+    // The set-up wrote megabytes (server database, publisher workspace, 1,000
+    // files); flushed now, so their writeback does not queue in front of the
+    // updates' own syncs.
+    assert!(Command::new("sync").status().unwrap().success());
+
     // tuflog update: a fresh home each round, so every round does the whole
     // first-use update (root v1 proven, then timestamp, snapshot, targets).
-    let bin = tuflog_bin();
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..=rounds {
         let user = tempfile::tempdir().unwrap();

@@ -171,9 +171,10 @@ async fn a_client_pinned_to_another_log_key_accepts_nothing() {
         err.to_string().contains("not signed by the pinned log key"),
         "{err}"
     );
-    assert!(
-        !user.join("client").exists() || std::fs::read_dir(c.metadata_dir(REPO).unwrap()).is_err(),
-        "nothing was persisted"
+    assert_eq!(
+        files_under(&user),
+        Vec::<String>::new(),
+        "nothing persisted"
     );
     server.stop().await;
 }
@@ -196,6 +197,8 @@ async fn a_forked_log_with_the_same_key_is_refused_by_the_consistency_check() {
     let trusted = c.update(REPO, None).await.unwrap().checkpoint.unwrap();
     let trusted_metadata =
         std::fs::read(c.metadata_dir(REPO).unwrap().join("targets.json")).unwrap();
+    let trusted_note = std::fs::read(c.checkpoint_path()).unwrap();
+    let trusted_files = files_under(&user);
     honest.stop().await;
 
     std::fs::create_dir_all(&b_dir).unwrap();
@@ -250,9 +253,40 @@ async fn a_forked_log_with_the_same_key_is_refused_by_the_consistency_check() {
         trusted_metadata,
         "the trusted metadata is unchanged"
     );
+    assert_eq!(
+        std::fs::read(c.checkpoint_path()).unwrap(),
+        trusted_note,
+        "the trusted checkpoint is unchanged"
+    );
+    assert_eq!(
+        files_under(&user),
+        trusted_files,
+        "no file staged for the refused update is left behind"
+    );
     let err = forked_client.checkpoint().await.unwrap_err();
     assert!(err.to_string().contains("not consistent"), "{err}");
     fork.stop().await;
+}
+
+/// Every file below `dir`, relative, sorted (none when `dir` does not exist).
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// A proxy in front of an honest server that rewrites what it serves.
@@ -339,9 +373,10 @@ async fn a_proof_bundle_for_other_bytes_is_refused() {
         err.to_string().contains("test.tuflog.dev/log size"),
         "names the checkpoint: {err}"
     );
-    assert!(
-        std::fs::read_dir(c.metadata_dir(REPO).unwrap()).is_err(),
-        "nothing persisted"
+    assert_eq!(
+        files_under(&dir.path().join("user")),
+        Vec::<String>::new(),
+        "nothing persisted, no temporary left"
     );
     server.stop().await;
 }

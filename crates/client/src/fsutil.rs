@@ -2,7 +2,7 @@
 
 use crate::{Error, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new
 /// content, never a mix: write a temporary file beside it, sync it, rename it over
@@ -26,74 +26,181 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
     replace_files(files, 0o644)
 }
 
-/// The one replacement mechanism behind every write here, new files created with
-/// `mode`.
 fn replace_files(files: &[(&Path, &[u8])], mode: u32) -> Result<()> {
-    let mut written: Vec<std::path::PathBuf> = Vec::with_capacity(files.len());
-    let mut dirs: Vec<&Path> = Vec::new();
-    let result = (|| {
-        let mut opened = Vec::with_capacity(files.len());
-        for (path, bytes) in files {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
+    let mut replacement = Replacement::with_mode(mode);
+    for (path, bytes) in files {
+        replacement.stage(path, bytes)?;
+    }
+    replacement.commit()
+}
+
+/// Files on their way to replacing others, the one replacement mechanism behind
+/// every write here. [`Replacement::stage`] writes a file beside its target and
+/// starts syncing it in the background at once, so a caller can stage a file while
+/// it still checks other things (the client stages metadata while it verifies it);
+/// [`Replacement::commit`] waits for those syncs, renames every file into place
+/// and syncs each directory involved. Until the commit no target changes; a
+/// replacement dropped without one removes what it wrote.
+pub struct Replacement {
+    mode: u32,
+    staged: Vec<Staged>,
+    next_id: u64,
+}
+
+struct Staged {
+    target: PathBuf,
+    temporary: PathBuf,
+    synced: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl Default for Replacement {
+    fn default() -> Self {
+        Self::with_mode(0o644)
+    }
+}
+
+impl Replacement {
+    /// New files are created with `mode` (0o600 for secrets: no reader can open
+    /// them between their creation and a later chmod).
+    pub fn with_mode(mode: u32) -> Self {
+        Replacement {
+            mode,
+            staged: Vec::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Writes `bytes` beside `path` and starts syncing them. Files are renamed in
+    /// the order staged; staging a path again replaces what was staged for it.
+    pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.unstage(path);
+        let dir = parent_dir(path);
+        let name = path
+            .file_name()
+            .ok_or_else(|| Error::io(path, std::io::Error::other("the path has no file name")))?;
+        let temporary = dir.join(format!(
+            ".{}.tmp-{}-{}",
+            name.to_string_lossy(),
+            std::process::id(),
+            self.next_id
+        ));
+        self.next_id += 1;
+        let written = (|| {
             std::fs::create_dir_all(dir)?;
-            if !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-            let name = path.file_name().ok_or_else(|| {
-                std::io::Error::other(format!("{} has no file name", path.display()))
-            })?;
-            let tmp = dir.join(format!(
-                ".{}.tmp-{}",
-                name.to_string_lossy(),
-                std::process::id()
-            ));
-            written.push(tmp.clone());
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create(true).truncate(true);
             #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, self.mode);
             #[cfg(not(unix))]
-            let _ = mode;
-            let mut f = options.open(&tmp)?;
-            f.write_all(bytes)?;
-            opened.push(f);
-        }
-        sync_all_at_once(&opened)?;
-        for ((path, _), tmp) in files.iter().zip(&written) {
-            std::fs::rename(tmp, path)?;
-        }
-        let dir_handles = dirs
-            .iter()
-            .map(std::fs::File::open)
-            .collect::<std::io::Result<Vec<_>>>()?;
-        sync_all_at_once(&dir_handles)
-    })();
-    if result.is_err() {
-        for tmp in &written {
-            let _ = std::fs::remove_file(tmp);
+            let _ = self.mode;
+            let mut file = options.open(&temporary)?;
+            file.write_all(bytes)?;
+            Ok::<_, std::io::Error>(file)
+        })();
+        let file = match written {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = std::fs::remove_file(&temporary);
+                return Err(Error::io(path, e));
+            }
+        };
+        self.staged.push(Staged {
+            target: path.to_path_buf(),
+            temporary,
+            synced: std::thread::spawn(move || file.sync_all()),
+        });
+        Ok(())
+    }
+
+    /// Forgets what was staged for `path`, if anything.
+    pub fn unstage(&mut self, path: &Path) {
+        if let Some(i) = self.staged.iter().position(|s| s.target == path) {
+            let gone = self.staged.remove(i);
+            let _ = std::fs::remove_file(&gone.temporary);
         }
     }
-    result.map_err(|e| match files.first() {
-        Some((p, _)) => Error::io(p, e),
-        None => Error::io(Path::new("."), e),
-    })
+
+    /// Renames `path`, if staged, after every other file.
+    pub fn rename_last(&mut self, path: &Path) {
+        if let Some(i) = self.staged.iter().position(|s| s.target == path) {
+            let moved = self.staged.remove(i);
+            self.staged.push(moved);
+        }
+    }
+
+    /// Waits until every staged file is on disk, renames each over its target in
+    /// the order staged, and syncs their directories.
+    pub fn commit(mut self) -> Result<()> {
+        let staged = std::mem::take(&mut self.staged);
+        let mut first_error = None;
+        let mut waiting = Vec::with_capacity(staged.len());
+        for s in staged {
+            let result = s
+                .synced
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("sync thread panicked")));
+            if let (Err(e), None) = (result, &first_error) {
+                first_error = Some(Error::io(&s.target, e));
+            }
+            waiting.push((s.target, s.temporary));
+        }
+        if let Some(e) = first_error {
+            for (_, temporary) in &waiting {
+                let _ = std::fs::remove_file(temporary);
+            }
+            return Err(e);
+        }
+        let mut dirs: Vec<&Path> = Vec::new();
+        for (i, (target, temporary)) in waiting.iter().enumerate() {
+            if let Err(e) = std::fs::rename(temporary, target) {
+                for (_, left) in &waiting[i..] {
+                    let _ = std::fs::remove_file(left);
+                }
+                return Err(Error::io(target, e));
+            }
+            let dir = parent_dir(target);
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        sync_dirs(&dirs)
+    }
 }
 
-fn sync_all_at_once(files: &[std::fs::File]) -> std::io::Result<()> {
-    if let [one] = files {
-        return one.sync_all();
+impl Drop for Replacement {
+    fn drop(&mut self) {
+        for s in &self.staged {
+            let _ = std::fs::remove_file(&s.temporary);
+        }
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Syncs directories side by side (one journal commit, as for the files).
+fn sync_dirs(dirs: &[&Path]) -> Result<()> {
+    let sync = |dir: &Path| {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(dir, e))
+    };
+    if let [one] = dirs {
+        return sync(one);
     }
     std::thread::scope(|scope| {
-        let syncs: Vec<_> = files
-            .iter()
-            .map(|f| scope.spawn(move || f.sync_all()))
-            .collect();
+        let syncs: Vec<_> = dirs.iter().map(|d| scope.spawn(move || sync(d))).collect();
         syncs.into_iter().try_for_each(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("sync thread panicked")))
+            h.join().unwrap_or_else(|_| {
+                Err(Error::io(
+                    Path::new("."),
+                    std::io::Error::other("sync thread panicked"),
+                ))
+            })
         })
     })
 }
@@ -146,6 +253,50 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["root.json", "snapshot.json", "targets.json"]);
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_replacement_dropped_before_its_commit_changes_nothing_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let trusted = dir.path().join("targets.json");
+        write_atomic(&trusted, b"trusted").unwrap();
+        let mut r = Replacement::default();
+        r.stage(&trusted, b"unchecked").unwrap();
+        r.stage(&dir.path().join("new.json"), b"unchecked").unwrap();
+        assert_eq!(names_in(dir.path()).len(), 3, "staged beside the target");
+        drop(r);
+        assert_eq!(std::fs::read(&trusted).unwrap(), b"trusted");
+        assert_eq!(names_in(dir.path()), ["targets.json"]);
+    }
+
+    #[test]
+    fn staging_a_path_again_commits_only_the_latest_and_unstage_forgets_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("c"),
+        );
+        let mut r = Replacement::default();
+        r.stage(&a, b"a1").unwrap();
+        r.stage(&b, b"b1").unwrap();
+        r.stage(&a, b"a2").unwrap();
+        r.stage(&c, b"c1").unwrap();
+        r.unstage(&c);
+        r.rename_last(&a);
+        r.commit().unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"a2");
+        assert_eq!(std::fs::read(&b).unwrap(), b"b1");
+        assert_eq!(names_in(dir.path()), ["a", "b"]);
     }
 
     /// Regression: `tuflog download … -o file` with a bare file name failed with

@@ -2,7 +2,7 @@
 //! log proof for every metadata file before it counts, and persisting trusted state
 //! only when the whole update succeeded.
 
-use crate::fsutil::{read_optional, write_atomic};
+use crate::fsutil::{read_optional, write_atomic, Replacement};
 use crate::logtrust::{LogTrust, ProofBundle};
 use crate::transport::Http;
 use crate::{Error, Result};
@@ -46,6 +46,17 @@ pub struct Session {
     persist_each: bool,
     /// Proof bundles requested, not yet checked (see [`Session::settle`]).
     pending: Vec<PendingProof>,
+    /// Files written and syncing beside the trusted ones, renamed over them by
+    /// [`Session::commit`] only: fetched metadata is staged before it is checked,
+    /// and the checkpoint that came with it too, so the disk works while the CPU
+    /// verifies.
+    replacement: Replacement,
+    /// How many of `staged` are in `replacement` (or already on disk).
+    accepted_staged: usize,
+    /// The checkpoint note staged ahead of its check, if any.
+    staged_note: Option<String>,
+    /// The checkpoint note trusted when the session opened.
+    opened_note: Option<String>,
 }
 
 /// A proof bundle on its way, for a file the TUF workflow accepted.
@@ -55,23 +66,68 @@ struct PendingProof {
     bytes: Vec<u8>,
     file: String,
     url: String,
-    body: tokio::task::JoinHandle<Result<Option<Vec<u8>>>>,
+    body: BundleBody,
+}
+
+enum BundleBody {
+    Fetching(tokio::task::JoinHandle<Result<Option<Vec<u8>>>>),
+    Arrived(Option<Vec<u8>>),
 }
 
 impl PendingProof {
-    /// Starts fetching the bundle of `role` `version`.
-    fn request(http: &Http, proofs: &Proofs, role: &str, version: u64, bytes: &[u8]) -> Self {
+    /// Starts fetching the bundle of `role` `version`, for `bytes` once they are
+    /// known (see [`PendingProof::is_for`]).
+    fn start(http: &Http, proofs: &Proofs, role: &str, version: u64) -> Self {
         let file = format!("{version}.{}.json", encode_role_name(role));
         let url = bundle_url(proofs, &file);
         let (http, fetch) = (http.clone(), url.clone());
-        let body = tokio::spawn(async move { http.get(&fetch, MAX_BUNDLE_BYTES).await });
+        let body = BundleBody::Fetching(tokio::spawn(async move {
+            http.get(&fetch, MAX_BUNDLE_BYTES).await
+        }));
         PendingProof {
             role: role.into(),
             version,
-            bytes: bytes.to_vec(),
+            bytes: Vec::new(),
             file,
             url,
             body,
+        }
+    }
+
+    /// Starts fetching the bundle for `bytes`, accepted as `role` `version`.
+    fn request(http: &Http, proofs: &Proofs, role: &str, version: u64, bytes: &[u8]) -> Self {
+        let mut p = Self::start(http, proofs, role, version);
+        p.bytes = bytes.to_vec();
+        p
+    }
+
+    fn is_for(&self, acc: &Accepted) -> bool {
+        self.role == acc.role && self.version == acc.version
+    }
+
+    /// Waits for the reply if it has not arrived.
+    async fn arrive(&mut self) -> Result<()> {
+        if let BundleBody::Fetching(fetching) = &mut self.body {
+            let reply = fetching.await.map_err(|e| Error::Transport {
+                url: self.url.clone(),
+                message: e.to_string(),
+            })??;
+            self.body = BundleBody::Arrived(reply);
+        }
+        Ok(())
+    }
+
+    /// The reply once arrived; `None` for a 404 (or before [`PendingProof::arrive`]).
+    fn arrived(&self) -> Option<&[u8]> {
+        match &self.body {
+            BundleBody::Arrived(reply) => reply.as_deref(),
+            BundleBody::Fetching(_) => None,
+        }
+    }
+
+    fn abort(&self) {
+        if let BundleBody::Fetching(fetching) = &self.body {
+            fetching.abort();
         }
     }
 }
@@ -180,6 +236,9 @@ impl Session {
                 }
             }
         }
+        let proofs_note = proofs
+            .as_ref()
+            .and_then(|p| p.log.trusted_note().map(str::to_string));
         Ok(Session {
             http,
             metadata_url: metadata_url.trim_end_matches('/').to_string(),
@@ -189,6 +248,10 @@ impl Session {
             staged,
             persist_each: false,
             pending,
+            replacement: Replacement::default(),
+            accepted_staged: 0,
+            staged_note: None,
+            opened_note: proofs_note,
         })
     }
 
@@ -238,30 +301,75 @@ impl Session {
             source,
         })? {
             let url = format!("{}/{}", self.metadata_url, request.path);
+            // When the path names the version, its bundle is fetched beside the file
+            // itself, off the critical path. Not for the next root, which is usually
+            // not there.
+            let mut prefetched = match (&self.proofs, request.version) {
+                (Some(p), Some(version)) if request.role != "root" => {
+                    Some(PendingProof::start(&self.http, p, &request.role, version))
+                }
+                _ => None,
+            };
             let response = match self.http.get(&url, request.max_bytes).await? {
                 Some(bytes) => Response::Bytes(bytes),
                 None => Response::NotFound,
             };
+            tracing::debug!(file = %request.path, "fetched");
+            // Checking top-level targets is the longest step of an update, and the
+            // last of a refresh: everything accepted so far, these bytes and the
+            // checkpoint of their bundle (usually the one that ends up trusted) are
+            // staged first, so the disk syncs them while the CPU checks.
+            let mut staged_early = None;
+            if let (Response::Bytes(bytes), "targets", false) =
+                (&response, request.role.as_str(), self.persist_each)
+            {
+                self.stage_accepted()?;
+                let path = self.metadata_dir.join("targets.json");
+                staged_early = Some(self.stage_if_changed(&path, bytes)?.then_some(path));
+                if let Some(early) = &mut prefetched {
+                    self.stage_note_early(early).await?;
+                }
+            }
             let accepted = self.updater.handle(response).map_err(|source| Error::Tuf {
                 file: request.path.clone(),
                 source,
             })?;
+            tracing::debug!(file = %request.path, "checked");
+            let confirmed_early = match (staged_early, &accepted) {
+                (Some(_), Some(_)) => true,
+                (Some(Some(path)), None) => {
+                    // Fetched but not taken: stage again from what was accepted.
+                    self.replacement.unstage(&path);
+                    self.accepted_staged = 0;
+                    false
+                }
+                _ => false,
+            };
             if let Some(acc) = accepted {
                 if let Some(p) = &self.proofs {
                     // The bundle is fetched while the workflow asks for its next file;
                     // nothing counts until settle() has checked every bundle.
-                    self.pending.push(PendingProof::request(
-                        &self.http,
-                        p,
-                        &acc.role,
-                        acc.version,
-                        &acc.bytes,
-                    ));
+                    let pending = match prefetched.take() {
+                        Some(mut early) if early.is_for(&acc) => {
+                            early.bytes.clone_from(&acc.bytes);
+                            early
+                        }
+                        _ => {
+                            PendingProof::request(&self.http, p, &acc.role, acc.version, &acc.bytes)
+                        }
+                    };
+                    self.pending.push(pending);
                 }
                 if self.persist_each {
                     write_atomic(&self.metadata_dir.join(&acc.file_name), &acc.bytes)?;
                 }
                 self.staged.push(acc);
+                if confirmed_early {
+                    self.accepted_staged = self.staged.len();
+                }
+            }
+            if let Some(unused) = prefetched {
+                unused.abort();
             }
         }
         Ok(())
@@ -276,12 +384,9 @@ impl Session {
             return Ok(());
         };
         let mut seen: Vec<(tlog::checkpoint::Checkpoint, String, String)> = Vec::new();
-        for p in self.pending.drain(..) {
-            let body = p.body.await.map_err(|e| Error::Transport {
-                url: p.url.clone(),
-                message: e.to_string(),
-            })??;
-            let bundle = parse_bundle(proofs, &p.file, &p.url, body)?;
+        for mut p in self.pending.drain(..) {
+            p.arrive().await?;
+            let bundle = parse_bundle(proofs, &p.file, &p.url, p.arrived())?;
             let (checkpoint, note) = proofs.log.check_bundle(
                 &bundle,
                 &proofs.repo,
@@ -314,6 +419,7 @@ impl Session {
             proofs.log.check_between(c, &newest.0, &proof, file)?;
         }
         proofs.log.advance(newest.0, newest.1);
+        tracing::debug!(size = proofs.log.trusted_size(), "every proof checked");
         Ok(())
     }
 
@@ -359,6 +465,59 @@ impl Session {
         Ok(bytes)
     }
 
+    /// Stages every file accepted since the last call (the latest of each name:
+    /// a root rotation accepts several roots).
+    fn stage_accepted(&mut self) -> Result<()> {
+        let mut latest: std::collections::BTreeMap<&str, &[u8]> = Default::default();
+        for acc in self.staged.get(self.accepted_staged..).unwrap_or_default() {
+            latest.insert(&acc.file_name, &acc.bytes);
+        }
+        let files: Vec<(PathBuf, Vec<u8>)> = latest
+            .into_iter()
+            .map(|(name, bytes)| (self.metadata_dir.join(name), bytes.to_vec()))
+            .collect();
+        for (path, bytes) in files {
+            self.stage_if_changed(&path, &bytes)?;
+        }
+        self.accepted_staged = self.staged.len();
+        Ok(())
+    }
+
+    /// Stages `bytes` for `path` unless the file already holds them; whether it did.
+    fn stage_if_changed(&mut self, path: &Path, bytes: &[u8]) -> Result<bool> {
+        if read_optional(path)?.as_deref() == Some(bytes) {
+            return Ok(false);
+        }
+        self.replacement.stage(path, bytes)?;
+        Ok(true)
+    }
+
+    /// Stages the checkpoint that came with a prefetched bundle before anything is
+    /// checked: the newest checkpoint of the update is the one [`Session::commit`]
+    /// persists. If another one ends up trusted, commit
+    /// stages that instead; a bundle that does not parse is left to settle().
+    async fn stage_note_early(&mut self, early: &mut PendingProof) -> Result<()> {
+        let Some(proofs) = &self.proofs else {
+            return Ok(());
+        };
+        early.arrive().await?;
+        let Some(body) = early.arrived() else {
+            return Ok(());
+        };
+        let Ok(bundle) = serde_json::from_slice::<ProofBundle>(body) else {
+            return Ok(());
+        };
+        if self.opened_note.as_deref() == Some(bundle.checkpoint.as_str())
+            || self.staged_note.as_deref() == Some(bundle.checkpoint.as_str())
+        {
+            return Ok(());
+        }
+        self.replacement
+            .stage(&proofs.checkpoint_path, bundle.checkpoint.as_bytes())?;
+        self.staged_note = Some(bundle.checkpoint);
+        Ok(())
+    }
+
     /// The trusted metadata so far.
     pub fn trusted(&self) -> &tuf::client::TrustedMetadata {
         self.updater.trusted()
@@ -370,25 +529,24 @@ impl Session {
     /// leaves an older checkpoint, which only means a longer consistency proof
     /// next time.
     pub fn commit(&mut self) -> Result<UpdateReport> {
-        // The latest of each file only (a root rotation accepts several roots), and
-        // the trusted checkpoint, all synced together.
-        let mut latest: std::collections::BTreeMap<&str, &[u8]> = Default::default();
-        for acc in &self.staged {
-            latest.insert(&acc.file_name, &acc.bytes);
-        }
-        let paths: Vec<(PathBuf, &[u8])> = latest
-            .into_iter()
-            .map(|(name, bytes)| (self.metadata_dir.join(name), bytes))
-            .collect();
-        let mut files: Vec<(&Path, &[u8])> = paths.iter().map(|(p, b)| (p.as_path(), *b)).collect();
+        self.stage_accepted()?;
         let mut checkpoint = None;
         if let Some(p) = &self.proofs {
             if let (Some(note), Some(c)) = (p.log.trusted_note(), p.log.trusted()) {
-                files.push((&p.checkpoint_path, note.as_bytes()));
                 checkpoint = Some(CheckpointSummary::from(c));
+                if self.opened_note.as_deref() == Some(note) {
+                    self.replacement.unstage(&p.checkpoint_path);
+                } else if self.staged_note.as_deref() == Some(note) {
+                    self.replacement.rename_last(&p.checkpoint_path);
+                } else {
+                    self.replacement
+                        .stage(&p.checkpoint_path, note.as_bytes())?;
+                }
             }
         }
-        crate::fsutil::write_all_atomic(&files)?;
+        std::mem::take(&mut self.replacement).commit()?;
+        self.staged_note = None;
+        tracing::debug!("trusted state persisted");
         let t = self.updater.trusted();
         let mut versions = std::collections::BTreeMap::new();
         versions.insert("root".to_string(), t.root.version());
@@ -415,7 +573,7 @@ impl Session {
 pub(crate) async fn fetch_bundle(http: &Http, proofs: &Proofs, file: &str) -> Result<ProofBundle> {
     let url = bundle_url(proofs, file);
     let body = http.get(&url, MAX_BUNDLE_BYTES).await?;
-    parse_bundle(proofs, file, &url, body)
+    parse_bundle(proofs, file, &url, body.as_deref())
 }
 
 /// The bundle in a reply to `url`; no reply (404) means the log has no such entry.
@@ -423,7 +581,7 @@ fn parse_bundle(
     proofs: &Proofs,
     file: &str,
     url: &str,
-    body: Option<Vec<u8>>,
+    body: Option<&[u8]>,
 ) -> Result<ProofBundle> {
     let body = body.ok_or_else(|| Error::Log {
         file: file.into(),
@@ -433,7 +591,7 @@ fn parse_bundle(
             .map_or_else(|| "none yet".into(), crate::logtrust::describe),
         detail: format!("{url}: the log has no entry for this file"),
     })?;
-    serde_json::from_slice(&body).map_err(|e| Error::malformed(url, e))
+    serde_json::from_slice(body).map_err(|e| Error::malformed(url, e))
 }
 
 /// The consistency proof between two tree sizes, from `{log_url}/proof/consistency`.

@@ -273,7 +273,7 @@ pub struct Delegations {
 }
 
 /// Targets metadata, top-level or delegated (TUF §4.5).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Targets {
     /// Always `targets`.
     #[serde(rename = "_type")]
@@ -292,6 +292,66 @@ pub struct Targets {
     /// Unknown fields, kept.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
+}
+
+// By hand rather than derived: a derived `#[serde(flatten)]` buffers the whole
+// document into a generic tree before reading the fields from it, which for a
+// targets list of thousands was most of the parse.
+impl<'de> Deserialize<'de> for Targets {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Targets;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("TUF targets metadata")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Targets, A::Error> {
+                use serde::de::Error as _;
+                let mut type_ = None;
+                let mut spec_version = None;
+                let mut version = None;
+                let mut expires = None;
+                let mut targets = None;
+                let mut delegations = None;
+                let mut unknown = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let repeated = match key.as_str() {
+                        "_type" => type_.replace(map.next_value::<String>()?).is_some(),
+                        "spec_version" => {
+                            spec_version.replace(map.next_value::<String>()?).is_some()
+                        }
+                        "version" => version.replace(map.next_value::<u64>()?).is_some(),
+                        "expires" => expires.replace(map.next_value::<Expires>()?).is_some(),
+                        "targets" => targets.replace(map.next_value()?).is_some(),
+                        "delegations" => delegations
+                            .replace(map.next_value::<Option<Delegations>>()?)
+                            .is_some(),
+                        _ => {
+                            let value = map.next_value::<Value>()?;
+                            unknown.insert(key.clone(), value).is_some()
+                        }
+                    };
+                    if repeated {
+                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                }
+                Ok(Targets {
+                    type_: type_.ok_or_else(|| A::Error::missing_field("_type"))?,
+                    spec_version: spec_version
+                        .ok_or_else(|| A::Error::missing_field("spec_version"))?,
+                    version: version.ok_or_else(|| A::Error::missing_field("version"))?,
+                    expires: expires.ok_or_else(|| A::Error::missing_field("expires"))?,
+                    targets: targets.ok_or_else(|| A::Error::missing_field("targets"))?,
+                    delegations: delegations.flatten(),
+                    unknown,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// What every role's `signed` has in common.
@@ -718,6 +778,37 @@ mod tests {
         ] {
             assert!(!supported_spec_version(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn targets_keep_unknown_fields_and_refuse_duplicate_or_missing_ones() {
+        let text = r#"{"_type":"targets","spec_version":"1.0.34","version":3,
+            "expires":"2030-01-01T00:00:00Z","x-extra":{"a":[1,2]},
+            "targets":{"a.txt":{"length":1,"hashes":{"sha256":"00"},"x-t":true}}}"#;
+        let t: Targets = serde_json::from_str(text).unwrap();
+        assert_eq!(t.version, 3);
+        assert!(t.delegations.is_none());
+        assert_eq!(t.unknown["x-extra"], serde_json::json!({"a": [1, 2]}));
+        assert_eq!(t.targets["a.txt"].unknown["x-t"], serde_json::json!(true));
+        let back = serde_json::to_value(&t).unwrap();
+        assert_eq!(back["x-extra"], serde_json::json!({"a": [1, 2]}));
+        assert_eq!(back["targets"]["a.txt"]["x-t"], serde_json::json!(true));
+
+        let twice = text.replace(r#""version":3,"#, r#""version":3,"version":4,"#);
+        let err = serde_json::from_str::<Targets>(&twice).unwrap_err();
+        assert!(
+            err.to_string().contains("duplicate field `version`"),
+            "{err}"
+        );
+        let missing = text.replace(r#""version":3,"#, "");
+        let err = serde_json::from_str::<Targets>(&missing).unwrap_err();
+        assert!(err.to_string().contains("missing field `version`"), "{err}");
+        let null_delegations =
+            text.replace(r#""version":3,"#, r#""version":3,"delegations":null,"#);
+        assert!(serde_json::from_str::<Targets>(&null_delegations)
+            .unwrap()
+            .delegations
+            .is_none());
     }
 
     #[test]
