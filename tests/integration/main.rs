@@ -21,3 +21,4 @@ mod pushes_refused;
 mod repos;
 mod restart;
 mod util;
+mod witness;

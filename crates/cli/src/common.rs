@@ -90,6 +90,54 @@ impl ServerArgs {
     }
 }
 
+/// `tuflog witness` / `tuflog-witness` settings.
+#[derive(clap::Args, Clone)]
+pub struct WitnessArgs {
+    /// Where the witness keeps its key and the latest checkpoint cosigned per log.
+    #[arg(
+        long,
+        env = "TUFLOG_WITNESS_DATA_DIR",
+        default_value = "tuflog-witness-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "TUFLOG_WITNESS_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+    /// The witness's name: its key's name, which logs and clients pin.
+    #[arg(long, env = "TUFLOG_WITNESS_NAME", default_value = "localhost/witness")]
+    pub name: String,
+    /// A log to witness, by its verifier key (`origin+keyid+key`, as `tuflog
+    /// server` prints it); repeat for more logs.
+    #[arg(
+        long = "log",
+        env = "TUFLOG_WITNESS_LOGS",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub logs: Vec<String>,
+}
+
+// Used by `tuflog`, not by the binaries that include this file for the parsing.
+#[allow(dead_code)]
+impl WitnessArgs {
+    /// These settings as `tuflog-witness` flags.
+    pub fn to_args(&self, log_format: LogFormat) -> Vec<OsString> {
+        let mut out: Vec<OsString> = vec!["--log-format".into(), log_format.as_arg().into()];
+        out.extend([
+            "--data-dir".into(),
+            self.data_dir.clone().into(),
+            "--listen".into(),
+            self.listen.to_string().into(),
+            "--name".into(),
+            self.name.clone().into(),
+        ]);
+        for log in &self.logs {
+            out.extend(["--log".into(), log.into()]);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

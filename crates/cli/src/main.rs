@@ -34,6 +34,9 @@ enum Command {
     /// HTTP and gRPC on one port (loopback by default). Settings: a TOML file, then
     /// TUFLOG_* environment variables, then flags (docs/CONFIG.md).
     Server(common::ServerArgs),
+    /// Run a witness (C2SP tlog-witness): cosign each configured log's checkpoints,
+    /// each only if it is consistent with the last one cosigned.
+    Witness(common::WitnessArgs),
     /// Manage the local keystore (keys encrypted under a passphrase).
     #[command(subcommand)]
     Key(client_cmd::KeyCommand),
@@ -78,12 +81,19 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::Server(args) = &cli.command {
-        return exec_server(args, cli.log_format);
+    match &cli.command {
+        Command::Server(args) => {
+            return exec_sibling("tuflog-server", args.to_args(cli.log_format))
+        }
+        Command::Witness(args) => {
+            return exec_sibling("tuflog-witness", args.to_args(cli.log_format))
+        }
+        _ => {}
     }
     common::init_logging(cli.log_format);
     match cli.command {
-        Command::Server(args) => exec_server(&args, cli.log_format),
+        Command::Server(args) => exec_sibling("tuflog-server", args.to_args(cli.log_format)),
+        Command::Witness(args) => exec_sibling("tuflog-witness", args.to_args(cli.log_format)),
         Command::Key(c) => client_cmd::key(&cli.client, c),
         Command::Repo(c) => client_cmd::repo(&cli.client, c),
         Command::Update { repo, root } => client_cmd::update(&cli.client, &repo, root.as_deref()),
@@ -107,14 +117,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// `tuflog server` replaces this process with `tuflog-server` (same PID, so signals
-/// reach the server directly), found beside this executable.
-fn exec_server(args: &common::ServerArgs, log_format: common::LogFormat) -> anyhow::Result<()> {
+/// The long-running roles (`tuflog server`, `tuflog witness`) are binaries of their
+/// own beside this one, so RocksDB and the servers stay out of the client's
+/// start-up. This process is replaced by one (same PID: signals reach it directly).
+fn exec_sibling(name: &str, args: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
     let me = std::env::current_exe().context("locating this executable")?;
-    let server = me.with_file_name("tuflog-server");
-    let err = std::process::Command::new(&server)
-        .args(args.to_args(log_format))
-        .exec();
-    Err(err).with_context(|| format!("starting {}", server.display()))
+    let sibling = me.with_file_name(name);
+    let err = std::process::Command::new(&sibling).args(args).exec();
+    Err(err).with_context(|| format!("starting {}", sibling.display()))
 }

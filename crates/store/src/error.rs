@@ -23,6 +23,15 @@ pub enum Error {
     #[error("invalid batch: {0}")]
     Invalid(String),
 
+    /// A key file is unusable (unreadable, malformed, or another key than expected).
+    #[error("key file {path}: {reason}")]
+    Key {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A read outside the log or over the per-read limit.
     #[error("out of range: {0}")]
     OutOfRange(String),

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod keyfile;
 pub mod memory;
 pub mod rocks;
 
@@ -110,6 +111,29 @@ pub trait MetadataStore: Send + Sync {
     /// Names of repositories with any committed version, in byte order, starting
     /// after `after`; at most `limit` (capped at [`MAX_REPOS_PER_LIST`]).
     fn repos(&self, after: Option<&str>, limit: usize) -> Result<Vec<String>>;
+}
+
+/// Most pairs one [`KvStore::scan`] call returns.
+pub const MAX_SCAN: usize = 1000;
+
+/// A small durable map for the parties outside the server (a witness's latest
+/// cosigned checkpoints, a monitor's position and evidence). Keys are namespaced by
+/// their callers.
+pub trait KvStore: Send + Sync {
+    /// The value at `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Writes every pair at once, durably (synced before returning): all or none.
+    fn put_all(&self, pairs: &[(&[u8], &[u8])]) -> Result<()>;
+
+    /// Pairs whose key starts with `prefix`, in key order, after `after` when given;
+    /// at most `limit` (capped at [`MAX_SCAN`]).
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
 }
 
 /// Checks the shape of a batch against the stored size; shared by every

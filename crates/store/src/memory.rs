@@ -143,3 +143,48 @@ impl MetadataStore for MemoryStore {
         Ok(names)
     }
 }
+
+/// A [`crate::KvStore`] in memory.
+#[derive(Default)]
+pub struct MemoryKv {
+    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryKv {
+    fn map(&self) -> MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>> {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl crate::KvStore for MemoryKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.map().get(key).cloned())
+    }
+
+    fn put_all(&self, pairs: &[(&[u8], &[u8])]) -> Result<()> {
+        let mut map = self.map();
+        for (k, v) in pairs {
+            map.insert(k.to_vec(), v.to_vec());
+        }
+        Ok(())
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let map = self.map();
+        let start = after.map_or_else(|| prefix.to_vec(), <[u8]>::to_vec);
+        Ok(map
+            .range(start..)
+            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() != a))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit.min(crate::MAX_SCAN))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}

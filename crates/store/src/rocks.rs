@@ -344,6 +344,63 @@ impl MetadataStore for RocksStore {
     }
 }
 
+/// A [`crate::KvStore`] in its own RocksDB database (one default column family).
+/// RocksDB's lock file keeps a second process from opening it.
+pub struct RocksKv {
+    db: DB,
+}
+
+impl RocksKv {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        Ok(RocksKv {
+            db: DB::open(&opts, path)?,
+        })
+    }
+}
+
+impl crate::KvStore for RocksKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get(key)?)
+    }
+
+    fn put_all(&self, pairs: &[(&[u8], &[u8])]) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for (k, v) in pairs {
+            batch.put(k, v);
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        Ok(self.db.write_opt(batch, &opts)?)
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let start = after.unwrap_or(prefix);
+        let mut out = Vec::new();
+        for item in self.db.iterator(rocksdb::IteratorMode::From(
+            start,
+            rocksdb::Direction::Forward,
+        )) {
+            let (k, v) = item?;
+            if after.is_some_and(|a| &*k == a) {
+                continue;
+            }
+            if !k.starts_with(prefix) || out.len() >= limit.min(crate::MAX_SCAN) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

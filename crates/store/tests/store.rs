@@ -4,7 +4,7 @@
 
 use store::memory::MemoryStore;
 use store::rocks::RocksStore;
-use store::{Batch, Error, LogState, LogStore, MetadataStore, RoleVersion, VersionRecord};
+use store::{Batch, Error, KvStore, LogState, LogStore, MetadataStore, RoleVersion, VersionRecord};
 use tlog::tree::{consistency_proof, inclusion_proof};
 use tlog::verify::{verify_consistency, verify_inclusion};
 use tlog::{leaf_hash, CompactRange};
@@ -196,4 +196,43 @@ fn rocks_store_and_reopening_it_loses_nothing() {
     let last = state.size - 1;
     let p = inclusion_proof(last, state.size, &s).unwrap();
     verify_inclusion(&leaf_hash(&entry(last)), last, state.size, &p, &root).unwrap();
+}
+
+fn kv_behaves(kv: &dyn KvStore) {
+    assert_eq!(kv.get(b"w/a").unwrap(), None);
+    kv.put_all(&[(b"w/a", b"1"), (b"w/b", b"2"), (b"x/a", b"3")])
+        .unwrap();
+    kv.put_all(&[(b"w/a", b"4")]).unwrap();
+    assert_eq!(kv.get(b"w/a").unwrap().as_deref(), Some(&b"4"[..]));
+    let all = kv.scan(b"w/", None, 10).unwrap();
+    assert_eq!(
+        all,
+        vec![
+            (b"w/a".to_vec(), b"4".to_vec()),
+            (b"w/b".to_vec(), b"2".to_vec())
+        ],
+        "only the prefix, in key order"
+    );
+    assert_eq!(kv.scan(b"w/", Some(b"w/a"), 10).unwrap(), all[1..].to_vec());
+    assert_eq!(kv.scan(b"w/", None, 1).unwrap(), all[..1].to_vec());
+}
+
+#[test]
+fn memory_kv() {
+    kv_behaves(&store::memory::MemoryKv::default());
+}
+
+#[test]
+fn rocks_kv_and_reopening_it_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let kv = store::rocks::RocksKv::open(dir.path()).unwrap();
+        kv_behaves(&kv);
+        assert!(
+            store::rocks::RocksKv::open(dir.path()).is_err(),
+            "a second opener is locked out"
+        );
+    }
+    let kv = store::rocks::RocksKv::open(dir.path()).unwrap();
+    assert_eq!(kv.get(b"w/a").unwrap().as_deref(), Some(&b"4"[..]));
 }

@@ -7,6 +7,7 @@ mod log_commands;
 mod quickstart;
 mod server_process;
 mod surface;
+mod witness_process;
 
 use std::path::PathBuf;
 

@@ -9,8 +9,23 @@ use std::time::{Duration, Instant};
 /// Starts the binary in `dir` and returns it with the verifier key and the address
 /// it printed.
 pub(crate) fn start(dir: &std::path::Path) -> (Child, String, String) {
+    let (child, vkey, url) = start_role(dir, &["server", "--listen", "127.0.0.1:0"], "checkpoint");
+    (
+        child,
+        vkey,
+        url.trim_end_matches("/log/checkpoint").to_string(),
+    )
+}
+
+/// Starts `tuflog <args>` in `dir`; returns it with the verifier key it printed and
+/// the URL on its line starting with `url_label`.
+pub(crate) fn start_role(
+    dir: &std::path::Path,
+    args: &[&str],
+    url_label: &str,
+) -> (Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tuflog"))
-        .args(["server", "--listen", "127.0.0.1:0"])
+        .args(args)
         .current_dir(dir)
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
@@ -26,22 +41,22 @@ pub(crate) fn start(dir: &std::path::Path) -> (Child, String, String) {
             }
         }
     });
-    let (mut vkey, mut addr) = (None, None);
+    let (mut vkey, mut url) = (None, None);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while vkey.is_none() || addr.is_none() {
+    while vkey.is_none() || url.is_none() {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the server printed its verifier key and URLs");
+            .expect("the process printed its verifier key and URLs");
         if let Some(v) = line.trim().strip_prefix("verifier key") {
             vkey = Some(v.trim().to_string());
         }
-        if let Some(u) = line.trim().strip_prefix("checkpoint") {
-            addr = Some(u.trim().trim_end_matches("/log/checkpoint").to_string());
+        if let Some(u) = line.trim().strip_prefix(url_label) {
+            url = Some(u.trim().to_string());
         }
     }
-    // Keep draining stderr so the server never blocks on a full pipe.
+    // Keep draining stderr so the process never blocks on a full pipe.
     std::thread::spawn(move || while rx.recv().is_ok() {});
-    (child, vkey.unwrap(), addr.unwrap())
+    (child, vkey.unwrap(), url.unwrap())
 }
 
 pub(crate) fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {

@@ -1,0 +1,80 @@
+//! `tuflog-witness`: a C2SP tlog-witness for tuflog logs, what `tuflog witness`
+//! runs. Thin: parse flags, open the state, `run(listener, shutdown)`.
+#![forbid(unsafe_code)]
+
+#[path = "../common.rs"]
+mod common;
+
+use anyhow::Context;
+use clap::Parser;
+use common::{LogFormat, WitnessArgs};
+use std::sync::Arc;
+use tlog::note::SignatureType;
+
+/// Run a witness: cosign each configured log's checkpoints, each only if it is
+/// consistent with the last one cosigned (C2SP tlog-witness, `POST
+/// /add-checkpoint`). Usually started as `tuflog witness`.
+#[derive(Parser)]
+#[command(name = "tuflog-witness", version)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(flatten)]
+    args: WitnessArgs,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    common::init_logging(cli.log_format);
+    let args = cli.args;
+    let logs = args
+        .logs
+        .iter()
+        .map(|v| {
+            tlog::VerifierKey::parse(v.trim()).with_context(|| format!("log verifier key {v:?}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let key = store::keyfile::load_or_generate(
+        &args.data_dir.join("witness.key"),
+        &args.name,
+        SignatureType::CosignatureV1,
+    )?;
+    let db = args.data_dir.join("db");
+    let state = store::rocks::RocksKv::open(&db)
+        .with_context(|| format!("opening the witness state in {}", db.display()))?;
+    let origins: Vec<String> = logs.iter().map(|k| k.name().to_string()).collect();
+    let witness = Arc::new(witness::Witness::new(key, logs, Arc::new(state)));
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let shutdown = shutdown_signal()?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        eprintln!("tuflog witness: {}", args.name);
+        eprintln!("  verifier key   {}", witness.verifier());
+        eprintln!("  add-checkpoint http://{addr}/add-checkpoint");
+        eprintln!("  metrics        http://{addr}/metrics");
+        eprintln!("  logs           {}", origins.join(", "));
+        witness::http::run(witness, listener, shutdown).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// SIGINT or SIGTERM starts a graceful shutdown; handlers installed before serving.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("shutting down");
+    })
+}

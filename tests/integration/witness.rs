@@ -1,0 +1,317 @@
+//! The witness (C2SP tlog-witness) against a real log: it cosigns checkpoints that
+//! extend the last one it cosigned and refuses everything else with the status
+//! code the specification gives it.
+
+use crate::util::{checkpoint, get_json, hashes_b64, http, InProcess};
+use std::sync::Arc;
+use store::rocks::RocksKv;
+use tlog::checkpoint::Checkpoint;
+use tlog::note::{KeyName, Note, SignatureType};
+use tlog::{Hash, SignerKey, VerifierKey};
+use witness::{AddCheckpoint, Witness};
+
+/// A witness served on a loopback port, state in `dir`.
+struct Served {
+    url: String,
+    verifier: VerifierKey,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    async fn start(dir: &std::path::Path, logs: Vec<VerifierKey>) -> Served {
+        let key = store::keyfile::load_or_generate(
+            &dir.join("witness.key"),
+            "witness.test/w1",
+            SignatureType::CosignatureV1,
+        )
+        .unwrap();
+        let state = RocksKv::open(&dir.join("db")).unwrap();
+        let witness = Arc::new(Witness::new(key, logs, Arc::new(state)));
+        let verifier = witness.verifier();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(witness::http::run(witness, listener, async move {
+            let _ = stopped.await;
+        }));
+        Served {
+            url,
+            verifier,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await.unwrap().unwrap();
+    }
+
+    /// POSTs an add-checkpoint request: (status, content type, body).
+    async fn add(&self, old: u64, proof: &[Hash], note: &[u8]) -> (u16, String, String) {
+        let body = AddCheckpoint {
+            old_size: old,
+            proof: proof.to_vec(),
+            note: note.to_vec(),
+        }
+        .to_body();
+        self.post(body).await
+    }
+
+    async fn post(&self, body: Vec<u8>) -> (u16, String, String) {
+        let r = http()
+            .post(format!("{}/add-checkpoint", self.url))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let ctype = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, ctype, r.text().await.unwrap())
+    }
+}
+
+/// The log's own signing key, read from its data directory: what a compromised
+/// log operator holds.
+fn stolen_log_key(server_dir: &std::path::Path) -> SignerKey {
+    SignerKey::parse(
+        std::fs::read_to_string(server_dir.join("log.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap()
+}
+
+async fn consistency(server: &InProcess, from: u64, size: u64) -> Vec<Hash> {
+    let v = get_json(
+        &http(),
+        &server.url(&format!("/log/proof/consistency?from={from}&size={size}")),
+    )
+    .await;
+    hashes_b64(&v["proof"])
+}
+
+/// The witness's reply lines must be valid cosignatures of `note` by `witness`.
+fn assert_cosigned(note: &[u8], reply: &str, witness: &VerifierKey) {
+    let mut with = note.to_vec();
+    with.extend_from_slice(reply.as_bytes());
+    let verified = Note::parse(&with)
+        .unwrap()
+        .verify(std::slice::from_ref(witness))
+        .unwrap();
+    assert_eq!(verified.len(), 1);
+    assert!(
+        verified[0].timestamp.is_some(),
+        "a cosignature/v1 carries its time"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_witness_cosigns_each_extension_and_refuses_a_stale_old_size_with_409() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let w = Served::start(&dir.path().join("witness"), vec![server.vkey.clone()]).await;
+    server.append(b"one").await;
+    let (c1, note1) = checkpoint(&http(), &server.url(""), &server.vkey).await;
+    let (status, _, reply) = w.add(0, &[], &note1).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_cosigned(&note1, &reply, &w.verifier);
+    // Submitting the same checkpoint again from its own size is fine (equal roots).
+    let (status, _, reply) = w.add(c1.size(), &[], &note1).await;
+    assert_eq!(status, 200, "{reply}");
+
+    for i in 0..5 {
+        server.append(format!("entry {i}").as_bytes()).await;
+    }
+    let (c2, note2) = checkpoint(&http(), &server.url(""), &server.vkey).await;
+    // A log that forgot what it last got cosigned starts from zero: told the size.
+    let (status, ctype, body) = w.add(0, &[], &note2).await;
+    assert_eq!(
+        (status, ctype.as_str(), body.as_str()),
+        (409, "text/x.tlog.size", "1\n")
+    );
+    let proof = consistency(&server, c1.size(), c2.size()).await;
+    let (status, _, reply) = w.add(c1.size(), &proof, &note2).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_cosigned(&note2, &reply, &w.verifier);
+    // The older size is now stale, whatever its proof.
+    let (status, _, body) = w.add(c1.size(), &proof, &note2).await;
+    assert_eq!((status, body.as_str()), (409, "6\n"));
+
+    // The state is durable: after a restart the witness remembers size 6.
+    w.stop().await;
+    let w = Served::start(&dir.path().join("witness"), vec![server.vkey.clone()]).await;
+    let (status, _, body) = w.add(0, &[], &note2).await;
+    assert_eq!((status, body.as_str()), (409, "6\n"));
+    w.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_inconsistent_with_the_cosigned_one_is_refused_with_422_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("server");
+    let server = InProcess::start(&server_dir).await;
+    let wdir = dir.path().join("witness");
+    let w = Served::start(&wdir, vec![server.vkey.clone()]).await;
+    for i in 0..3 {
+        server.append(format!("entry {i}").as_bytes()).await;
+    }
+    let (c3, note3) = checkpoint(&http(), &server.url(""), &server.vkey).await;
+    assert_eq!(w.add(0, &[], &note3).await.0, 200);
+    for i in 3..8 {
+        server.append(format!("entry {i}").as_bytes()).await;
+    }
+    let (c8, _) = checkpoint(&http(), &server.url(""), &server.vkey).await;
+    let real_proof = consistency(&server, c3.size(), c8.size()).await;
+
+    // The compromised log signs a fork of size 8 with its real key, and sends the
+    // honest tree's proof: it cannot make a proof for the fork's root.
+    let key = stolen_log_key(&server_dir);
+    let fork = Checkpoint::new(c8.origin(), c8.size(), Hash([0x66; 32])).unwrap();
+    let fork_note = fork.sign(&key).unwrap().to_string();
+    let (status, _, body) = w.add(c3.size(), &real_proof, fork_note.as_bytes()).await;
+    assert_eq!(status, 422, "{body}");
+    // Same size as the cosigned checkpoint, another root: 409, not cosigned.
+    let same_size = Checkpoint::new(c3.origin(), c3.size(), Hash([0x67; 32])).unwrap();
+    let same_note = same_size.sign(&key).unwrap().to_string();
+    let (status, _, body) = w.add(c3.size(), &[], same_note.as_bytes()).await;
+    assert_eq!(status, 409, "{body}");
+
+    // Neither moved the witness: the honest checkpoint of size 8 still extends 3.
+    let (_, note8) = checkpoint(&http(), &server.url(""), &server.vkey).await;
+    let (status, _, reply) = w.add(c3.size(), &real_proof, &note8).await;
+    assert_eq!(status, 200, "{reply}");
+    w.stop().await;
+
+    // Both signed refusals were kept: the log's signature on a fork is evidence.
+    let key = store::keyfile::load_or_generate(
+        &wdir.join("witness.key"),
+        "witness.test/w1",
+        SignatureType::CosignatureV1,
+    )
+    .unwrap();
+    let state = RocksKv::open(&wdir.join("db")).unwrap();
+    let witness = Witness::new(key, vec![server.vkey.clone()], Arc::new(state));
+    let evidence = witness.evidence(c3.origin()).unwrap();
+    assert_eq!(evidence.len(), 2);
+    assert!(evidence
+        .iter()
+        .any(|e| String::from_utf8_lossy(e).contains(&fork_note)));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_origins_unsigned_checkpoints_and_malformed_requests_get_404_403_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let w = Served::start(&dir.path().join("witness"), vec![server.vkey.clone()]).await;
+    server.append(b"one").await;
+    server.append(b"two").await;
+    let (c, note) = checkpoint(&http(), &server.url(""), &server.vkey).await;
+
+    let other = SignerKey::from_seed(
+        KeyName::new("other.example/log").unwrap(),
+        SignatureType::Ed25519,
+        &[9; 32],
+    );
+    let elsewhere = Checkpoint::new("other.example/log", 2, *c.root()).unwrap();
+    let (status, _, _) = w
+        .add(
+            0,
+            &[],
+            elsewhere.sign(&other).unwrap().to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 404, "unknown origin");
+
+    // The right origin under another key (the key name matches; the key does not).
+    let impostor = SignerKey::from_seed(
+        KeyName::new(c.origin()).unwrap(),
+        SignatureType::Ed25519,
+        &[10; 32],
+    );
+    let (status, _, _) = w
+        .add(0, &[], c.sign(&impostor).unwrap().to_string().as_bytes())
+        .await;
+    assert_eq!(status, 403, "not signed by the log's key");
+    // A bit flipped in the log's own signature.
+    let mut tampered = String::from_utf8(note.clone()).unwrap();
+    let at = tampered.len() - 6;
+    let flipped = if tampered.as_bytes()[at] == b'A' {
+        "B"
+    } else {
+        "A"
+    };
+    tampered.replace_range(at..at + 1, flipped);
+    let (status, _, _) = w.add(0, &[], tampered.as_bytes()).await;
+    assert_eq!(status, 403, "a corrupted log signature");
+
+    let (status, _, _) = w.add(3, &[], &note).await;
+    assert_eq!(status, 400, "old size above the checkpoint size");
+    for body in [
+        b"old 01\n\n".to_vec(),
+        b"not a request".to_vec(),
+        [b"old 0\n\n".as_slice(), b"garbage note\n"].concat(),
+    ] {
+        let (status, _, _) = w.post(body).await;
+        assert_eq!(status, 400);
+    }
+    // A proof from size zero must be empty.
+    let (status, _, _) = w.add(0, &[Hash([1; 32])], &note).await;
+    assert_eq!(status, 422);
+    // After all that, a proper first submission still works.
+    assert_eq!(w.add(0, &[], &note).await.0, 200);
+    let metrics = http()
+        .get(format!("{}/metrics", w.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"tuflog_witness_add_checkpoint_total{code="403"} 2"#),
+        "{metrics}"
+    );
+    w.stop().await;
+    server.stop().await;
+}
+
+/// The specification's race: two requests from the same old size must not both
+/// be cosigned, or a later one could roll the recorded size back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_from_the_same_old_size_get_exactly_one_cosignature() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let w = Arc::new(Served::start(&dir.path().join("witness"), vec![server.vkey.clone()]).await);
+    let mut notes = Vec::new();
+    for i in 0..8 {
+        server.append(format!("entry {i}").as_bytes()).await;
+        notes.push(checkpoint(&http(), &server.url(""), &server.vkey).await.1);
+    }
+    let mut tasks = Vec::new();
+    for note in notes {
+        let w = w.clone();
+        tasks.push(tokio::spawn(async move { w.add(0, &[], &note).await }));
+    }
+    let mut cosigned = 0;
+    for t in tasks {
+        let (status, ctype, body) = t.await.unwrap();
+        match status {
+            200 => cosigned += 1,
+            409 => assert_eq!(ctype, "text/x.tlog.size", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(cosigned, 1);
+    Arc::into_inner(w).unwrap().stop().await;
+    server.stop().await;
+}
