@@ -18,16 +18,21 @@ struct Served {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// The witness whose key and state are in `dir` (created on first use).
+fn witness_at(dir: &std::path::Path, logs: Vec<VerifierKey>) -> Witness {
+    let key = store::keyfile::load_or_generate(
+        &dir.join("witness.key"),
+        "witness.test/w1",
+        SignatureType::CosignatureV1,
+    )
+    .unwrap();
+    let state = RocksKv::open(&dir.join("db")).unwrap();
+    Witness::new(key, logs, Arc::new(state))
+}
+
 impl Served {
     async fn start(dir: &std::path::Path, logs: Vec<VerifierKey>) -> Served {
-        let key = store::keyfile::load_or_generate(
-            &dir.join("witness.key"),
-            "witness.test/w1",
-            SignatureType::CosignatureV1,
-        )
-        .unwrap();
-        let state = RocksKv::open(&dir.join("db")).unwrap();
-        let witness = Arc::new(Witness::new(key, logs, Arc::new(state)));
+        let witness = Arc::new(witness_at(dir, logs));
         let verifier = witness.verifier();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -192,14 +197,7 @@ async fn a_checkpoint_inconsistent_with_the_cosigned_one_is_refused_with_422_and
     w.stop().await;
 
     // Both signed refusals were kept: the log's signature on a fork is evidence.
-    let key = store::keyfile::load_or_generate(
-        &wdir.join("witness.key"),
-        "witness.test/w1",
-        SignatureType::CosignatureV1,
-    )
-    .unwrap();
-    let state = RocksKv::open(&wdir.join("db")).unwrap();
-    let witness = Witness::new(key, vec![server.vkey.clone()], Arc::new(state));
+    let witness = witness_at(&wdir, vec![server.vkey.clone()]);
     let evidence = witness.evidence(c3.origin()).unwrap();
     assert_eq!(evidence.len(), 2);
     assert!(evidence

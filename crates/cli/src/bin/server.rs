@@ -53,7 +53,7 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let shutdown = shutdown_signal()?;
+        let shutdown = common::shutdown_signal()?;
         let srv = server::Server::open(&config).with_context(|| {
             format!("opening the server state in {}", config.data_dir.display())
         })?;
@@ -76,23 +76,5 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
         }
         srv.run(listener, shutdown).await?;
         Ok(())
-    })
-}
-
-/// SIGINT or SIGTERM; either starts a graceful shutdown that finishes the batch in
-/// flight. The handlers are installed when this is called, not when the future is
-/// first polled: a SIGTERM that arrived after the URLs were printed but before
-/// `run` polled it used to kill the process outright (exit by signal, nothing
-/// flushed), seen as a flaky `server_process` test.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        tracing::info!("shutting down");
     })
 }

@@ -49,7 +49,7 @@ fn main() -> anyhow::Result<()> {
     let witness = Arc::new(witness::Witness::new(key, logs, Arc::new(state)));
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let shutdown = shutdown_signal()?;
+        let shutdown = common::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
@@ -62,19 +62,5 @@ fn main() -> anyhow::Result<()> {
         witness::http::run(witness, listener, shutdown).await?;
         tracing::info!("stopped");
         Ok(())
-    })
-}
-
-/// SIGINT or SIGTERM starts a graceful shutdown; handlers installed before serving.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        tracing::info!("shutting down");
     })
 }
