@@ -1,0 +1,421 @@
+//! TUF replay of a log, entry by entry: what a monitor concludes from each logged
+//! metadata version, with no I/O.
+//!
+//! Per repository, it keeps the root in force, the latest version of every targets
+//! role (for delegations), and the SHA-256 of every version ever logged per role.
+//! For each entry it checks, in order:
+//! 1. the entry parses and the bytes are the ones it commits to (length, SHA-256);
+//! 2. no (repository, role, version) was logged before, with other bytes
+//!    (equivocation) or the same (duplicate), and the version is above the latest
+//!    logged for the role;
+//! 3. the document parses as its role and carries the entry's version;
+//! 4. a root is version N+1 of the root in force and is signed by that root's
+//!    threshold and by its own (TUF §5.3.4); a first root is signed by its own;
+//! 5. timestamp, snapshot and targets are signed by the threshold of keys the root
+//!    in force authorises for them (TUF §5.4.2, §5.5.3, §5.6.3);
+//! 6. a delegated role is signed by the keys a targets role in force delegates it
+//!    to (TUF §5.6.7.2). The server logs a push's targets roles in name order, so a
+//!    delegated role may precede its delegator in the same push: it waits, and is
+//!    judged at the next targets version or, at the latest, at the repository's next
+//!    snapshot, which every push logs after its targets roles.
+//!
+//! A version that fails a check is reported and not taken as in force: later
+//! entries are judged against what was legitimately logged.
+
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use tuf::logentry::LogEntry;
+use tuf::metadata::{Metadata, Role, Root, Snapshot, Targets, Timestamp};
+use tuf::threshold::{verify_threshold, Authorization};
+
+/// Most delegated versions one repository may have waiting for a delegator;
+/// beyond it they are judged (and reported) at once.
+pub const MAX_PENDING_PER_REPO: usize = 1024;
+
+/// What is wrong with a logged version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum AlertKind {
+    /// The entry or the document does not parse, or they disagree.
+    Malformed,
+    /// The metadata bytes are not the ones the entry commits to.
+    ContentMismatch,
+    /// The same (repository, role, version) logged twice with different bytes.
+    Equivocation,
+    /// The same version logged again with the same bytes.
+    Duplicate,
+    /// A version at or below the latest logged for the role (a rollback).
+    VersionNotIncreasing,
+    /// A root that is not version N+1 of the root in force.
+    RootSkipped,
+    /// A root not signed by the previous root's threshold or by its own.
+    RootNotAuthorized,
+    /// A role not signed by the threshold of keys authorised for it.
+    Unauthorized,
+}
+
+impl AlertKind {
+    /// A stable label (metrics, logs, evidence files).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Malformed => "malformed",
+            AlertKind::ContentMismatch => "content_mismatch",
+            AlertKind::Equivocation => "equivocation",
+            AlertKind::Duplicate => "duplicate",
+            AlertKind::VersionNotIncreasing => "version_not_increasing",
+            AlertKind::RootSkipped => "root_skipped",
+            AlertKind::RootNotAuthorized => "root_not_authorized",
+            AlertKind::Unauthorized => "unauthorized",
+        }
+    }
+}
+
+/// A violation found in the entry at `index`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// What is wrong.
+    pub kind: AlertKind,
+    /// The entry's index in the log.
+    pub index: u64,
+    /// Repository ("?" when the entry does not parse).
+    pub repo: String,
+    /// Role.
+    pub role: String,
+    /// Version.
+    pub version: u64,
+    /// Specifics, for people.
+    pub detail: String,
+}
+
+/// A version that passed every check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewVersion {
+    /// The entry's index in the log.
+    pub index: u64,
+    /// Repository.
+    pub repo: String,
+    /// Role.
+    pub role: String,
+    /// Version.
+    pub version: u64,
+    /// Hex SHA-256 of the metadata bytes.
+    pub sha256: String,
+    /// Key IDs of the signatures it carries (for owners watching for an unexpected
+    /// key).
+    pub keyids: Vec<String>,
+}
+
+/// What one entry (or a delegated version it unblocked) led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finding {
+    /// A legitimate new version.
+    NewVersion(NewVersion),
+    /// A violation.
+    Alert(Alert),
+}
+
+/// The replay of one log.
+#[derive(Default)]
+pub struct Replay {
+    repos: BTreeMap<String, RepoReplay>,
+}
+
+#[derive(Default)]
+struct RepoReplay {
+    root: Option<Metadata<Root>>,
+    /// Latest legitimate version of every targets role, top-level and delegated.
+    targets: BTreeMap<String, Metadata<Targets>>,
+    /// Every version logged per role, with its SHA-256 (hex).
+    logged: BTreeMap<String, BTreeMap<u64, String>>,
+    /// Delegated versions waiting for their delegator.
+    pending: Vec<Pending>,
+}
+
+struct Pending {
+    index: u64,
+    entry: LogEntry,
+    doc: Metadata<Targets>,
+}
+
+impl Replay {
+    /// An empty replay (a log from its first entry).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Judges the entry at `index` with the metadata bytes it commits to.
+    pub fn entry(&mut self, index: u64, entry: &[u8], metadata: &[u8]) -> Vec<Finding> {
+        let entry = match LogEntry::from_bytes(entry) {
+            Ok(e) => e,
+            Err(e) => {
+                return vec![alert(
+                    AlertKind::Malformed,
+                    index,
+                    "?",
+                    "?",
+                    0,
+                    format!("the entry does not parse: {e}"),
+                )]
+            }
+        };
+        let at = |kind, detail: String| {
+            alert(kind, index, &entry.repo, &entry.role, entry.version, detail)
+        };
+        // 1. The bytes are the ones the entry commits to.
+        if !entry.describes(metadata) {
+            let sha = hex::encode(Sha256::digest(metadata));
+            return vec![at(
+                AlertKind::ContentMismatch,
+                format!(
+                    "the entry commits to {} bytes with SHA-256 {}; the metadata served is {} bytes with SHA-256 {sha}",
+                    entry.length, entry.sha256, metadata.len()
+                ),
+            )];
+        }
+        let repo = self.repos.entry(entry.repo.clone()).or_default();
+        // 2. Each (repository, role, version) once; versions only go up.
+        let logged = repo.logged.entry(entry.role.clone()).or_default();
+        if let Some(earlier) = logged.get(&entry.version) {
+            return vec![if *earlier == entry.sha256 {
+                at(
+                    AlertKind::Duplicate,
+                    "this version was logged before".into(),
+                )
+            } else {
+                at(
+                    AlertKind::Equivocation,
+                    format!(
+                        "version {} was logged before with SHA-256 {earlier}; now with {}",
+                        entry.version, entry.sha256
+                    ),
+                )
+            }];
+        }
+        let latest = logged.keys().next_back().copied();
+        logged.insert(entry.version, entry.sha256.clone());
+        if let Some(latest) = latest.filter(|l| *l > entry.version) {
+            return vec![at(
+                AlertKind::VersionNotIncreasing,
+                format!("version {latest} was logged before"),
+            )];
+        }
+        // 3–6, by role.
+        let mut findings = Vec::new();
+        match entry.role.as_str() {
+            "root" => findings.extend(repo.root(index, &entry, metadata)),
+            "timestamp" => findings.extend(repo.top_level::<Timestamp>(index, &entry, metadata)),
+            "snapshot" => {
+                findings.extend(repo.top_level::<Snapshot>(index, &entry, metadata));
+                // Every push logs its snapshot after its targets roles: whatever
+                // still waits for a delegator has none.
+                findings.extend(repo.judge_pending(true));
+            }
+            "targets" => {
+                if let Some(doc) = parse::<Targets>(index, &entry, metadata, &mut findings) {
+                    findings.extend(repo.authorise_top_level(index, &entry, doc));
+                    findings.extend(repo.judge_pending(false));
+                }
+            }
+            _ => {
+                if let Some(doc) = parse::<Targets>(index, &entry, metadata, &mut findings) {
+                    repo.pending.push(Pending { index, entry, doc });
+                    let overflow = repo.pending.len() > MAX_PENDING_PER_REPO;
+                    findings.extend(repo.judge_pending(overflow));
+                }
+            }
+        }
+        findings
+    }
+
+    /// The repositories seen so far.
+    pub fn repos(&self) -> impl Iterator<Item = &str> {
+        self.repos.keys().map(String::as_str)
+    }
+}
+
+impl RepoReplay {
+    fn root(&mut self, index: u64, entry: &LogEntry, bytes: &[u8]) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let Some(doc) = parse::<Root>(index, entry, bytes, &mut findings) else {
+            return findings;
+        };
+        let fail = |kind, detail: String| vec![on_entry(kind, index, entry, detail)];
+        if let Some(trusted) = &self.root {
+            // TUF §5.3.4: "version N+1 ... signed by a threshold of keys specified in
+            // the trusted root metadata file (version N)", and by its own.
+            if doc.version() != trusted.version() + 1 {
+                return fail(
+                    AlertKind::RootSkipped,
+                    format!("the root in force is version {}", trusted.version()),
+                );
+            }
+            if let Err(e) = authorised(trusted.signed(), "root", &doc) {
+                return fail(
+                    AlertKind::RootNotAuthorized,
+                    format!("not signed by root v{}'s threshold: {e}", trusted.version()),
+                );
+            }
+        }
+        if let Err(e) = authorised(doc.signed(), "root", &doc) {
+            return fail(
+                AlertKind::RootNotAuthorized,
+                format!("not signed by its own threshold: {e}"),
+            );
+        }
+        findings.push(new_version(index, entry, &doc));
+        self.root = Some(doc);
+        findings
+    }
+
+    fn top_level<T: Role>(&mut self, index: u64, entry: &LogEntry, bytes: &[u8]) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let Some(doc) = parse::<T>(index, entry, bytes, &mut findings) else {
+            return findings;
+        };
+        match self.check_top_level(entry, &doc) {
+            Ok(()) => findings.push(new_version(index, entry, &doc)),
+            Err(detail) => findings.push(on_entry(AlertKind::Unauthorized, index, entry, detail)),
+        }
+        findings
+    }
+
+    fn authorise_top_level(
+        &mut self,
+        index: u64,
+        entry: &LogEntry,
+        doc: Metadata<Targets>,
+    ) -> Vec<Finding> {
+        match self.check_top_level(entry, &doc) {
+            Ok(()) => {
+                let found = new_version(index, entry, &doc);
+                self.targets.insert(entry.role.clone(), doc);
+                vec![found]
+            }
+            Err(detail) => vec![on_entry(AlertKind::Unauthorized, index, entry, detail)],
+        }
+    }
+
+    /// TUF §5.4.2, §5.5.3, §5.6.3: signed by the threshold the root in force sets.
+    fn check_top_level<T: Role>(&self, entry: &LogEntry, doc: &Metadata<T>) -> Result<(), String> {
+        let root = self
+            .root
+            .as_ref()
+            .ok_or_else(|| "no root of this repository was logged before it".to_string())?;
+        authorised(root.signed(), &entry.role, doc).map_err(|e| {
+            format!(
+                "not signed by the keys root v{} authorises for {}: {e}",
+                root.version(),
+                entry.role
+            )
+        })
+    }
+
+    /// Takes every waiting delegated version some targets role in force now
+    /// delegates to; with `final_say`, reports the rest as unauthorised.
+    fn judge_pending(&mut self, final_say: bool) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        loop {
+            let before = self.pending.len();
+            let waiting = std::mem::take(&mut self.pending);
+            for p in waiting {
+                if self.delegated_by_one_in_force(&p) {
+                    findings.push(new_version(p.index, &p.entry, &p.doc));
+                    self.targets.insert(p.entry.role.clone(), p.doc);
+                } else {
+                    self.pending.push(p);
+                }
+            }
+            // A role taken may itself delegate to another that waits.
+            if self.pending.len() == before {
+                break;
+            }
+        }
+        if final_say {
+            for p in self.pending.drain(..) {
+                findings.push(alert(
+                    AlertKind::Unauthorized,
+                    p.index,
+                    &p.entry.repo,
+                    &p.entry.role,
+                    p.entry.version,
+                    "no targets role in force delegates it to the keys that signed it".into(),
+                ));
+            }
+        }
+        findings
+    }
+
+    /// TUF §5.6.7.2: signed by the threshold of keys a delegator names for it.
+    fn delegated_by_one_in_force(&self, p: &Pending) -> bool {
+        self.targets
+            .iter()
+            .filter(|(name, _)| **name != p.entry.role)
+            .filter_map(|(_, delegator)| delegator.signed().delegations.as_ref())
+            .any(|delegations| {
+                Authorization::delegated(delegations, &p.entry.role)
+                    .and_then(|auth| verify_threshold(&auth, &p.doc))
+                    .is_ok()
+            })
+    }
+}
+
+fn authorised<T: Role>(root: &Root, role: &str, doc: &Metadata<T>) -> tuf::Result<()> {
+    verify_threshold(&Authorization::top_level(root, role)?, doc)
+}
+
+/// Parses `bytes` as `T` at the entry's version, or records why not.
+fn parse<T: Role>(
+    index: u64,
+    entry: &LogEntry,
+    bytes: &[u8],
+    findings: &mut Vec<Finding>,
+) -> Option<Metadata<T>> {
+    let problem = match Metadata::<T>::from_bytes(bytes) {
+        Ok(doc) if doc.version() == entry.version => return Some(doc),
+        Ok(doc) => format!("the document is version {}", doc.version()),
+        Err(e) => format!("the document does not parse as {}: {e}", T::TYPE),
+    };
+    findings.push(on_entry(AlertKind::Malformed, index, entry, problem));
+    None
+}
+
+fn alert(
+    kind: AlertKind,
+    index: u64,
+    repo: &str,
+    role: &str,
+    version: u64,
+    detail: String,
+) -> Finding {
+    Finding::Alert(Alert {
+        kind,
+        index,
+        repo: repo.into(),
+        role: role.into(),
+        version,
+        detail,
+    })
+}
+
+fn on_entry(kind: AlertKind, index: u64, entry: &LogEntry, detail: String) -> Finding {
+    alert(kind, index, &entry.repo, &entry.role, entry.version, detail)
+}
+
+fn new_version<T: Role>(index: u64, entry: &LogEntry, doc: &Metadata<T>) -> Finding {
+    Finding::NewVersion(NewVersion {
+        index,
+        repo: entry.repo.clone(),
+        role: entry.role.clone(),
+        version: entry.version,
+        sha256: entry.sha256.clone(),
+        keyids: doc
+            .signatures()
+            .iter()
+            .filter(|s| !s.sig.is_empty())
+            .map(|s| s.keyid.clone())
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,352 @@
+//! Histories written with `tuf::editor`, logged as the server logs a push (root,
+//! targets roles in name order, snapshot, timestamp), each attack named.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+use rand_core::OsRng;
+use tuf::editor::{new_root, new_targets, next_snapshot, next_timestamp};
+use tuf::keys::{KeyKind, PrivateKey};
+use tuf::metadata::Expires;
+
+const REPO: &str = "example.com/app";
+
+fn key() -> PrivateKey {
+    PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap()
+}
+
+fn expires(year: u32) -> Expires {
+    Expires::parse(&format!("{year}-01-01T00:00:00Z")).unwrap()
+}
+
+fn signed<T: Role>(doc: T, keys: &[&PrivateKey]) -> Metadata<T> {
+    Metadata::sign_new(doc, keys, &mut OsRng).unwrap()
+}
+
+/// A repository's keys and its latest documents, able to write the next push.
+struct Repo {
+    root_key: PrivateKey,
+    targets_key: PrivateKey,
+    snapshot_key: PrivateKey,
+    timestamp_key: PrivateKey,
+    root: Root,
+    snapshot: Option<Snapshot>,
+    timestamp: Option<Timestamp>,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let (root_key, targets_key, snapshot_key, timestamp_key) = (key(), key(), key(), key());
+        let mut root = new_root(expires(2030), true);
+        root.add_key("root", root_key.public()).unwrap();
+        root.add_key("targets", targets_key.public()).unwrap();
+        root.add_key("snapshot", snapshot_key.public()).unwrap();
+        root.add_key("timestamp", timestamp_key.public()).unwrap();
+        Repo {
+            root_key,
+            targets_key,
+            snapshot_key,
+            timestamp_key,
+            root,
+            snapshot: None,
+            timestamp: None,
+        }
+    }
+
+    /// Snapshot and timestamp after `targets`, signed by the online keys.
+    fn online(&mut self, targets: &[(&str, &Metadata<Targets>)]) -> Vec<(String, Vec<u8>)> {
+        let snapshot = signed(
+            next_snapshot(self.snapshot.as_ref(), targets, expires(2030)),
+            &[&self.snapshot_key],
+        );
+        let timestamp = signed(
+            next_timestamp(self.timestamp.as_ref(), &snapshot, expires(2030)),
+            &[&self.timestamp_key],
+        );
+        self.snapshot = Some(snapshot.signed().clone());
+        self.timestamp = Some(timestamp.signed().clone());
+        vec![
+            ("snapshot".into(), snapshot.bytes().to_vec()),
+            ("timestamp".into(), timestamp.bytes().to_vec()),
+        ]
+    }
+
+    fn first_push(&mut self) -> Vec<(String, Vec<u8>)> {
+        let root = signed(self.root.clone(), &[&self.root_key]);
+        let targets = signed(new_targets(expires(2030)), &[&self.targets_key]);
+        let mut push = vec![
+            ("root".to_string(), root.bytes().to_vec()),
+            ("targets".to_string(), targets.bytes().to_vec()),
+        ];
+        push.extend(self.online(&[("targets", &targets)]));
+        push
+    }
+}
+
+fn targets_v(version: u64, keys: &[&PrivateKey]) -> Metadata<Targets> {
+    let mut t = new_targets(expires(2030));
+    t.version = version;
+    signed(t, keys)
+}
+
+/// Feeds `(role, bytes)` pairs from log index `first`, as the server logs them.
+fn feed(replay: &mut Replay, first: u64, docs: &[(String, Vec<u8>)]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, (role, bytes)) in docs.iter().enumerate() {
+        let version = version_of(bytes);
+        let entry = LogEntry::new(REPO, role, version, bytes)
+            .to_bytes()
+            .unwrap();
+        out.extend(replay.entry(first + i as u64, &entry, bytes));
+    }
+    out
+}
+
+fn version_of(bytes: &[u8]) -> u64 {
+    let v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    v["signed"]["version"].as_u64().unwrap()
+}
+
+fn alerts(findings: &[Finding]) -> Vec<(AlertKind, u64, String)> {
+    findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::Alert(a) => Some((a.kind, a.index, a.role.clone())),
+            Finding::NewVersion(_) => None,
+        })
+        .collect()
+}
+
+fn new_versions(findings: &[Finding]) -> Vec<(String, u64)> {
+    findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::NewVersion(v) => Some((v.role.clone(), v.version)),
+            Finding::Alert(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_honest_history_with_delegation_and_rotation_raises_no_alert() {
+    let mut repo = Repo::new();
+    let mut replay = Replay::new();
+    let mut findings = feed(&mut replay, 0, &repo.first_push());
+
+    // A delegation, logged as the server does: "bins" sorts before "targets".
+    let bins_key = key();
+    let mut t2 = new_targets(expires(2030));
+    t2.version = 2;
+    t2.add_delegation(
+        "bins",
+        &[bins_key.public()],
+        1,
+        vec!["bins/*".into()],
+        false,
+    )
+    .unwrap();
+    let t2 = signed(t2, &[&repo.targets_key]);
+    let bins = signed(new_targets(expires(2030)), &[&bins_key]);
+    let mut push = vec![
+        ("bins".to_string(), bins.bytes().to_vec()),
+        ("targets".to_string(), t2.bytes().to_vec()),
+    ];
+    push.extend(repo.online(&[("bins", &bins), ("targets", &t2)]));
+    findings.extend(feed(&mut replay, 4, &push));
+
+    // The server re-signs the timestamp alone.
+    let ts = signed(
+        next_timestamp(
+            repo.timestamp.as_ref(),
+            &signed(repo.snapshot.clone().unwrap(), &[&repo.snapshot_key]),
+            expires(2031),
+        ),
+        &[&repo.timestamp_key],
+    );
+    repo.timestamp = Some(ts.signed().clone());
+    findings.extend(feed(
+        &mut replay,
+        8,
+        &[("timestamp".into(), ts.bytes().to_vec())],
+    ));
+
+    // Root v2 rotates the targets key; targets v3 is signed by the new one.
+    let new_targets_key = key();
+    let old_id = repo.targets_key.public().key_id().unwrap();
+    repo.root.remove_key("targets", &old_id).unwrap();
+    repo.root
+        .add_key("targets", new_targets_key.public())
+        .unwrap();
+    repo.root.version = 2;
+    let root2 = signed(repo.root.clone(), &[&repo.root_key]);
+    let t3 = targets_v(3, &[&new_targets_key]);
+    let mut push = vec![
+        ("root".to_string(), root2.bytes().to_vec()),
+        ("targets".to_string(), t3.bytes().to_vec()),
+    ];
+    push.extend(repo.online(&[("targets", &t3)]));
+    findings.extend(feed(&mut replay, 9, &push));
+
+    assert_eq!(alerts(&findings), vec![]);
+    let versions = new_versions(&findings);
+    assert_eq!(versions.len(), 13, "{versions:?}");
+    assert!(versions.contains(&("bins".into(), 1)));
+    assert!(versions.contains(&("root".into(), 2)));
+    assert!(versions.contains(&("targets".into(), 3)));
+}
+
+#[test]
+fn equivocation_two_documents_for_one_timestamp_version() {
+    let mut repo = Repo::new();
+    let mut replay = Replay::new();
+    let first = repo.first_push();
+    assert_eq!(alerts(&feed(&mut replay, 0, &first)), vec![]);
+    // The same version again, other bytes (another expiry), validly signed.
+    let mut other = repo.timestamp.clone().unwrap();
+    other.expires = expires(2099);
+    let other = signed(other, &[&repo.timestamp_key]);
+    let findings = feed(
+        &mut replay,
+        4,
+        &[("timestamp".into(), other.bytes().to_vec())],
+    );
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::Equivocation, 4, "timestamp".into())]
+    );
+    // The very same bytes logged again are a duplicate, not an equivocation.
+    let findings = feed(&mut replay, 5, &[first[3].clone()]);
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::Duplicate, 5, "timestamp".into())]
+    );
+}
+
+#[test]
+fn root_rotation_not_signed_by_the_previous_root_and_a_skipped_root() {
+    let mut repo = Repo::new();
+    let mut replay = Replay::new();
+    feed(&mut replay, 0, &repo.first_push());
+    // An attacker with only a new key writes root v2 naming itself.
+    let attacker = key();
+    let mut forged = repo.root.clone();
+    let old_id = repo.root_key.public().key_id().unwrap();
+    forged.remove_key("root", &old_id).unwrap();
+    forged.add_key("root", attacker.public()).unwrap();
+    forged.version = 2;
+    let forged = signed(forged, &[&attacker]);
+    let findings = feed(&mut replay, 4, &[("root".into(), forged.bytes().to_vec())]);
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::RootNotAuthorized, 4, "root".into())]
+    );
+    // Skipping from v1 to v3, even properly signed, is not a rotation.
+    let mut skipped = repo.root.clone();
+    skipped.version = 3;
+    let skipped = signed(skipped, &[&repo.root_key]);
+    let findings = feed(&mut replay, 5, &[("root".into(), skipped.bytes().to_vec())]);
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::RootSkipped, 5, "root".into())]
+    );
+    // Targets signed by the attacker's key is still judged by root v1: refused.
+    let t2 = targets_v(2, &[&attacker]);
+    let findings = feed(&mut replay, 6, &[("targets".into(), t2.bytes().to_vec())]);
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::Unauthorized, 6, "targets".into())]
+    );
+}
+
+#[test]
+fn a_version_that_goes_down_is_a_rollback() {
+    let mut repo = Repo::new();
+    let mut replay = Replay::new();
+    feed(&mut replay, 0, &repo.first_push());
+    let t5 = targets_v(5, &[&repo.targets_key]);
+    let t4 = targets_v(4, &[&repo.targets_key]);
+    let findings = feed(
+        &mut replay,
+        4,
+        &[
+            ("targets".into(), t5.bytes().to_vec()),
+            ("targets".into(), t4.bytes().to_vec()),
+        ],
+    );
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::VersionNotIncreasing, 5, "targets".into())]
+    );
+}
+
+#[test]
+fn online_keys_alone_cannot_sign_targets_nor_invent_a_delegation() {
+    let mut repo = Repo::new();
+    let mut replay = Replay::new();
+    feed(&mut replay, 0, &repo.first_push());
+    // A compromised server signs targets with the keys it holds.
+    let by_server = targets_v(2, &[&repo.snapshot_key, &repo.timestamp_key]);
+    let evil_key = key();
+    let evil = signed(new_targets(expires(2030)), &[&evil_key]);
+    let mut push = vec![
+        ("evil".to_string(), evil.bytes().to_vec()),
+        ("targets".to_string(), by_server.bytes().to_vec()),
+    ];
+    push.extend(repo.online(&[("evil", &evil), ("targets", &by_server)]));
+    let findings = feed(&mut replay, 4, &push);
+    let mut found = alerts(&findings);
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (AlertKind::Unauthorized, 4, "evil".into()),
+            (AlertKind::Unauthorized, 5, "targets".into()),
+        ]
+    );
+    // The legitimate owner's next version is judged against what was legitimate.
+    let t3 = targets_v(3, &[&repo.targets_key]);
+    let findings = feed(&mut replay, 8, &[("targets".into(), t3.bytes().to_vec())]);
+    assert_eq!(alerts(&findings), vec![]);
+}
+
+#[test]
+fn bytes_other_than_the_entry_commits_to_and_malformed_entries_are_reported() {
+    let mut repo = Repo::new();
+    let mut replay = Replay::new();
+    let first = repo.first_push();
+    feed(&mut replay, 0, &first);
+    let t2 = targets_v(2, &[&repo.targets_key]);
+    let entry = LogEntry::new(REPO, "targets", 2, t2.bytes())
+        .to_bytes()
+        .unwrap();
+    let mut other = new_targets(expires(2031));
+    other.version = 2;
+    let t2_other = signed(other, &[&repo.targets_key]);
+    let findings = replay.entry(4, &entry, t2_other.bytes());
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::ContentMismatch, 4, "targets".into())]
+    );
+    let findings = replay.entry(5, b"not an entry", t2.bytes());
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::Malformed, 5, "?".into())]
+    );
+    // An entry claiming version 9 for a document of version 2.
+    let lying = LogEntry::new(REPO, "targets", 9, t2.bytes())
+        .to_bytes()
+        .unwrap();
+    let findings = replay.entry(6, &lying, t2.bytes());
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::Malformed, 6, "targets".into())]
+    );
+    // Targets bytes logged as a snapshot.
+    let entry = LogEntry::new(REPO, "snapshot", 9, &first[1].1)
+        .to_bytes()
+        .unwrap();
+    let findings = replay.entry(7, &entry, &first[1].1);
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::Malformed, 7, "snapshot".into())]
+    );
+}
