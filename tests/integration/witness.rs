@@ -14,6 +14,8 @@ use witness::{AddCheckpoint, Witness};
 struct Served {
     url: String,
     verifier: VerifierKey,
+    /// Gone once every connection task let go of the witness (and its database).
+    witness: std::sync::Weak<Witness>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -34,6 +36,7 @@ impl Served {
     async fn start(dir: &std::path::Path, logs: Vec<VerifierKey>) -> Served {
         let witness = Arc::new(witness_at(dir, logs));
         let verifier = witness.verifier();
+        let weak = Arc::downgrade(&witness);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -43,6 +46,7 @@ impl Served {
         Served {
             url,
             verifier,
+            witness: weak,
             stop: Some(stop),
             task,
         }
@@ -53,6 +57,16 @@ impl Served {
             let _ = s.send(());
         }
         self.task.await.unwrap().unwrap();
+        // Connection tasks may hold the router a moment longer; the database lock
+        // goes with the last of them.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.witness.strong_count() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the witness was never released"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// POSTs an add-checkpoint request: (status, content type, body).

@@ -329,6 +329,8 @@ impl Session {
                 if let Some(early) = &mut prefetched {
                     self.stage_note_early(early).await?;
                 }
+                self.replacement.write_in_background();
+                tracing::debug!(file = %request.path, "staged");
             }
             let accepted = self.updater.handle(response).map_err(|source| Error::Tuf {
                 file: request.path.clone(),
