@@ -28,7 +28,18 @@ fn witness_at(dir: &std::path::Path, logs: Vec<VerifierKey>) -> Witness {
         SignatureType::CosignatureV1,
     )
     .unwrap();
-    let state = RocksKv::open(&dir.join("db")).unwrap();
+    // A witness just stopped in this process may still be closing its database
+    // (its last Arc is gone before the drop releases RocksDB's lock): retry.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let state = loop {
+        match RocksKv::open(&dir.join("db")) {
+            Ok(state) => break state,
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("opening the witness state: {e}"),
+        }
+    };
     Witness::new(key, logs, Arc::new(state))
 }
 
