@@ -325,7 +325,8 @@ impl Session {
             {
                 self.stage_accepted()?;
                 let path = self.metadata_dir.join("targets.json");
-                staged_early = Some(self.stage_if_changed(&path, bytes)?.then_some(path));
+                staged_early =
+                    Some(stage_if_changed(&mut self.replacement, &path, bytes)?.then_some(path));
                 if let Some(early) = &mut prefetched {
                     self.stage_note_early(early).await?;
                 }
@@ -474,24 +475,11 @@ impl Session {
         for acc in self.staged.get(self.accepted_staged..).unwrap_or_default() {
             latest.insert(&acc.file_name, &acc.bytes);
         }
-        let files: Vec<(PathBuf, Vec<u8>)> = latest
-            .into_iter()
-            .map(|(name, bytes)| (self.metadata_dir.join(name), bytes.to_vec()))
-            .collect();
-        for (path, bytes) in files {
-            self.stage_if_changed(&path, &bytes)?;
+        for (name, bytes) in latest {
+            stage_if_changed(&mut self.replacement, &self.metadata_dir.join(name), bytes)?;
         }
         self.accepted_staged = self.staged.len();
         Ok(())
-    }
-
-    /// Stages `bytes` for `path` unless the file already holds them; whether it did.
-    fn stage_if_changed(&mut self, path: &Path, bytes: &[u8]) -> Result<bool> {
-        if read_optional(path)?.as_deref() == Some(bytes) {
-            return Ok(false);
-        }
-        self.replacement.stage(path, bytes)?;
-        Ok(true)
     }
 
     /// Stages the checkpoint that came with a prefetched bundle before anything is
@@ -575,6 +563,15 @@ impl Session {
             checkpoint,
         })
     }
+}
+
+/// Stages `bytes` for `path` unless the file already holds them; whether it did.
+fn stage_if_changed(replacement: &mut Replacement, path: &Path, bytes: &[u8]) -> Result<bool> {
+    if read_optional(path)?.as_deref() == Some(bytes) {
+        return Ok(false);
+    }
+    replacement.stage(path, bytes)?;
+    Ok(true)
 }
 
 /// Fetches the proof bundle for `file` (with a consistency proof from the trusted
