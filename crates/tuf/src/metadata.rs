@@ -542,6 +542,31 @@ pub struct Metadata<T> {
     bytes: Vec<u8>,
 }
 
+/// Above this many bytes of `signed`, its canonical form and its typed parse are
+/// computed side by side: each is a full pass over the text (for a 1,000-target
+/// document, ~0.5 ms apiece), and a thread costs ~30 µs.
+pub const PARALLEL_PARSE_BYTES: usize = 64 << 10;
+
+/// The canonical form of `signed` and its typed parse, on two threads for large
+/// documents.
+fn canonical_and_typed<T: Role>(
+    signed: &str,
+) -> (Result<Vec<u8>>, serde_json::Result<T>) {
+    if signed.len() >= PARALLEL_PARSE_BYTES {
+        let both = std::thread::scope(|scope| {
+            let canonical = std::thread::Builder::new()
+                .spawn_scoped(scope, || canonical_text(signed))
+                .ok()?;
+            let typed = serde_json::from_str(signed);
+            Some((canonical.join().ok()?, typed))
+        });
+        if let Some(both) = both {
+            return both;
+        }
+    }
+    (canonical_text(signed), serde_json::from_str(signed))
+}
+
 impl<T: Role> Metadata<T> {
     /// Parses a document read as role `T`. Repeated keys in `signed` are refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
@@ -566,8 +591,9 @@ impl<T: Role> Metadata<T> {
             .map_err(malformed)?;
         // The signatures cover the canonical form of `signed` as received, unknown
         // fields included; typed parsing below never feeds back into it.
-        let canonical_signed = canonical_text(signed_raw.get())?;
-        let signed: T = match serde_json::from_str(signed_raw.get()) {
+        let (canonical_signed, parsed) = canonical_and_typed::<T>(signed_raw.get());
+        let canonical_signed = canonical_signed?;
+        let signed: T = match parsed {
             Ok(t) => t,
             Err(e) => {
                 #[derive(Deserialize)]
