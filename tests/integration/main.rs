@@ -16,6 +16,7 @@ mod grpc;
 mod grpc_repos;
 mod interop;
 mod log_api;
+mod monitor;
 mod publisher;
 mod pushes_refused;
 mod repos;

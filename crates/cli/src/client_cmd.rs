@@ -26,6 +26,17 @@ pub struct ClientArgs {
     /// Human-readable or JSON output on stdout.
     #[arg(long, value_enum, default_value_t = Output::Human, global = true)]
     output: Output,
+    /// A monitor to tell the checkpoint this client trusts after each update
+    /// (`POST /gossip/checkpoint`); repeat for more [or `gossip` in
+    /// HOME/client.toml]. A monitor that finds it inconsistent with its own view
+    /// makes the command fail.
+    #[arg(
+        long = "gossip",
+        env = "TUFLOG_GOSSIP",
+        value_delimiter = ',',
+        global = true
+    )]
+    gossip: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,6 +56,9 @@ struct ClientFile {
     witnesses: Vec<String>,
     /// How many of `witnesses` must cosign every checkpoint.
     witness_threshold: Option<usize>,
+    /// Monitors told the trusted checkpoint after each update.
+    #[serde(default)]
+    gossip: Vec<String>,
 }
 
 /// Most bytes read from a passphrase or token file.
@@ -231,6 +245,12 @@ pub enum LogCommand {
         role: String,
         /// Version.
         version: u64,
+    },
+    /// Check a monitor's split-view evidence file offline: both checkpoints signed
+    /// by the log key, and not both true. Exits 0 only if the file proves a fork.
+    VerifyEvidence {
+        /// The evidence file (JSON, as a monitor writes it).
+        file: PathBuf,
     },
     /// Check offline that a metadata file is in the log, from a saved proof bundle
     /// (the `bundle` of `log prove --output json`, or the server's bundle JSON),
@@ -714,7 +734,9 @@ pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Res
     let root = root
         .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
-    let report = runtime()?.block_on(client.update(repo, root))?;
+    let runtime = runtime()?;
+    let report = runtime.block_on(client.update(repo, root))?;
+    let gossiped = runtime.block_on(gossip(args, &client))?;
     match args.output {
         Output::Json => print_json(&report)?,
         Output::Human => {
@@ -730,9 +752,41 @@ pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Res
                     c.origin, c.size
                 ));
             }
+            for (url, verdict) in &gossiped {
+                say(format!("monitor {url}: {verdict}"));
+            }
         }
     }
     Ok(())
+}
+
+/// Tells every configured monitor the trusted checkpoint; fails if one of them
+/// cannot square it with its own view of the log.
+async fn gossip(args: &ClientArgs, client: &Client) -> anyhow::Result<Vec<(String, String)>> {
+    let mut urls = args.gossip.clone();
+    if urls.is_empty() {
+        urls = client_file(&home(args)?)?.gossip;
+    }
+    let Some(note) = client.log_trust()?.trusted_note().map(str::to_string) else {
+        return Ok(Vec::new());
+    };
+    let http = client::Http::new();
+    let mut out = Vec::new();
+    for url in urls {
+        let reply = monitor::http::submit(&http, &url, &note)
+            .await
+            .with_context(|| format!("gossiping the trusted checkpoint to {url}"))?;
+        if reply.verdict == monitor::Verdict::SplitView.as_str()
+            || reply.verdict == monitor::Verdict::Unproven.as_str()
+        {
+            bail!(
+                "the monitor at {url} cannot square this client's checkpoint with its own view of the log ({}): the log may be showing this client a fork; do not rely on what it served",
+                reply.verdict
+            );
+        }
+        out.push((url, reply.verdict));
+    }
+    Ok(out)
 }
 
 /// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
@@ -784,7 +838,9 @@ pub fn download(
         }
     };
     let client = client.with_progress(progress_bar());
-    let report = runtime()?.block_on(client.download(repo, target, &targets_url, out))?;
+    let runtime = runtime()?;
+    let report = runtime.block_on(client.download(repo, target, &targets_url, out))?;
+    runtime.block_on(gossip(args, &client))?;
     match args.output {
         Output::Json => print_json(&report)?,
         Output::Human => say(format!(
@@ -799,8 +855,12 @@ pub fn download(
 }
 
 pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
+    if let LogCommand::VerifyEvidence { file } = &command {
+        return verify_evidence(args, file);
+    }
     let client = client(args)?;
     match command {
+        LogCommand::VerifyEvidence { file } => verify_evidence(args, &file)?,
         LogCommand::Checkpoint => {
             let c = runtime()?.block_on(client.checkpoint())?;
             match args.output {
@@ -865,6 +925,57 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tuflog log verify-evidence`: needs no server, and the pinned log key only if
+/// one is configured (the file names its key; a pinned one must match it).
+fn verify_evidence(args: &ClientArgs, file: &Path) -> anyhow::Result<()> {
+    let pinned = match args.log_key.clone().or_else(|| {
+        home(args)
+            .ok()
+            .and_then(|h| client_file(&h).ok())
+            .and_then(|f| f.log_key)
+    }) {
+        Some(k) => Some(VerifierKey::parse(k.trim()).context("the pinned log key")?),
+        None => None,
+    };
+    let bytes = std::fs::File::open(file)
+        .and_then(|f| {
+            use std::io::Read;
+            let mut b = Vec::new();
+            f.take(monitor::evidence::MAX_EVIDENCE_BYTES as u64 + 1)
+                .read_to_end(&mut b)?;
+            Ok(b)
+        })
+        .with_context(|| format!("reading {}", file.display()))?;
+    let evidence = monitor::evidence::Evidence::parse(&bytes)?;
+    let verdict = evidence
+        .verify(pinned.as_ref())
+        .with_context(|| format!("{} proves no split view", file.display()))?;
+    match args.output {
+        Output::Json => print_json(&serde_json::json!({
+            "proven": true,
+            "origin": verdict.origin,
+            "log_key": evidence.log_key,
+            "smaller_size": verdict.smaller_size,
+            "larger_size": verdict.larger_size,
+            "reason": verdict.reason,
+        }))?,
+        Output::Human => {
+            say(format!(
+                "split view proven: {} signed two checkpoints (sizes {} and {}) that cannot both be true",
+                verdict.origin, verdict.smaller_size, verdict.larger_size
+            ));
+            say(format!("  {}", verdict.reason));
+            if pinned.is_none() {
+                say(format!(
+                    "  signed by {} (no log key pinned here to compare it with)",
+                    evidence.log_key
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -890,6 +1001,7 @@ mod tests {
             server: None,
             log_key: None,
             output: Output::Human,
+            gossip: Vec::new(),
         };
         let c = client(&args).expect("the example builds a client");
         assert_eq!(c.config().server, "https://tuf.example.com");

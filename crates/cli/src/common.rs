@@ -138,6 +138,70 @@ impl WitnessArgs {
     }
 }
 
+/// `tuflog monitor` / `tuflog-monitor` settings.
+#[derive(clap::Args, Clone)]
+pub struct MonitorArgs {
+    /// The log's base URL.
+    #[arg(long = "log", env = "TUFLOG_MONITOR_LOG")]
+    pub log: String,
+    /// The log's verifier key (`origin+keyid+key`, as `tuflog server` prints it).
+    #[arg(long, env = "TUFLOG_MONITOR_LOG_KEY")]
+    pub log_key: String,
+    /// Where the monitor keeps its state and evidence files.
+    #[arg(
+        long,
+        env = "TUFLOG_MONITOR_DATA_DIR",
+        default_value = "tuflog-monitor-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Address to listen on (gossip, alerts, metrics).
+    #[arg(long, env = "TUFLOG_MONITOR_LISTEN", default_value = "127.0.0.1:8082")]
+    pub listen: SocketAddr,
+    /// A peer monitor to poll for checkpoints; repeat for more.
+    #[arg(long = "peer", env = "TUFLOG_MONITOR_PEERS", value_delimiter = ',')]
+    pub peers: Vec<String>,
+    /// A repository whose every new version is reported ("*" for all); repeat
+    /// for more.
+    #[arg(long = "watch", env = "TUFLOG_MONITOR_WATCH", value_delimiter = ',')]
+    pub watch: Vec<String>,
+    /// Where alerts and watched versions are posted as JSON.
+    #[arg(long, env = "TUFLOG_MONITOR_WEBHOOK")]
+    pub webhook: Option<String>,
+    /// Time between polls of the log and the peers, e.g. "5s".
+    #[arg(long, env = "TUFLOG_MONITOR_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub interval: std::time::Duration,
+}
+
+#[allow(dead_code)]
+impl MonitorArgs {
+    /// These settings as `tuflog-monitor` flags.
+    pub fn to_args(&self, log_format: LogFormat) -> Vec<OsString> {
+        let mut out: Vec<OsString> = vec!["--log-format".into(), log_format.as_arg().into()];
+        out.extend([
+            "--log".into(),
+            self.log.clone().into(),
+            "--log-key".into(),
+            self.log_key.clone().into(),
+            "--data-dir".into(),
+            self.data_dir.clone().into(),
+            "--listen".into(),
+            self.listen.to_string().into(),
+            "--interval".into(),
+            humantime::format_duration(self.interval).to_string().into(),
+        ]);
+        for p in &self.peers {
+            out.extend(["--peer".into(), p.into()]);
+        }
+        for w in &self.watch {
+            out.extend(["--watch".into(), w.into()]);
+        }
+        if let Some(w) = &self.webhook {
+            out.extend(["--webhook".into(), w.into()]);
+        }
+        out
+    }
+}
+
 /// SIGINT or SIGTERM; either starts a graceful shutdown (the server finishes the
 /// batch in flight). The handlers are installed when this is called, not when the
 /// future is first polled: a SIGTERM that arrived after the URLs were printed but

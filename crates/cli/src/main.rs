@@ -37,6 +37,10 @@ enum Command {
     /// Run a witness (C2SP tlog-witness): cosign each configured log's checkpoints,
     /// each only if it is consistent with the last one cosigned.
     Witness(common::WitnessArgs),
+    /// Run a monitor of one log: verify every checkpoint against its own copy of
+    /// the tree, replay every entry against TUF rules, gossip checkpoints with
+    /// peers, raise alerts and write split-view evidence.
+    Monitor(common::MonitorArgs),
     /// Manage the local keystore (keys encrypted under a passphrase).
     #[command(subcommand)]
     Key(client_cmd::KeyCommand),
@@ -88,12 +92,16 @@ fn main() -> anyhow::Result<()> {
         Command::Witness(args) => {
             return exec_sibling("tuflog-witness", args.to_args(cli.log_format))
         }
+        Command::Monitor(args) => {
+            return exec_sibling("tuflog-monitor", args.to_args(cli.log_format))
+        }
         _ => {}
     }
     common::init_logging(cli.log_format);
     match cli.command {
         Command::Server(args) => exec_sibling("tuflog-server", args.to_args(cli.log_format)),
         Command::Witness(args) => exec_sibling("tuflog-witness", args.to_args(cli.log_format)),
+        Command::Monitor(args) => exec_sibling("tuflog-monitor", args.to_args(cli.log_format)),
         Command::Key(c) => client_cmd::key(&cli.client, c),
         Command::Repo(c) => client_cmd::repo(&cli.client, c),
         Command::Update { repo, root } => client_cmd::update(&cli.client, &repo, root.as_deref()),

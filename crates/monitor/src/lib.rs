@@ -1,16 +1,34 @@
 //! The parties outside the server that make a lying log visible.
 //!
-//! [`replay::Replay`] is the monitor's judgement, sans I/O: handed each log entry
-//! with the metadata bytes it commits to, it checks them as a TUF client and a
-//! repository owner would, across the whole history, and reports every new version
-//! and every violation.
+//! - [`replay::Replay`] is the monitor's judgement, sans I/O: handed each log entry
+//!   with the metadata bytes it commits to, it checks them as a TUF client and a
+//!   repository owner would, across the whole history, and reports every new
+//!   version and every violation.
+//! - [`follower::Monitor`] follows one log over its tile API: it verifies every
+//!   checkpoint against its own copy of the tree, replays every entry, stores its
+//!   state durably ([`state`]) and judges checkpoints heard through gossip.
+//! - [`evidence`]: self-contained split-view evidence files and their check.
+//! - [`alerts`]: structured log events, `tuflog_monitor_alerts_total{kind}`, an
+//!   optional webhook.
+//! - [`http`]: gossip, alerts and metrics routes, and the loop that drives it all.
 //!
-//! # What this crate does not do (yet)
+//! # What this crate does not do
 //!
-//! Fetch anything, keep state on disk, gossip or raise alerts outside its return
-//! values: the follower, its storage and the HTTP surfaces are the next part of
-//! issue [6]. It checks signatures and versions, not expiry: a monitor reads
-//! history, where every document has expired sooner or later.
+//! Follow the gRPC watch (the tile API is what any C2SP log serves, and polling it
+//! is enough at the log's checkpoint rate), follow several logs in one process, or
+//! check expiry: a monitor reads history, where every document has expired sooner
+//! or later.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
+mod error;
+pub mod evidence;
+pub mod fetch;
+pub mod follower;
+pub mod http;
+pub mod metrics;
 pub mod replay;
+pub mod state;
+
+pub use error::Error;
+pub use follower::{Config, Monitor, Step, Verdict};

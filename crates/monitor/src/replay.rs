@@ -23,7 +23,7 @@
 //! entries are judged against what was legitimately logged.
 
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tuf::logentry::LogEntry;
 use tuf::metadata::{Metadata, Role, Root, Snapshot, Targets, Timestamp};
 use tuf::threshold::{verify_threshold, Authorization};
@@ -52,6 +52,16 @@ pub enum AlertKind {
     RootNotAuthorized,
     /// A role not signed by the threshold of keys authorised for it.
     Unauthorized,
+    /// Two checkpoints of the log that cannot both be true, proven by an evidence
+    /// file (raised by the follower and by gossip).
+    SplitView,
+    /// A checkpoint signed by the log that the log cannot prove consistent with
+    /// the monitor's (no conclusive evidence yet).
+    UnprovenCheckpoint,
+    /// Entries the log served do not hash to the root it signed.
+    BadEntries,
+    /// The log commits to metadata it does not serve.
+    MetadataUnavailable,
 }
 
 impl AlertKind {
@@ -66,6 +76,10 @@ impl AlertKind {
             AlertKind::RootSkipped => "root_skipped",
             AlertKind::RootNotAuthorized => "root_not_authorized",
             AlertKind::Unauthorized => "unauthorized",
+            AlertKind::SplitView => "split_view",
+            AlertKind::UnprovenCheckpoint => "unproven_checkpoint",
+            AlertKind::BadEntries => "bad_entries",
+            AlertKind::MetadataUnavailable => "metadata_unavailable",
         }
     }
 }
@@ -118,6 +132,45 @@ pub enum Finding {
 #[derive(Default)]
 pub struct Replay {
     repos: BTreeMap<String, RepoReplay>,
+    /// Repositories whose root, targets roles or waiting versions changed since
+    /// [`Replay::take_changes`].
+    dirty: BTreeSet<String>,
+    /// Versions logged since [`Replay::take_changes`].
+    new_logged: Vec<Logged>,
+}
+
+/// One logged (repository, role, version) and the SHA-256 (hex) of its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logged {
+    /// Repository.
+    pub repo: String,
+    /// Role.
+    pub role: String,
+    /// Version.
+    pub version: u64,
+    /// Hex SHA-256 of the metadata bytes.
+    pub sha256: String,
+}
+
+/// What a repository's replay holds besides its logged versions, as exact bytes:
+/// what a monitor stores to resume.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepoState {
+    /// The root in force.
+    pub root: Option<Vec<u8>>,
+    /// The latest legitimate version of each targets role.
+    pub targets: Vec<(String, Vec<u8>)>,
+    /// Delegated versions waiting for their delegator: index, entry, metadata.
+    pub pending: Vec<(u64, Vec<u8>, Vec<u8>)>,
+}
+
+/// What changed since the last [`Replay::take_changes`].
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// The whole state of every repository that changed.
+    pub repos: Vec<(String, RepoState)>,
+    /// Every version logged since.
+    pub logged: Vec<Logged>,
 }
 
 #[derive(Default)]
@@ -134,6 +187,7 @@ struct RepoReplay {
 struct Pending {
     index: u64,
     entry: LogEntry,
+    entry_bytes: Vec<u8>,
     doc: Metadata<Targets>,
 }
 
@@ -144,8 +198,8 @@ impl Replay {
     }
 
     /// Judges the entry at `index` with the metadata bytes it commits to.
-    pub fn entry(&mut self, index: u64, entry: &[u8], metadata: &[u8]) -> Vec<Finding> {
-        let entry = match LogEntry::from_bytes(entry) {
+    pub fn entry(&mut self, index: u64, entry_bytes: &[u8], metadata: &[u8]) -> Vec<Finding> {
+        let entry = match LogEntry::from_bytes(entry_bytes) {
             Ok(e) => e,
             Err(e) => {
                 return vec![alert(
@@ -193,6 +247,15 @@ impl Replay {
         }
         let latest = logged.keys().next_back().copied();
         logged.insert(entry.version, entry.sha256.clone());
+        self.new_logged.push(Logged {
+            repo: entry.repo.clone(),
+            role: entry.role.clone(),
+            version: entry.version,
+            sha256: entry.sha256.clone(),
+        });
+        if entry.role != "timestamp" {
+            self.dirty.insert(entry.repo.clone());
+        }
         if let Some(latest) = latest.filter(|l| *l > entry.version) {
             return vec![at(
                 AlertKind::VersionNotIncreasing,
@@ -218,7 +281,12 @@ impl Replay {
             }
             _ => {
                 if let Some(doc) = parse::<Targets>(index, &entry, metadata, &mut findings) {
-                    repo.pending.push(Pending { index, entry, doc });
+                    repo.pending.push(Pending {
+                        index,
+                        entry,
+                        entry_bytes: entry_bytes.to_vec(),
+                        doc,
+                    });
                     let overflow = repo.pending.len() > MAX_PENDING_PER_REPO;
                     findings.extend(repo.judge_pending(overflow));
                 }
@@ -231,9 +299,90 @@ impl Replay {
     pub fn repos(&self) -> impl Iterator<Item = &str> {
         self.repos.keys().map(String::as_str)
     }
+
+    /// What changed since the last call: what a monitor writes, with its position,
+    /// in one durable batch.
+    pub fn take_changes(&mut self) -> Changes {
+        let dirty = std::mem::take(&mut self.dirty);
+        let repos = dirty
+            .into_iter()
+            .filter_map(|name| {
+                let state = self.repos.get(&name)?.state();
+                Some((name, state))
+            })
+            .collect();
+        Changes {
+            repos,
+            logged: std::mem::take(&mut self.new_logged),
+        }
+    }
+
+    /// A replay resumed from stored state. Every stored document is parsed again;
+    /// one that no longer parses means the store is damaged.
+    pub fn restore(
+        repos: impl IntoIterator<Item = (String, RepoState)>,
+        logged: impl IntoIterator<Item = Logged>,
+    ) -> Result<Self, String> {
+        let mut replay = Replay::new();
+        for (name, state) in repos {
+            let damaged = |what: &str, e: tuf::Error| format!("{name}: stored {what}: {e}");
+            let mut repo = RepoReplay {
+                root: state
+                    .root
+                    .map(|b| Metadata::<Root>::from_bytes(&b))
+                    .transpose()
+                    .map_err(|e| damaged("root", e))?,
+                ..RepoReplay::default()
+            };
+            for (role, bytes) in state.targets {
+                let doc = Metadata::<Targets>::from_bytes(&bytes).map_err(|e| damaged(&role, e))?;
+                repo.targets.insert(role, doc);
+            }
+            for (index, entry_bytes, metadata) in state.pending {
+                let entry = LogEntry::from_bytes(&entry_bytes)
+                    .map_err(|e| format!("{name}: stored waiting entry {index}: {e}"))?;
+                let doc = Metadata::<Targets>::from_bytes(&metadata)
+                    .map_err(|e| damaged(&entry.role, e))?;
+                repo.pending.push(Pending {
+                    index,
+                    entry,
+                    entry_bytes,
+                    doc,
+                });
+            }
+            replay.repos.insert(name, repo);
+        }
+        for l in logged {
+            replay
+                .repos
+                .entry(l.repo)
+                .or_default()
+                .logged
+                .entry(l.role)
+                .or_default()
+                .insert(l.version, l.sha256);
+        }
+        Ok(replay)
+    }
 }
 
 impl RepoReplay {
+    fn state(&self) -> RepoState {
+        RepoState {
+            root: self.root.as_ref().map(|r| r.bytes().to_vec()),
+            targets: self
+                .targets
+                .iter()
+                .map(|(role, doc)| (role.clone(), doc.bytes().to_vec()))
+                .collect(),
+            pending: self
+                .pending
+                .iter()
+                .map(|p| (p.index, p.entry_bytes.clone(), p.doc.bytes().to_vec()))
+                .collect(),
+        }
+    }
+
     fn root(&mut self, index: u64, entry: &LogEntry, bytes: &[u8]) -> Vec<Finding> {
         let mut findings = Vec::new();
         let Some(doc) = parse::<Root>(index, entry, bytes, &mut findings) else {

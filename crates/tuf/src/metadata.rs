@@ -549,9 +549,7 @@ pub const PARALLEL_PARSE_BYTES: usize = 64 << 10;
 
 /// The canonical form of `signed` and its typed parse, on two threads for large
 /// documents.
-fn canonical_and_typed<T: Role>(
-    signed: &str,
-) -> (Result<Vec<u8>>, serde_json::Result<T>) {
+fn canonical_and_typed<T: Role>(signed: &str) -> (Result<Vec<u8>>, serde_json::Result<T>) {
     if signed.len() >= PARALLEL_PARSE_BYTES {
         let both = std::thread::scope(|scope| {
             let canonical = std::thread::Builder::new()

@@ -2,28 +2,18 @@
 //! fetched online can be re-checked offline, and only for the exact bytes it names.
 
 use crate::server_process::{sigterm_and_wait, start};
+use crate::{ok, tuflog_as};
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn tuflog(home: &Path, server: &str, vkey: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tuflog"))
-        .args(args)
-        .env("TUFLOG_HOME", home)
-        .env("TUFLOG_SERVER", server)
-        .env("TUFLOG_LOG_KEY", vkey)
-        .env("TUFLOG_PASSPHRASE", "log-commands test passphrase")
-        .env("TUFLOG_TOKEN", "unused")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    tuflog_as(
+        home,
+        server,
+        vkey,
+        ("log-commands test passphrase", "unused"),
+        args,
+    )
 }
 
 #[test]

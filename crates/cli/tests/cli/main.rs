@@ -4,12 +4,14 @@
 
 mod conformance;
 mod log_commands;
+mod monitor_process;
 mod quickstart;
 mod server_process;
 mod surface;
 mod witness_process;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// The repository checkout, read when the test runs (not when it was compiled: a
 /// binary built by another clone sharing CARGO_TARGET_DIR must not use that path).
@@ -17,4 +19,34 @@ pub fn repo_root() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .join("../..")
+}
+
+/// `tuflog ARGS` as a user with `home`, pinned to `server` and its key `vkey`, with
+/// the keystore passphrase and the write token in the environment.
+pub fn tuflog_as(
+    home: &Path,
+    server: &str,
+    vkey: &str,
+    secrets: (&str, &str),
+    args: &[&str],
+) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tuflog"))
+        .args(args)
+        .env("TUFLOG_HOME", home)
+        .env("TUFLOG_SERVER", server)
+        .env("TUFLOG_LOG_KEY", vkey)
+        .env("TUFLOG_PASSPHRASE", secrets.0)
+        .env("TUFLOG_TOKEN", secrets.1)
+        .output()
+        .unwrap()
+}
+
+/// The stdout of a command that must have succeeded (its stderr otherwise).
+pub fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

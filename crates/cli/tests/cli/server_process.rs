@@ -24,6 +24,18 @@ pub(crate) fn start_role(
     args: &[&str],
     url_label: &str,
 ) -> (Child, String, String) {
+    let (child, mut found) = start_labelled(dir, args, &["verifier key", url_label]);
+    let url = found.pop().unwrap();
+    (child, found.pop().unwrap(), url)
+}
+
+/// Starts `tuflog ARGS` in `dir` and waits for a start-up line beginning with each
+/// of `labels`; returns what follows each label.
+pub(crate) fn start_labelled(
+    dir: &std::path::Path,
+    args: &[&str],
+    labels: &[&str],
+) -> (Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tuflog"))
         .args(args)
         .current_dir(dir)
@@ -41,22 +53,21 @@ pub(crate) fn start_role(
             }
         }
     });
-    let (mut vkey, mut url) = (None, None);
+    let mut found: Vec<Option<String>> = vec![None; labels.len()];
     let deadline = Instant::now() + Duration::from_secs(60);
-    while vkey.is_none() || url.is_none() {
+    while found.iter().any(Option::is_none) {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the process printed its verifier key and URLs");
-        if let Some(v) = line.trim().strip_prefix("verifier key") {
-            vkey = Some(v.trim().to_string());
-        }
-        if let Some(u) = line.trim().strip_prefix(url_label) {
-            url = Some(u.trim().to_string());
+            .unwrap_or_else(|_| panic!("the process printed {labels:?}"));
+        for (label, slot) in labels.iter().zip(&mut found) {
+            if let Some(v) = line.trim().strip_prefix(label) {
+                *slot = Some(v.trim().to_string());
+            }
         }
     }
     // Keep draining stderr so the process never blocks on a full pipe.
     std::thread::spawn(move || while rx.recv().is_ok() {});
-    (child, vkey.unwrap(), url.unwrap())
+    (child, found.into_iter().map(Option::unwrap).collect())
 }
 
 pub(crate) fn sigterm_and_wait(mut child: Child) -> std::process::ExitStatus {

@@ -4,7 +4,7 @@ use crate::server_process::{sigterm_and_wait, start, start_role};
 use std::io::{Read, Write};
 
 /// One HTTP/1.1 request on a fresh connection: (status, body).
-fn request(url: &str, method: &str, body: &[u8]) -> (u16, String) {
+pub(crate) fn request(url: &str, method: &str, body: &[u8]) -> (u16, String) {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut tcp = std::net::TcpStream::connect(host).unwrap();

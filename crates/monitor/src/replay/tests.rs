@@ -350,3 +350,57 @@ fn bytes_other_than_the_entry_commits_to_and_malformed_entries_are_reported() {
         vec![(AlertKind::Malformed, 7, "snapshot".into())]
     );
 }
+
+/// A replay stopped after each push and resumed from what `take_changes` gave
+/// judges the rest as one that never stopped: an equivocation across the restart
+/// is still caught, a delegated version waiting across it is still taken.
+#[test]
+fn a_replay_restored_from_its_changes_judges_as_one_that_never_stopped() {
+    let mut repo = Repo::new();
+    let bins_key = key();
+    let mut t2 = new_targets(expires(2030));
+    t2.version = 2;
+    t2.add_delegation(
+        "bins",
+        &[bins_key.public()],
+        1,
+        vec!["bins/*".into()],
+        false,
+    )
+    .unwrap();
+    let t2 = signed(t2, &[&repo.targets_key]);
+    let bins = signed(new_targets(expires(2030)), &[&bins_key]);
+    let first = repo.first_push();
+    // The delegated version, then (after the restart) its delegator.
+    let before = vec![("bins".to_string(), bins.bytes().to_vec())];
+    let mut after = vec![("targets".to_string(), t2.bytes().to_vec())];
+    after.extend(repo.online(&[("bins", &bins), ("targets", &t2)]));
+    // Another targets v2: an equivocation with the one logged before the restart.
+    let forged = targets_v(2, &[&repo.targets_key]);
+    after.push(("targets".to_string(), forged.bytes().to_vec()));
+
+    let mut straight = Replay::new();
+    let mut expected = feed(&mut straight, 0, &first);
+    expected.extend(feed(&mut straight, 4, &before));
+    expected.extend(feed(&mut straight, 5, &after));
+
+    let mut stopped = Replay::new();
+    let mut got = feed(&mut stopped, 0, &first);
+    let early = stopped.take_changes();
+    got.extend(feed(&mut stopped, 4, &before));
+    let late = stopped.take_changes();
+    assert_eq!(late.logged.len(), 1);
+    // Stored state is the union of the batches, the later one winning per repository.
+    let mut repos: BTreeMap<String, RepoState> = early.repos.into_iter().collect();
+    repos.extend(late.repos);
+    let logged = early.logged.into_iter().chain(late.logged);
+    let mut resumed = Replay::restore(repos, logged).unwrap();
+    got.extend(feed(&mut resumed, 5, &after));
+
+    assert_eq!(got, expected);
+    assert_eq!(
+        alerts(&got),
+        vec![(AlertKind::Equivocation, 8, "targets".to_string())]
+    );
+    assert!(new_versions(&got).contains(&("bins".into(), 1)));
+}

@@ -1,0 +1,90 @@
+//! `tuflog-monitor`: follows a tuflog log, replays every entry against TUF rules,
+//! gossips checkpoints with peers and raises alerts; what `tuflog monitor` runs.
+//! Thin: parse flags, open the state, `run(listener, shutdown)`.
+#![forbid(unsafe_code)]
+
+#[path = "../common.rs"]
+mod common;
+
+use anyhow::Context;
+use clap::Parser;
+use common::{LogFormat, MonitorArgs};
+use std::sync::Arc;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Run a monitor of one log: verify every checkpoint against its own copy of the
+/// tree, replay every entry against TUF rules, gossip checkpoints with peers, and
+/// raise alerts with evidence. Usually started as `tuflog monitor`.
+#[derive(Parser)]
+#[command(name = "tuflog-monitor", version)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(flatten)]
+    args: MonitorArgs,
+}
+
+/// The catch-up's progress on stderr; indicatif hides it when stderr is not a
+/// terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl monitor::follower::Progress for Bar {
+    fn start(&self, phase: &str, total: u64) {
+        self.0.reset();
+        self.0.set_length(total);
+        self.0.set_message(phase.to_string());
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    common::init_logging(cli.log_format);
+    let args = cli.args;
+    let log_key = tlog::VerifierKey::parse(args.log_key.trim())
+        .with_context(|| format!("log verifier key {:?}", args.log_key))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let db = args.data_dir.join("db");
+    let kv = store::rocks::RocksKv::open(&db)
+        .with_context(|| format!("opening the monitor state in {}", db.display()))?;
+    let mut config = monitor::Config::new(&args.log, log_key);
+    config.peers = args.peers;
+    config.watch = args.watch;
+    config.webhook = args.webhook;
+    config.interval = args.interval;
+    config.evidence_dir = args.data_dir.join("evidence");
+    let evidence_dir = config.evidence_dir.clone();
+    let monitor = Arc::new(monitor::Monitor::open(config, Arc::new(kv))?);
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:30} {pos}/{len} entries {per_sec} {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let shutdown = common::shutdown_signal()?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        eprintln!("tuflog monitor of {}", args.log);
+        eprintln!("  resumed at     {} entries", monitor.size());
+        eprintln!("  gossip         http://{addr}/gossip/checkpoints");
+        eprintln!("  alerts         http://{addr}/alerts");
+        eprintln!("  metrics        http://{addr}/metrics");
+        eprintln!("  evidence       {}", evidence_dir.display());
+        monitor::http::run(monitor, listener, Arc::new(Bar(bar)), shutdown).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

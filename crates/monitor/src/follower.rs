@@ -1,0 +1,773 @@
+//! The monitor proper: follows one log, keeps its own copy of the tree, replays
+//! every entry, and judges every checkpoint it meets (from the log or from
+//! gossip) against that tree.
+//!
+//! A follow step:
+//! 1. fetches the log's checkpoint and verifies the log key's signature;
+//! 2. if it is no larger than the monitor's tree, checks the monitor's own root
+//!    at that size: a different root is a split view, proven from the monitor's
+//!    tree;
+//! 3. otherwise fetches the new entries, recomputes the root from them and the
+//!    tree so far (RFC 9162 §2.1.1), and requires the signed one. A different root
+//!    means the log rewrote history (proven, when the log's tiles show it, by an
+//!    evidence file) or served entries that are not in its tree;
+//! 4. replays the new entries against TUF rules ([`crate::replay`]), fetching
+//!    each one's metadata by content, and stores the leaves, the replay's changes
+//!    and, at the end, the new checkpoint, one synced batch at a time.
+
+use crate::alerts::{AlertRecord, Alerts};
+use crate::evidence::Evidence;
+use crate::fetch::{LogClient, Served};
+use crate::metrics::Metrics;
+use crate::replay::{AlertKind, Finding, Replay};
+use crate::state::State;
+use crate::Error;
+use client::Http;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use store::KvStore;
+use tlog::tile::MAX_BUNDLE_ENTRIES;
+use tlog::tree::{consistency_proof, tree_root};
+use tlog::{leaf_hash, Checkpoint, CompactRange, Hash, MemoryHashStore, Tile, VerifierKey};
+use tuf::logentry::LogEntry;
+
+/// Entry bundles kept in memory between verifying a catch-up and replaying it;
+/// beyond this they are fetched again (and checked against the verified leaves).
+pub const MAX_CACHED_BUNDLE_BYTES: usize = 256 << 20;
+
+/// What a monitor needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The log's base URL.
+    pub log_url: String,
+    /// The log's verifier key (its name is the log's origin).
+    pub log_key: VerifierKey,
+    /// Peer monitors whose checkpoints are polled.
+    pub peers: Vec<String>,
+    /// Repositories whose every new version is reported.
+    pub watch: Vec<String>,
+    /// Where alerts are posted, as JSON.
+    pub webhook: Option<String>,
+    /// Where evidence files are written.
+    pub evidence_dir: PathBuf,
+    /// Time between follow steps and peer polls.
+    pub interval: Duration,
+    /// Entries replayed per stored batch.
+    pub batch_entries: u64,
+    /// Metadata fetches in flight.
+    pub fetch_window: usize,
+}
+
+impl Config {
+    /// Defaults for following `log_url` signed by `log_key`.
+    pub fn new(log_url: &str, log_key: VerifierKey) -> Self {
+        Config {
+            log_url: log_url.into(),
+            log_key,
+            peers: Vec::new(),
+            watch: Vec::new(),
+            webhook: None,
+            evidence_dir: PathBuf::from("evidence"),
+            interval: Duration::from_secs(5),
+            batch_entries: 4096,
+            fetch_window: 32,
+        }
+    }
+}
+
+/// Told how a catch-up advances (the CLI draws a progress bar).
+pub trait Progress: Send + Sync {
+    /// A phase over `total` entries starts.
+    fn start(&self, phase: &str, total: u64);
+    /// `n` more entries done.
+    fn advance(&self, n: u64);
+    /// The phase ended.
+    fn finish(&self);
+}
+
+/// Progress nobody watches.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// What a follow step found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing new (or an older checkpoint, consistent with the tree).
+    UpToDate,
+    /// Entries `from..to` were verified and replayed.
+    Advanced {
+        /// First new entry.
+        from: u64,
+        /// New tree size.
+        to: u64,
+    },
+    /// The log's checkpoint does not match the monitor's tree; an alert was
+    /// raised.
+    Diverged,
+}
+
+/// How a checkpoint heard through gossip compares with the monitor's view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its tree is (a prefix of) the monitor's.
+    Consistent,
+    /// It is ahead of the monitor and the log proved it consistent.
+    Ahead,
+    /// It cannot be true together with the monitor's view; evidence was written.
+    SplitView,
+    /// It is ahead and the log could not prove it consistent.
+    Unproven,
+}
+
+impl Verdict {
+    /// A stable label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Consistent => "consistent",
+            Verdict::Ahead => "ahead",
+            Verdict::SplitView => "split_view",
+            Verdict::Unproven => "unproven",
+        }
+    }
+}
+
+/// Where a checkpoint larger than the monitor's view came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The log's checkpoint, whose entries did not hash to its root.
+    Entries,
+    /// The log's checkpoint, no larger than the leaves replayed but larger than
+    /// the latest verified checkpoint (after a restart mid-catch-up).
+    Tiles,
+    /// A peer or a client.
+    Gossip,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Entries => "the entries the log serves",
+            Source::Tiles => "the log's tiles",
+            Source::Gossip => "a gossiped checkpoint's entries",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Latest {
+    note: String,
+    checkpoint: Checkpoint,
+}
+
+struct View {
+    tree: MemoryHashStore,
+    latest: Option<Latest>,
+}
+
+/// A monitor of one log.
+pub struct Monitor {
+    config: Config,
+    log: LogClient,
+    http: Http,
+    state: State,
+    view: RwLock<View>,
+    replay: Mutex<Replay>,
+    stepping: tokio::sync::Mutex<()>,
+    alerts: Alerts,
+    metrics: Arc<Metrics>,
+}
+
+/// A signed checkpoint and its note text.
+struct Heard {
+    note: String,
+    checkpoint: Checkpoint,
+}
+
+impl Monitor {
+    /// Opens the monitor's state in `kv` (resuming where it stopped).
+    pub fn open(config: Config, kv: Arc<dyn KvStore>) -> Result<Self, Error> {
+        let state = State::new(kv);
+        let stored = state.load(&config.log_key.to_string())?;
+        let latest = match stored.checkpoint {
+            Some(note) => {
+                let checkpoint =
+                    tlog::checkpoint::open(note.as_bytes(), &config.log_key, &[])?.checkpoint;
+                let own = tree_root(checkpoint.size(), &stored.tree)?;
+                if checkpoint.size() > stored.tree.size() || own != *checkpoint.root() {
+                    return Err(Error::Damaged(
+                        "the stored checkpoint does not match the stored tree".into(),
+                    ));
+                }
+                Some(Latest { note, checkpoint })
+            }
+            None => None,
+        };
+        let metrics =
+            Arc::new(Metrics::new().map_err(|e| Error::Damaged(format!("metrics: {e}")))?);
+        if let Some(l) = &latest {
+            metrics
+                .verified_tree_size_entries
+                .set(i64::try_from(l.checkpoint.size()).unwrap_or(i64::MAX));
+        }
+        let http = Http::new();
+        Ok(Monitor {
+            log: LogClient::new(&config.log_url, http.clone()),
+            alerts: Alerts::new(metrics.clone(), config.webhook.clone(), http.clone()),
+            http,
+            config,
+            state,
+            view: RwLock::new(View {
+                tree: stored.tree,
+                latest,
+            }),
+            replay: Mutex::new(stored.replay),
+            stepping: tokio::sync::Mutex::new(()),
+            metrics,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The alert sink.
+    pub fn alerts(&self) -> &Alerts {
+        &self.alerts
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The latest checkpoint verified against the monitor's tree, as signed.
+    pub fn latest_note(&self) -> Option<String> {
+        self.read_view().latest.as_ref().map(|l| l.note.clone())
+    }
+
+    /// Leaves replayed so far.
+    pub fn size(&self) -> u64 {
+        self.read_view().tree.size()
+    }
+
+    fn read_view(&self) -> std::sync::RwLockReadGuard<'_, View> {
+        self.view.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_view(&self) -> std::sync::RwLockWriteGuard<'_, View> {
+        self.view.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn open_note(&self, bytes: &[u8]) -> Result<Heard, Error> {
+        let verified = tlog::checkpoint::open(bytes, &self.config.log_key, &[])?;
+        let note = String::from_utf8(bytes.to_vec())
+            .map_err(|_| Error::Log(tlog::Error::MalformedNote("not UTF-8".into())))?;
+        Ok(Heard {
+            note,
+            checkpoint: verified.checkpoint,
+        })
+    }
+
+    /// One follow step (see the module docs).
+    pub async fn follow_once(&self, progress: &dyn Progress) -> Result<Step, Error> {
+        let started = Instant::now();
+        let result = self.step(progress).await;
+        self.metrics
+            .follow_step_duration_seconds
+            .observe(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            self.metrics.follow_errors_total.inc();
+        }
+        result
+    }
+
+    async fn step(&self, progress: &dyn Progress) -> Result<Step, Error> {
+        let _one_at_a_time = self.stepping.lock().await;
+        let heard = self.open_note(&self.log.checkpoint().await?)?;
+        let size = self.size();
+        let new_size = heard.checkpoint.size();
+        if new_size <= size {
+            return Ok(match self.judge_within(&heard).await? {
+                Verdict::Consistent => Step::UpToDate,
+                _ => Step::Diverged,
+            });
+        }
+        // The new leaves, verified against the signed root before any is replayed.
+        let (leaves, cached) = self.fetch_leaves(size, new_size, progress).await?;
+        let root = {
+            let view = self.read_view();
+            let mut range = CompactRange::from_reader(size, &view.tree)?;
+            for leaf in &leaves {
+                range.append(*leaf, |_, _| {})?;
+            }
+            range.root()
+        };
+        if root != *heard.checkpoint.root() {
+            self.diverged(&heard, Source::Entries).await?;
+            return Ok(Step::Diverged);
+        }
+        self.replay_range(size, &leaves, cached, &heard, progress)
+            .await?;
+        Ok(Step::Advanced {
+            from: size,
+            to: new_size,
+        })
+    }
+
+    /// Fetches the entry bundles of `from..to` and hashes their leaves; keeps the
+    /// bundles while they fit in [`MAX_CACHED_BUNDLE_BYTES`].
+    async fn fetch_leaves(
+        &self,
+        from: u64,
+        to: u64,
+        progress: &dyn Progress,
+    ) -> Result<(Vec<Hash>, Vec<Option<Vec<Vec<u8>>>>), Error> {
+        let per_tile = MAX_BUNDLE_ENTRIES as u64;
+        let tiles: Vec<u64> = (from / per_tile..to.div_ceil(per_tile)).collect();
+        let mut leaves = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0));
+        let mut cached = Vec::with_capacity(tiles.len());
+        let mut cached_bytes = 0usize;
+        progress.start("verifying the tree", to - from);
+        let mut in_flight = VecDeque::new();
+        let mut next = tiles.iter();
+        loop {
+            while in_flight.len() < self.config.fetch_window.max(1) {
+                let Some(&t) = next.next() else { break };
+                let tile = bundle_tile(t, to)?;
+                let log = self.log.clone();
+                in_flight.push_back((t, tokio::spawn(async move { log.bundle(tile).await })));
+            }
+            let Some((t, fetching)) = in_flight.pop_front() else {
+                break;
+            };
+            let entries = fetching
+                .await
+                .map_err(|e| Error::fetch(self.log.base(), e))??;
+            let first = t * per_tile;
+            let skip = usize::try_from(from.saturating_sub(first)).unwrap_or(0);
+            let before = leaves.len();
+            leaves.extend(entries.iter().skip(skip).map(|e| leaf_hash(e)));
+            progress.advance((leaves.len() - before) as u64);
+            let bytes: usize = entries.iter().map(Vec::len).sum();
+            if cached_bytes + bytes <= MAX_CACHED_BUNDLE_BYTES {
+                cached_bytes += bytes;
+                cached.push(Some(entries));
+            } else {
+                cached.push(None);
+            }
+        }
+        progress.finish();
+        Ok((leaves, cached))
+    }
+
+    /// Replays the verified leaves `from..` (`leaves`), batch by batch, storing
+    /// each batch; the last one stores `heard` as the latest checkpoint.
+    async fn replay_range(
+        &self,
+        from: u64,
+        leaves: &[Hash],
+        mut cached: Vec<Option<Vec<Vec<u8>>>>,
+        heard: &Heard,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        let per_tile = MAX_BUNDLE_ENTRIES as u64;
+        let to = from + leaves.len() as u64;
+        let first_tile = from / per_tile;
+        let batch_tiles = (self.config.batch_entries / per_tile).max(1);
+        progress.start("replaying", to - from);
+        let mut tile = first_tile;
+        while tile * per_tile < to {
+            let last_tile = (tile + batch_tiles).min(to.div_ceil(per_tile));
+            let batch_from = (tile * per_tile).max(from);
+            let batch_to = (last_tile * per_tile).min(to);
+            // The batch's entries, from the cache or fetched again and checked
+            // against the leaves already verified.
+            let mut entries = Vec::new();
+            for t in tile..last_tile {
+                let slot = cached
+                    .get_mut(usize::try_from(t - first_tile).unwrap_or(usize::MAX))
+                    .and_then(Option::take);
+                let bundle = match slot {
+                    Some(b) => b,
+                    None => self.log.bundle(bundle_tile(t, to)?).await?,
+                };
+                let first = t * per_tile;
+                for (i, e) in bundle.into_iter().enumerate() {
+                    let index = first + i as u64;
+                    if index >= from && index < to {
+                        entries.push((index, e));
+                    }
+                }
+            }
+            for (index, e) in &entries {
+                let want = leaves[usize::try_from(index - from).unwrap_or(usize::MAX)];
+                if leaf_hash(e) != want {
+                    self.alerts.raise(
+                        AlertRecord::log(
+                            AlertKind::BadEntries,
+                            format!("entry {index} changed between two reads of its bundle"),
+                            None,
+                        ),
+                        Some(format!("bad-entries/{index}")),
+                    );
+                    return Err(Error::fetch(self.log.base(), "entries changed while read"));
+                }
+            }
+            let metadata = self.fetch_metadata(&entries).await?;
+            // Judged in order; nothing is stored until the whole batch is.
+            let (findings, changes) = {
+                let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
+                let mut findings = Vec::new();
+                for ((index, entry), served) in entries.iter().zip(&metadata) {
+                    match served {
+                        Served::Bytes(bytes) => findings.extend(replay.entry(*index, entry, bytes)),
+                        // The entry commits to more bytes than it says: judged as
+                        // bytes that do not match.
+                        Served::Oversized => findings.extend(replay.entry(*index, entry, &[])),
+                        Served::NotServed => findings.push(unavailable(*index, entry)),
+                    }
+                }
+                (findings, replay.take_changes())
+            };
+            let done = batch_to == to;
+            {
+                let mut view = self.write_view();
+                for leaf in &leaves[usize::try_from(batch_from - from).unwrap_or(0)
+                    ..usize::try_from(batch_to - from).unwrap_or(0)]
+                {
+                    view.tree.append_leaf_hash(*leaf);
+                }
+                if done {
+                    view.latest = Some(Latest {
+                        note: heard.note.clone(),
+                        checkpoint: heard.checkpoint.clone(),
+                    });
+                }
+            }
+            {
+                let view = self.read_view();
+                self.state.save(
+                    &view.tree,
+                    batch_from,
+                    &changes,
+                    done.then_some(heard.note.as_str()),
+                )?;
+            }
+            self.metrics
+                .entries_replayed_total
+                .inc_by(batch_to - batch_from);
+            if done {
+                self.metrics
+                    .verified_tree_size_entries
+                    .set(i64::try_from(to).unwrap_or(i64::MAX));
+            }
+            self.report(&findings);
+            progress.advance(batch_to - batch_from);
+            tile = last_tile;
+        }
+        progress.finish();
+        Ok(())
+    }
+
+    /// Each entry's metadata, fetched by content with `fetch_window` requests in
+    /// flight, in entry order.
+    async fn fetch_metadata(&self, entries: &[(u64, Vec<u8>)]) -> Result<Vec<Served>, Error> {
+        let mut out = Vec::with_capacity(entries.len());
+        let mut in_flight = VecDeque::new();
+        let mut next = entries.iter();
+        loop {
+            while in_flight.len() < self.config.fetch_window.max(1) {
+                let Some((_, e)) = next.next() else { break };
+                let log = self.log.clone();
+                // An entry that does not parse commits to nothing; the replay says so.
+                let wanted = LogEntry::from_bytes(e).ok().map(|e| (e.sha256, e.length));
+                in_flight.push_back(tokio::spawn(async move {
+                    match wanted {
+                        Some((sha, length)) => log.metadata(&sha, length).await,
+                        None => Ok(Served::Bytes(Vec::new())),
+                    }
+                }));
+            }
+            let Some(fetching) = in_flight.pop_front() else {
+                break;
+            };
+            out.push(
+                fetching
+                    .await
+                    .map_err(|e| Error::fetch(self.log.base(), e))??,
+            );
+        }
+        Ok(out)
+    }
+
+    fn report(&self, findings: &[Finding]) {
+        for f in findings {
+            match f {
+                Finding::Alert(a) => {
+                    self.alerts.raise(AlertRecord::from(a), None);
+                }
+                Finding::NewVersion(v) => {
+                    if self.config.watch.iter().any(|w| *w == v.repo || w == "*") {
+                        self.alerts.watched_version(v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Judges a checkpoint no larger than the monitor's tree against it.
+    async fn judge_within(&self, heard: &Heard) -> Result<Verdict, Error> {
+        let m = heard.checkpoint.size();
+        let judged = {
+            let view = self.read_view();
+            let own = if m == 0 {
+                tlog::EMPTY_ROOT
+            } else {
+                tree_root(m, &view.tree)?
+            };
+            if own == *heard.checkpoint.root() {
+                None
+            } else {
+                // Proven from the monitor's own tree when a checkpoint it verified
+                // covers size m.
+                match &view.latest {
+                    Some(l) if l.checkpoint.size() >= m && m > 0 => {
+                        let n = l.checkpoint.size();
+                        let consistency = if m < n {
+                            Some((own, consistency_proof(m, n, &view.tree)?))
+                        } else {
+                            None
+                        };
+                        Some(Some((l.note.clone(), consistency)))
+                    }
+                    _ => Some(None),
+                }
+            }
+        };
+        match judged {
+            None => {
+                let newer = {
+                    let view = self.read_view();
+                    view.latest.as_ref().is_none_or(|l| l.checkpoint.size() < m)
+                };
+                if newer {
+                    // A checkpoint for leaves already replayed (after a restart
+                    // mid-catch-up): it becomes the latest verified.
+                    self.state.save_checkpoint(&heard.note)?;
+                    self.write_view().latest = Some(Latest {
+                        note: heard.note.clone(),
+                        checkpoint: heard.checkpoint.clone(),
+                    });
+                    self.metrics
+                        .verified_tree_size_entries
+                        .set(i64::try_from(m).unwrap_or(i64::MAX));
+                }
+                Ok(Verdict::Consistent)
+            }
+            Some(Some((ours, consistency))) => {
+                let evidence = Evidence::new(
+                    &self.config.log_key,
+                    &heard.note,
+                    &ours,
+                    consistency,
+                    format!(
+                        "the monitor's tree (from {}) at size {m} has another root",
+                        self.config.log_url
+                    ),
+                )?;
+                self.split_view(&evidence)?;
+                Ok(Verdict::SplitView)
+            }
+            Some(None) => {
+                // Leaves replayed beyond the latest verified checkpoint: the log's
+                // tiles must settle it.
+                self.diverged(heard, Source::Tiles).await
+            }
+        }
+    }
+
+    /// Judges `heard`, signed by the log and larger than the monitor's latest
+    /// verified checkpoint, from the log's own tiles: a checkpoint they prove
+    /// consistent is ahead (heard through gossip) or was served with the wrong
+    /// entries (followed); one they prove inconsistent is a split view, with
+    /// evidence; one they cannot prove either way is unproven.
+    async fn diverged(&self, heard: &Heard, source: Source) -> Result<Verdict, Error> {
+        // Every tree extends the empty one: only a non-empty view can be forked.
+        let ours = self
+            .read_view()
+            .latest
+            .clone()
+            .filter(|l| l.checkpoint.size() > 0);
+        let Some(ours) = ours else {
+            if source == Source::Gossip {
+                return Ok(Verdict::Ahead);
+            }
+            self.alerts.raise(
+                AlertRecord::log(
+                    AlertKind::BadEntries,
+                    format!(
+                        "{} do not hash to the root of checkpoint {}",
+                        source.as_str(),
+                        heard.checkpoint.size()
+                    ),
+                    None,
+                ),
+                Some(format!("bad-entries/{}", heard.note)),
+            );
+            return Ok(Verdict::Unproven);
+        };
+        let (m, n) = (ours.checkpoint.size(), heard.checkpoint.size());
+        let proven = if m < n {
+            self.log
+                .with_tiles(n, |reader| {
+                    Ok((tree_root(m, reader)?, consistency_proof(m, n, reader)?))
+                })
+                .await
+                .and_then(|(old, proof)| {
+                    tlog::verify::verify_consistency(m, n, &old, heard.checkpoint.root(), &proof)?;
+                    Ok((old, proof))
+                })
+        } else {
+            Err(Error::Evidence("the heard checkpoint is not larger".into()))
+        };
+        match proven {
+            Ok((old, _)) if old == *ours.checkpoint.root() && source == Source::Gossip => {
+                Ok(Verdict::Ahead)
+            }
+            Ok((old, _)) if old == *ours.checkpoint.root() => {
+                // The log's tree extends the monitor's: the entries it served were
+                // not the ones in that tree.
+                self.alerts.raise(
+                    AlertRecord::log(
+                        AlertKind::BadEntries,
+                        format!(
+                            "{} do not hash to the root of checkpoint {n}, which its tiles prove consistent with checkpoint {m}",
+                            source.as_str()
+                        ),
+                        None,
+                    ),
+                    Some(format!("bad-entries/{}", heard.note)),
+                );
+                Ok(Verdict::Unproven)
+            }
+            Ok((old, proof)) => {
+                let evidence = Evidence::new(
+                    &self.config.log_key,
+                    &ours.note,
+                    &heard.note,
+                    Some((old, proof)),
+                    format!(
+                        "the log at {} proved, from its own tiles, that its tree of size {n} does not begin with the tree of size {m} the monitor verified",
+                        self.config.log_url
+                    ),
+                )?;
+                self.split_view(&evidence)?;
+                Ok(Verdict::SplitView)
+            }
+            Err(e) => {
+                self.alerts.raise(
+                    AlertRecord::log(
+                        AlertKind::UnprovenCheckpoint,
+                        format!(
+                            "checkpoint {n} (root {}) is signed by the log, which cannot prove it consistent with checkpoint {m} (root {}): {e}",
+                            heard.checkpoint.root().to_base64(),
+                            ours.checkpoint.root().to_base64()
+                        ),
+                        None,
+                    ),
+                    Some(format!("unproven/{}/{}", ours.note, heard.note)),
+                );
+                Ok(Verdict::Unproven)
+            }
+        }
+    }
+
+    /// Writes `evidence` and raises the alert (once per pair of checkpoints).
+    fn split_view(&self, evidence: &Evidence) -> Result<(), Error> {
+        let key = format!("split/{}/{}", evidence.smaller, evidence.larger);
+        let name = {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(key.as_bytes());
+            format!("split-view-{}.json", &hex::encode(digest)[..16])
+        };
+        let path = self.config.evidence_dir.join(name);
+        let verdict = evidence.verify(Some(&self.config.log_key))?;
+        if !path.exists() {
+            client::fsutil::write_atomic(&path, &evidence.to_json()).map_err(|e| Error::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        }
+        self.alerts.raise(
+            AlertRecord::log(
+                AlertKind::SplitView,
+                format!("{}: {}", evidence.detail, verdict.reason),
+                Some(path.display().to_string()),
+            ),
+            Some(key),
+        );
+        Ok(())
+    }
+
+    /// Judges a checkpoint heard from a peer or a client.
+    pub async fn hear(&self, note: &[u8]) -> Result<Verdict, Error> {
+        let heard = self.open_note(note)?;
+        let verdict = if heard.checkpoint.size() <= self.size() {
+            self.judge_within(&heard).await?
+        } else {
+            self.diverged(&heard, Source::Gossip).await?
+        };
+        self.metrics
+            .gossip_checkpoints_total
+            .with_label_values(&[verdict.as_str()])
+            .inc();
+        Ok(verdict)
+    }
+
+    /// Polls every peer's `GET /gossip/checkpoints` and judges what it reports.
+    pub async fn poll_peers(&self) {
+        for peer in &self.config.peers {
+            match crate::http::fetch_peer(&self.http, peer).await {
+                Ok(notes) => {
+                    for note in notes {
+                        if let Err(e) = self.hear(note.as_bytes()).await {
+                            tracing::debug!(peer, error = %e, "a peer's checkpoint was not judged");
+                        }
+                    }
+                }
+                Err(e) => tracing::info!(peer, error = %e, "peer poll failed"),
+            }
+        }
+    }
+}
+
+/// The level-0 tile `t` as a tree of `size` has it.
+fn bundle_tile(t: u64, size: u64) -> Result<Tile, Error> {
+    Tile::for_tree_size(0, t, size)
+        .ok_or_else(|| Error::Damaged(format!("no entry bundle {t} in a tree of {size}")))
+}
+
+fn unavailable(index: u64, entry: &[u8]) -> Finding {
+    let (repo, role, version, sha) = match LogEntry::from_bytes(entry) {
+        Ok(e) => (e.repo, e.role, e.version, e.sha256),
+        Err(_) => ("?".into(), "?".into(), 0, "?".into()),
+    };
+    Finding::Alert(crate::replay::Alert {
+        kind: AlertKind::MetadataUnavailable,
+        index,
+        repo,
+        role,
+        version,
+        detail: format!(
+            "the log does not serve the metadata with SHA-256 {sha} that this entry commits to"
+        ),
+    })
+}
