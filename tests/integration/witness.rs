@@ -338,3 +338,133 @@ async fn concurrent_submissions_from_the_same_old_size_get_exactly_one_cosignatu
     Arc::into_inner(w).unwrap().stop().await;
     server.stop().await;
 }
+
+/// The server's side of the protocol: with three witnesses and a 2-of-3 policy it
+/// submits every checkpoint, serves it with the cosignatures gathered, and a client
+/// holding the same policy accepts its updates. With two witnesses gone a push is
+/// logged but never shown to readers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_a_two_of_three_policy_serves_cosigned_checkpoints_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("server");
+    std::fs::create_dir_all(&server_dir).unwrap();
+    // The log key exists before the server starts: its witnesses are told it.
+    let log_key = store::keyfile::load_or_generate(
+        &server_dir.join("log.key"),
+        "test.tuflog.dev/log",
+        SignatureType::Ed25519,
+    )
+    .unwrap();
+    let mut witnesses = Vec::new();
+    for i in 0..3 {
+        witnesses.push(
+            Served::start(
+                &dir.path().join(format!("witness-{i}")),
+                vec![log_key.verifier()],
+            )
+            .await,
+        );
+    }
+    let policy = server::cosign::Policy {
+        witnesses: witnesses
+            .iter()
+            .map(|w| server::cosign::Witness {
+                url: w.url.clone(),
+                key: w.verifier.clone(),
+            })
+            .collect(),
+        threshold: 2,
+    };
+    let server = InProcess::start_config(server::Config {
+        data_dir: server_dir.clone(),
+        origin: "test.tuflog.dev/log".into(),
+        tokens: vec![server::repos::auth::TokenRule::for_token(
+            "all",
+            crate::util::ADMIN_TOKEN,
+            vec![String::new()],
+        )],
+        witnesses: Some(policy.clone()),
+        ..server::Config::default()
+    })
+    .await;
+    let keys: Vec<VerifierKey> = witnesses.iter().map(|w| w.verifier.clone()).collect();
+
+    // A push is acknowledged once a cosigned checkpoint covers it.
+    let publisher =
+        tuf::keys::PrivateKey::generate(tuf::keys::KeyKind::Ed25519, &mut rand_core::OsRng)
+            .unwrap();
+    let ws = client::publish::Workspace::open(
+        &dir.path().join("publisher"),
+        &server.url(""),
+        "example.com/app",
+    )
+    .unwrap();
+    ws.init(
+        &[("root", &publisher), ("targets", &publisher)],
+        1,
+        1,
+        crate::util::ADMIN_TOKEN,
+        &server.vkey,
+    )
+    .await
+    .unwrap();
+    let served = crate::util::get_ok(&http(), &server.url("/log/checkpoint")).await;
+    let opened = tlog::checkpoint::open(&served, &server.vkey, &keys).unwrap();
+    assert_eq!(opened.checkpoint.size(), 4);
+    assert!(
+        opened.cosignatures.len() >= 2,
+        "{}",
+        String::from_utf8_lossy(&served)
+    );
+
+    // A client with the same policy accepts the repository.
+    let user = client::Client::new(client::ClientConfig {
+        server: server.url(""),
+        log_key: server.vkey.clone(),
+        witnesses: Some(client::WitnessPolicy {
+            witnesses: keys.clone(),
+            threshold: 2,
+        }),
+        home: dir.path().join("user"),
+        limits: tuf::client::Limits::default(),
+    });
+    let report = user.update("example.com/app", None).await.unwrap();
+    assert_eq!(report.checkpoint.unwrap().size, 4);
+
+    // One witness down: two still meet the policy.
+    let mut witnesses = witnesses.into_iter();
+    witnesses.next().unwrap().stop().await;
+    let file = dir.path().join("f");
+    std::fs::write(&file, "content").unwrap();
+    ws.add(&file, "f", None).unwrap();
+    ws.publish(&[&publisher], crate::util::ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap();
+    let served = crate::util::get_ok(&http(), &server.url("/log/checkpoint")).await;
+    let opened = tlog::checkpoint::open(&served, &server.vkey, &keys).unwrap();
+    assert_eq!(opened.checkpoint.size(), 7);
+    assert_eq!(opened.cosignatures.len(), 2);
+    user.update("example.com/app", None).await.unwrap();
+
+    // Two down: the next push is logged, never shown; readers keep size 7.
+    witnesses.next().unwrap().stop().await;
+    std::fs::write(&file, "other content").unwrap();
+    ws.add(&file, "f", None).unwrap();
+    let refused = ws
+        .publish(&[&publisher], crate::util::ADMIN_TOKEN, &server.vkey)
+        .await;
+    assert!(refused.is_err());
+    assert!(server.log.integrated().borrow().size() > 7);
+    let served = crate::util::get_ok(&http(), &server.url("/log/checkpoint")).await;
+    assert_eq!(
+        tlog::checkpoint::open(&served, &server.vkey, &keys)
+            .unwrap()
+            .checkpoint
+            .size(),
+        7
+    );
+    for w in witnesses {
+        w.stop().await;
+    }
+    server.stop().await;
+}

@@ -41,6 +41,21 @@ pub struct FileConfig {
     pub repos: ReposFile,
     #[serde(default)]
     pub tokens: Vec<TokenFile>,
+    /// Witnesses every checkpoint is submitted to.
+    #[serde(default)]
+    pub witnesses: Vec<WitnessFile>,
+    /// How many of `witnesses` must cosign before readers see a checkpoint
+    /// [default: all of them].
+    pub witness_threshold: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessFile {
+    /// Base URL (`POST {url}/add-checkpoint`).
+    pub url: String,
+    /// Its verifier key, as `tuflog witness` prints it.
+    pub key: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +182,27 @@ pub fn build(
             );
         }
         c.tokens.push(rule);
+    }
+    if !file.witnesses.is_empty() {
+        let witnesses = file
+            .witnesses
+            .iter()
+            .map(|w| {
+                Ok(server::cosign::Witness {
+                    url: w.url.clone(),
+                    key: tlog::VerifierKey::parse(w.key.trim())
+                        .with_context(|| format!("witness {} key {:?}", w.url, w.key))?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let policy = server::cosign::Policy {
+            threshold: file.witness_threshold.unwrap_or(witnesses.len()),
+            witnesses,
+        };
+        policy.check()?;
+        c.witnesses = Some(policy);
+    } else if file.witness_threshold.is_some() {
+        bail!("witness_threshold without [[witnesses]]");
     }
     if let Some(v) = overrides.listen {
         listen = v;

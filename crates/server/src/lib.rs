@@ -17,6 +17,7 @@
 //! listener and a shutdown future; nothing else.
 #![forbid(unsafe_code)]
 
+pub mod cosign;
 mod error;
 pub mod grpc;
 pub mod grpc_repo;
@@ -66,6 +67,9 @@ pub struct Config {
     /// Write tokens. When empty, the server uses (creating it on first start) one
     /// token covering every repository, kept in [`Config::admin_token_path`].
     pub tokens: Vec<TokenRule>,
+    /// Witnesses every checkpoint is submitted to; readers see a checkpoint only
+    /// once the policy's threshold of them cosigned it.
+    pub witnesses: Option<cosign::Policy>,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
             sequencer: sequencer::Config::default(),
             repos: RepoConfig::default(),
             tokens: Vec::new(),
+            witnesses: None,
         }
     }
 }
@@ -129,6 +134,7 @@ pub fn load_or_generate_admin_token(path: &std::path::Path) -> Result<TokenRule,
 /// A running log and repository service with its metrics, ready to serve.
 pub struct Server {
     log: Arc<Log>,
+    witnesses: Option<cosign::Policy>,
     metrics: Arc<Metrics>,
     repos: Arc<Repos>,
     tokens: Arc<Tokens>,
@@ -158,15 +164,16 @@ impl Server {
     ) -> Result<Self, Error> {
         let metrics =
             Arc::new(Metrics::new().map_err(|e| Error::invalid(format!("metrics: {e}")))?);
-        let log = Arc::new(Log::open(
-            store,
-            key,
-            config.sequencer.clone(),
-            metrics.clone(),
-        )?);
+        let mut sequencer = config.sequencer.clone();
+        if let Some(policy) = &config.witnesses {
+            policy.check()?;
+            sequencer.witnessed = true;
+        }
+        let log = Arc::new(Log::open(store, key, sequencer, metrics.clone())?);
         let repos = Arc::new(Repos::new(log.clone(), signer, config.repos.clone()));
         Ok(Server {
             log,
+            witnesses: config.witnesses.clone(),
             metrics,
             repos,
             tokens: Arc::new(Tokens::new(config.tokens.clone())),
@@ -222,6 +229,10 @@ impl Server {
     ) -> Result<(), Error> {
         let (stopping_tx, stopping) = watch::channel(false);
         let router = self.router(stopping.clone());
+        let cosigner = self
+            .witnesses
+            .clone()
+            .map(|policy| tokio::spawn(cosign::run(self.log.clone(), policy, stopping.clone())));
         let resigner = tokio::spawn(resign_loop(self.repos.clone(), stopping));
         // Without TCP_NODELAY a gRPC reply (headers, data and trailers written
         // separately) waits out the client's delayed ACK: ~40 ms per push, measured
@@ -237,6 +248,9 @@ impl Server {
         });
         let result = serving.await;
         let _ = resigner.await;
+        if let Some(c) = cosigner {
+            let _ = c.await;
+        }
         let log = self.log.clone();
         // Joining the integrator blocks; keep it off the async workers.
         let _ = tokio::task::spawn_blocking(move || log.shutdown()).await;

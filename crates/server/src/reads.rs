@@ -73,8 +73,27 @@ impl Log {
 
     /// The consistency proof from `from` to `size` (`0 < from <= size <=` latest).
     pub fn consistency_proof(&self, from: u64, size: u64) -> Result<ConsistencyProof, Error> {
-        let latest = self.latest();
-        check_size(size, &latest)?;
+        self.consistency_proof_within(from, size, &self.latest())
+    }
+
+    /// The consistency proof from `from` to `size` within the latest checkpoint
+    /// signed, witnessed or not (what a witness is sent with it).
+    pub fn consistency_proof_to_integrated(
+        &self,
+        from: u64,
+        size: u64,
+    ) -> Result<ConsistencyProof, Error> {
+        let integrated = self.integrated().borrow().clone();
+        self.consistency_proof_within(from, size, &integrated)
+    }
+
+    fn consistency_proof_within(
+        &self,
+        from: u64,
+        size: u64,
+        latest: &Published,
+    ) -> Result<ConsistencyProof, Error> {
+        check_size(size, latest)?;
         if from == 0 || from > size {
             return Err(Error::invalid(format!(
                 "from must be in 1..=size; got from={from}, size={size}"
@@ -135,7 +154,7 @@ impl Log {
     }
 }
 
-fn check_size(size: u64, latest: &Arc<Published>) -> Result<(), Error> {
+fn check_size(size: u64, latest: &Published) -> Result<(), Error> {
     if size == 0 {
         return Err(Error::invalid("size must be at least 1"));
     }

@@ -50,6 +50,8 @@ pub struct Config {
     pub max_queued_entries: usize,
     /// Bytes (entries and metadata blobs) queued, beyond which appends are refused.
     pub max_queued_bytes: usize,
+    /// Readers see a checkpoint only once it is cosigned ([`Log::publish_cosigned`]).
+    pub witnessed: bool,
 }
 
 impl Default for Config {
@@ -62,6 +64,7 @@ impl Default for Config {
             max_batch_delay: Duration::from_millis(1),
             max_queued_entries: 262_144,
             max_queued_bytes: 64 << 20,
+            witnessed: false,
         }
     }
 }
@@ -144,7 +147,13 @@ pub struct Log {
     config: Config,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     queued: Arc<Queued>,
+    /// What readers see: each checkpoint as signed or, when witnessed, once its
+    /// cosignatures met the policy.
     published: watch::Receiver<Arc<Published>>,
+    /// Each checkpoint as the integrator signed it.
+    integrated: watch::Receiver<Arc<Published>>,
+    /// Where cosigned checkpoints are published, when witnessed.
+    cosigned: Option<watch::Sender<Arc<Published>>>,
     health: Arc<Mutex<Health>>,
     integrator: Mutex<Option<std::thread::JoinHandle<()>>>,
     metrics: Arc<Metrics>,
@@ -175,7 +184,16 @@ impl Log {
             store.as_ref(),
             NODE_CACHE_MAX_HASHES,
         )?));
-        let (published_tx, published_rx) = watch::channel(Arc::new(published));
+        let published = Arc::new(published);
+        let (published_tx, integrated) = watch::channel(published.clone());
+        // Witnessed, readers see the recovered checkpoint until its cosignatures are
+        // gathered again (a client with a witness policy waits that long).
+        let (published_rx, cosigned) = if config.witnessed {
+            let (tx, rx) = watch::channel(published);
+            (rx, Some(tx))
+        } else {
+            (integrated.clone(), None)
+        };
         let (sender, receiver) = mpsc::channel();
         let queued = Arc::new(Queued::default());
         let health = Arc::new(Mutex::new(Health::Running));
@@ -202,6 +220,8 @@ impl Log {
             sender: Mutex::new(Some(sender)),
             queued,
             published: published_rx,
+            integrated,
+            cosigned,
             health,
             integrator: Mutex::new(Some(handle)),
             metrics,
@@ -224,6 +244,28 @@ impl Log {
         Reader {
             store: self.store.as_ref(),
             cache: Some(&self.nodes),
+        }
+    }
+
+    /// Every checkpoint the integrator signs, before any witness saw it (what the
+    /// cosigner submits).
+    pub fn integrated(&self) -> watch::Receiver<Arc<Published>> {
+        self.integrated.clone()
+    }
+
+    /// Publishes `cosigned` (a signed checkpoint whose note carries the witness
+    /// cosignatures the policy asks for) to readers, unless a larger one already
+    /// is. A no-op when the log is not witnessed.
+    pub fn publish_cosigned(&self, cosigned: Arc<Published>) {
+        if let Some(tx) = &self.cosigned {
+            tx.send_if_modified(|current| {
+                let newer = cosigned.size() > current.size()
+                    || (cosigned.size() == current.size() && cosigned.note != current.note);
+                if newer {
+                    *current = cosigned.clone();
+                }
+                newer
+            });
         }
     }
 

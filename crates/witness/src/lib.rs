@@ -190,7 +190,9 @@ impl Witness {
                 latest: latest_size,
             });
         }
-        match &latest {
+        // A cosigned empty tree is old size zero too: every tree extends it, and
+        // RFC 9162 defines no proof from it.
+        match latest.as_ref().filter(|l| l.checkpoint.size() > 0) {
             // "The proof MUST be empty if the old size is zero."
             None if !request.proof.is_empty() => {
                 return Err(Error::BadProof(
@@ -271,4 +273,54 @@ fn key(namespace: &[u8], origin: &str) -> Vec<u8> {
     let mut k = namespace.to_vec();
     k.extend_from_slice(origin.as_bytes());
     k
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tlog::note::{KeyName, SignatureType};
+    use tlog::{Checkpoint, MemoryHashStore};
+
+    fn key(name: &str, t: SignatureType) -> SignerKey {
+        SignerKey::generate(KeyName::new(name).unwrap(), t, &mut rand_core::OsRng)
+    }
+
+    fn request(log: &SignerKey, tree: &MemoryHashStore, old: u64) -> Vec<u8> {
+        let note = Checkpoint::new(log.name().as_str(), tree.size(), tree.root())
+            .unwrap()
+            .sign(log)
+            .unwrap()
+            .to_string();
+        AddCheckpoint {
+            old_size: old,
+            proof: Vec::new(),
+            note: note.into_bytes(),
+        }
+        .to_body()
+    }
+
+    /// Found by the server's cosigner: a witness that had cosigned a log's empty
+    /// checkpoint answered its first real one, sent from old size zero, with 422
+    /// ("consistency with the empty tree proves nothing"), so a new witnessed log
+    /// never got past its first push.
+    #[test]
+    fn regression_a_witness_that_cosigned_the_empty_tree_takes_its_extension_from_zero() {
+        let log = key("example.com/log", SignatureType::Ed25519);
+        let w = Witness::new(
+            key("example.com/w", SignatureType::CosignatureV1),
+            vec![log.verifier()],
+            Arc::new(store::memory::MemoryKv::default()),
+        );
+        let mut tree = MemoryHashStore::new();
+        w.add_checkpoint(&request(&log, &tree, 0)).unwrap();
+        tree.append_leaf(b"first");
+        w.add_checkpoint(&request(&log, &tree, 0)).unwrap();
+        // Now at size 1: old size zero is stale.
+        tree.append_leaf(b"second");
+        assert!(matches!(
+            w.add_checkpoint(&request(&log, &tree, 0)),
+            Err(Error::StaleOldSize { latest: 1, .. })
+        ));
+    }
 }

@@ -377,7 +377,11 @@ impl Repos {
             ));
         }
         let appended = self.log.append(append).await?;
-        let size = appended.checkpoint.size();
+        // Acknowledged against what readers see: for a witnessed log, the first
+        // checkpoint covering the push whose cosignatures met the policy.
+        let last = appended.first_index + described.len().saturating_sub(1) as u64;
+        let checkpoint = self.published_covering(last).await?;
+        let size = checkpoint.size();
         let mut versions = Vec::with_capacity(described.len());
         for (i, (role, version, sha256, length, entry)) in described.into_iter().enumerate() {
             let index = appended.first_index + i as u64;
@@ -392,7 +396,7 @@ impl Repos {
         }
         Ok(PushReceipt {
             versions,
-            checkpoint: appended.checkpoint,
+            checkpoint,
         })
     }
 

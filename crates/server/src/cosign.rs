@@ -1,0 +1,252 @@
+//! Gathering witness cosignatures (C2SP tlog-witness, the log's side): every
+//! checkpoint the integrator signs is submitted to each configured witness with a
+//! consistency proof from the size that witness last cosigned; once the policy's
+//! threshold of valid cosignatures is in, the checkpoint with them is what readers
+//! see ([`Log::publish_cosigned`]).
+
+use crate::sequencer::{Log, Published};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use std::sync::Arc;
+use std::time::Duration;
+use tlog::VerifierKey;
+use tokio::sync::watch;
+
+/// Longest a witness may take to answer one request.
+pub const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest witness reply read (a few cosignature lines).
+pub const MAX_WITNESS_REPLY_BYTES: usize = 16 << 10;
+
+/// Most witnesses a log may be configured with.
+pub const MAX_WITNESSES: usize = 64;
+
+/// Pause before a checkpoint short of its threshold is submitted again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// A witness the log submits to.
+#[derive(Clone, Debug)]
+pub struct Witness {
+    /// Its base URL (`POST {url}/add-checkpoint`).
+    pub url: String,
+    /// Its cosignature/v1 verifier key.
+    pub key: VerifierKey,
+}
+
+/// Which witnesses, and how many must cosign before readers see a checkpoint.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// The witnesses.
+    pub witnesses: Vec<Witness>,
+    /// How many distinct witnesses must cosign.
+    pub threshold: usize,
+}
+
+impl Policy {
+    /// Checks the policy can be met at all.
+    pub fn check(&self) -> Result<(), crate::Error> {
+        if self.witnesses.len() > MAX_WITNESSES {
+            return Err(crate::Error::invalid(format!(
+                "at most {MAX_WITNESSES} witnesses"
+            )));
+        }
+        if self.threshold == 0 || self.threshold > self.witnesses.len() {
+            return Err(crate::Error::invalid(format!(
+                "a witness threshold of {} with {} witnesses",
+                self.threshold,
+                self.witnesses.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What the log knows of one witness.
+struct Tracked {
+    witness: Witness,
+    /// The size it last cosigned, as far as the log knows.
+    size: u64,
+}
+
+/// Submits every checkpoint the log signs until `stopping`.
+pub async fn run(log: Arc<Log>, policy: Policy, mut stopping: watch::Receiver<bool>) {
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("tuflog-server/", env!("CARGO_PKG_VERSION")))
+        .timeout(WITNESS_TIMEOUT)
+        .build()
+        .unwrap_or_default();
+    let mut tracked: Vec<Tracked> = policy
+        .witnesses
+        .iter()
+        .map(|w| Tracked {
+            witness: w.clone(),
+            size: 0,
+        })
+        .collect();
+    let mut integrated = log.integrated();
+    loop {
+        let latest = integrated.borrow_and_update().clone();
+        let met = gather(&http, &log, &mut tracked, &latest, policy.threshold).await;
+        tokio::select! {
+            changed = integrated.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(RETRY_AFTER), if !met => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Submits `latest` to every witness at once; publishes it with the cosignatures
+/// when they meet `threshold`. Returns whether they did.
+async fn gather(
+    http: &reqwest::Client,
+    log: &Arc<Log>,
+    tracked: &mut [Tracked],
+    latest: &Arc<Published>,
+    threshold: usize,
+) -> bool {
+    let mut asks = tokio::task::JoinSet::new();
+    for (i, t) in tracked.iter().enumerate() {
+        let (http, log, latest, witness, size) = (
+            http.clone(),
+            log.clone(),
+            latest.clone(),
+            t.witness.clone(),
+            t.size,
+        );
+        asks.spawn(async move {
+            // A witness ahead of what the log knew (after a restart) says its size
+            // with a 409; the request is made again from there at once.
+            let mut old = size;
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                match submit(&http, &log, &latest, &witness, old).await {
+                    Err(Refused::Behind(at)) if tries < 3 && at != old && at <= latest.size() => {
+                        old = at;
+                    }
+                    result => return (i, result),
+                }
+            }
+        });
+    }
+    let mut lines = Vec::new();
+    while let Some(done) = asks.join_next().await {
+        let Ok((i, result)) = done else { continue };
+        match result {
+            Ok(line) => {
+                tracked[i].size = latest.size();
+                lines.push(line);
+            }
+            Err(Refused::Behind(size)) => tracked[i].size = size,
+            Err(Refused::Other(reason)) => {
+                tracing::warn!(
+                    witness = %tracked[i].witness.url,
+                    size = latest.size(),
+                    reason,
+                    "the witness did not cosign"
+                );
+            }
+        }
+    }
+    if lines.len() < threshold {
+        tracing::warn!(
+            size = latest.size(),
+            cosignatures = lines.len(),
+            threshold,
+            "the checkpoint is short of its witness threshold; readers keep the previous one"
+        );
+        return false;
+    }
+    let mut note = latest.note.clone();
+    for line in lines {
+        note.extend_from_slice(line.as_bytes());
+    }
+    log.publish_cosigned(Arc::new(Published {
+        checkpoint: latest.checkpoint.clone(),
+        note,
+        edge: latest.edge.clone(),
+        signed_at: latest.signed_at,
+    }));
+    true
+}
+
+enum Refused {
+    /// 409: the witness has cosigned this size (it is ahead of what the log knew).
+    Behind(u64),
+    Other(String),
+}
+
+/// One `add-checkpoint` request; the cosignature line, verified, on success.
+async fn submit(
+    http: &reqwest::Client,
+    log: &Log,
+    latest: &Published,
+    witness: &Witness,
+    old: u64,
+) -> Result<String, Refused> {
+    let other = |e: &dyn std::fmt::Display| Refused::Other(e.to_string());
+    let new = latest.size();
+    if old > new {
+        return Err(Refused::Other(format!(
+            "it cosigned size {old}, beyond this log's {new}"
+        )));
+    }
+    // "old <size>", the consistency proof lines, a blank line, the checkpoint.
+    let mut body = format!("old {old}\n");
+    if old > 0 && old < new {
+        let proof = log
+            .consistency_proof_to_integrated(old, new)
+            .map_err(|e| other(&e))?;
+        for h in proof.proof {
+            body.push_str(&STANDARD.encode(h.0));
+            body.push('\n');
+        }
+    }
+    body.push('\n');
+    let mut body = body.into_bytes();
+    body.extend_from_slice(&latest.note);
+    let url = format!("{}/add-checkpoint", witness.url.trim_end_matches('/'));
+    let resp = http
+        .post(&url)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| other(&e))?;
+    let status = resp.status();
+    let reply = resp.bytes().await.map_err(|e| other(&e))?;
+    if reply.len() > MAX_WITNESS_REPLY_BYTES {
+        return Err(Refused::Other(format!("a {}-byte reply", reply.len())));
+    }
+    let text = String::from_utf8_lossy(&reply);
+    if status == reqwest::StatusCode::CONFLICT {
+        // "409 Conflict ... the tree size of the latest cosigned checkpoint."
+        return match text.trim().parse() {
+            Ok(size) => Err(Refused::Behind(size)),
+            Err(_) => Err(Refused::Other(format!("409 with body {text:?}"))),
+        };
+    }
+    if !status.is_success() {
+        return Err(Refused::Other(format!("{status}: {}", text.trim())));
+    }
+    // Only a line that verifies as this witness's cosignature of this checkpoint
+    // counts toward the threshold.
+    let mut cosigned = latest.note.clone();
+    cosigned.extend_from_slice(&reply);
+    let opened = tlog::checkpoint::open(
+        &cosigned,
+        log.verifier(),
+        std::slice::from_ref(&witness.key),
+    )
+    .map_err(|e| other(&e))?;
+    if opened.cosignatures.len() != 1 {
+        return Err(Refused::Other(
+            "no cosignature by its key in the reply".into(),
+        ));
+    }
+    let prefix = format!("— {} ", witness.key.name());
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .ok_or_else(|| Refused::Other("no cosignature line".into()))?;
+    Ok(format!("{line}\n"))
+}
