@@ -270,10 +270,20 @@ async fn a_monitor_catches_equivocation_an_unauthorised_root_a_version_going_dow
     h.log_serving(&server, &[("timestamp".into(), hidden)], false)
         .await;
 
-    let state_dir = dir.path().join("monitor");
-    let m = monitor_at(config(&server, &state_dir), &state_dir);
-    let step = m.follow_once(&NoProgress).await.unwrap();
-    assert!(matches!(step, Step::Advanced { from: 0, .. }), "{step:?}");
+    // Metadata by the bundle and, as from a log that serves none, one at a time.
+    for bundles in [true, false] {
+        let state_dir = dir.path().join(format!("monitor-{bundles}"));
+        let mut c = config(&server, &state_dir);
+        c.metadata_bundles = bundles;
+        let m = monitor_at(c, &state_dir);
+        let step = m.follow_once(&NoProgress).await.unwrap();
+        assert!(matches!(step, Step::Advanced { from: 0, .. }), "{step:?}");
+        check_caught(&m);
+    }
+    server.stop().await;
+}
+
+fn check_caught(m: &Monitor) {
     let alerts = m.alerts().recent();
     assert_eq!(
         kinds(&alerts),
@@ -298,7 +308,6 @@ async fn a_monitor_catches_equivocation_an_unauthorised_root_a_version_going_dow
             "{metrics}"
         );
     }
-    server.stop().await;
 }
 
 /// A server whose history was rewritten after the monitor saw it: the same key,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use tlog::tile::{parse_bundle_for, TilePath, MAX_BUNDLE_ENTRIES, MAX_ENTRY_BYTES};
 use tlog::{Tile, TileSource};
+use tuf::logentry::{parse_metadata_bundle, Bundled, MAX_METADATA_BUNDLE_BYTES};
 
 /// Largest entry bundle read: a full bundle of the largest entries.
 pub const MAX_BUNDLE_BYTES: u64 = (MAX_BUNDLE_ENTRIES * (2 + MAX_ENTRY_BYTES)) as u64;
@@ -89,6 +90,23 @@ impl LogClient {
             Err(client::Error::TooLarge { .. }) => Ok(Served::Oversized),
             Err(e) => Err(Error::fetch(&url, e)),
         }
+    }
+
+    /// The metadata bundle of entry bundle `tile` (tuflog's extension to the tile
+    /// API); `None` when the log does not serve bundles.
+    pub async fn metadata_bundle(&self, tile: Tile) -> Result<Option<Vec<Bundled>>, Error> {
+        let path = TilePath::Entries(tile).to_string();
+        let path = format!(
+            "metadata/bundle/{}",
+            path.strip_prefix("tile/entries/").unwrap_or(&path)
+        );
+        let max = (MAX_METADATA_BUNDLE_BYTES + 4 * MAX_BUNDLE_ENTRIES) as u64;
+        let Some(bytes) = self.get(&path, max).await? else {
+            return Ok(None);
+        };
+        parse_metadata_bundle(&bytes, usize::from(tile.width()))
+            .map(Some)
+            .map_err(|e| Error::fetch(&format!("{}/{path}", self.base), e))
     }
 
     /// The body of hash tile `tile`.

@@ -31,7 +31,7 @@ use store::KvStore;
 use tlog::tile::MAX_BUNDLE_ENTRIES;
 use tlog::tree::{consistency_proof, tree_root};
 use tlog::{leaf_hash, Checkpoint, CompactRange, Hash, MemoryHashStore, Tile, VerifierKey};
-use tuf::logentry::LogEntry;
+use tuf::logentry::{Bundled, LogEntry};
 
 /// Entry bundles kept in memory between verifying a catch-up and replaying it;
 /// beyond this they are fetched again (and checked against the verified leaves).
@@ -58,6 +58,9 @@ pub struct Config {
     pub batch_entries: u64,
     /// Metadata fetches in flight.
     pub fetch_window: usize,
+    /// Fetch metadata by the bundle (`GET /metadata/bundle/…`) where the log serves
+    /// it; otherwise, and for logs that do not, one document at a time.
+    pub metadata_bundles: bool,
 }
 
 impl Config {
@@ -73,6 +76,7 @@ impl Config {
             interval: Duration::from_secs(5),
             batch_entries: 4096,
             fetch_window: 32,
+            metadata_bundles: true,
         }
     }
 }
@@ -421,7 +425,7 @@ impl Monitor {
                     return Err(Error::fetch(self.log.base(), "entries changed while read"));
                 }
             }
-            let metadata = self.fetch_metadata(&entries).await?;
+            let metadata = self.fetch_metadata(&entries, tile..last_tile, to).await?;
             // Judged in order; nothing is stored until the whole batch is.
             let (findings, changes) = {
                 let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
@@ -477,35 +481,86 @@ impl Monitor {
         Ok(())
     }
 
-    /// Each entry's metadata, fetched by content with `fetch_window` requests in
-    /// flight, in entry order.
-    async fn fetch_metadata(&self, entries: &[(u64, Vec<u8>)]) -> Result<Vec<Served>, Error> {
-        let mut out = Vec::with_capacity(entries.len());
+    /// Each entry's metadata, in entry order: from the metadata bundles of `tiles`
+    /// (all of them in flight at once) when the log serves them, otherwise (and for
+    /// documents left out of a bundle) fetched by content, `fetch_window` requests
+    /// in flight.
+    async fn fetch_metadata(
+        &self,
+        entries: &[(u64, Vec<u8>)],
+        tiles: std::ops::Range<u64>,
+        size: u64,
+    ) -> Result<Vec<Served>, Error> {
+        let per_tile = MAX_BUNDLE_ENTRIES as u64;
+        let mut bundles = Vec::new();
+        let wanted = if self.config.metadata_bundles {
+            tiles.clone()
+        } else {
+            0..0
+        };
+        for t in wanted {
+            let log = self.log.clone();
+            let tile = bundle_tile(t, size)?;
+            bundles.push(tokio::spawn(async move { log.metadata_bundle(tile).await }));
+        }
+        let mut bundled: Vec<Option<Vec<Bundled>>> = Vec::with_capacity(bundles.len());
+        for b in bundles {
+            bundled.push(b.await.map_err(|e| Error::fetch(self.log.base(), e))??);
+        }
+        let mut out: Vec<Option<Served>> = Vec::with_capacity(entries.len());
+        for (index, _) in entries {
+            let slot = usize::try_from(index / per_tile - tiles.start)
+                .ok()
+                .and_then(|t| bundled.get_mut(t)?.as_mut())
+                .and_then(|b| b.get_mut(usize::try_from(index % per_tile).ok()?));
+            out.push(match slot.map(|s| std::mem::replace(s, Bundled::LeftOut)) {
+                Some(Bundled::Bytes(bytes)) => Some(Served::Bytes(bytes)),
+                Some(Bundled::NotStored) => Some(Served::NotServed),
+                Some(Bundled::LeftOut) | None => None,
+            });
+        }
         let mut in_flight = VecDeque::new();
-        let mut next = entries.iter();
+        let mut missing = entries
+            .iter()
+            .zip(&out)
+            .enumerate()
+            .filter(|(_, (_, o))| o.is_none());
+        let mut fetched = Vec::new();
         loop {
             while in_flight.len() < self.config.fetch_window.max(1) {
-                let Some((_, e)) = next.next() else { break };
+                let Some((i, ((_, e), _))) = missing.next() else {
+                    break;
+                };
                 let log = self.log.clone();
                 // An entry that does not parse commits to nothing; the replay says so.
                 let wanted = LogEntry::from_bytes(e).ok().map(|e| (e.sha256, e.length));
-                in_flight.push_back(tokio::spawn(async move {
-                    match wanted {
-                        Some((sha, length)) => log.metadata(&sha, length).await,
-                        None => Ok(Served::Bytes(Vec::new())),
-                    }
-                }));
+                in_flight.push_back((
+                    i,
+                    tokio::spawn(async move {
+                        match wanted {
+                            Some((sha, length)) => log.metadata(&sha, length).await,
+                            None => Ok(Served::Bytes(Vec::new())),
+                        }
+                    }),
+                ));
             }
-            let Some(fetching) = in_flight.pop_front() else {
+            let Some((i, fetching)) = in_flight.pop_front() else {
                 break;
             };
-            out.push(
+            fetched.push((
+                i,
                 fetching
                     .await
                     .map_err(|e| Error::fetch(self.log.base(), e))??,
-            );
+            ));
         }
-        Ok(out)
+        for (i, served) in fetched {
+            out[i] = Some(served);
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.unwrap_or(Served::NotServed))
+            .collect())
     }
 
     fn report(&self, findings: &[Finding]) {

@@ -129,6 +129,34 @@ impl Log {
         }
     }
 
+    /// The metadata bundle of entry bundle `tile` ([`tuf::logentry::encode_metadata_bundle`]):
+    /// the metadata each entry commits to, by its SHA-256, if the latest
+    /// checkpoint covers the bundle.
+    pub fn metadata_bundle(&self, tile: &Tile) -> Result<Vec<u8>, Error> {
+        let latest = self.latest();
+        check_tile_available(&TilePath::Entries(*tile), tile, &latest)?;
+        let start = tile.index() * u64::from(FULL_TILE_WIDTH);
+        let entries = self
+            .store()
+            .entries(start, start + u64::from(tile.width()))?;
+        let mut docs = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            // An entry that names no SHA-256 (none the server logs) has no metadata.
+            let sha = tuf::logentry::LogEntry::from_bytes(entry)
+                .ok()
+                .and_then(|e| {
+                    let mut digest = [0u8; 32];
+                    hex::decode_to_slice(&e.sha256, &mut digest).ok()?;
+                    Some(digest)
+                });
+            docs.push(match sha {
+                Some(d) => self.store().blob(&d)?,
+                None => None,
+            });
+        }
+        Ok(tuf::logentry::encode_metadata_bundle(docs))
+    }
+
     /// Entries `[start, end)`, at most [`store::MAX_ENTRIES_PER_READ`], below the
     /// latest checkpoint's size.
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, Error> {

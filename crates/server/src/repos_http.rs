@@ -43,6 +43,30 @@ pub fn routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES)),
         )
         .route("/metadata/sha256/{hex}", get(blob))
+        .route("/metadata/bundle/{*path}", get(metadata_bundle))
+}
+
+/// `GET /metadata/bundle/{N}[.p/{W}]`: the metadata of entry bundle N, for monitors
+/// (tuflog's extension to the tile API; the path is the entry bundle's).
+async fn metadata_bundle(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let parsed =
+        tlog::tile::TilePath::parse(&format!("tile/entries/{path}")).map_err(Error::invalid)?;
+    let tlog::tile::TilePath::Entries(tile) = parsed else {
+        return Err(Error::invalid(format!(
+            "{path:?} is not an entry bundle path"
+        )));
+    };
+    let body = state.log.metadata_bundle(&tile)?;
+    Ok(cached(
+        &headers,
+        body,
+        "application/octet-stream",
+        IMMUTABLE,
+    ))
 }
 
 /// A metadata file name: `{n}.{role}.json` or `{role}.json`, role percent-encoded.

@@ -95,6 +95,84 @@ impl LogEntry {
     }
 }
 
+/// Most metadata bytes one [metadata bundle](encode_metadata_bundle) carries; the
+/// documents after that are left out, to be fetched by content.
+pub const MAX_METADATA_BUNDLE_BYTES: usize = 16 << 20;
+
+/// Length marker of an entry whose metadata the log does not hold.
+const NOT_STORED: u32 = u32::MAX;
+/// Length marker of a document left out of a bundle (size limit).
+const LEFT_OUT: u32 = u32::MAX - 1;
+
+/// One entry's place in a metadata bundle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bundled {
+    /// The metadata bytes the log holds for the entry's SHA-256.
+    Bytes(Vec<u8>),
+    /// The log holds no metadata with that SHA-256.
+    NotStored,
+    /// Left out to keep the bundle within [`MAX_METADATA_BUNDLE_BYTES`].
+    LeftOut,
+}
+
+/// The metadata bundle of an entry bundle (`GET /metadata/bundle/{N}[.p/{W}]`,
+/// tuflog's extension to the tile API, so a monitor fetches metadata by the
+/// hundred): for each entry in order, a big-endian u32 length and that many bytes,
+/// or a marker length with none.
+pub fn encode_metadata_bundle(items: impl IntoIterator<Item = Option<Vec<u8>>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut carried = 0usize;
+    for item in items {
+        match item {
+            None => out.extend_from_slice(&NOT_STORED.to_be_bytes()),
+            Some(bytes) => match u32::try_from(bytes.len()) {
+                Ok(len) if len < LEFT_OUT && carried + bytes.len() <= MAX_METADATA_BUNDLE_BYTES => {
+                    carried += bytes.len();
+                    out.extend_from_slice(&len.to_be_bytes());
+                    out.extend_from_slice(&bytes);
+                }
+                _ => out.extend_from_slice(&LEFT_OUT.to_be_bytes()),
+            },
+        }
+    }
+    out
+}
+
+/// Parses a metadata bundle that must hold exactly `count` items.
+pub fn parse_metadata_bundle(mut bytes: &[u8], count: usize) -> Result<Vec<Bundled>> {
+    let malformed = |reason: &str| Error::Malformed {
+        role: "metadata bundle".into(),
+        reason: reason.into(),
+    };
+    let mut out = Vec::with_capacity(count);
+    while !bytes.is_empty() {
+        let (len, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or_else(|| malformed("a truncated length"))?;
+        bytes = rest;
+        out.push(match u32::from_be_bytes(*len) {
+            NOT_STORED => Bundled::NotStored,
+            LEFT_OUT => Bundled::LeftOut,
+            n => {
+                let n = n as usize;
+                if bytes.len() < n {
+                    return Err(malformed("a truncated document"));
+                }
+                let (doc, rest) = bytes.split_at(n);
+                bytes = rest;
+                Bundled::Bytes(doc.to_vec())
+            }
+        });
+        if out.len() > count {
+            return Err(malformed("more items than entries"));
+        }
+    }
+    if out.len() != count {
+        return Err(malformed("fewer items than entries"));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +207,30 @@ mod tests {
         ] {
             assert!(LogEntry::from_bytes(bad.as_bytes()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn metadata_bundles_round_trip_and_refuse_truncation_and_miscounts() {
+        let items = vec![Some(b"one".to_vec()), None, Some(Vec::new())];
+        let bytes = encode_metadata_bundle(items);
+        assert_eq!(
+            parse_metadata_bundle(&bytes, 3).unwrap(),
+            vec![
+                Bundled::Bytes(b"one".to_vec()),
+                Bundled::NotStored,
+                Bundled::Bytes(Vec::new())
+            ]
+        );
+        assert!(parse_metadata_bundle(&bytes, 2).is_err());
+        assert!(parse_metadata_bundle(&bytes, 4).is_err());
+        for cut in 1..bytes.len() {
+            let parsed = parse_metadata_bundle(&bytes[..cut], 3);
+            assert!(parsed.is_err(), "cut at {cut}");
+        }
+        let big = vec![Some(vec![0u8; MAX_METADATA_BUNDLE_BYTES]), Some(vec![1])];
+        assert_eq!(
+            parse_metadata_bundle(&encode_metadata_bundle(big), 2).unwrap()[1],
+            Bundled::LeftOut
+        );
     }
 }
