@@ -58,6 +58,8 @@ pub struct Config {
     pub batch_entries: u64,
     /// Metadata fetches in flight.
     pub fetch_window: usize,
+    /// Threads checking each batch's signatures ahead of its replay.
+    pub verify_threads: usize,
     /// Fetch metadata by the bundle (`GET /metadata/bundle/…`) where the log serves
     /// it; otherwise, and for logs that do not, one document at a time.
     pub metadata_bundles: bool,
@@ -77,6 +79,7 @@ impl Config {
             batch_entries: 4096,
             fetch_window: 32,
             metadata_bundles: true,
+            verify_threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -429,6 +432,15 @@ impl Monitor {
             // Judged in order; nothing is stored until the whole batch is.
             let (findings, changes) = {
                 let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
+                let batch: Vec<(&[u8], &[u8])> = entries
+                    .iter()
+                    .zip(&metadata)
+                    .filter_map(|((_, entry), served)| match served {
+                        Served::Bytes(bytes) => Some((entry.as_slice(), bytes.as_slice())),
+                        _ => None,
+                    })
+                    .collect();
+                replay.preverify(&batch, self.config.verify_threads);
                 let mut findings = Vec::new();
                 for ((index, entry), served) in entries.iter().zip(&metadata) {
                     match served {

@@ -24,9 +24,10 @@
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
+use tuf::keys::PublicKey;
 use tuf::logentry::LogEntry;
 use tuf::metadata::{Metadata, Role, Root, Snapshot, Targets, Timestamp};
-use tuf::threshold::{verify_threshold, Authorization};
+use tuf::threshold::{verify_threshold_with, Authorization};
 
 /// Most delegated versions one repository may have waiting for a delegator;
 /// beyond it they are judged (and reported) at once.
@@ -137,6 +138,38 @@ pub struct Replay {
     dirty: BTreeSet<String>,
     /// Versions logged since [`Replay::take_changes`].
     new_logged: Vec<Logged>,
+    /// Signatures already verified (by [`Replay::preverify`]).
+    verified: Verified,
+}
+
+/// Signatures known to verify, each as SHA-256 over the key's identity, the
+/// SHA-256 of the message and the signature: a replay counts one without checking
+/// it again only if that same key verified that same message and signature.
+#[derive(Default)]
+pub struct Verified(std::collections::HashSet<[u8; 32]>);
+
+impl Verified {
+    fn digest(key: &PublicKey, msg: &[u8], sig: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        let identity = key.identity();
+        h.update((identity.len() as u64).to_be_bytes());
+        h.update(&identity);
+        h.update(Sha256::digest(msg));
+        h.update(sig);
+        h.finalize().into()
+    }
+
+    /// Verifies `sig`, remembering it when it holds.
+    fn verify_and_keep(&mut self, key: &PublicKey, msg: &[u8], sig: &[u8]) {
+        if key.verify(msg, sig) {
+            self.0.insert(Self::digest(key, msg, sig));
+        }
+    }
+
+    /// Whether `sig` by `key` over `msg` verifies: known, or checked now.
+    fn check(&self, key: &PublicKey, msg: &[u8], sig: &[u8]) -> bool {
+        self.0.contains(&Self::digest(key, msg, sig)) || key.verify(msg, sig)
+    }
 }
 
 /// One logged (repository, role, version) and the SHA-256 (hex) of its bytes.
@@ -197,6 +230,69 @@ impl Replay {
         Self::default()
     }
 
+    /// Verifies the signatures of `batch` (entries with their metadata) on
+    /// `threads` threads against the keys in force now, so that [`Replay::entry`]
+    /// finds them already checked. Only an optimisation: a signature by a key that
+    /// comes into force within the batch is checked by the replay itself.
+    pub fn preverify(&mut self, batch: &[(&[u8], &[u8])], threads: usize) {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            signed: &'a serde_json::value::RawValue,
+            signatures: Vec<tuf::keys::Signature>,
+        }
+        let keys = |repo: &str, keyid: &str| -> Option<PublicKey> {
+            let r = self.repos.get(repo)?;
+            let key = r
+                .root
+                .as_ref()
+                .and_then(|root| root.signed().keys.get(keyid))
+                .or_else(|| {
+                    r.targets
+                        .values()
+                        .filter_map(|t| t.signed().delegations.as_ref())
+                        .find_map(|d| d.keys.get(keyid))
+                })?;
+            key.parse(keyid).ok()
+        };
+        let work = |chunk: &[(&[u8], &[u8])]| {
+            let mut verified = Verified::default();
+            for (entry, metadata) in chunk {
+                let Ok(entry) = LogEntry::from_bytes(entry) else {
+                    continue;
+                };
+                let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(metadata) else {
+                    continue;
+                };
+                let Ok(msg) = tuf::canonical::canonical_text(envelope.signed.get()) else {
+                    continue;
+                };
+                for sig in &envelope.signatures {
+                    let (Some(key), Ok(raw)) =
+                        (keys(&entry.repo, &sig.keyid), hex::decode(&sig.sig))
+                    else {
+                        continue;
+                    };
+                    verified.verify_and_keep(&key, &msg, &raw);
+                }
+            }
+            verified
+        };
+        let per = batch.len().div_ceil(threads.max(1)).max(1);
+        let parts: Vec<Verified> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(per)
+                .map(|chunk| scope.spawn(move || work(chunk)))
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let mut all = Verified::default();
+        for p in parts {
+            all.0.extend(p.0);
+        }
+        self.verified = all;
+    }
+
     /// Judges the entry at `index` with the metadata bytes it commits to.
     pub fn entry(&mut self, index: u64, entry_bytes: &[u8], metadata: &[u8]) -> Vec<Finding> {
         let entry = match LogEntry::from_bytes(entry_bytes) {
@@ -226,6 +322,7 @@ impl Replay {
                 ),
             )];
         }
+        let verified = &self.verified;
         let repo = self.repos.entry(entry.repo.clone()).or_default();
         // 2. Each (repository, role, version) once; versions only go up.
         let logged = repo.logged.entry(entry.role.clone()).or_default();
@@ -265,18 +362,20 @@ impl Replay {
         // 3–6, by role.
         let mut findings = Vec::new();
         match entry.role.as_str() {
-            "root" => findings.extend(repo.root(index, &entry, metadata)),
-            "timestamp" => findings.extend(repo.top_level::<Timestamp>(index, &entry, metadata)),
+            "root" => findings.extend(repo.root(index, &entry, metadata, verified)),
+            "timestamp" => {
+                findings.extend(repo.top_level::<Timestamp>(index, &entry, metadata, verified))
+            }
             "snapshot" => {
-                findings.extend(repo.top_level::<Snapshot>(index, &entry, metadata));
+                findings.extend(repo.top_level::<Snapshot>(index, &entry, metadata, verified));
                 // Every push logs its snapshot after its targets roles: whatever
                 // still waits for a delegator has none.
-                findings.extend(repo.judge_pending(true));
+                findings.extend(repo.judge_pending(true, verified));
             }
             "targets" => {
                 if let Some(doc) = parse::<Targets>(index, &entry, metadata, &mut findings) {
-                    findings.extend(repo.authorise_top_level(index, &entry, doc));
-                    findings.extend(repo.judge_pending(false));
+                    findings.extend(repo.authorise_top_level(index, &entry, doc, verified));
+                    findings.extend(repo.judge_pending(false, verified));
                 }
             }
             _ => {
@@ -288,7 +387,7 @@ impl Replay {
                         doc,
                     });
                     let overflow = repo.pending.len() > MAX_PENDING_PER_REPO;
-                    findings.extend(repo.judge_pending(overflow));
+                    findings.extend(repo.judge_pending(overflow, verified));
                 }
             }
         }
@@ -383,7 +482,7 @@ impl RepoReplay {
         }
     }
 
-    fn root(&mut self, index: u64, entry: &LogEntry, bytes: &[u8]) -> Vec<Finding> {
+    fn root(&mut self, index: u64, entry: &LogEntry, bytes: &[u8], v: &Verified) -> Vec<Finding> {
         let mut findings = Vec::new();
         let Some(doc) = parse::<Root>(index, entry, bytes, &mut findings) else {
             return findings;
@@ -398,14 +497,14 @@ impl RepoReplay {
                     format!("the root in force is version {}", trusted.version()),
                 );
             }
-            if let Err(e) = authorised(trusted.signed(), "root", &doc) {
+            if let Err(e) = authorised(trusted.signed(), "root", &doc, v) {
                 return fail(
                     AlertKind::RootNotAuthorized,
                     format!("not signed by root v{}'s threshold: {e}", trusted.version()),
                 );
             }
         }
-        if let Err(e) = authorised(doc.signed(), "root", &doc) {
+        if let Err(e) = authorised(doc.signed(), "root", &doc, v) {
             return fail(
                 AlertKind::RootNotAuthorized,
                 format!("not signed by its own threshold: {e}"),
@@ -416,12 +515,18 @@ impl RepoReplay {
         findings
     }
 
-    fn top_level<T: Role>(&mut self, index: u64, entry: &LogEntry, bytes: &[u8]) -> Vec<Finding> {
+    fn top_level<T: Role>(
+        &mut self,
+        index: u64,
+        entry: &LogEntry,
+        bytes: &[u8],
+        v: &Verified,
+    ) -> Vec<Finding> {
         let mut findings = Vec::new();
         let Some(doc) = parse::<T>(index, entry, bytes, &mut findings) else {
             return findings;
         };
-        match self.check_top_level(entry, &doc) {
+        match self.check_top_level(entry, &doc, v) {
             Ok(()) => findings.push(new_version(index, entry, &doc)),
             Err(detail) => findings.push(on_entry(AlertKind::Unauthorized, index, entry, detail)),
         }
@@ -433,8 +538,9 @@ impl RepoReplay {
         index: u64,
         entry: &LogEntry,
         doc: Metadata<Targets>,
+        v: &Verified,
     ) -> Vec<Finding> {
-        match self.check_top_level(entry, &doc) {
+        match self.check_top_level(entry, &doc, v) {
             Ok(()) => {
                 let found = new_version(index, entry, &doc);
                 self.targets.insert(entry.role.clone(), doc);
@@ -445,12 +551,17 @@ impl RepoReplay {
     }
 
     /// TUF §5.4.2, §5.5.3, §5.6.3: signed by the threshold the root in force sets.
-    fn check_top_level<T: Role>(&self, entry: &LogEntry, doc: &Metadata<T>) -> Result<(), String> {
+    fn check_top_level<T: Role>(
+        &self,
+        entry: &LogEntry,
+        doc: &Metadata<T>,
+        v: &Verified,
+    ) -> Result<(), String> {
         let root = self
             .root
             .as_ref()
             .ok_or_else(|| "no root of this repository was logged before it".to_string())?;
-        authorised(root.signed(), &entry.role, doc).map_err(|e| {
+        authorised(root.signed(), &entry.role, doc, v).map_err(|e| {
             format!(
                 "not signed by the keys root v{} authorises for {}: {e}",
                 root.version(),
@@ -461,13 +572,13 @@ impl RepoReplay {
 
     /// Takes every waiting delegated version some targets role in force now
     /// delegates to; with `final_say`, reports the rest as unauthorised.
-    fn judge_pending(&mut self, final_say: bool) -> Vec<Finding> {
+    fn judge_pending(&mut self, final_say: bool, v: &Verified) -> Vec<Finding> {
         let mut findings = Vec::new();
         loop {
             let before = self.pending.len();
             let waiting = std::mem::take(&mut self.pending);
             for p in waiting {
-                if self.delegated_by_one_in_force(&p) {
+                if self.delegated_by_one_in_force(&p, v) {
                     findings.push(new_version(p.index, &p.entry, &p.doc));
                     self.targets.insert(p.entry.role.clone(), p.doc);
                 } else {
@@ -495,21 +606,30 @@ impl RepoReplay {
     }
 
     /// TUF §5.6.7.2: signed by the threshold of keys a delegator names for it.
-    fn delegated_by_one_in_force(&self, p: &Pending) -> bool {
+    fn delegated_by_one_in_force(&self, p: &Pending, v: &Verified) -> bool {
         self.targets
             .iter()
             .filter(|(name, _)| **name != p.entry.role)
             .filter_map(|(_, delegator)| delegator.signed().delegations.as_ref())
             .any(|delegations| {
                 Authorization::delegated(delegations, &p.entry.role)
-                    .and_then(|auth| verify_threshold(&auth, &p.doc))
+                    .and_then(|auth| {
+                        verify_threshold_with(&auth, &p.doc, &|k, m, s| v.check(k, m, s))
+                    })
                     .is_ok()
             })
     }
 }
 
-fn authorised<T: Role>(root: &Root, role: &str, doc: &Metadata<T>) -> tuf::Result<()> {
-    verify_threshold(&Authorization::top_level(root, role)?, doc)
+fn authorised<T: Role>(
+    root: &Root,
+    role: &str,
+    doc: &Metadata<T>,
+    v: &Verified,
+) -> tuf::Result<()> {
+    verify_threshold_with(&Authorization::top_level(root, role)?, doc, &|k, m, s| {
+        v.check(k, m, s)
+    })
 }
 
 /// Parses `bytes` as `T` at the entry's version, or records why not.

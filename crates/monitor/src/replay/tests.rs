@@ -404,3 +404,63 @@ fn a_replay_restored_from_its_changes_judges_as_one_that_never_stopped() {
     );
     assert!(new_versions(&got).contains(&("bins".into(), 1)));
 }
+
+/// Signatures checked ahead in bulk change nothing a replay concludes: an honest
+/// history is judged the same, and a signature lifted from one document onto
+/// another (same key, other message) is still refused.
+#[test]
+fn preverified_signatures_count_only_for_the_key_message_and_signature_checked() {
+    let mut repo = Repo::new();
+    let first = repo.first_push();
+    let next: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|_| {
+            let ts = signed(
+                next_timestamp(
+                    repo.timestamp.as_ref(),
+                    &signed(repo.snapshot.clone().unwrap(), &[&repo.snapshot_key]),
+                    expires(2031),
+                ),
+                &[&repo.timestamp_key],
+            );
+            repo.timestamp = Some(ts.signed().clone());
+            ("timestamp".to_string(), ts.bytes().to_vec())
+        })
+        .collect();
+    // Timestamp v5 carrying v4's signature.
+    let mut lifted: serde_json::Value = serde_json::from_slice(&next[2].1).unwrap();
+    lifted["signed"]["version"] = 5.into();
+    let lifted = (
+        "timestamp".to_string(),
+        serde_json::to_vec(&lifted).unwrap(),
+    );
+
+    let mut plain = Replay::new();
+    let mut expected = feed(&mut plain, 0, &first);
+    expected.extend(feed(&mut plain, 4, &next));
+    expected.extend(feed(&mut plain, 7, std::slice::from_ref(&lifted)));
+
+    let mut ahead = Replay::new();
+    let mut got = feed(&mut ahead, 0, &first);
+    let entries: Vec<(Vec<u8>, Vec<u8>)> = next
+        .iter()
+        .chain(std::iter::once(&lifted))
+        .map(|(role, bytes)| {
+            let e = LogEntry::new(REPO, role, version_of(bytes), bytes);
+            (e.to_bytes().unwrap(), bytes.clone())
+        })
+        .collect();
+    let batch: Vec<(&[u8], &[u8])> = entries
+        .iter()
+        .map(|(e, m)| (e.as_slice(), m.as_slice()))
+        .collect();
+    ahead.preverify(&batch, 2);
+    assert_eq!(ahead.verified.0.len(), 3, "the three honest timestamps");
+    got.extend(feed(&mut ahead, 4, &next));
+    got.extend(feed(&mut ahead, 7, std::slice::from_ref(&lifted)));
+
+    assert_eq!(got, expected);
+    assert_eq!(
+        alerts(&got),
+        vec![(AlertKind::Unauthorized, 7, "timestamp".to_string())]
+    );
+}
