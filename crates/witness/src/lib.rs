@@ -73,6 +73,9 @@ pub enum Error {
     /// The witness's own storage failed (500); nothing was cosigned.
     #[error("storage: {0}")]
     Store(#[from] store::Error),
+    /// The witness could not sign (500): its own fault, not the request's.
+    #[error("cosigning: {0}")]
+    Cosign(String),
 }
 
 impl Error {
@@ -84,7 +87,7 @@ impl Error {
             Error::UnknownOrigin(_) => 404,
             Error::StaleOldSize { .. } | Error::DifferentRoot(_) => 409,
             Error::BadProof(_) => 422,
-            Error::Store(_) => 500,
+            Error::Store(_) | Error::Cosign(_) => 500,
         }
     }
 }
@@ -226,11 +229,12 @@ impl Witness {
                 }
             }
         }
+        // Signed first: a witness that cannot sign must not have moved on.
+        let line = tlog::cosignature::cosign(&self.key, note.text(), (self.clock)())
+            .map_err(|e| Error::Cosign(e.to_string()))?;
         // "The witness MUST persist the new checkpoint before responding."
         self.store
             .put_all(&[(&key(LATEST, checkpoint.origin()), &request.note)])?;
-        let line = tlog::cosignature::cosign(&self.key, note.text(), (self.clock)())
-            .map_err(|e| Error::Malformed(e.to_string()))?;
         Ok(line.to_line())
     }
 
@@ -322,5 +326,24 @@ mod tests {
             w.add_checkpoint(&request(&log, &tree, 0)),
             Err(Error::StaleOldSize { latest: 1, .. })
         ));
+    }
+
+    /// A witness that cannot sign (here: a clock beyond what a cosignature can
+    /// carry) answers 500, its own fault, and stores nothing: the same request
+    /// succeeds once it can sign again.
+    #[test]
+    fn a_witness_that_cannot_sign_answers_500_and_does_not_move_on() {
+        let log = key("example.com/log", SignatureType::Ed25519);
+        let kv: Arc<dyn KvStore> = Arc::new(store::memory::MemoryKv::default());
+        let witness_key = key("example.com/w", SignatureType::CosignatureV1);
+        let skey = witness_key.to_skey_string();
+        let broken =
+            Witness::new(witness_key, vec![log.verifier()], kv.clone()).with_clock(|| u64::MAX);
+        let mut tree = MemoryHashStore::new();
+        tree.append_leaf(b"first");
+        let err = broken.add_checkpoint(&request(&log, &tree, 0)).unwrap_err();
+        assert_eq!(err.status(), 500, "{err}");
+        let fixed = Witness::new(SignerKey::parse(&skey).unwrap(), vec![log.verifier()], kv);
+        fixed.add_checkpoint(&request(&log, &tree, 0)).unwrap();
     }
 }
