@@ -9,6 +9,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod attacks;
 mod bad_input;
 mod client;
 mod crash;
