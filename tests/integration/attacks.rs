@@ -38,6 +38,12 @@ struct Compromised {
 impl Compromised {
     /// A repository initialised and one target published, by its owner.
     async fn new() -> Self {
+        Self::with_owner_keys().await.0
+    }
+
+    /// [`Compromised::new`], with the owner's offline targets key, for scenarios in
+    /// which that key is stolen too.
+    async fn with_owner_keys() -> (Self, PrivateKey) {
         let dir = tempfile::tempdir().unwrap();
         let server = InProcess::start(&dir.path().join("server")).await;
         let root_key = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
@@ -59,13 +65,15 @@ impl Compromised {
             .await
             .unwrap();
         let online = LocalSigner::load_or_generate(&dir.path().join("server/online.seed")).unwrap();
-        // The owner's keys leave with the owner: the attacker never sees them.
-        drop((root_key, targets_key));
-        Compromised {
-            dir,
-            server,
-            online,
-        }
+        drop(root_key);
+        (
+            Compromised {
+                dir,
+                server,
+                online,
+            },
+            targets_key,
+        )
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -85,7 +93,13 @@ impl Compromised {
 
     /// The repository owner's monitor, watching the repository.
     fn owner_monitor(&self) -> monitor::Monitor {
+        self.owner_monitor_posting_to(None)
+    }
+
+    /// The owner's monitor, posting alerts and new versions to `webhook`.
+    fn owner_monitor_posting_to(&self, webhook: Option<String>) -> monitor::Monitor {
         let mut config = monitor::Config::new(&self.server.url(""), self.server.vkey.clone());
+        config.webhook = webhook;
         config.evidence_dir = self.path("monitor/evidence");
         config.watch = vec![REPO.into()];
         let kv = store::rocks::RocksKv::open(&self.path("monitor/db")).unwrap();
@@ -112,6 +126,33 @@ impl Compromised {
             .unwrap();
         m.add_signature(sig).unwrap();
         m
+    }
+
+    /// Logs `targets` as the repository's latest, with a snapshot and a timestamp
+    /// that commit to it, signed with the stolen online keys: a push, without the
+    /// push's validation.
+    async fn publish_with_online_keys(&self, targets: &Metadata<Targets>) {
+        let expires = Expires::parse("2040-01-01T00:00:00Z").unwrap();
+        let snapshot = self.latest::<Snapshot>("snapshot").await;
+        let snapshot = self
+            .online_signed(
+                next_snapshot(Some(snapshot.signed()), &[("targets", targets)], expires),
+                OnlineRole::Snapshot,
+            )
+            .await;
+        let timestamp = self.latest::<Timestamp>("timestamp").await;
+        let timestamp = self
+            .online_signed(
+                next_timestamp(Some(timestamp.signed()), &snapshot, expires),
+                OnlineRole::Timestamp,
+            )
+            .await;
+        self.log_as_latest(&[
+            ("targets", targets.bytes()),
+            ("snapshot", snapshot.bytes()),
+            ("timestamp", timestamp.bytes()),
+        ])
+        .await;
     }
 
     /// Logs `docs` (role, bytes) straight into the log as the repository's new
@@ -176,35 +217,7 @@ async fn new_targets_signed_with_stolen_online_keys_only() {
         .add_target("app-1.0.tgz", b"a backdoored release", None)
         .unwrap();
     let targets = attack.online_signed(targets, OnlineRole::Timestamp).await;
-    let snapshot = attack.latest::<Snapshot>("snapshot").await;
-    let snapshot = attack
-        .online_signed(
-            next_snapshot(
-                Some(snapshot.signed()),
-                &[("targets", &targets)],
-                Expires::parse("2040-01-01T00:00:00Z").unwrap(),
-            ),
-            OnlineRole::Snapshot,
-        )
-        .await;
-    let timestamp = attack.latest::<Timestamp>("timestamp").await;
-    let timestamp = attack
-        .online_signed(
-            next_timestamp(
-                Some(timestamp.signed()),
-                &snapshot,
-                Expires::parse("2040-01-01T00:00:00Z").unwrap(),
-            ),
-            OnlineRole::Timestamp,
-        )
-        .await;
-    attack
-        .log_as_latest(&[
-            ("targets", targets.bytes()),
-            ("snapshot", snapshot.bytes()),
-            ("timestamp", timestamp.bytes()),
-        ])
-        .await;
+    attack.publish_with_online_keys(&targets).await;
 
     // The client: refused, naming the file, and nothing of the update kept.
     let err = user.update(REPO, None).await.unwrap_err();
@@ -228,5 +241,90 @@ async fn new_targets_signed_with_stolen_online_keys_only() {
         ),
         ("unauthorized", Some("targets"), Some(targets.version()))
     );
+    attack.server.stop().await;
+}
+
+/// A webhook receiver on a loopback port: every JSON body posted to it.
+struct Webhook {
+    url: String,
+    received: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Webhook {
+    async fn start() -> Webhook {
+        let received: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+        let sink = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let sink = sink.clone();
+                async move {
+                    if let Ok(v) = serde_json::from_slice(&body) {
+                        sink.lock().unwrap().push(v);
+                    }
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Webhook { url, received }
+    }
+
+    /// Waits (at most 10 s) until a posted body satisfies `wanted`.
+    async fn wait_for(&self, wanted: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Some(v) = self.received.lock().unwrap().iter().find(|v| wanted(v)) {
+                return v.clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "never posted");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The targets key stolen as well: the server signs a malicious targets version
+/// that is valid TUF. Not preventable: clients accept it. Detected: it is in the
+/// log like every version, and the owner's monitor, watching the repository,
+/// reports it the moment it is logged (a `new_version` on the owner's webhook,
+/// with the key IDs that signed it) — a version the owner never signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_targets_key_signs_a_valid_malicious_version() {
+    let (attack, stolen) = Compromised::with_owner_keys().await;
+    let hook = Webhook::start().await;
+    let m = attack.owner_monitor_posting_to(Some(hook.url.clone()));
+    m.follow_once(&NoProgress).await.unwrap();
+    let user = attack.user("user");
+    user.update(REPO, None).await.unwrap();
+
+    let mut targets = attack.latest::<Targets>("targets").await.signed().clone();
+    targets.version += 1;
+    targets
+        .add_target("app-1.0.tgz", b"a backdoored release", None)
+        .unwrap();
+    let targets = Metadata::sign_new(targets, &[&stolen], &mut OsRng).unwrap();
+    attack.publish_with_online_keys(&targets).await;
+
+    // Not preventable: the client takes it, as TUF says it must.
+    let report = user.update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], targets.version());
+
+    // Detected: the owner hears of a targets version it never signed.
+    m.follow_once(&NoProgress).await.unwrap();
+    let posted = hook
+        .wait_for(|v| {
+            v["event"] == "new_version"
+                && v["role"] == "targets"
+                && v["version"] == targets.version()
+        })
+        .await;
+    assert_eq!(posted["repo"], REPO);
+    assert_eq!(
+        posted["keyids"],
+        serde_json::json!([stolen.public().key_id().unwrap()])
+    );
+    assert!(m.alerts().recent().is_empty(), "valid TUF raises no alert");
     attack.server.stop().await;
 }
