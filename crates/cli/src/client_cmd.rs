@@ -298,19 +298,29 @@ fn server(args: &ClientArgs, file: &ClientFile) -> String {
         .unwrap_or_else(|| "http://127.0.0.1:8080".into())
 }
 
+/// The log key pinned by a flag, the environment or client.toml, if any.
+fn pinned_log_key(args: &ClientArgs, file: &ClientFile) -> anyhow::Result<Option<VerifierKey>> {
+    let Some(text) = args.log_key.clone().or_else(|| file.log_key.clone()) else {
+        return Ok(None);
+    };
+    VerifierKey::parse(text.trim())
+        .map(Some)
+        .with_context(|| format!("--log-key {text:?}"))
+}
+
 fn log_key(args: &ClientArgs, file: &ClientFile) -> anyhow::Result<VerifierKey> {
-    let text = args
-        .log_key
-        .clone()
-        .or_else(|| file.log_key.clone())
-        .context(
-            "no log key pinned: pass --log-key (or TUFLOG_LOG_KEY, or log_key in client.toml) \
+    pinned_log_key(args, file)?.context(
+        "no log key pinned: pass --log-key (or TUFLOG_LOG_KEY, or log_key in client.toml) \
          with the verifier key `tuflog server` printed",
-        )?;
-    VerifierKey::parse(text.trim()).with_context(|| format!("--log-key {text:?}"))
+    )
 }
 
 fn client(args: &ClientArgs) -> anyhow::Result<Client> {
+    Ok(client_with_file(args)?.0)
+}
+
+/// The client, and the client.toml it was built from (read once).
+fn client_with_file(args: &ClientArgs) -> anyhow::Result<(Client, ClientFile)> {
     let home = home(args)?;
     let file = client_file(&home)?;
     let witnesses = if file.witnesses.is_empty() {
@@ -333,13 +343,23 @@ fn client(args: &ClientArgs) -> anyhow::Result<Client> {
             threshold,
         })
     };
-    Ok(Client::new(ClientConfig {
+    let client = Client::new(ClientConfig {
         server: server(args, &file),
         log_key: log_key(args, &file)?,
         witnesses,
         home,
         limits: tuf::client::Limits::default(),
-    }))
+    });
+    Ok((client, file))
+}
+
+/// The monitors to gossip with: `--gossip`, else `gossip` in client.toml.
+fn gossip_urls(args: &ClientArgs, file: ClientFile) -> Vec<String> {
+    if args.gossip.is_empty() {
+        file.gossip
+    } else {
+        args.gossip.clone()
+    }
 }
 
 /// Reads at most `limit` bytes of `path`.
@@ -730,13 +750,13 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
 }
 
 pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Result<()> {
-    let client = client(args)?;
+    let (client, file) = client_with_file(args)?;
     let root = root
         .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
     let runtime = runtime()?;
     let report = runtime.block_on(client.update(repo, root))?;
-    let gossiped = runtime.block_on(gossip(args, &client))?;
+    let gossiped = runtime.block_on(gossip(gossip_urls(args, file), &client))?;
     match args.output {
         Output::Json => print_json(&report)?,
         Output::Human => {
@@ -760,12 +780,12 @@ pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Res
     Ok(())
 }
 
-/// Tells every configured monitor the trusted checkpoint; fails if one of them
-/// cannot square it with its own view of the log.
-async fn gossip(args: &ClientArgs, client: &Client) -> anyhow::Result<Vec<(String, String)>> {
-    let mut urls = args.gossip.clone();
+/// Tells every monitor in `urls` the trusted checkpoint; fails if one of them
+/// cannot square it with its own view of the log. Without monitors, nothing is
+/// read.
+async fn gossip(urls: Vec<String>, client: &Client) -> anyhow::Result<Vec<(String, String)>> {
     if urls.is_empty() {
-        urls = client_file(&home(args)?)?.gossip;
+        return Ok(Vec::new());
     }
     let Some(note) = client.log_trust()?.trusted_note().map(str::to_string) else {
         return Ok(Vec::new());
@@ -825,7 +845,7 @@ pub fn download(
     out: &Path,
     targets_url: Option<String>,
 ) -> anyhow::Result<()> {
-    let client = client(args)?;
+    let (client, file) = client_with_file(args)?;
     let targets_url = match targets_url {
         Some(u) => u,
         None => {
@@ -840,7 +860,7 @@ pub fn download(
     let client = client.with_progress(progress_bar());
     let runtime = runtime()?;
     let report = runtime.block_on(client.download(repo, target, &targets_url, out))?;
-    runtime.block_on(gossip(args, &client))?;
+    runtime.block_on(gossip(gossip_urls(args, file), &client))?;
     match args.output {
         Output::Json => print_json(&report)?,
         Output::Human => say(format!(
@@ -928,25 +948,15 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
 /// `tuflog log verify-evidence`: needs no server, and the pinned log key only if
 /// one is configured (the file names its key; a pinned one must match it).
 fn verify_evidence(args: &ClientArgs, file: &Path) -> anyhow::Result<()> {
-    let pinned = match args.log_key.clone().or_else(|| {
-        home(args)
-            .ok()
-            .and_then(|h| client_file(&h).ok())
-            .and_then(|f| f.log_key)
-    }) {
-        Some(k) => Some(VerifierKey::parse(k.trim()).context("the pinned log key")?),
-        None => None,
-    };
-    let bytes = std::fs::File::open(file)
-        .and_then(|f| {
-            use std::io::Read;
-            let mut b = Vec::new();
-            f.take(monitor::evidence::MAX_EVIDENCE_BYTES as u64 + 1)
-                .read_to_end(&mut b)?;
-            Ok(b)
-        })
-        .with_context(|| format!("reading {}", file.display()))?;
-    let evidence = monitor::evidence::Evidence::parse(&bytes)?;
+    // No home or no client.toml is no pinned key, not an error: the file names its key.
+    let settings = home(args)
+        .ok()
+        .and_then(|h| client_file(&h).ok())
+        .unwrap_or_default();
+    let pinned = pinned_log_key(args, &settings)?;
+    // One byte over the limit, so that Evidence::parse refuses an oversized file.
+    let text = read_limited(file, monitor::evidence::MAX_EVIDENCE_BYTES as u64 + 1)?;
+    let evidence = monitor::evidence::Evidence::parse(text.as_bytes())?;
     let verdict = evidence
         .verify(pinned.as_ref())
         .with_context(|| format!("{} proves no split view", file.display()))?;

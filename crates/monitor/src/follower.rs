@@ -167,15 +167,17 @@ impl Source {
     }
 }
 
+/// A checkpoint signed by the log, with its note as signed.
 #[derive(Clone)]
-struct Latest {
+struct Signed {
     note: String,
     checkpoint: Checkpoint,
 }
 
 struct View {
     tree: MemoryHashStore,
-    latest: Option<Latest>,
+    /// The latest checkpoint verified against `tree`.
+    latest: Option<Signed>,
 }
 
 /// A monitor of one log.
@@ -189,12 +191,6 @@ pub struct Monitor {
     stepping: tokio::sync::Mutex<()>,
     alerts: Alerts,
     metrics: Arc<Metrics>,
-}
-
-/// A signed checkpoint and its note text.
-struct Heard {
-    note: String,
-    checkpoint: Checkpoint,
 }
 
 impl Monitor {
@@ -212,16 +208,14 @@ impl Monitor {
                         "the stored checkpoint does not match the stored tree".into(),
                     ));
                 }
-                Some(Latest { note, checkpoint })
+                Some(Signed { note, checkpoint })
             }
             None => None,
         };
         let metrics =
             Arc::new(Metrics::new().map_err(|e| Error::Damaged(format!("metrics: {e}")))?);
         if let Some(l) = &latest {
-            metrics
-                .verified_tree_size_entries
-                .set(i64::try_from(l.checkpoint.size()).unwrap_or(i64::MAX));
+            metrics.set_verified_size(l.checkpoint.size());
         }
         let http = Http::new();
         Ok(Monitor {
@@ -273,11 +267,11 @@ impl Monitor {
         self.view.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn open_note(&self, bytes: &[u8]) -> Result<Heard, Error> {
+    fn open_note(&self, bytes: &[u8]) -> Result<Signed, Error> {
         let verified = tlog::checkpoint::open(bytes, &self.config.log_key, &[])?;
         let note = String::from_utf8(bytes.to_vec())
             .map_err(|_| Error::Log(tlog::Error::MalformedNote("not UTF-8".into())))?;
-        Ok(Heard {
+        Ok(Signed {
             note,
             checkpoint: verified.checkpoint,
         })
@@ -329,6 +323,36 @@ impl Monitor {
         })
     }
 
+    /// Runs `jobs` on the runtime, at most `window` at once, handing each result
+    /// to `each` in the order the jobs were given.
+    async fn in_order<T, J>(
+        &self,
+        window: usize,
+        jobs: impl IntoIterator<Item = J>,
+        mut each: impl FnMut(T) -> Result<(), Error>,
+    ) -> Result<(), Error>
+    where
+        T: Send + 'static,
+        J: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        let mut in_flight = VecDeque::new();
+        let mut jobs = jobs.into_iter();
+        loop {
+            while in_flight.len() < window.max(1) {
+                let Some(job) = jobs.next() else { break };
+                in_flight.push_back(tokio::spawn(job));
+            }
+            let Some(running) = in_flight.pop_front() else {
+                return Ok(());
+            };
+            each(
+                running
+                    .await
+                    .map_err(|e| Error::fetch(self.log.base(), e))??,
+            )?;
+        }
+    }
+
     /// Fetches the entry bundles of `from..to` and hashes their leaves; keeps the
     /// bundles while they fit in [`MAX_CACHED_BUNDLE_BYTES`].
     async fn fetch_leaves(
@@ -338,27 +362,23 @@ impl Monitor {
         progress: &dyn Progress,
     ) -> Result<(Vec<Hash>, Vec<Option<Vec<Vec<u8>>>>), Error> {
         let per_tile = MAX_BUNDLE_ENTRIES as u64;
-        let tiles: Vec<u64> = (from / per_tile..to.div_ceil(per_tile)).collect();
+        let tiles = (from / per_tile..to.div_ceil(per_tile))
+            .map(|t| bundle_tile(t, to))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut leaves = Vec::with_capacity(usize::try_from(to - from).unwrap_or(0));
         let mut cached = Vec::with_capacity(tiles.len());
         let mut cached_bytes = 0usize;
         progress.start("verifying the tree", to - from);
-        let mut in_flight = VecDeque::new();
-        let mut next = tiles.iter();
-        loop {
-            while in_flight.len() < self.config.fetch_window.max(1) {
-                let Some(&t) = next.next() else { break };
-                let tile = bundle_tile(t, to)?;
+        // Collected first: a lazy iterator would hold `&self` across the awaits.
+        let jobs: Vec<_> = tiles
+            .into_iter()
+            .map(|tile| {
                 let log = self.log.clone();
-                in_flight.push_back((t, tokio::spawn(async move { log.bundle(tile).await })));
-            }
-            let Some((t, fetching)) = in_flight.pop_front() else {
-                break;
-            };
-            let entries = fetching
-                .await
-                .map_err(|e| Error::fetch(self.log.base(), e))??;
-            let first = t * per_tile;
+                async move { Ok((tile, log.bundle(tile).await?)) }
+            })
+            .collect();
+        self.in_order(self.config.fetch_window, jobs, |(tile, entries)| {
+            let first = tile.index() * per_tile;
             let skip = usize::try_from(from.saturating_sub(first)).unwrap_or(0);
             let before = leaves.len();
             leaves.extend(entries.iter().skip(skip).map(|e| leaf_hash(e)));
@@ -370,7 +390,9 @@ impl Monitor {
             } else {
                 cached.push(None);
             }
-        }
+            Ok(())
+        })
+        .await?;
         progress.finish();
         Ok((leaves, cached))
     }
@@ -382,7 +404,7 @@ impl Monitor {
         from: u64,
         leaves: &[Hash],
         mut cached: Vec<Option<Vec<Vec<u8>>>>,
-        heard: &Heard,
+        heard: &Signed,
         progress: &dyn Progress,
     ) -> Result<(), Error> {
         let per_tile = MAX_BUNDLE_ENTRIES as u64;
@@ -395,37 +417,38 @@ impl Monitor {
             let last_tile = (tile + batch_tiles).min(to.div_ceil(per_tile));
             let batch_from = (tile * per_tile).max(from);
             let batch_to = (last_tile * per_tile).min(to);
-            // The batch's entries, from the cache or fetched again and checked
-            // against the leaves already verified.
+            // The batch's entries, from the cache or fetched again; a bundle
+            // fetched again must hold the entries whose leaves were verified.
             let mut entries = Vec::new();
             for t in tile..last_tile {
                 let slot = cached
                     .get_mut(usize::try_from(t - first_tile).unwrap_or(usize::MAX))
                     .and_then(Option::take);
-                let bundle = match slot {
-                    Some(b) => b,
-                    None => self.log.bundle(bundle_tile(t, to)?).await?,
+                let (bundle, refetched) = match slot {
+                    Some(b) => (b, false),
+                    None => (self.log.bundle(bundle_tile(t, to)?).await?, true),
                 };
                 let first = t * per_tile;
                 for (i, e) in bundle.into_iter().enumerate() {
                     let index = first + i as u64;
-                    if index >= from && index < to {
-                        entries.push((index, e));
+                    if index < from || index >= to {
+                        continue;
                     }
-                }
-            }
-            for (index, e) in &entries {
-                let want = leaves[usize::try_from(index - from).unwrap_or(usize::MAX)];
-                if leaf_hash(e) != want {
-                    self.alerts.raise(
-                        AlertRecord::log(
-                            AlertKind::BadEntries,
-                            format!("entry {index} changed between two reads of its bundle"),
-                            None,
-                        ),
-                        Some(format!("bad-entries/{index}")),
-                    );
-                    return Err(Error::fetch(self.log.base(), "entries changed while read"));
+                    if refetched
+                        && leaf_hash(&e)
+                            != leaves[usize::try_from(index - from).unwrap_or(usize::MAX)]
+                    {
+                        self.alerts.raise(
+                            AlertRecord::log(
+                                AlertKind::BadEntries,
+                                format!("entry {index} changed between two reads of its bundle"),
+                                None,
+                            ),
+                            Some(format!("bad-entries/{index}")),
+                        );
+                        return Err(Error::fetch(self.log.base(), "entries changed while read"));
+                    }
+                    entries.push((index, e));
                 }
             }
             let metadata = self.fetch_metadata(&entries, tile..last_tile, to).await?;
@@ -462,10 +485,7 @@ impl Monitor {
                     view.tree.append_leaf_hash(*leaf);
                 }
                 if done {
-                    view.latest = Some(Latest {
-                        note: heard.note.clone(),
-                        checkpoint: heard.checkpoint.clone(),
-                    });
+                    view.latest = Some(heard.clone());
                 }
             }
             {
@@ -481,9 +501,7 @@ impl Monitor {
                 .entries_replayed_total
                 .inc_by(batch_to - batch_from);
             if done {
-                self.metrics
-                    .verified_tree_size_entries
-                    .set(i64::try_from(to).unwrap_or(i64::MAX));
+                self.metrics.set_verified_size(to);
             }
             self.report(&findings);
             progress.advance(batch_to - batch_from);
@@ -504,21 +522,27 @@ impl Monitor {
         size: u64,
     ) -> Result<Vec<Served>, Error> {
         let per_tile = MAX_BUNDLE_ENTRIES as u64;
-        let mut bundles = Vec::new();
         let wanted = if self.config.metadata_bundles {
-            tiles.clone()
+            tiles
+                .clone()
+                .map(|t| bundle_tile(t, size))
+                .collect::<Result<Vec<_>, _>>()?
         } else {
-            0..0
+            Vec::new()
         };
-        for t in wanted {
-            let log = self.log.clone();
-            let tile = bundle_tile(t, size)?;
-            bundles.push(tokio::spawn(async move { log.metadata_bundle(tile).await }));
-        }
-        let mut bundled: Vec<Option<Vec<Bundled>>> = Vec::with_capacity(bundles.len());
-        for b in bundles {
-            bundled.push(b.await.map_err(|e| Error::fetch(self.log.base(), e))??);
-        }
+        let mut bundled: Vec<Option<Vec<Bundled>>> = Vec::with_capacity(wanted.len());
+        let jobs: Vec<_> = wanted
+            .iter()
+            .map(|&tile| {
+                let log = self.log.clone();
+                async move { log.metadata_bundle(tile).await }
+            })
+            .collect();
+        self.in_order(wanted.len(), jobs, |b| {
+            bundled.push(b);
+            Ok(())
+        })
+        .await?;
         let mut out: Vec<Option<Served>> = Vec::with_capacity(entries.len());
         for (index, _) in entries {
             let slot = usize::try_from(index / per_tile - tiles.start)
@@ -531,44 +555,37 @@ impl Monitor {
                 Some(Bundled::LeftOut) | None => None,
             });
         }
-        let mut in_flight = VecDeque::new();
-        let mut missing = entries
+        // An entry that does not parse commits to nothing; the replay says so.
+        let missing: Vec<(usize, Option<(String, u64)>)> = entries
             .iter()
             .zip(&out)
             .enumerate()
-            .filter(|(_, (_, o))| o.is_none());
-        let mut fetched = Vec::new();
-        loop {
-            while in_flight.len() < self.config.fetch_window.max(1) {
-                let Some((i, ((_, e), _))) = missing.next() else {
-                    break;
-                };
-                let log = self.log.clone();
-                // An entry that does not parse commits to nothing; the replay says so.
-                let wanted = LogEntry::from_bytes(e).ok().map(|e| (e.sha256, e.length));
-                in_flight.push_back((
+            .filter(|(_, (_, o))| o.is_none())
+            .map(|(i, ((_, e), _))| {
+                (
                     i,
-                    tokio::spawn(async move {
-                        match wanted {
-                            Some((sha, length)) => log.metadata(&sha, length).await,
-                            None => Ok(Served::Bytes(Vec::new())),
-                        }
-                    }),
-                ));
-            }
-            let Some((i, fetching)) = in_flight.pop_front() else {
-                break;
-            };
-            fetched.push((
-                i,
-                fetching
-                    .await
-                    .map_err(|e| Error::fetch(self.log.base(), e))??,
-            ));
-        }
-        for (i, served) in fetched {
+                    LogEntry::from_bytes(e).ok().map(|e| (e.sha256, e.length)),
+                )
+            })
+            .collect();
+        let jobs: Vec<_> = missing
+            .into_iter()
+            .map(|(i, wanted)| {
+                let log = self.log.clone();
+                async move {
+                    let served = match wanted {
+                        Some((sha, length)) => log.metadata(&sha, length).await?,
+                        None => Served::Bytes(Vec::new()),
+                    };
+                    Ok((i, served))
+                }
+            })
+            .collect();
+        self.in_order(self.config.fetch_window, jobs, |(i, served)| {
             out[i] = Some(served);
-        }
+            Ok(())
+        })
+        .await?;
         Ok(out
             .into_iter()
             .map(|o| o.unwrap_or(Served::NotServed))
@@ -591,7 +608,7 @@ impl Monitor {
     }
 
     /// Judges a checkpoint no larger than the monitor's tree against it.
-    async fn judge_within(&self, heard: &Heard) -> Result<Verdict, Error> {
+    async fn judge_within(&self, heard: &Signed) -> Result<Verdict, Error> {
         let m = heard.checkpoint.size();
         let judged = {
             let view = self.read_view();
@@ -629,13 +646,8 @@ impl Monitor {
                     // A checkpoint for leaves already replayed (after a restart
                     // mid-catch-up): it becomes the latest verified.
                     self.state.save_checkpoint(&heard.note)?;
-                    self.write_view().latest = Some(Latest {
-                        note: heard.note.clone(),
-                        checkpoint: heard.checkpoint.clone(),
-                    });
-                    self.metrics
-                        .verified_tree_size_entries
-                        .set(i64::try_from(m).unwrap_or(i64::MAX));
+                    self.write_view().latest = Some(heard.clone());
+                    self.metrics.set_verified_size(m);
                 }
                 Ok(Verdict::Consistent)
             }
@@ -666,7 +678,7 @@ impl Monitor {
     /// consistent is ahead (heard through gossip) or was served with the wrong
     /// entries (followed); one they prove inconsistent is a split view, with
     /// evidence; one they cannot prove either way is unproven.
-    async fn diverged(&self, heard: &Heard, source: Source) -> Result<Verdict, Error> {
+    async fn diverged(&self, heard: &Signed, source: Source) -> Result<Verdict, Error> {
         // Every tree extends the empty one: only a non-empty view can be forked.
         let ours = self
             .read_view()

@@ -83,6 +83,12 @@ impl Metrics {
         })
     }
 
+    /// Records `size` as the latest verified tree size.
+    pub fn set_verified_size(&self, size: u64) {
+        self.verified_tree_size_entries
+            .set(i64::try_from(size).unwrap_or(i64::MAX));
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();

@@ -5,8 +5,6 @@
 //! see ([`Log::publish_cosigned`]).
 
 use crate::sequencer::{Log, Published};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tlog::VerifierKey;
@@ -191,20 +189,19 @@ async fn submit(
             "it cosigned size {old}, beyond this log's {new}"
         )));
     }
-    // "old <size>", the consistency proof lines, a blank line, the checkpoint.
-    let mut body = format!("old {old}\n");
-    if old > 0 && old < new {
-        let proof = log
-            .consistency_proof_to_integrated(old, new)
-            .map_err(|e| other(&e))?;
-        for h in proof.proof {
-            body.push_str(&STANDARD.encode(h.0));
-            body.push('\n');
-        }
+    let proof = if old > 0 && old < new {
+        log.consistency_proof_to_integrated(old, new)
+            .map_err(|e| other(&e))?
+            .proof
+    } else {
+        Vec::new()
+    };
+    let body = witness::AddCheckpoint {
+        old_size: old,
+        proof,
+        note: latest.note.clone(),
     }
-    body.push('\n');
-    let mut body = body.into_bytes();
-    body.extend_from_slice(&latest.note);
+    .to_body();
     let url = format!("{}/add-checkpoint", witness.url.trim_end_matches('/'));
     let resp = http
         .post(&url)

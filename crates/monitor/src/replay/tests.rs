@@ -70,6 +70,38 @@ impl Repo {
         ]
     }
 
+    /// The next timestamp alone, as the server re-signs it before expiry.
+    fn resigned_timestamp(&mut self) -> (String, Vec<u8>) {
+        let ts = signed(
+            next_timestamp(
+                self.timestamp.as_ref(),
+                &signed(self.snapshot.clone().unwrap(), &[&self.snapshot_key]),
+                expires(2031),
+            ),
+            &[&self.timestamp_key],
+        );
+        self.timestamp = Some(ts.signed().clone());
+        ("timestamp".to_string(), ts.bytes().to_vec())
+    }
+
+    /// Targets v2 delegating `bins/*` to a new key, and `bins` v1 signed by it.
+    fn delegation_to_bins(&self) -> (Metadata<Targets>, Metadata<Targets>) {
+        let bins_key = key();
+        let mut t2 = new_targets(expires(2030));
+        t2.version = 2;
+        t2.add_delegation(
+            "bins",
+            &[bins_key.public()],
+            1,
+            vec!["bins/*".into()],
+            false,
+        )
+        .unwrap();
+        let t2 = signed(t2, &[&self.targets_key]);
+        let bins = signed(new_targets(expires(2030)), &[&bins_key]);
+        (t2, bins)
+    }
+
     fn first_push(&mut self) -> Vec<(String, Vec<u8>)> {
         let root = signed(self.root.clone(), &[&self.root_key]);
         let targets = signed(new_targets(expires(2030)), &[&self.targets_key]);
@@ -133,19 +165,7 @@ fn an_honest_history_with_delegation_and_rotation_raises_no_alert() {
     let mut findings = feed(&mut replay, 0, &repo.first_push());
 
     // A delegation, logged as the server does: "bins" sorts before "targets".
-    let bins_key = key();
-    let mut t2 = new_targets(expires(2030));
-    t2.version = 2;
-    t2.add_delegation(
-        "bins",
-        &[bins_key.public()],
-        1,
-        vec!["bins/*".into()],
-        false,
-    )
-    .unwrap();
-    let t2 = signed(t2, &[&repo.targets_key]);
-    let bins = signed(new_targets(expires(2030)), &[&bins_key]);
+    let (t2, bins) = repo.delegation_to_bins();
     let mut push = vec![
         ("bins".to_string(), bins.bytes().to_vec()),
         ("targets".to_string(), t2.bytes().to_vec()),
@@ -154,20 +174,7 @@ fn an_honest_history_with_delegation_and_rotation_raises_no_alert() {
     findings.extend(feed(&mut replay, 4, &push));
 
     // The server re-signs the timestamp alone.
-    let ts = signed(
-        next_timestamp(
-            repo.timestamp.as_ref(),
-            &signed(repo.snapshot.clone().unwrap(), &[&repo.snapshot_key]),
-            expires(2031),
-        ),
-        &[&repo.timestamp_key],
-    );
-    repo.timestamp = Some(ts.signed().clone());
-    findings.extend(feed(
-        &mut replay,
-        8,
-        &[("timestamp".into(), ts.bytes().to_vec())],
-    ));
+    findings.extend(feed(&mut replay, 8, &[repo.resigned_timestamp()]));
 
     // Root v2 rotates the targets key; targets v3 is signed by the new one.
     let new_targets_key = key();
@@ -357,19 +364,7 @@ fn bytes_other_than_the_entry_commits_to_and_malformed_entries_are_reported() {
 #[test]
 fn a_replay_restored_from_its_changes_judges_as_one_that_never_stopped() {
     let mut repo = Repo::new();
-    let bins_key = key();
-    let mut t2 = new_targets(expires(2030));
-    t2.version = 2;
-    t2.add_delegation(
-        "bins",
-        &[bins_key.public()],
-        1,
-        vec!["bins/*".into()],
-        false,
-    )
-    .unwrap();
-    let t2 = signed(t2, &[&repo.targets_key]);
-    let bins = signed(new_targets(expires(2030)), &[&bins_key]);
+    let (t2, bins) = repo.delegation_to_bins();
     let first = repo.first_push();
     // The delegated version, then (after the restart) its delegator.
     let before = vec![("bins".to_string(), bins.bytes().to_vec())];
@@ -412,20 +407,7 @@ fn a_replay_restored_from_its_changes_judges_as_one_that_never_stopped() {
 fn preverified_signatures_count_only_for_the_key_message_and_signature_checked() {
     let mut repo = Repo::new();
     let first = repo.first_push();
-    let next: Vec<(String, Vec<u8>)> = (0..3)
-        .map(|_| {
-            let ts = signed(
-                next_timestamp(
-                    repo.timestamp.as_ref(),
-                    &signed(repo.snapshot.clone().unwrap(), &[&repo.snapshot_key]),
-                    expires(2031),
-                ),
-                &[&repo.timestamp_key],
-            );
-            repo.timestamp = Some(ts.signed().clone());
-            ("timestamp".to_string(), ts.bytes().to_vec())
-        })
-        .collect();
+    let next: Vec<(String, Vec<u8>)> = (0..3).map(|_| repo.resigned_timestamp()).collect();
     // Timestamp v5 carrying v4's signature.
     let mut lifted: serde_json::Value = serde_json::from_slice(&next[2].1).unwrap();
     lifted["signed"]["version"] = 5.into();
