@@ -12,7 +12,10 @@
 //! 4. a root is version N+1 of the root in force and is signed by that root's
 //!    threshold and by its own (TUF §5.3.4); a first root is signed by its own;
 //! 5. timestamp, snapshot and targets are signed by the threshold of keys the root
-//!    in force authorises for them (TUF §5.4.2, §5.5.3, §5.6.3);
+//!    in force authorises for them (TUF §5.4.2, §5.5.3, §5.6.3), and a timestamp
+//!    or snapshot lists no older version of a role than the one before it did
+//!    (TUF §5.4.3.2, §5.5.5): what each client checks against its own trusted
+//!    files, checked here across the whole log;
 //! 6. a delegated role is signed by the keys a targets role in force delegates it
 //!    to (TUF §5.6.7.2). The server logs a push's targets roles in name order, so a
 //!    delegated role may precede its delegator in the same push: it waits, and is
@@ -53,6 +56,11 @@ pub enum AlertKind {
     RootNotAuthorized,
     /// A role not signed by the threshold of keys authorised for it.
     Unauthorized,
+    /// A timestamp or snapshot, validly signed, that lists an older version of a
+    /// role (or drops a role) than the one logged before it listed (TUF §5.4.3.2,
+    /// §5.5.5, applied across the whole log): a freeze or a rollback aimed at
+    /// clients that never saw the newer listing.
+    MetaRollback,
     /// Two checkpoints of the log that cannot both be true, proven by an evidence
     /// file (raised by the follower and by gossip).
     SplitView,
@@ -77,6 +85,7 @@ impl AlertKind {
             AlertKind::RootSkipped => "root_skipped",
             AlertKind::RootNotAuthorized => "root_not_authorized",
             AlertKind::Unauthorized => "unauthorized",
+            AlertKind::MetaRollback => "meta_rollback",
             AlertKind::SplitView => "split_view",
             AlertKind::UnprovenCheckpoint => "unproven_checkpoint",
             AlertKind::BadEntries => "bad_entries",
@@ -195,6 +204,11 @@ pub struct RepoState {
     pub targets: Vec<(String, Vec<u8>)>,
     /// Delegated versions waiting for their delegator: index, entry, metadata.
     pub pending: Vec<(u64, Vec<u8>, Vec<u8>)>,
+    /// The latest legitimate timestamp, as of the last change of the snapshot
+    /// version it lists.
+    pub timestamp: Option<Vec<u8>>,
+    /// The latest legitimate snapshot.
+    pub snapshot: Option<Vec<u8>>,
 }
 
 /// What changed since the last [`Replay::take_changes`].
@@ -215,6 +229,10 @@ struct RepoReplay {
     logged: BTreeMap<String, BTreeMap<u64, String>>,
     /// Delegated versions waiting for their delegator.
     pending: Vec<Pending>,
+    /// The latest legitimate timestamp and snapshot: what the next one must not
+    /// list less than.
+    timestamp: Option<Metadata<Timestamp>>,
+    snapshot: Option<Metadata<Snapshot>>,
 }
 
 struct Pending {
@@ -364,10 +382,36 @@ impl Replay {
         match entry.role.as_str() {
             "root" => findings.extend(repo.root(index, &entry, metadata, verified)),
             "timestamp" => {
-                findings.extend(repo.top_level::<Timestamp>(index, &entry, metadata, verified))
+                let (found, doc) =
+                    repo.top_level::<Timestamp>(index, &entry, metadata, verified, |r, new| {
+                        r.timestamp.as_ref().map_or(Ok(()), |t| {
+                            tuf::client::check_snapshot_listing(t.signed(), new)
+                        })
+                    });
+                findings.extend(found);
+                if let Some(doc) = doc {
+                    // Re-signed timestamps that list the same snapshot change nothing
+                    // the next check needs: only a new listing is stored.
+                    let listed = |t: &Metadata<Timestamp>| {
+                        t.signed().meta.get("snapshot.json").map(|m| m.version)
+                    };
+                    if repo.timestamp.as_ref().and_then(listed) != listed(&doc) {
+                        self.dirty.insert(entry.repo.clone());
+                    }
+                    repo.timestamp = Some(doc);
+                }
             }
             "snapshot" => {
-                findings.extend(repo.top_level::<Snapshot>(index, &entry, metadata, verified));
+                let (found, doc) =
+                    repo.top_level::<Snapshot>(index, &entry, metadata, verified, |r, new| {
+                        r.snapshot.as_ref().map_or(Ok(()), |s| {
+                            tuf::client::check_targets_listing(s.signed(), new)
+                        })
+                    });
+                findings.extend(found);
+                if doc.is_some() {
+                    repo.snapshot = doc;
+                }
                 // Every push logs its snapshot after its targets roles: whatever
                 // still waits for a delegator has none.
                 findings.extend(repo.judge_pending(true, verified));
@@ -431,6 +475,16 @@ impl Replay {
                     .map(|b| Metadata::<Root>::from_bytes(&b))
                     .transpose()
                     .map_err(|e| damaged("root", e))?,
+                timestamp: state
+                    .timestamp
+                    .map(|b| Metadata::<Timestamp>::from_bytes(&b))
+                    .transpose()
+                    .map_err(|e| damaged("timestamp", e))?,
+                snapshot: state
+                    .snapshot
+                    .map(|b| Metadata::<Snapshot>::from_bytes(&b))
+                    .transpose()
+                    .map_err(|e| damaged("snapshot", e))?,
                 ..RepoReplay::default()
             };
             for (role, bytes) in state.targets {
@@ -479,6 +533,8 @@ impl RepoReplay {
                 .iter()
                 .map(|p| (p.index, p.entry_bytes.clone(), p.doc.bytes().to_vec()))
                 .collect(),
+            timestamp: self.timestamp.as_ref().map(|t| t.bytes().to_vec()),
+            snapshot: self.snapshot.as_ref().map(|s| s.bytes().to_vec()),
         }
     }
 
@@ -515,22 +571,36 @@ impl RepoReplay {
         findings
     }
 
+    /// A timestamp or snapshot: signed as the root in force says, and listing no
+    /// less than the one before it (`listing`). Returns the document when it is
+    /// legitimate.
     fn top_level<T: Role>(
-        &mut self,
+        &self,
         index: u64,
         entry: &LogEntry,
         bytes: &[u8],
         v: &Verified,
-    ) -> Vec<Finding> {
+        listing: impl FnOnce(&Self, &T) -> Result<(), tuf::Error>,
+    ) -> (Vec<Finding>, Option<Metadata<T>>) {
         let mut findings = Vec::new();
         let Some(doc) = parse::<T>(index, entry, bytes, &mut findings) else {
-            return findings;
+            return (findings, None);
         };
-        match self.check_top_level(entry, &doc, v) {
-            Ok(()) => findings.push(new_version(index, entry, &doc)),
-            Err(detail) => findings.push(on_entry(AlertKind::Unauthorized, index, entry, detail)),
+        if let Err(detail) = self.check_top_level(entry, &doc, v) {
+            findings.push(on_entry(AlertKind::Unauthorized, index, entry, detail));
+            return (findings, None);
         }
-        findings
+        if let Err(e) = listing(self, doc.signed()) {
+            findings.push(on_entry(
+                AlertKind::MetaRollback,
+                index,
+                entry,
+                format!("lists less than the {} logged before it: {e}", entry.role),
+            ));
+            return (findings, None);
+        }
+        findings.push(new_version(index, entry, &doc));
+        (findings, Some(doc))
     }
 
     fn authorise_top_level(

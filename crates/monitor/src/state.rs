@@ -41,6 +41,10 @@ struct StoredRepo {
     root: Option<String>,
     targets: Vec<(String, String)>,
     pending: Vec<(u64, String, String)>,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default)]
+    snapshot: Option<String>,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -174,6 +178,8 @@ impl State {
                     .iter()
                     .map(|(i, e, m)| Ok((*i, unb64(e)?, unb64(m)?)))
                     .collect::<Result<_, Error>>()?,
+                timestamp: s.timestamp.as_deref().map(unb64).transpose()?,
+                snapshot: s.snapshot.as_deref().map(unb64).transpose()?,
             };
             repos.push((name, state));
             Ok(())
@@ -242,6 +248,8 @@ impl State {
                     .iter()
                     .map(|(i, e, m)| (*i, b64(e), b64(m)))
                     .collect(),
+                timestamp: state.timestamp.as_deref().map(b64),
+                snapshot: state.snapshot.as_deref().map(b64),
             };
             let mut k = REPO.to_vec();
             k.extend_from_slice(name.as_bytes());

@@ -442,7 +442,6 @@ impl Updater {
             &Authorization::top_level(self.trusted.root.signed(), "timestamp")?,
             &new,
         )?;
-        let new_snapshot_version = new.signed().meta.get("snapshot.json").map(|m| m.version);
         if let Some(trusted) = &self.trusted.timestamp {
             // TUF §5.4.3.1: "The version number of the trusted timestamp metadata file,
             // if any, MUST be less than or equal to the version number of the new
@@ -454,23 +453,7 @@ impl Updater {
                     new: new.version(),
                 });
             }
-            // TUF §5.4.3.2: "The version number of the snapshot metadata file in the
-            // trusted timestamp metadata file, if any, MUST be less than or equal to
-            // its version number in the new timestamp metadata file."
-            let trusted_snapshot_version = trusted
-                .signed()
-                .meta
-                .get("snapshot.json")
-                .map(|m| m.version);
-            if let (Some(old), Some(new_v)) = (trusted_snapshot_version, new_snapshot_version) {
-                if new_v < old {
-                    return Err(Error::Rollback {
-                        role: "snapshot (listed in timestamp)".into(),
-                        trusted: old,
-                        new: new_v,
-                    });
-                }
-            }
+            check_snapshot_listing(trusted.signed(), new.signed())?;
             // An unchanged version: keep the trusted timestamp, as python-tuf does;
             // the same version with other bytes is equivocation, which the log's
             // monitors catch.
@@ -523,29 +506,8 @@ impl Updater {
                 got: new.version(),
             });
         }
-        // TUF §5.5.5: "The version number of the targets metadata file, and all
-        // delegated targets metadata files, if any, in the trusted snapshot metadata
-        // file, if any, MUST be less than or equal to its version number in the new
-        // snapshot metadata file. Furthermore, any targets metadata filename that was
-        // listed in the trusted snapshot metadata file, if any, MUST continue to be
-        // listed in the new snapshot metadata file."
         if let Some(trusted) = &self.trusted.snapshot {
-            for (name, old) in &trusted.signed().meta {
-                let role = name.strip_suffix(".json").unwrap_or(name).to_string();
-                let Some(now_listed) = new.signed().meta.get(name) else {
-                    return Err(Error::RoleRemoved {
-                        role,
-                        version: new.version(),
-                    });
-                };
-                if now_listed.version < old.version {
-                    return Err(Error::Rollback {
-                        role,
-                        trusted: old.version,
-                        new: now_listed.version,
-                    });
-                }
-            }
+            check_targets_listing(trusted.signed(), new.signed())?;
         }
         // TUF §5.5.6: "The expiration timestamp in the new snapshot metadata file MUST
         // be higher than the fixed update start time."
@@ -738,6 +700,51 @@ impl Updater {
             None => format!("{hash}.{path}"),
         }
     }
+}
+
+/// TUF §5.4.3.2: "The version number of the snapshot metadata file in the trusted
+/// timestamp metadata file, if any, MUST be less than or equal to its version number
+/// in the new timestamp metadata file." The client checks it against the timestamp
+/// it trusts; a monitor, against the timestamp logged before, for every client.
+pub fn check_snapshot_listing(trusted: &Timestamp, new: &Timestamp) -> Result<()> {
+    let listed = |t: &Timestamp| t.meta.get("snapshot.json").map(|m| m.version);
+    if let (Some(old), Some(new_v)) = (listed(trusted), listed(new)) {
+        if new_v < old {
+            return Err(Error::Rollback {
+                role: "snapshot (listed in timestamp)".into(),
+                trusted: old,
+                new: new_v,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// TUF §5.5.5: "The version number of the targets metadata file, and all delegated
+/// targets metadata files, if any, in the trusted snapshot metadata file, if any,
+/// MUST be less than or equal to its version number in the new snapshot metadata
+/// file. Furthermore, any targets metadata filename that was listed in the trusted
+/// snapshot metadata file, if any, MUST continue to be listed in the new snapshot
+/// metadata file." Shared by the client and the monitor, as
+/// [`check_snapshot_listing`].
+pub fn check_targets_listing(trusted: &Snapshot, new: &Snapshot) -> Result<()> {
+    for (name, old) in &trusted.meta {
+        let role = name.strip_suffix(".json").unwrap_or(name).to_string();
+        let Some(now_listed) = new.meta.get(name) else {
+            return Err(Error::RoleRemoved {
+                role,
+                version: new.version,
+            });
+        };
+        if now_listed.version < old.version {
+            return Err(Error::Rollback {
+                role,
+                trusted: old.version,
+                new: now_listed.version,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// TUF §5.7.1: "Verify the desired target against its targets metadata": its length

@@ -446,3 +446,63 @@ fn preverified_signatures_count_only_for_the_key_message_and_signature_checked()
         vec![(AlertKind::Unauthorized, 7, "timestamp".to_string())]
     );
 }
+
+/// The online keys re-sign a timestamp that lists an older snapshot (a freeze), and
+/// a snapshot that lists an older targets (a rollback): each validly signed, each
+/// accepted by a client that never saw the newer listing, each caught here across a
+/// restart.
+#[test]
+fn a_timestamp_or_snapshot_listing_an_older_version_is_a_rollback_even_validly_signed() {
+    let mut repo = Repo::new();
+    let first = repo.first_push();
+    let snapshot_v1 = Metadata::<Snapshot>::from_bytes(&first[2].1).unwrap();
+    let t1 = Metadata::<Targets>::from_bytes(&first[1].1).unwrap();
+    let t2 = targets_v(2, &[&repo.targets_key]);
+    let mut history = first.clone();
+    history.push(("targets".into(), t2.bytes().to_vec()));
+    history.extend(repo.online(&[("targets", &t2)]));
+    let mut before = Replay::new();
+    assert_eq!(alerts(&feed(&mut before, 0, &history)), vec![]);
+    let changes = before.take_changes();
+    let mut replay = Replay::restore(changes.repos, changes.logged).unwrap();
+
+    let frozen = signed(
+        next_timestamp(repo.timestamp.as_ref(), &snapshot_v1, expires(2031)),
+        &[&repo.timestamp_key],
+    );
+    let rolled_back = signed(
+        next_snapshot(repo.snapshot.as_ref(), &[("targets", &t1)], expires(2031)),
+        &[&repo.snapshot_key],
+    );
+    let mut dropped = repo.snapshot.clone().unwrap();
+    dropped.version += 2;
+    dropped.meta.clear();
+    let dropped = signed(dropped, &[&repo.snapshot_key]);
+    let n = history.len() as u64;
+    let findings = feed(
+        &mut replay,
+        n,
+        &[
+            ("timestamp".into(), frozen.bytes().to_vec()),
+            ("snapshot".into(), rolled_back.bytes().to_vec()),
+            ("snapshot".into(), dropped.bytes().to_vec()),
+        ],
+    );
+    assert_eq!(
+        alerts(&findings),
+        vec![
+            (AlertKind::MetaRollback, n, "timestamp".into()),
+            (AlertKind::MetaRollback, n + 1, "snapshot".into()),
+            (AlertKind::MetaRollback, n + 2, "snapshot".into()),
+        ]
+    );
+    assert_eq!(new_versions(&findings), vec![]);
+
+    // A listing that does not go down is an honest push.
+    let t3 = targets_v(3, &[&repo.targets_key]);
+    let mut push = vec![("targets".to_string(), t3.bytes().to_vec())];
+    repo.snapshot.as_mut().unwrap().version += 2;
+    repo.timestamp.as_mut().unwrap().version += 1;
+    push.extend(repo.online(&[("targets", &t3)]));
+    assert_eq!(alerts(&feed(&mut replay, n + 3, &push)), vec![]);
+}
