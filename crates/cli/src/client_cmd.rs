@@ -26,10 +26,10 @@ pub struct ClientArgs {
     /// Human-readable or JSON output on stdout.
     #[arg(long, value_enum, default_value_t = Output::Human, global = true)]
     output: Output,
-    /// A monitor to tell the checkpoint this client trusts after each update
+    /// A monitor to show each checkpoint before this client trusts it
     /// (`POST /gossip/checkpoint`); repeat for more [or `gossip` in
-    /// HOME/client.toml]. A monitor that finds it inconsistent with its own view
-    /// makes the command fail.
+    /// HOME/client.toml]. A monitor that cannot square it with its own view of
+    /// the log, or cannot be reached, makes the command fail with nothing trusted.
     #[arg(
         long = "gossip",
         env = "TUFLOG_GOSSIP",
@@ -315,12 +315,8 @@ fn log_key(args: &ClientArgs, file: &ClientFile) -> anyhow::Result<VerifierKey> 
     )
 }
 
+/// The client that `args` and HOME/client.toml describe.
 fn client(args: &ClientArgs) -> anyhow::Result<Client> {
-    Ok(client_with_file(args)?.0)
-}
-
-/// The client, and the client.toml it was built from (read once).
-fn client_with_file(args: &ClientArgs) -> anyhow::Result<(Client, ClientFile)> {
     let home = home(args)?;
     let file = client_file(&home)?;
     let witnesses = if file.witnesses.is_empty() {
@@ -349,14 +345,15 @@ fn client_with_file(args: &ClientArgs) -> anyhow::Result<(Client, ClientFile)> {
         witnesses,
         home,
         limits: tuf::client::Limits::default(),
-    });
-    Ok((client, file))
+    })
+    .with_monitors(gossip_urls(args, &file));
+    Ok(client)
 }
 
 /// The monitors to gossip with: `--gossip`, else `gossip` in client.toml.
-fn gossip_urls(args: &ClientArgs, file: ClientFile) -> Vec<String> {
+fn gossip_urls(args: &ClientArgs, file: &ClientFile) -> Vec<String> {
     if args.gossip.is_empty() {
-        file.gossip
+        file.gossip.clone()
     } else {
         args.gossip.clone()
     }
@@ -750,13 +747,12 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
 }
 
 pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Result<()> {
-    let (client, file) = client_with_file(args)?;
+    let client = client(args)?;
     let root = root
         .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
     let runtime = runtime()?;
     let report = runtime.block_on(client.update(repo, root))?;
-    let gossiped = runtime.block_on(gossip(gossip_urls(args, file), &client))?;
     match args.output {
         Output::Json => print_json(&report)?,
         Output::Human => {
@@ -772,41 +768,12 @@ pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Res
                     c.origin, c.size
                 ));
             }
-            for (url, verdict) in &gossiped {
-                say(format!("monitor {url}: {verdict}"));
+            for m in &report.monitors {
+                say(format!("monitor {}: {}", m.monitor, m.verdict));
             }
         }
     }
     Ok(())
-}
-
-/// Tells every monitor in `urls` the trusted checkpoint; fails if one of them
-/// cannot square it with its own view of the log. Without monitors, nothing is
-/// read.
-async fn gossip(urls: Vec<String>, client: &Client) -> anyhow::Result<Vec<(String, String)>> {
-    if urls.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(note) = client.log_trust()?.trusted_note().map(str::to_string) else {
-        return Ok(Vec::new());
-    };
-    let http = client::Http::new();
-    let mut out = Vec::new();
-    for url in urls {
-        let reply = monitor::http::submit(&http, &url, &note)
-            .await
-            .with_context(|| format!("gossiping the trusted checkpoint to {url}"))?;
-        if reply.verdict == monitor::Verdict::SplitView.as_str()
-            || reply.verdict == monitor::Verdict::Unproven.as_str()
-        {
-            bail!(
-                "the monitor at {url} cannot square this client's checkpoint with its own view of the log ({}): the log may be showing this client a fork; do not rely on what it served",
-                reply.verdict
-            );
-        }
-        out.push((url, reply.verdict));
-    }
-    Ok(out)
 }
 
 /// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
@@ -845,7 +812,7 @@ pub fn download(
     out: &Path,
     targets_url: Option<String>,
 ) -> anyhow::Result<()> {
-    let (client, file) = client_with_file(args)?;
+    let client = client(args)?;
     let targets_url = match targets_url {
         Some(u) => u,
         None => {
@@ -860,7 +827,6 @@ pub fn download(
     let client = client.with_progress(progress_bar());
     let runtime = runtime()?;
     let report = runtime.block_on(client.download(repo, target, &targets_url, out))?;
-    runtime.block_on(gossip(gossip_urls(args, file), &client))?;
     match args.output {
         Output::Json => print_json(&report)?,
         Output::Human => say(format!(

@@ -13,6 +13,7 @@
 
 mod error;
 pub mod fsutil;
+pub mod gossip;
 pub mod keystore;
 pub mod logtrust;
 pub mod publish;
@@ -49,6 +50,7 @@ pub struct Client {
     config: ClientConfig,
     http: Http,
     progress: Option<std::sync::Arc<dyn transport::Progress>>,
+    monitors: Vec<String>,
 }
 
 /// What a download fetched.
@@ -109,6 +111,24 @@ impl Client {
             config,
             http: Http::new(),
             progress: None,
+            monitors: Vec::new(),
+        }
+    }
+
+    /// Shows every checkpoint to the monitors at `urls` before trusting it (see
+    /// [`gossip`]): one that cannot square it with its view stops the update.
+    pub fn with_monitors(mut self, urls: Vec<String>) -> Self {
+        self.monitors = urls;
+        self
+    }
+
+    /// Asks the configured monitors about the checkpoint `session` is about to trust.
+    async fn gossip(&self, session: &Session) -> Result<Vec<gossip::MonitorVerdict>> {
+        match session.checkpoint_to_trust() {
+            Some((note, checkpoint)) if !self.monitors.is_empty() => {
+                gossip::check_with_monitors(&self.http, &self.monitors, note, checkpoint).await
+            }
+            _ => Ok(Vec::new()),
         }
     }
 
@@ -193,7 +213,10 @@ impl Client {
     ) -> Result<UpdateReport> {
         let mut session = self.session(repo, bootstrap_root).await?;
         session.refresh().await?;
-        session.commit()
+        let monitors = self.gossip(&session).await?;
+        let mut report = session.commit()?;
+        report.monitors = monitors;
+        Ok(report)
     }
 
     /// Updates, finds `target`, downloads it from `targets_url`, verifies it and
@@ -211,7 +234,9 @@ impl Client {
         let bytes = session
             .fetch_target_with_progress(targets_url, &path, &info, self.progress.as_deref())
             .await?;
-        let update = session.commit()?;
+        let monitors = self.gossip(&session).await?;
+        let mut update = session.commit()?;
+        update.monitors = monitors;
         fsutil::write_atomic(out, &bytes)?;
         Ok(DownloadReport {
             update,
@@ -282,6 +307,9 @@ impl Client {
             Vec::new()
         };
         let checkpoint = trust.check_checkpoint(&note, &proof)?;
+        if !self.monitors.is_empty() {
+            gossip::check_with_monitors(&self.http, &self.monitors, &note, &checkpoint).await?;
+        }
         let summary = update::CheckpointSummary::from(&checkpoint);
         trust.advance(checkpoint, note);
         if let Some(note) = trust.trusted_note() {

@@ -88,27 +88,60 @@ impl Http {
         if !status.is_success() {
             return Err(http_error(url, resp).await);
         }
-        if resp.content_length().is_some_and(|n| n > max_bytes) {
-            return Err(Error::TooLarge {
-                url: url.into(),
-                limit: max_bytes,
-            });
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if (body.len() + chunk.len()) as u64 > max_bytes {
-                return Err(Error::TooLarge {
-                    url: url.into(),
-                    limit: max_bytes,
-                });
-            }
-            body.extend_from_slice(&chunk);
-            if let Some(p) = progress {
-                p.advance(chunk.len() as u64);
-            }
-        }
-        Ok(Some(body))
+        read_bounded(url, &mut resp, max_bytes, progress)
+            .await
+            .map(Some)
     }
+
+    /// POSTs `body` as text to `url` and reads at most `max_bytes` of a success
+    /// reply; any other status is an error.
+    pub async fn post_text(&self, url: &str, body: String, max_bytes: u64) -> Result<Vec<u8>> {
+        let mut resp = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::Transport {
+                url: url.into(),
+                message: e.to_string(),
+            })?;
+        if !resp.status().is_success() {
+            return Err(http_error(url, resp).await);
+        }
+        read_bounded(url, &mut resp, max_bytes, None).await
+    }
+}
+
+/// Reads a reply's body, stopping as soon as it passes `max_bytes`.
+async fn read_bounded(
+    url: &str,
+    resp: &mut reqwest::Response,
+    max_bytes: u64,
+    progress: Option<&dyn Progress>,
+) -> Result<Vec<u8>> {
+    let too_large = || Error::TooLarge {
+        url: url.into(),
+        limit: max_bytes,
+    };
+    if resp.content_length().is_some_and(|n| n > max_bytes) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::Transport {
+        url: url.into(),
+        message: e.to_string(),
+    })? {
+        if (body.len() + chunk.len()) as u64 > max_bytes {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+        if let Some(p) = progress {
+            p.advance(chunk.len() as u64);
+        }
+    }
+    Ok(body)
 }
 
 /// The error for a non-success reply, with the server's JSON `error` message when

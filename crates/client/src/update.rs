@@ -141,6 +141,9 @@ pub struct UpdateReport {
     pub accepted: Vec<(String, u64)>,
     /// The checkpoint trusted after the update, when proofs were checked.
     pub checkpoint: Option<CheckpointSummary>,
+    /// What the configured monitors said of that checkpoint before it was trusted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<crate::gossip::MonitorVerdict>,
 }
 
 /// A checkpoint in reports.
@@ -520,6 +523,13 @@ impl Session {
         self.updater.trusted()
     }
 
+    /// The checkpoint [`Session::commit`] would trust, with its note: what the
+    /// client shows its monitors first.
+    pub fn checkpoint_to_trust(&self) -> Option<(&str, &tlog::checkpoint::Checkpoint)> {
+        let log = &self.proofs.as_ref()?.log;
+        Some((log.trusted_note()?, log.trusted()?))
+    }
+
     /// Persists every accepted file under its unversioned name and the trusted
     /// checkpoint, all synced before any is renamed into place, the checkpoint
     /// renamed last. Each file is replaced atomically; a crash among the renames
@@ -561,6 +571,7 @@ impl Session {
             versions,
             accepted,
             checkpoint,
+            monitors: Vec::new(),
         })
     }
 }

@@ -139,8 +139,8 @@ impl Verdict {
         match self {
             Verdict::Consistent => "consistent",
             Verdict::Ahead => "ahead",
-            Verdict::SplitView => "split_view",
-            Verdict::Unproven => "unproven",
+            Verdict::SplitView => client::gossip::VERDICT_SPLIT_VIEW,
+            Verdict::Unproven => client::gossip::VERDICT_UNPROVEN,
         }
     }
 }

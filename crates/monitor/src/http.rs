@@ -39,14 +39,7 @@ pub struct LogCheckpoint {
     pub note: String,
 }
 
-/// `POST /gossip/checkpoint`'s answer.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct GossipReply {
-    /// [`crate::follower::Verdict::as_str`].
-    pub verdict: String,
-    /// Leaves this monitor has replayed.
-    pub size: u64,
-}
+pub use client::gossip::{submit, GossipReply};
 
 /// The monitor's routes.
 pub fn router(monitor: Arc<Monitor>) -> Router {
@@ -158,25 +151,4 @@ pub async fn fetch_peer(http: &Http, peer: &str) -> Result<Vec<String>, Error> {
         .take(MAX_PEER_CHECKPOINTS)
         .map(|c| c.note)
         .collect())
-}
-
-/// Submits `note` to the monitor at `url` (what `tuflog update --gossip` does).
-pub async fn submit(http: &Http, url: &str, note: &str) -> Result<GossipReply, Error> {
-    let endpoint = format!("{}/gossip/checkpoint", url.trim_end_matches('/'));
-    let resp = http
-        .inner()
-        .post(&endpoint)
-        .body(note.to_string())
-        .send()
-        .await
-        .map_err(|e| Error::fetch(&endpoint, e))?;
-    let status = resp.status();
-    let body = resp.bytes().await.map_err(|e| Error::fetch(&endpoint, e))?;
-    if !status.is_success() {
-        return Err(Error::fetch(
-            &endpoint,
-            format!("{status}: {}", String::from_utf8_lossy(&body).trim()),
-        ));
-    }
-    serde_json::from_slice(&body).map_err(|e| Error::fetch(&endpoint, e))
 }
