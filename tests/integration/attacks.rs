@@ -9,9 +9,11 @@
 //! logged as the repository's latest), the online keys derived from its seed, and
 //! its log key.
 
-use crate::util::{InProcess, ADMIN_TOKEN};
+use crate::monitor::Served as ServedMonitor;
+use crate::util::{get_json, get_ok, hashes_b64, http, InProcess, ADMIN_TOKEN};
+use crate::witness::Served as ServedWitness;
 use client::publish::Workspace;
-use client::{Client, ClientConfig};
+use client::{Client, ClientConfig, WitnessPolicy};
 use monitor::follower::NoProgress;
 use rand_core::OsRng;
 use server::repos::name::RepoName;
@@ -20,6 +22,8 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use store::RoleVersion;
+use tlog::note::{KeyName, Note, SignatureType};
+use tlog::SignerKey;
 use tuf::editor::{next_snapshot, next_timestamp};
 use tuf::keys::{KeyKind, PrivateKey};
 use tuf::logentry::LogEntry;
@@ -31,21 +35,47 @@ const REPO: &str = "example.com/app";
 struct Compromised {
     dir: tempfile::TempDir,
     server: InProcess,
+    /// The witnesses the server submits its checkpoints to, if any.
+    witnesses: Option<server::cosign::Policy>,
     /// The stolen online-key seed.
     online: LocalSigner,
+    /// The owner's offline targets key: stolen only where a scenario says so.
+    targets_key: PrivateKey,
 }
 
 impl Compromised {
     /// A repository initialised and one target published, by its owner.
     async fn new() -> Self {
-        Self::with_owner_keys().await.0
+        Self::start(None).await
     }
 
-    /// [`Compromised::new`], with the owner's offline targets key, for scenarios in
-    /// which that key is stolen too.
-    async fn with_owner_keys() -> (Self, PrivateKey) {
+    /// [`Compromised::new`] on a server that submits each checkpoint to `n`
+    /// witnesses and serves only those `threshold` of them cosigned.
+    async fn with_witnesses(n: usize, threshold: usize) -> (Self, Vec<ServedWitness>) {
         let dir = tempfile::tempdir().unwrap();
-        let server = InProcess::start(&dir.path().join("server")).await;
+        std::fs::create_dir_all(dir.path().join("server")).unwrap();
+        // The log key exists before the server starts: its witnesses are told it.
+        let log_key = store::keyfile::load_or_generate(
+            &dir.path().join("server/log.key"),
+            "test.tuflog.dev/log",
+            SignatureType::Ed25519,
+        )
+        .unwrap();
+        let mut witnesses = Vec::new();
+        for i in 0..n {
+            let at = dir.path().join(format!("witness-{i}"));
+            witnesses.push(ServedWitness::start(&at, vec![log_key.verifier()]).await);
+        }
+        let policy = crate::witness::policy_of(&witnesses, threshold);
+        (Self::start_in(dir, Some(policy)).await, witnesses)
+    }
+
+    async fn start(witnesses: Option<server::cosign::Policy>) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), witnesses).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, witnesses: Option<server::cosign::Policy>) -> Self {
+        let server = Self::serve(&dir.path().join("server"), witnesses.clone()).await;
         let root_key = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
         let targets_key = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
         let ws = Workspace::open(&dir.path().join("owner"), &server.url(""), REPO).unwrap();
@@ -58,61 +88,112 @@ impl Compromised {
         )
         .await
         .unwrap();
-        let file = dir.path().join("app-1.0.tgz");
-        std::fs::write(&file, b"the real release").unwrap();
-        ws.add(&file, "app-1.0.tgz", None).unwrap();
-        ws.publish(&[&targets_key], ADMIN_TOKEN, &server.vkey)
-            .await
-            .unwrap();
         let online = LocalSigner::load_or_generate(&dir.path().join("server/online.seed")).unwrap();
         drop(root_key);
-        (
-            Compromised {
-                dir,
-                server,
-                online,
-            },
+        let attack = Compromised {
+            dir,
+            server,
+            witnesses,
+            online,
             targets_key,
-        )
+        };
+        attack
+            .owner_publishes("app-1.0.tgz", b"the real release")
+            .await;
+        attack
+    }
+
+    async fn serve(dir: &Path, witnesses: Option<server::cosign::Policy>) -> InProcess {
+        InProcess::start_config(server::Config {
+            witnesses,
+            ..InProcess::config(dir)
+        })
+        .await
     }
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    /// A user of the repository, pinned to the log key, home in `name`.
-    fn user(&self, name: &str) -> Client {
-        Client::new(ClientConfig {
-            server: self.server.url(""),
+    /// The owner publishes `content` as target `name`, with the targets key.
+    async fn owner_publishes(&self, name: &str, content: &[u8]) {
+        let ws = Workspace::open(&self.path("owner"), &self.server.url(""), REPO).unwrap();
+        let file = self.path(name);
+        std::fs::write(&file, content).unwrap();
+        ws.add(&file, name, None).unwrap();
+        ws.publish(&[&self.targets_key], ADMIN_TOKEN, &self.server.vkey)
+            .await
+            .unwrap();
+    }
+
+    /// The owner's targets key, in the attacker's hands.
+    fn steal_targets_key(&self) -> &PrivateKey {
+        &self.targets_key
+    }
+
+    /// Copies the server's whole database to `name` (the server stops for the copy
+    /// and comes back on a new port): history the attacker can fork from later.
+    async fn copy_database(self, name: &str) -> Self {
+        let Compromised {
+            dir,
+            server,
+            witnesses,
+            online,
+            targets_key,
+        } = self;
+        server.stop().await;
+        copy_dir(&dir.path().join("server"), &dir.path().join(name));
+        let server = Self::serve(&dir.path().join("server"), witnesses.clone()).await;
+        Compromised {
+            dir,
+            server,
+            witnesses,
+            online,
+            targets_key,
+        }
+    }
+
+    /// A second server over the database copied to `name`, with the stolen keys: the
+    /// attacker's fork, sharing history up to the copy. It gathers no cosignatures.
+    async fn fork(&self, name: &str) -> InProcess {
+        let fork = Self::serve(&self.path(name), None).await;
+        assert_eq!(
+            fork.vkey, self.server.vkey,
+            "the fork signs with the log key"
+        );
+        fork
+    }
+
+    /// A user of the repository through `server_url`, pinned to the log key, home in
+    /// `name`.
+    fn user_at(&self, server_url: &str, name: &str) -> ClientConfig {
+        ClientConfig {
+            server: server_url.to_string(),
             log_key: self.server.vkey.clone(),
             witnesses: None,
             home: self.path(name),
             limits: tuf::client::Limits::default(),
-        })
+        }
     }
 
-    /// The repository owner's monitor, watching the repository.
-    fn owner_monitor(&self) -> monitor::Monitor {
-        self.owner_monitor_posting_to(None)
+    /// A user of the honest server, home in `name`.
+    fn user(&self, name: &str) -> Client {
+        Client::new(self.user_at(&self.server.url(""), name))
     }
 
-    /// The owner's monitor, posting alerts and new versions to `webhook`.
-    fn owner_monitor_posting_to(&self, webhook: Option<String>) -> monitor::Monitor {
-        let mut config = monitor::Config::new(&self.server.url(""), self.server.vkey.clone());
+    /// The owner's monitor of `log`, watching the repository, state in `monitor/`.
+    fn owner_monitor_of(&self, log: &InProcess, webhook: Option<String>) -> monitor::Monitor {
+        let mut config = monitor::Config::new(&log.url(""), log.vkey.clone());
         config.webhook = webhook;
         config.evidence_dir = self.path("monitor/evidence");
         config.watch = vec![REPO.into()];
-        let kv = store::rocks::RocksKv::open(&self.path("monitor/db")).unwrap();
-        monitor::Monitor::open(config, Arc::new(kv)).unwrap()
+        config.interval = std::time::Duration::from_secs(3600);
+        crate::monitor::monitor_at(config, &self.path("monitor"))
     }
 
-    /// The repository's latest `role` as the server serves it.
-    async fn latest<T: Role>(&self, role: &str) -> Metadata<T> {
-        let url = self
-            .server
-            .url(&format!("/repos/{REPO}/metadata/{role}.json"));
-        let bytes = crate::util::get_ok(&crate::util::http(), &url).await;
-        Metadata::from_bytes(&bytes).unwrap()
+    /// The owner's monitor of the honest server.
+    fn owner_monitor(&self) -> monitor::Monitor {
+        self.owner_monitor_of(&self.server, None)
     }
 
     /// `doc` signed with the stolen online key of `role`.
@@ -128,65 +209,205 @@ impl Compromised {
         m
     }
 
-    /// Logs `targets` as the repository's latest, with a snapshot and a timestamp
-    /// that commit to it, signed with the stolen online keys: a push, without the
-    /// push's validation.
-    async fn publish_with_online_keys(&self, targets: &Metadata<Targets>) {
+    /// A snapshot and timestamp that follow `on`'s latest and commit to `targets`,
+    /// signed with the stolen online keys.
+    async fn online_snapshot_and_timestamp(
+        &self,
+        on: &InProcess,
+        targets: &Metadata<Targets>,
+    ) -> (Metadata<Snapshot>, Metadata<Timestamp>) {
         let expires = Expires::parse("2040-01-01T00:00:00Z").unwrap();
-        let snapshot = self.latest::<Snapshot>("snapshot").await;
+        let snapshot = latest::<Snapshot>(on, "snapshot").await;
         let snapshot = self
             .online_signed(
                 next_snapshot(Some(snapshot.signed()), &[("targets", targets)], expires),
                 OnlineRole::Snapshot,
             )
             .await;
-        let timestamp = self.latest::<Timestamp>("timestamp").await;
+        let timestamp = latest::<Timestamp>(on, "timestamp").await;
         let timestamp = self
             .online_signed(
                 next_timestamp(Some(timestamp.signed()), &snapshot, expires),
                 OnlineRole::Timestamp,
             )
             .await;
-        self.log_as_latest(&[
-            ("targets", targets.bytes()),
-            ("snapshot", snapshot.bytes()),
-            ("timestamp", timestamp.bytes()),
-        ])
+        (snapshot, timestamp)
+    }
+
+    /// Logs `targets` on `on` as the repository's latest, with a snapshot and a
+    /// timestamp that commit to it, signed with the stolen online keys: a push,
+    /// without the push's validation.
+    async fn publish_with_online_keys(&self, on: &InProcess, targets: &Metadata<Targets>) {
+        let (snapshot, timestamp) = self.online_snapshot_and_timestamp(on, targets).await;
+        log_as_latest(
+            on,
+            &[
+                ("targets", targets.bytes()),
+                ("snapshot", snapshot.bytes()),
+                ("timestamp", timestamp.bytes()),
+            ],
+        )
         .await;
     }
 
-    /// Logs `docs` (role, bytes) straight into the log as the repository's new
-    /// versions: the honest routes then serve them as its latest.
-    async fn log_as_latest(&self, docs: &[(&str, &[u8])]) {
-        let mut append = server::sequencer::Append::default();
-        for (i, (role, bytes)) in docs.iter().enumerate() {
-            let v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
-            let version = v["signed"]["version"].as_u64().unwrap();
-            let sha256: [u8; 32] = Sha256::digest(bytes).into();
-            append.entries.push(
-                LogEntry::new(REPO, role, version, bytes)
-                    .to_bytes()
-                    .unwrap(),
-            );
-            append.blobs.push((sha256, bytes.to_vec()));
-            append.versions.push(RoleVersion {
-                repo: REPO.into(),
-                role: (*role).into(),
-                version,
-                sha256,
-                index: i as u64,
-            });
-        }
-        self.server.log.append(append).await.unwrap();
+    /// The latest targets with `path` pointing at `content`, as the next version,
+    /// signed by `key`.
+    async fn malicious_targets(
+        &self,
+        on: &InProcess,
+        key: &PrivateKey,
+        content: &[u8],
+    ) -> Metadata<Targets> {
+        let mut targets = latest::<Targets>(on, "targets").await.signed().clone();
+        targets.version += 1;
+        targets.add_target("app-1.0.tgz", content, None).unwrap();
+        Metadata::sign_new(targets, &[key], &mut OsRng).unwrap()
     }
 }
 
-/// Every file below `dir`, with its bytes.
+/// `server`'s latest `role` of the repository, as it serves it.
+async fn latest<T: Role>(server: &InProcess, role: &str) -> Metadata<T> {
+    Metadata::from_bytes(&metadata(server, &format!("{role}.json")).await).unwrap()
+}
+
+/// The repository's metadata file `file` as `server` serves it.
+async fn metadata(server: &InProcess, file: &str) -> Vec<u8> {
+    get_ok(
+        &http(),
+        &server.url(&format!("/repos/{REPO}/metadata/{file}")),
+    )
+    .await
+}
+
+/// Logs `docs` (role, bytes) straight into `server`'s log as the repository's new
+/// versions: the honest routes then serve them as its latest.
+async fn log_as_latest(server: &InProcess, docs: &[(&str, &[u8])]) {
+    let mut append = server::sequencer::Append::default();
+    for (i, (role, bytes)) in docs.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        let version = v["signed"]["version"].as_u64().unwrap();
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        append.entries.push(
+            LogEntry::new(REPO, role, version, bytes)
+                .to_bytes()
+                .unwrap(),
+        );
+        append.blobs.push((sha256, bytes.to_vec()));
+        append.versions.push(RoleVersion {
+            repo: REPO.into(),
+            role: (*role).into(),
+            version,
+            sha256,
+            index: i as u64,
+        });
+    }
+    server.log.append(append).await.unwrap();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// What the attacker's front answers for a request path.
+enum Answer {
+    /// What this URL answers.
+    Proxy(String),
+    /// What this URL answers, rewritten.
+    Rewrite(String, Arc<dyn Fn(Vec<u8>) -> Vec<u8> + Send + Sync>),
+    /// These bytes.
+    Serve(Vec<u8>),
+}
+
+/// The attacker's HTTP front: it decides per request path what each client sees.
+struct Front {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+type Route = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
+
+impl Front {
+    async fn start(route: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Front {
+        let route: Route = Arc::new(route);
+        let client = http();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (route, client) = (route.clone(), client.clone());
+            async move {
+                let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                let (url, rewrite) = match route(&path) {
+                    Answer::Serve(body) => return (axum::http::StatusCode::OK, body),
+                    Answer::Proxy(url) => (url, None),
+                    Answer::Rewrite(url, rewrite) => (url, Some(rewrite)),
+                };
+                let resp = client.get(url).send().await.unwrap();
+                let status = axum::http::StatusCode::from_u16(resp.status().as_u16()).unwrap();
+                let body = resp.bytes().await.unwrap().to_vec();
+                match rewrite {
+                    Some(rewrite) if status.is_success() => (status, rewrite(body)),
+                    _ => (status, body),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Front { url, task }
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// `m` follows the log, and then holds exactly one alert: `kind` on `role`
+/// version `version`.
+async fn assert_only_alert(m: &monitor::Monitor, kind: &str, role: &str, version: u64) {
+    m.follow_once(&NoProgress).await.unwrap();
+    let alerts = m.alerts().recent();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let a = &alerts[0];
+    assert_eq!(
+        (a.kind.as_str(), a.role.as_deref(), a.version),
+        (kind, Some(role), Some(version)),
+        "{a:#?}"
+    );
+}
+
+/// The one alert `m` holds is a split view whose evidence file verifies with
+/// `log_key` alone; the two tree sizes it proves cannot both be true.
+fn split_view_proven(m: &monitor::Monitor, log_key: &tlog::VerifierKey) -> (u64, u64) {
+    let alerts = m.alerts().recent();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].kind, "split_view");
+    let evidence = std::fs::read(alerts[0].evidence.as_ref().unwrap()).unwrap();
+    let verdict = monitor::evidence::Evidence::parse(&evidence)
+        .unwrap()
+        .verify(Some(log_key))
+        .unwrap();
+    (verdict.smaller_size, verdict.larger_size)
+}
+
+/// Every file below `dir`, with its bytes (none when `dir` does not exist).
 fn snapshot_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
@@ -211,13 +432,18 @@ async fn new_targets_signed_with_stolen_online_keys_only() {
     user.update(REPO, None).await.unwrap();
     let trusted = snapshot_of(&attack.path("user"));
 
-    let mut targets = attack.latest::<Targets>("targets").await.signed().clone();
+    let mut targets = latest::<Targets>(&attack.server, "targets")
+        .await
+        .signed()
+        .clone();
     targets.version += 1;
     targets
         .add_target("app-1.0.tgz", b"a backdoored release", None)
         .unwrap();
     let targets = attack.online_signed(targets, OnlineRole::Timestamp).await;
-    attack.publish_with_online_keys(&targets).await;
+    attack
+        .publish_with_online_keys(&attack.server, &targets)
+        .await;
 
     // The client: refused, naming the file, and nothing of the update kept.
     let err = user.update(REPO, None).await.unwrap_err();
@@ -230,17 +456,7 @@ async fn new_targets_signed_with_stolen_online_keys_only() {
 
     // The owner's monitor: the version is in the log, and unauthorised.
     let m = attack.owner_monitor();
-    m.follow_once(&NoProgress).await.unwrap();
-    let alerts = m.alerts().recent();
-    assert_eq!(alerts.len(), 1, "{alerts:#?}");
-    assert_eq!(
-        (
-            alerts[0].kind.as_str(),
-            alerts[0].role.as_deref(),
-            alerts[0].version
-        ),
-        ("unauthorized", Some("targets"), Some(targets.version()))
-    );
+    assert_only_alert(&m, "unauthorized", "targets", targets.version()).await;
     attack.server.stop().await;
 }
 
@@ -292,20 +508,20 @@ impl Webhook {
 /// with the key IDs that signed it) — a version the owner never signed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stolen_targets_key_signs_a_valid_malicious_version() {
-    let (attack, stolen) = Compromised::with_owner_keys().await;
+    let attack = Compromised::new().await;
+    let stolen = attack.steal_targets_key();
     let hook = Webhook::start().await;
-    let m = attack.owner_monitor_posting_to(Some(hook.url.clone()));
+    let m = attack.owner_monitor_of(&attack.server, Some(hook.url.clone()));
     m.follow_once(&NoProgress).await.unwrap();
     let user = attack.user("user");
     user.update(REPO, None).await.unwrap();
 
-    let mut targets = attack.latest::<Targets>("targets").await.signed().clone();
-    targets.version += 1;
-    targets
-        .add_target("app-1.0.tgz", b"a backdoored release", None)
-        .unwrap();
-    let targets = Metadata::sign_new(targets, &[&stolen], &mut OsRng).unwrap();
-    attack.publish_with_online_keys(&targets).await;
+    let targets = attack
+        .malicious_targets(&attack.server, stolen, b"a backdoored release")
+        .await;
+    attack
+        .publish_with_online_keys(&attack.server, &targets)
+        .await;
 
     // Not preventable: the client takes it, as TUF says it must.
     let report = user.update(REPO, None).await.unwrap();
@@ -326,5 +542,572 @@ async fn a_stolen_targets_key_signs_a_valid_malicious_version() {
         serde_json::json!([stolen.public().key_id().unwrap()])
     );
     assert!(m.alerts().recent().is_empty(), "valid TUF raises no alert");
+    attack.server.stop().await;
+}
+
+/// `path` with its prefix `from` replaced by `to`, the rest (a query) kept.
+fn swap_prefix(path: &str, from: &str, to: &str) -> Option<String> {
+    path.strip_prefix(from).map(|rest| format!("{to}{rest}"))
+}
+
+/// The repository's path on the server for `kind` (`metadata` or `proof`) of
+/// `file`.
+fn repo_path(kind: &str, file: &str) -> String {
+    format!("/repos/{REPO}/{kind}/{file}")
+}
+
+/// The client's error unless it is a log error whose text has `wanted`.
+fn assert_log_error(err: &client::Error, wanted: &str) {
+    assert!(
+        matches!(err, client::Error::Log { .. }) && err.to_string().contains(wanted),
+        "wanted a log error with {wanted:?}, got: {err}"
+    );
+}
+
+/// With the targets key stolen too, the server signs a valid malicious targets
+/// version, with a snapshot and a timestamp that commit to it, and serves them to
+/// a client without logging them. Prevented: nothing proves those bytes are in
+/// the log; the best the server can send is the proof of the versions it did log,
+/// which describe other bytes, and the client keeps nothing of the update. As
+/// nothing reached the log, monitors have nothing to see — and no client accepted
+/// anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_served_but_never_logged_is_refused() {
+    let attack = Compromised::new().await;
+    attack.user("user").update(REPO, None).await.unwrap();
+    let trusted = snapshot_of(&attack.path("user"));
+
+    let honest = &attack.server;
+    let targets = attack
+        .malicious_targets(honest, attack.steal_targets_key(), b"a backdoored release")
+        .await;
+    let (snapshot, timestamp) = attack.online_snapshot_and_timestamp(honest, &targets).await;
+    let mut served: Vec<(String, Vec<u8>)> = vec![(
+        repo_path("metadata", "timestamp.json"),
+        timestamp.bytes().to_vec(),
+    )];
+    // For each unlogged version, its bytes, and for its proof the proof of the
+    // version before it.
+    let mut proofs = Vec::new();
+    for (role, version, bytes) in [
+        ("timestamp", timestamp.version(), timestamp.bytes()),
+        ("snapshot", snapshot.version(), snapshot.bytes()),
+        ("targets", targets.version(), targets.bytes()),
+    ] {
+        let file = format!("{version}.{role}.json");
+        served.push((repo_path("metadata", &file), bytes.to_vec()));
+        proofs.push((
+            repo_path("proof", &file),
+            repo_path("proof", &format!("{}.{role}.json", version - 1)),
+        ));
+    }
+    let upstream = honest.url("");
+    let front = Front::start(move |path| {
+        if let Some((_, bytes)) = served.iter().find(|(p, _)| p == path) {
+            return Answer::Serve(bytes.clone());
+        }
+        for (asked, given) in &proofs {
+            if let Some(p) = swap_prefix(path, asked, given) {
+                return Answer::Proxy(format!("{upstream}{p}"));
+            }
+        }
+        Answer::Proxy(format!("{upstream}{path}"))
+    })
+    .await;
+
+    let victim = Client::new(attack.user_at(&front.url, "user"));
+    let err = victim.update(REPO, None).await.unwrap_err();
+    assert_log_error(&err, "the log entry does not describe these bytes");
+    assert_eq!(snapshot_of(&attack.path("user")), trusted);
+
+    let m = attack.owner_monitor();
+    m.follow_once(&NoProgress).await.unwrap();
+    assert!(m.alerts().recent().is_empty());
+    attack.server.stop().await;
+}
+
+/// The server forks its log: the fork extends everything anyone has seen and holds
+/// a malicious targets version (signed with a stolen targets key); one client is
+/// shown the fork, everyone else the honest log, which grows as well.
+/// Not preventable for the victim alone: the fork is consistent with all it saw,
+/// and it accepts. Prevented for a client that shows each checkpoint to a monitor
+/// before trusting it: the owner's monitor holds the honest tree at the same size,
+/// refuses to square the two, and writes evidence that the log key signed both,
+/// which anyone can check with the log key alone. The victim that accepted is
+/// caught at its next update from the honest log, which cannot extend its fork.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_shown_to_one_client_is_refused_through_gossip_and_proven_by_evidence() {
+    let attack = Compromised::new().await;
+    for home in ["victim", "careful", "bystander"] {
+        attack.user(home).update(REPO, None).await.unwrap();
+    }
+    let attack = attack.copy_database("fork").await;
+    let fork = attack.fork("fork").await;
+    let targets = attack
+        .malicious_targets(&fork, attack.steal_targets_key(), b"a backdoored release")
+        .await;
+    attack.publish_with_online_keys(&fork, &targets).await;
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    let size = attack.server.log.latest().size();
+    assert_eq!(fork.log.latest().size(), size, "two trees of one size");
+
+    let watching = ServedMonitor::start(attack.owner_monitor()).await;
+    // The served loop's first step may race this one.
+    let _ = watching.monitor.follow_once(&NoProgress).await;
+    assert_eq!(watching.monitor.size(), size);
+    let gossiping = |c: ClientConfig| Client::new(c).with_monitors(vec![watching.url.clone()]);
+
+    // Alone, the victim takes the fork.
+    let victim = Client::new(attack.user_at(&fork.url(""), "victim"));
+    let report = victim.update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], targets.version());
+
+    // A client that gossips first is refused, and keeps what it had.
+    let before = snapshot_of(&attack.path("careful"));
+    let err = gossiping(attack.user_at(&fork.url(""), "careful"))
+        .update(REPO, None)
+        .await
+        .unwrap_err();
+    assert_log_error(&err, "cannot square it with its own view of the log");
+    assert_eq!(snapshot_of(&attack.path("careful")), before);
+    assert_eq!(
+        split_view_proven(&watching.monitor, &attack.server.vkey),
+        (size, size)
+    );
+
+    // Everyone else: the honest log, squared by the monitor.
+    let report = gossiping(attack.user_at(&attack.server.url(""), "bystander"))
+        .update(REPO, None)
+        .await
+        .unwrap();
+    assert_eq!(report.monitors[0].verdict, "consistent");
+    assert!(report.versions["targets"] < targets.version() + 1);
+
+    // The victim meets the honest log again: its fork cannot be extended.
+    let err = attack.user("victim").checkpoint().await.unwrap_err();
+    assert_log_error(&err, "not consistent with the trusted checkpoint");
+    watching.stop().await;
+    fork.stop().await;
+    attack.server.stop().await;
+}
+
+/// The server serves a client the repository's older timestamp with a proof that
+/// is valid: that timestamp is in the log, and the log still proves it against
+/// its latest checkpoint. Prevented: the proof holds, and the TUF rollback check
+/// against the trusted timestamp refuses it (§5.4.3.1). An older checkpoint of the
+/// log itself is refused too: a client never goes back from the size it trusts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_version_with_its_valid_proof_is_refused_as_a_rollback() {
+    let attack = Compromised::new().await;
+    let old_timestamp = metadata(&attack.server, "timestamp.json").await;
+    let old_checkpoint = get_ok(&http(), &attack.server.url("/log/checkpoint")).await;
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    attack.user("user").update(REPO, None).await.unwrap();
+    let trusted = snapshot_of(&attack.path("user"));
+
+    let upstream = attack.server.url("");
+    let front = Front::start(move |path| match path {
+        p if p == repo_path("metadata", "timestamp.json") => Answer::Serve(old_timestamp.clone()),
+        "/log/checkpoint" => Answer::Serve(old_checkpoint.clone()),
+        _ => Answer::Proxy(format!("{upstream}{path}")),
+    })
+    .await;
+    let victim = Client::new(attack.user_at(&front.url, "user"));
+    let err = victim.update(REPO, None).await.unwrap_err();
+    assert!(
+        matches!(&err, client::Error::Tuf { file, source: tuf::Error::Rollback { .. } } if file.contains("timestamp")),
+        "{err}"
+    );
+    let err = victim.checkpoint().await.unwrap_err();
+    assert_log_error(&err, "the log went back");
+    assert_eq!(snapshot_of(&attack.path("user")), trusted);
+
+    let m = attack.owner_monitor();
+    m.follow_once(&NoProgress).await.unwrap();
+    assert!(m.alerts().recent().is_empty(), "nothing was logged");
+    attack.server.stop().await;
+}
+
+/// With the stolen timestamp key the server signs a fresh timestamp that lists the
+/// old snapshot, hiding a newer release, and logs it (a client takes nothing
+/// unlogged). Not preventable for a client that never saw the newer snapshot: it
+/// is frozen on the old release. A client that saw it refuses (§5.4.3.2), and
+/// the owner's monitor raises `meta_rollback`: the log holds a timestamp that
+/// lists an older snapshot than the one before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_frozen_on_a_re_signed_stale_timestamp_is_caught_by_monitors() {
+    let attack = Compromised::new().await;
+    let frozen_report = attack.user("frozen").update(REPO, None).await.unwrap();
+    let stale = latest::<Snapshot>(&attack.server, "snapshot").await;
+    attack
+        .owner_publishes("app-1.1.tgz", b"a security fix")
+        .await;
+    attack.user("current").update(REPO, None).await.unwrap();
+
+    let timestamp = latest::<Timestamp>(&attack.server, "timestamp").await;
+    let expires = Expires::parse("2040-01-01T00:00:00Z").unwrap();
+    let resigned = attack
+        .online_signed(
+            next_timestamp(Some(timestamp.signed()), &stale, expires),
+            OnlineRole::Timestamp,
+        )
+        .await;
+    log_as_latest(&attack.server, &[("timestamp", resigned.bytes())]).await;
+
+    // Not preventable: a fresh, validly signed timestamp, for a client that never
+    // saw the newer snapshot. It stays on the old release.
+    let report = attack.user("frozen").update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["timestamp"], resigned.version());
+    for role in ["snapshot", "targets"] {
+        assert_eq!(
+            report.versions[role], frozen_report.versions[role],
+            "{role}"
+        );
+    }
+    // A client that saw the newer snapshot refuses.
+    let err = attack.user("current").update(REPO, None).await.unwrap_err();
+    assert!(
+        matches!(&err, client::Error::Tuf { file, source: tuf::Error::Rollback { .. } } if file.contains("timestamp")),
+        "{err}"
+    );
+    let m = attack.owner_monitor();
+    assert_only_alert(&m, "meta_rollback", "timestamp", resigned.version()).await;
+    attack.server.stop().await;
+}
+
+/// With the targets key stolen, the server logs a second, different targets
+/// document under the version already published, with a snapshot and timestamp
+/// that list it. Not preventable for a client: each document alone is valid TUF,
+/// and one that never saw the other accepts it. Detected: the log holds both, and
+/// the owner's monitor raises `equivocation`, on its webhook too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_documents_for_one_version_are_caught_as_equivocation() {
+    let attack = Compromised::new().await;
+    let hook = Webhook::start().await;
+    let m = attack.owner_monitor_of(&attack.server, Some(hook.url.clone()));
+    m.follow_once(&NoProgress).await.unwrap();
+    let honest = latest::<Targets>(&attack.server, "targets").await;
+    let mut twin = honest.signed().clone();
+    twin.add_target("app-1.0.tgz", b"a backdoored release", None)
+        .unwrap();
+    let twin = Metadata::sign_new(twin, &[attack.steal_targets_key()], &mut OsRng).unwrap();
+    assert_eq!(twin.version(), honest.version());
+    attack.publish_with_online_keys(&attack.server, &twin).await;
+
+    let newcomer = attack.user("newcomer");
+    let report = newcomer.update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], honest.version());
+    let kept = std::fs::read(newcomer.metadata_dir(REPO).unwrap().join("targets.json")).unwrap();
+    assert_eq!(kept, twin.bytes(), "the newcomer holds the twin");
+
+    assert_only_alert(&m, "equivocation", "targets", honest.version()).await;
+    hook.wait_for(|v| v["event"] == "alert" && v["kind"] == "equivocation")
+        .await;
+    attack.server.stop().await;
+}
+
+/// After a client and a monitor saw the log at some size, the server rewrites it:
+/// it restarts from an older copy of its database (a truncation), then grows a
+/// different history past that size. Prevented: the client refuses the shorter log
+/// (it never goes back) and the longer one (not consistent with the checkpoint it
+/// trusts). Detected: the monitor proves the rewrite from the log's own tiles, in
+/// an evidence file anyone can check with the log key alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_truncated_or_rewritten_after_clients_saw_it_is_refused_and_proven() {
+    let attack = Compromised::new().await.copy_database("older").await;
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    attack.user("user").update(REPO, None).await.unwrap();
+    let seen = attack.server.log.latest().size();
+    let m = attack.owner_monitor();
+    m.follow_once(&NoProgress).await.unwrap();
+    drop(m);
+    let trusted = snapshot_of(&attack.path("user"));
+
+    let rewritten = attack.fork("older").await;
+    assert!(rewritten.log.latest().size() < seen);
+    let victim = Client::new(attack.user_at(&rewritten.url(""), "user"));
+    let err = victim.checkpoint().await.unwrap_err();
+    assert_log_error(&err, "the log went back");
+    for release in [&b"backdoor one"[..], b"backdoor two"] {
+        let targets = attack
+            .malicious_targets(&rewritten, attack.steal_targets_key(), release)
+            .await;
+        attack.publish_with_online_keys(&rewritten, &targets).await;
+    }
+    assert!(rewritten.log.latest().size() > seen);
+    let err = victim.update(REPO, None).await.unwrap_err();
+    assert_log_error(&err, "not consistent with the trusted checkpoint");
+    assert_eq!(snapshot_of(&attack.path("user")), trusted);
+
+    let m = attack.owner_monitor_of(&rewritten, None);
+    assert_eq!(
+        m.follow_once(&NoProgress).await.unwrap(),
+        monitor::Step::Diverged
+    );
+    assert_eq!(
+        split_view_proven(&m, &attack.server.vkey),
+        (seen, rewritten.log.latest().size())
+    );
+    rewritten.stop().await;
+    attack.server.stop().await;
+}
+
+/// A rewrite of checkpoint notes.
+type NoteRewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// A front for `upstream` that passes every checkpoint note it serves, alone or
+/// inside a proof bundle, through `rewrite`.
+async fn front_rewriting_notes(upstream: String, rewrite: NoteRewrite) -> Front {
+    Front::start(move |path| {
+        let url = format!("{upstream}{path}");
+        let rewrite = rewrite.clone();
+        if path == "/log/checkpoint" {
+            return Answer::Rewrite(
+                url,
+                Arc::new(move |body| rewrite(std::str::from_utf8(&body).unwrap()).into_bytes()),
+            );
+        }
+        if path.starts_with(&repo_path("proof", "")) {
+            return Answer::Rewrite(
+                url,
+                Arc::new(move |body| {
+                    let mut bundle: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    bundle["checkpoint"] = rewrite(bundle["checkpoint"].as_str().unwrap()).into();
+                    bundle.to_string().into_bytes()
+                }),
+            );
+        }
+        Answer::Proxy(url)
+    })
+    .await
+}
+
+/// The server holds the log key but no witness key, and its clients require two of
+/// three witnesses. After the witnesses cosigned the honest log, it forks it (with
+/// a malicious targets version signed by a stolen targets key) and tries every way
+/// to get the fork accepted: without cosignatures; through the real witnesses,
+/// which refuse a checkpoint that does not extend the one they cosigned (409 for
+/// a stale size, 422 for a proof that fails); with cosignatures it makes itself
+/// under the witnesses' names (not counted: no witness key made them); with the
+/// honest checkpoint's real cosignatures copied onto the fork's (refused outright:
+/// a witness key's signature that does not verify); and with a checkpoint signed
+/// by a log key of its own. Prevented: the client refuses each, and keeps what it
+/// had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_can_be_neither_cosigned_nor_signed_with_another_key() {
+    let (attack, witnesses) = Compromised::with_witnesses(3, 2).await;
+    let policy = WitnessPolicy {
+        witnesses: witnesses.iter().map(|w| w.verifier.clone()).collect(),
+        threshold: 2,
+    };
+    let victim_at = |attack: &Compromised, url: &str| {
+        Client::new(ClientConfig {
+            witnesses: Some(policy.clone()),
+            ..attack.user_at(url, "victim")
+        })
+    };
+    victim_at(&attack, &attack.server.url(""))
+        .update(REPO, None)
+        .await
+        .unwrap();
+    let attack = attack.copy_database("fork").await;
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    let cosigned = attack.server.log.latest().size();
+    let honest_note =
+        String::from_utf8(get_ok(&http(), &attack.server.url("/log/checkpoint")).await).unwrap();
+    let fork = attack.fork("fork").await;
+    let forked_at = fork.log.latest().size();
+    for release in [&b"backdoor one"[..], b"backdoor two"] {
+        let targets = attack
+            .malicious_targets(&fork, attack.steal_targets_key(), release)
+            .await;
+        attack.publish_with_online_keys(&fork, &targets).await;
+    }
+    let trusted = snapshot_of(&attack.path("victim"));
+    let refused = |err: client::Error, wanted: &str| {
+        assert_log_error(&err, wanted);
+        assert_eq!(snapshot_of(&attack.path("victim")), trusted);
+    };
+
+    // No cosignatures.
+    let err = victim_at(&attack, &fork.url(""))
+        .update(REPO, None)
+        .await
+        .unwrap_err();
+    refused(err, "witness policy not met: 0 of the required 2");
+
+    // The real witnesses refuse the fork's checkpoint.
+    let fork_note = get_ok(&http(), &fork.url("/log/checkpoint")).await;
+    let fork_size = fork.log.latest().size();
+    let proof_from = |from: u64| {
+        let url = fork.url(&format!(
+            "/log/proof/consistency?from={from}&size={fork_size}"
+        ));
+        async move { hashes_b64(&get_json(&http(), &url).await["proof"]) }
+    };
+    let (status, _, body) = witnesses[0]
+        .add(forked_at, &proof_from(forked_at).await, &fork_note)
+        .await;
+    assert_eq!((status, body.trim()), (409, cosigned.to_string().as_str()));
+    let (status, _, _) = witnesses[0]
+        .add(cosigned, &proof_from(cosigned).await, &fork_note)
+        .await;
+    assert_eq!(status, 422);
+
+    // Cosignatures it signs itself, under the witnesses' names.
+    let forged: NoteRewrite = Arc::new(|note: &str| {
+        let mut note = Note::parse(note.as_bytes()).unwrap();
+        let text = note.text().to_string();
+        for seed in 0..3u8 {
+            let impostor = SignerKey::from_seed(
+                KeyName::new("witness.test/w1").unwrap(),
+                SignatureType::CosignatureV1,
+                &[seed; 32],
+            );
+            note.push_signature(
+                tlog::cosignature::cosign(&impostor, &text, 1_790_000_000).unwrap(),
+            )
+            .unwrap();
+        }
+        note.to_string()
+    });
+    // The honest checkpoint's real cosignatures, copied onto the fork's.
+    let log_key_id = attack.server.vkey.key_id();
+    let replayed: NoteRewrite = Arc::new(move |note: &str| {
+        let mut note = Note::parse(note.as_bytes()).unwrap();
+        let honest = Note::parse(honest_note.as_bytes()).unwrap();
+        for sig in honest
+            .signatures()
+            .iter()
+            .filter(|s| s.key_id != log_key_id)
+        {
+            note.push_signature(sig.clone()).unwrap();
+        }
+        note.to_string()
+    });
+    // A log key of its own, under the log's name.
+    let other_key: NoteRewrite = Arc::new(|note: &str| {
+        let text = Note::parse(note.as_bytes()).unwrap().text().to_string();
+        let mut note = Note::new(text).unwrap();
+        note.sign(&SignerKey::from_seed(
+            KeyName::new("test.tuflog.dev/log").unwrap(),
+            SignatureType::Ed25519,
+            &[9; 32],
+        ))
+        .unwrap();
+        note.to_string()
+    });
+    for (rewrite, wanted) in [
+        (forged, "witness policy not met: 0 of the required 2"),
+        (replayed, "invalid signature by known key witness.test/w1"),
+        (other_key, "not signed by the pinned log key"),
+    ] {
+        let front = front_rewriting_notes(fork.url(""), rewrite).await;
+        let err = victim_at(&attack, &front.url)
+            .update(REPO, None)
+            .await
+            .unwrap_err();
+        refused(err, wanted);
+    }
+
+    // The honest log, cosigned, is still accepted.
+    victim_at(&attack, &attack.server.url(""))
+        .update(REPO, None)
+        .await
+        .unwrap();
+    fork.stop().await;
+    attack.server.stop().await;
+    for w in witnesses {
+        w.stop().await;
+    }
+}
+
+/// The server serves a client the current timestamp and snapshot with an older
+/// targets version, each with a valid proof. Prevented: the targets file must have
+/// the hashes the snapshot lists (§5.6.2). With the stolen snapshot key it then
+/// signs and logs a snapshot that lists the older targets: a client that trusted
+/// the newer one refuses it (§5.5.5); one on its first update takes it — not
+/// preventable for it — and the owner's monitor raises `meta_rollback`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_mixed_from_different_snapshots_is_refused() {
+    let attack = Compromised::new().await;
+    let older = latest::<Targets>(&attack.server, "targets").await;
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    attack.user("user").update(REPO, None).await.unwrap();
+    let newer = latest::<Targets>(&attack.server, "targets").await;
+
+    // The older targets, under the newer one's name, with its own proof.
+    let upstream = attack.server.url("");
+    let (asked, given) = (
+        format!("{}.targets.json", newer.version()),
+        format!("{}.targets.json", older.version()),
+    );
+    let front = Front::start(move |path| {
+        for kind in ["metadata", "proof"] {
+            if let Some(p) = swap_prefix(path, &repo_path(kind, &asked), &repo_path(kind, &given)) {
+                return Answer::Proxy(format!("{upstream}{p}"));
+            }
+        }
+        Answer::Proxy(format!("{upstream}{path}"))
+    })
+    .await;
+    let err = Client::new(attack.user_at(&front.url, "newcomer"))
+        .update(REPO, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, client::Error::Tuf { file, source: tuf::Error::HashMismatch { .. } } if file.contains("targets")),
+        "{err}"
+    );
+    assert_eq!(
+        snapshot_of(&attack.path("newcomer")),
+        vec![],
+        "nothing trusted"
+    );
+
+    // A snapshot, signed with the stolen key, that lists the older targets.
+    let expires = Expires::parse("2040-01-01T00:00:00Z").unwrap();
+    let snapshot = latest::<Snapshot>(&attack.server, "snapshot").await;
+    let snapshot = attack
+        .online_signed(
+            next_snapshot(Some(snapshot.signed()), &[("targets", &older)], expires),
+            OnlineRole::Snapshot,
+        )
+        .await;
+    let timestamp = latest::<Timestamp>(&attack.server, "timestamp").await;
+    let timestamp = attack
+        .online_signed(
+            next_timestamp(Some(timestamp.signed()), &snapshot, expires),
+            OnlineRole::Timestamp,
+        )
+        .await;
+    log_as_latest(
+        &attack.server,
+        &[
+            ("snapshot", snapshot.bytes()),
+            ("timestamp", timestamp.bytes()),
+        ],
+    )
+    .await;
+    let err = attack.user("user").update(REPO, None).await.unwrap_err();
+    assert!(
+        matches!(&err, client::Error::Tuf { file, source: tuf::Error::Rollback { role, .. } } if file.contains("snapshot") && role == "targets"),
+        "{err}"
+    );
+    let report = attack.user("first-use").update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], older.version());
+
+    let m = attack.owner_monitor();
+    assert_only_alert(&m, "meta_rollback", "snapshot", snapshot.version()).await;
     attack.server.stop().await;
 }

@@ -129,7 +129,7 @@ fn config(server: &InProcess, dir: &Path) -> Config {
 
 /// The monitor whose state is in `dir` (a monitor just dropped in this process may
 /// still hold RocksDB's lock for a moment).
-fn monitor_at(config: Config, dir: &Path) -> Monitor {
+pub(crate) fn monitor_at(config: Config, dir: &Path) -> Monitor {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let kv = loop {
         match store::rocks::RocksKv::open(&dir.join("db")) {
@@ -358,15 +358,15 @@ async fn a_rewritten_history_is_proven_by_an_evidence_file_anyone_can_check() {
 }
 
 /// A monitor served over HTTP with `peers`.
-struct Served {
-    url: String,
-    monitor: Arc<Monitor>,
+pub(crate) struct Served {
+    pub(crate) url: String,
+    pub(crate) monitor: Arc<Monitor>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Served {
-    async fn start(monitor: Monitor) -> Served {
+    pub(crate) async fn start(monitor: Monitor) -> Served {
         let monitor = Arc::new(monitor);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -387,7 +387,7 @@ impl Served {
         }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }

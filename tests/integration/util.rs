@@ -33,9 +33,18 @@ impl InProcess {
 
     pub async fn start_with(dir: &Path, sequencer: server::sequencer::Config) -> InProcess {
         Self::start_config(server::Config {
+            sequencer,
+            ..Self::config(dir)
+        })
+        .await
+    }
+
+    /// The configuration of servers started here: data in `dir`, origin
+    /// `test.tuflog.dev/log`, [`ADMIN_TOKEN`] and [`EXAMPLE_TOKEN`].
+    pub fn config(dir: &Path) -> server::Config {
+        server::Config {
             data_dir: dir.to_path_buf(),
             origin: "test.tuflog.dev/log".into(),
-            sequencer,
             tokens: vec![
                 server::repos::auth::TokenRule::for_token("all", ADMIN_TOKEN, vec![String::new()]),
                 server::repos::auth::TokenRule::for_token(
@@ -45,8 +54,7 @@ impl InProcess {
                 ),
             ],
             ..server::Config::default()
-        })
-        .await
+        }
     }
 
     pub async fn start_config(config: server::Config) -> InProcess {

@@ -11,9 +11,9 @@ use tlog::{Hash, SignerKey, VerifierKey};
 use witness::{AddCheckpoint, Witness};
 
 /// A witness served on a loopback port, state in `dir`.
-struct Served {
-    url: String,
-    verifier: VerifierKey,
+pub(crate) struct Served {
+    pub(crate) url: String,
+    pub(crate) verifier: VerifierKey,
     /// Gone once every connection task let go of the witness (and its database).
     witness: std::sync::Weak<Witness>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -44,7 +44,7 @@ fn witness_at(dir: &std::path::Path, logs: Vec<VerifierKey>) -> Witness {
 }
 
 impl Served {
-    async fn start(dir: &std::path::Path, logs: Vec<VerifierKey>) -> Served {
+    pub(crate) async fn start(dir: &std::path::Path, logs: Vec<VerifierKey>) -> Served {
         let witness = Arc::new(witness_at(dir, logs));
         let verifier = witness.verifier();
         let weak = Arc::downgrade(&witness);
@@ -63,7 +63,7 @@ impl Served {
         }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -81,7 +81,7 @@ impl Served {
     }
 
     /// POSTs an add-checkpoint request: (status, content type, body).
-    async fn add(&self, old: u64, proof: &[Hash], note: &[u8]) -> (u16, String, String) {
+    pub(crate) async fn add(&self, old: u64, proof: &[Hash], note: &[u8]) -> (u16, String, String) {
         let body = AddCheckpoint {
             old_size: old,
             proof: proof.to_vec(),
@@ -105,6 +105,20 @@ impl Served {
             .map(|v| v.to_str().unwrap().to_string())
             .unwrap_or_default();
         (status, ctype, r.text().await.unwrap())
+    }
+}
+
+/// The server's policy: `threshold` of `witnesses`.
+pub(crate) fn policy_of(witnesses: &[Served], threshold: usize) -> server::cosign::Policy {
+    server::cosign::Policy {
+        witnesses: witnesses
+            .iter()
+            .map(|w| server::cosign::Witness {
+                url: w.url.clone(),
+                key: w.verifier.clone(),
+            })
+            .collect(),
+        threshold,
     }
 }
 
@@ -365,16 +379,7 @@ async fn a_server_with_a_two_of_three_policy_serves_cosigned_checkpoints_only() 
             .await,
         );
     }
-    let policy = server::cosign::Policy {
-        witnesses: witnesses
-            .iter()
-            .map(|w| server::cosign::Witness {
-                url: w.url.clone(),
-                key: w.verifier.clone(),
-            })
-            .collect(),
-        threshold: 2,
-    };
+    let policy = policy_of(&witnesses, 2);
     let server = InProcess::start_config(server::Config {
         data_dir: server_dir.clone(),
         origin: "test.tuflog.dev/log".into(),
