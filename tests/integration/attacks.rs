@@ -392,7 +392,7 @@ fn split_view_proven(m: &monitor::Monitor, log_key: &tlog::VerifierKey) -> (u64,
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].kind, "split_view");
     let evidence = std::fs::read(alerts[0].evidence.as_ref().unwrap()).unwrap();
-    let verdict = monitor::evidence::Evidence::parse(&evidence)
+    let verdict = tlog::evidence::Evidence::parse(&evidence)
         .unwrap()
         .verify(Some(log_key))
         .unwrap();

@@ -6,13 +6,13 @@
 use crate::util::{InProcess, ADMIN_TOKEN};
 use client::publish::Workspace;
 use monitor::alerts::AlertRecord;
-use monitor::evidence::Evidence;
 use monitor::follower::NoProgress;
 use monitor::{Config, Monitor, Step, Verdict};
 use rand_core::OsRng;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
+use tlog::evidence::Evidence;
 use tuf::editor::{new_root, new_targets, next_snapshot, next_timestamp};
 use tuf::keys::{KeyKind, PrivateKey};
 use tuf::logentry::LogEntry;

@@ -921,8 +921,8 @@ fn verify_evidence(args: &ClientArgs, file: &Path) -> anyhow::Result<()> {
         .unwrap_or_default();
     let pinned = pinned_log_key(args, &settings)?;
     // One byte over the limit, so that Evidence::parse refuses an oversized file.
-    let text = read_limited(file, monitor::evidence::MAX_EVIDENCE_BYTES as u64 + 1)?;
-    let evidence = monitor::evidence::Evidence::parse(text.as_bytes())?;
+    let text = read_limited(file, tlog::evidence::MAX_EVIDENCE_BYTES as u64 + 1)?;
+    let evidence = tlog::evidence::Evidence::parse(text.as_bytes())?;
     let verdict = evidence
         .verify(pinned.as_ref())
         .with_context(|| format!("{} proves no split view", file.display()))?;

@@ -16,7 +16,6 @@
 //!    and, at the end, the new checkpoint, one synced batch at a time.
 
 use crate::alerts::{AlertRecord, Alerts};
-use crate::evidence::Evidence;
 use crate::fetch::{LogClient, Served};
 use crate::metrics::Metrics;
 use crate::replay::{AlertKind, Finding, Replay};
@@ -28,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use store::KvStore;
+use tlog::evidence::Evidence;
 use tlog::tile::MAX_BUNDLE_ENTRIES;
 use tlog::tree::{consistency_proof, tree_root};
 use tlog::{leaf_hash, Checkpoint, CompactRange, Hash, MemoryHashStore, Tile, VerifierKey};

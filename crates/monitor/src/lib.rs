@@ -7,7 +7,8 @@
 //! - [`follower::Monitor`] follows one log over its tile API: it verifies every
 //!   checkpoint against its own copy of the tree, replays every entry, stores its
 //!   state durably ([`state`]) and judges checkpoints heard through gossip.
-//! - [`evidence`]: self-contained split-view evidence files and their check.
+//! - split-view evidence files are written with [`tlog::evidence`], which anyone
+//!   can check without this crate.
 //! - [`alerts`]: structured log events, `tuflog_monitor_alerts_total{kind}`, an
 //!   optional webhook.
 //! - [`http`]: gossip, alerts and metrics routes, and the loop that drives it all.
@@ -22,7 +23,6 @@
 
 pub mod alerts;
 mod error;
-pub mod evidence;
 pub mod fetch;
 pub mod follower;
 pub mod http;

@@ -61,6 +61,10 @@ pub enum Error {
     #[error("malformed checkpoint: {0}")]
     MalformedCheckpoint(String),
 
+    /// A split-view evidence file that is malformed or proves nothing.
+    #[error("evidence: {0}")]
+    Evidence(String),
+
     /// A checkpoint was signed by the right key but is for another log.
     #[error("checkpoint origin {found:?} does not match the expected origin {expected:?}")]
     WrongOrigin {

@@ -21,6 +21,7 @@
 //! | [`note`] | C2SP signed-note with Ed25519 |
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
 //! | [`cosignature`] | C2SP tlog-cosignature, cosignature/v1 (Ed25519, type 0x04) |
+//! | [`evidence`] | tuflog's split-view evidence file: two checkpoints one key signed that cannot both be true, with the RFC 9162 §2.1.4 proof |
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 
@@ -28,6 +29,7 @@ pub mod checkpoint;
 pub mod compact;
 pub mod cosignature;
 mod error;
+pub mod evidence;
 pub mod hash;
 pub mod memory;
 pub mod note;
