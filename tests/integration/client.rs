@@ -627,3 +627,45 @@ async fn a_delegation_is_staged_published_and_removed() {
     assert!(trusted["signed"].get("delegations").is_none());
     server.stop().await;
 }
+
+/// The latest snapshot and targets are fetched beside the timestamp, under their
+/// unversioned names, and used only when they are the version the workflow then
+/// asks for: a proxy that serves an older targets there (a push landing mid-update
+/// looks the same) costs one more request, not the update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_fetched_ahead_are_used_only_when_they_are_the_version_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home"), &server).await;
+    let url = server.url(&format!("/repos/{REPO}/metadata/targets.json"));
+    let first = crate::util::get_ok(&crate::util::http(), &url).await;
+    publisher
+        .publish_file(&ws, dir.path(), "a", b"a", &server.vkey)
+        .await;
+    let unversioned = format!("/repos/{REPO}/metadata/targets.json");
+    let versioned = format!("/repos/{REPO}/metadata/2.targets.json");
+
+    for (stale, home) in [(false, "fresh"), (true, "stale")] {
+        let asked: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let log = asked.clone();
+        let first = first.clone();
+        let target = unversioned.clone();
+        let proxy = Proxy::start(
+            server.url(""),
+            Arc::new(move |path: &str| {
+                log.lock().unwrap().push(path.to_string());
+                path.to_string()
+            }),
+            Arc::new(move |path: &str, _: &[u8]| (stale && path == target).then(|| first.clone())),
+        )
+        .await;
+        let c = client(&dir.path().join(home), &proxy.url(), &server.vkey, None);
+        let report = c.update(REPO, None).await.unwrap();
+        assert_eq!(report.versions["targets"], 2);
+        let asked = asked.lock().unwrap().clone();
+        assert!(asked.contains(&unversioned), "{asked:#?}");
+        assert_eq!(asked.contains(&versioned), stale, "{asked:#?}");
+    }
+    server.stop().await;
+}

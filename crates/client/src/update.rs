@@ -57,6 +57,35 @@ pub struct Session {
     staged_note: Option<String>,
     /// The checkpoint note trusted when the session opened.
     opened_note: Option<String>,
+    /// Size limits, for the files fetched ahead.
+    limits: Limits,
+    /// Snapshot and targets under their unversioned names, fetched beside the
+    /// timestamp (see [`Session::fetch_ahead`]).
+    ahead: Vec<Ahead>,
+}
+
+/// A top-level file fetched under its unversioned name before the workflow knew
+/// which version it needs.
+struct Ahead {
+    role: &'static str,
+    fetch: tokio::task::JoinHandle<Result<Option<Vec<u8>>>>,
+}
+
+/// The version a metadata file declares, read without building the rest; `None`
+/// when it has none to read. Only chooses between two fetches: the workflow checks
+/// the bytes in full either way.
+fn declared_version(bytes: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        signed: Signed,
+    }
+    #[derive(serde::Deserialize)]
+    struct Signed {
+        version: u64,
+    }
+    serde_json::from_slice::<Doc>(bytes)
+        .ok()
+        .map(|d| d.signed.version)
 }
 
 /// A proof bundle on its way, for a file the TUF workflow accepted.
@@ -255,6 +284,8 @@ impl Session {
             accepted_staged: 0,
             staged_note: None,
             opened_note: proofs_note,
+            limits,
+            ahead: Vec::new(),
         })
     }
 
@@ -269,7 +300,11 @@ impl Session {
     /// TUF §5.3–§5.6: root rotations, timestamp, snapshot, top-level targets; each
     /// file proven in the log before the next is asked for.
     pub async fn refresh(&mut self) -> Result<()> {
-        self.drive().await?;
+        let driven = self.drive().await;
+        for unused in self.ahead.drain(..) {
+            unused.fetch.abort();
+        }
+        driven?;
         self.settle().await?;
         if !self.updater.is_ready() {
             return Err(Error::Usage(
@@ -313,9 +348,18 @@ impl Session {
                 }
                 _ => None,
             };
-            let response = match self.http.get(&url, request.max_bytes).await? {
+            // A tuflog server always serves the latest of each role unversioned; a
+            // plain TUF repository (the conformance client) is asked for exactly
+            // the files the specification names.
+            if request.role == "timestamp" && self.proofs.is_some() {
+                self.fetch_ahead();
+            }
+            let response = match self.take_ahead(&request).await {
                 Some(bytes) => Response::Bytes(bytes),
-                None => Response::NotFound,
+                None => match self.http.get(&url, request.max_bytes).await? {
+                    Some(bytes) => Response::Bytes(bytes),
+                    None => Response::NotFound,
+                },
             };
             tracing::debug!(file = %request.path, "fetched");
             // Checking top-level targets is the longest step of an update, and the
@@ -379,6 +423,50 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Starts fetching the latest snapshot and top-level targets, under their
+    /// unversioned names, beside the timestamp: each round trip would otherwise
+    /// wait for the file before it. Safe because nothing fetched ahead is taken
+    /// unless it declares the very version the workflow then asks for, and the
+    /// workflow checks it as it checks any file (length and hashes its parent
+    /// lists, signatures, version; TUF §5.5, §5.6).
+    fn fetch_ahead(&mut self) {
+        if !self.ahead.is_empty() {
+            return;
+        }
+        for (role, max_bytes) in [
+            ("snapshot", self.limits.snapshot_max_bytes),
+            ("targets", self.limits.targets_max_bytes),
+        ] {
+            let (http, url) = (
+                self.http.clone(),
+                format!("{}/{role}.json", self.metadata_url),
+            );
+            self.ahead.push(Ahead {
+                role,
+                fetch: tokio::spawn(async move { http.get(&url, max_bytes).await }),
+            });
+        }
+    }
+
+    /// The bytes fetched ahead for `request`, if they are the version it asks for
+    /// and within its length; otherwise the file is fetched as asked.
+    async fn take_ahead(&mut self, request: &tuf::client::Request) -> Option<Vec<u8>> {
+        let i = self.ahead.iter().position(|a| a.role == request.role)?;
+        let ahead = self.ahead.swap_remove(i);
+        let bytes = ahead.fetch.await.ok()?.ok()??;
+        let fits = bytes.len() as u64 <= request.max_bytes;
+        let same = match request.version {
+            Some(v) => declared_version(&bytes) == Some(v),
+            None => true,
+        };
+        if fits && same {
+            tracing::debug!(file = %request.path, "fetched ahead");
+            Some(bytes)
+        } else {
+            None
+        }
     }
 
     /// Checks every pending proof bundle against the checkpoint trusted when the
