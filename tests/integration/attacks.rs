@@ -1046,13 +1046,18 @@ async fn metadata_mixed_from_different_snapshots_is_refused() {
     attack.user("user").update(REPO, None).await.unwrap();
     let newer = latest::<Targets>(&attack.server, "targets").await;
 
-    // The older targets, under the newer one's name, with its own proof.
+    // The older targets, under the newer one's name and as the latest, with its
+    // own proof.
     let upstream = attack.server.url("");
     let (asked, given) = (
         format!("{}.targets.json", newer.version()),
         format!("{}.targets.json", older.version()),
     );
+    let unversioned = repo_path("metadata", "targets.json");
     let front = Front::start(move |path| {
+        if path == unversioned {
+            return Answer::Proxy(format!("{upstream}{}", repo_path("metadata", &given)));
+        }
         for kind in ["metadata", "proof"] {
             if let Some(p) = swap_prefix(path, &repo_path(kind, &asked), &repo_path(kind, &given)) {
                 return Answer::Proxy(format!("{upstream}{p}"));

@@ -450,16 +450,24 @@ impl Session {
         }
     }
 
-    /// The bytes fetched ahead for `request`, if they are the version it asks for
-    /// and within its length; otherwise the file is fetched as asked.
+    /// The bytes fetched ahead for `request`, if they are the very file it asks for:
+    /// within its length, with the hashes its parent lists and, where none are
+    /// listed, declaring its version. Otherwise the file is fetched as asked, so
+    /// fetching ahead never changes which bytes the workflow judges (a server may
+    /// serve a different latest than the version asked for: a push mid-update, or
+    /// an equivocation, which monitors must see the client receive as logged).
     async fn take_ahead(&mut self, request: &tuf::client::Request) -> Option<Vec<u8>> {
         let i = self.ahead.iter().position(|a| a.role == request.role)?;
         let ahead = self.ahead.swap_remove(i);
         let bytes = ahead.fetch.await.ok()?.ok()??;
         let fits = bytes.len() as u64 <= request.max_bytes;
-        let same = match request.version {
-            Some(v) => declared_version(&bytes) == Some(v),
-            None => true,
+        let same = match (&request.hashes, request.version) {
+            (Some(hashes), _) => {
+                tuf::metadata::check_length_and_hashes(&request.role, &bytes, None, Some(hashes))
+                    .is_ok()
+            }
+            (None, Some(v)) => declared_version(&bytes) == Some(v),
+            (None, None) => true,
         };
         if fits && same {
             tracing::debug!(file = %request.path, "fetched ahead");

@@ -74,6 +74,10 @@ pub struct Request {
     pub path: String,
     /// Read at most this many bytes; more is an endless-data attack.
     pub max_bytes: u64,
+    /// The hashes the parent metadata lists for the file, if any. The workflow
+    /// checks them when the bytes arrive (TUF §5.5.2, §5.6.2); a driver holding
+    /// more than one copy of the file may use them to choose.
+    pub hashes: Option<BTreeMap<String, String>>,
 }
 
 /// The answer to a [`Request`].
@@ -276,6 +280,7 @@ impl Updater {
                     version: Some(next),
                     path: format!("{next}.root.json"),
                     max_bytes: self.limits.root_max_bytes,
+                    hashes: None,
                 })
             }
             // TUF §5.4.1: "the fixed form FILENAME.EXT (e.g., timestamp.json)".
@@ -284,6 +289,7 @@ impl Updater {
                 version: None,
                 path: "timestamp.json".into(),
                 max_bytes: self.limits.timestamp_max_bytes,
+                hashes: None,
             }),
             Phase::Snapshot => {
                 let meta = self.timestamp_snapshot_meta()?;
@@ -294,6 +300,7 @@ impl Updater {
                     version: Some(meta.version),
                     path: self.versioned_path(meta.version, "snapshot"),
                     max_bytes: meta.length.unwrap_or(self.limits.snapshot_max_bytes),
+                    hashes: meta.hashes.clone(),
                 })
             }
             Phase::Targets => Some(self.role_request("targets")?),
@@ -314,6 +321,7 @@ impl Updater {
             version: Some(meta.version),
             path: self.versioned_path(meta.version, role),
             max_bytes: meta.length.unwrap_or(self.limits.targets_max_bytes),
+            hashes: meta.hashes.clone(),
         })
     }
 
