@@ -125,10 +125,10 @@ impl Client {
     /// Asks the configured monitors about the checkpoint `session` is about to trust.
     async fn gossip(&self, session: &Session) -> Result<Vec<gossip::MonitorVerdict>> {
         match session.checkpoint_to_trust() {
-            Some((note, checkpoint)) if !self.monitors.is_empty() => {
+            Some((note, checkpoint)) => {
                 gossip::check_with_monitors(&self.http, &self.monitors, note, checkpoint).await
             }
-            _ => Ok(Vec::new()),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -307,9 +307,7 @@ impl Client {
             Vec::new()
         };
         let checkpoint = trust.check_checkpoint(&note, &proof)?;
-        if !self.monitors.is_empty() {
-            gossip::check_with_monitors(&self.http, &self.monitors, &note, &checkpoint).await?;
-        }
+        gossip::check_with_monitors(&self.http, &self.monitors, &note, &checkpoint).await?;
         let summary = update::CheckpointSummary::from(&checkpoint);
         trust.advance(checkpoint, note);
         if let Some(note) = trust.trusted_note() {

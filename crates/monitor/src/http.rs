@@ -39,7 +39,7 @@ pub struct LogCheckpoint {
     pub note: String,
 }
 
-pub use client::gossip::{submit, GossipReply};
+use client::gossip::GossipReply;
 
 /// The monitor's routes.
 pub fn router(monitor: Arc<Monitor>) -> Router {

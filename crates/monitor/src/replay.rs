@@ -392,9 +392,8 @@ impl Replay {
                 if let Some(doc) = doc {
                     // Re-signed timestamps that list the same snapshot change nothing
                     // the next check needs: only a new listing is stored.
-                    let listed = |t: &Metadata<Timestamp>| {
-                        t.signed().meta.get("snapshot.json").map(|m| m.version)
-                    };
+                    let listed =
+                        |t: &Metadata<Timestamp>| t.signed().snapshot_meta().map(|m| m.version);
                     if repo.timestamp.as_ref().and_then(listed) != listed(&doc) {
                         self.dirty.insert(entry.repo.clone());
                     }

@@ -329,7 +329,7 @@ impl Updater {
         self.trusted
             .timestamp
             .as_ref()
-            .and_then(|t| t.signed().meta.get("snapshot.json"))
+            .and_then(|t| t.signed().snapshot_meta())
             .ok_or_else(|| Error::Usage("no trusted timestamp".into()))
     }
 
@@ -715,7 +715,7 @@ impl Updater {
 /// in the new timestamp metadata file." The client checks it against the timestamp
 /// it trusts; a monitor, against the timestamp logged before, for every client.
 pub fn check_snapshot_listing(trusted: &Timestamp, new: &Timestamp) -> Result<()> {
-    let listed = |t: &Timestamp| t.meta.get("snapshot.json").map(|m| m.version);
+    let listed = |t: &Timestamp| t.snapshot_meta().map(|m| m.version);
     if let (Some(old), Some(new_v)) = (listed(trusted), listed(new)) {
         if new_v < old {
             return Err(Error::Rollback {

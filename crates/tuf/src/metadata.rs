@@ -429,6 +429,13 @@ impl Role for Root {
     }
 }
 
+impl Timestamp {
+    /// The snapshot this timestamp lists (its only entry, once validated).
+    pub fn snapshot_meta(&self) -> Option<&MetaFile> {
+        self.meta.get("snapshot.json")
+    }
+}
+
 impl Role for Timestamp {
     role_common!(Timestamp, "timestamp");
     fn validate(&self) -> Result<()> {
