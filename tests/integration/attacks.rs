@@ -10,7 +10,10 @@
 //! its log key.
 
 use crate::monitor::Served as ServedMonitor;
-use crate::util::{get_json, get_ok, hashes_b64, http, InProcess, ADMIN_TOKEN};
+use crate::util::{
+    files_with_bytes_under, get_json, get_ok, hashes_b64, http, rewriting_notes, Answer, Front,
+    InProcess, NoteRewrite, ADMIN_TOKEN,
+};
 use crate::witness::Served as ServedWitness;
 use client::publish::Workspace;
 use client::{Client, ClientConfig, WitnessPolicy};
@@ -316,61 +319,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// What the attacker's front answers for a request path.
-enum Answer {
-    /// What this URL answers.
-    Proxy(String),
-    /// What this URL answers, rewritten.
-    Rewrite(String, Arc<dyn Fn(Vec<u8>) -> Vec<u8> + Send + Sync>),
-    /// These bytes.
-    Serve(Vec<u8>),
-}
-
-/// The attacker's HTTP front: it decides per request path what each client sees.
-struct Front {
-    url: String,
-    task: tokio::task::JoinHandle<()>,
-}
-
-type Route = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
-
-impl Front {
-    async fn start(route: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Front {
-        let route: Route = Arc::new(route);
-        let client = http();
-        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-            let (route, client) = (route.clone(), client.clone());
-            async move {
-                let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-                let (url, rewrite) = match route(&path) {
-                    Answer::Serve(body) => return (axum::http::StatusCode::OK, body),
-                    Answer::Proxy(url) => (url, None),
-                    Answer::Rewrite(url, rewrite) => (url, Some(rewrite)),
-                };
-                let resp = client.get(url).send().await.unwrap();
-                let status = axum::http::StatusCode::from_u16(resp.status().as_u16()).unwrap();
-                let body = resp.bytes().await.unwrap().to_vec();
-                match rewrite {
-                    Some(rewrite) if status.is_success() => (status, rewrite(body)),
-                    _ => (status, body),
-                }
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Front { url, task }
-    }
-}
-
-impl Drop for Front {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// `m` follows the log, and then holds exactly one alert: `kind` on `role`
 /// version `version`.
 async fn assert_only_alert(m: &monitor::Monitor, kind: &str, role: &str, version: u64) {
@@ -399,27 +347,6 @@ fn split_view_proven(m: &monitor::Monitor, log_key: &tlog::VerifierKey) -> (u64,
     (verdict.smaller_size, verdict.larger_size)
 }
 
-/// Every file below `dir`, with its bytes (none when `dir` does not exist).
-fn snapshot_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.clone(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// With the online keys alone the server signs a targets version listing a
 /// malicious file, with a snapshot and timestamp that commit to it, and logs all
 /// three. Prevented: clients refuse the targets version, which no key root
@@ -430,7 +357,7 @@ async fn new_targets_signed_with_stolen_online_keys_only() {
     let attack = Compromised::new().await;
     let user = attack.user("user");
     user.update(REPO, None).await.unwrap();
-    let trusted = snapshot_of(&attack.path("user"));
+    let trusted = files_with_bytes_under(&attack.path("user"));
 
     let mut targets = latest::<Targets>(&attack.server, "targets")
         .await
@@ -452,7 +379,7 @@ async fn new_targets_signed_with_stolen_online_keys_only() {
         matches!(&err, client::Error::Tuf { file, source: tuf::Error::ThresholdNotMet { .. } } if file.contains("targets")),
         "{text}"
     );
-    assert_eq!(snapshot_of(&attack.path("user")), trusted);
+    assert_eq!(files_with_bytes_under(&attack.path("user")), trusted);
 
     // The owner's monitor: the version is in the log, and unauthorised.
     let m = attack.owner_monitor();
@@ -575,7 +502,7 @@ fn assert_log_error(err: &client::Error, wanted: &str) {
 async fn metadata_served_but_never_logged_is_refused() {
     let attack = Compromised::new().await;
     attack.user("user").update(REPO, None).await.unwrap();
-    let trusted = snapshot_of(&attack.path("user"));
+    let trusted = files_with_bytes_under(&attack.path("user"));
 
     let honest = &attack.server;
     let targets = attack
@@ -618,7 +545,7 @@ async fn metadata_served_but_never_logged_is_refused() {
     let victim = Client::new(attack.user_at(&front.url, "user"));
     let err = victim.update(REPO, None).await.unwrap_err();
     assert_log_error(&err, "the log entry does not describe these bytes");
-    assert_eq!(snapshot_of(&attack.path("user")), trusted);
+    assert_eq!(files_with_bytes_under(&attack.path("user")), trusted);
 
     let m = attack.owner_monitor();
     m.follow_once(&NoProgress).await.unwrap();
@@ -665,13 +592,13 @@ async fn a_fork_shown_to_one_client_is_refused_through_gossip_and_proven_by_evid
     assert_eq!(report.versions["targets"], targets.version());
 
     // A client that gossips first is refused, and keeps what it had.
-    let before = snapshot_of(&attack.path("careful"));
+    let before = files_with_bytes_under(&attack.path("careful"));
     let err = gossiping(attack.user_at(&fork.url(""), "careful"))
         .update(REPO, None)
         .await
         .unwrap_err();
     assert_log_error(&err, "cannot square it with its own view of the log");
-    assert_eq!(snapshot_of(&attack.path("careful")), before);
+    assert_eq!(files_with_bytes_under(&attack.path("careful")), before);
     assert_eq!(
         split_view_proven(&watching.monitor, &attack.server.vkey),
         (size, size)
@@ -707,7 +634,7 @@ async fn an_older_version_with_its_valid_proof_is_refused_as_a_rollback() {
         .owner_publishes("app-1.1.tgz", b"the next real release")
         .await;
     attack.user("user").update(REPO, None).await.unwrap();
-    let trusted = snapshot_of(&attack.path("user"));
+    let trusted = files_with_bytes_under(&attack.path("user"));
 
     let upstream = attack.server.url("");
     let front = Front::start(move |path| match path {
@@ -724,7 +651,7 @@ async fn an_older_version_with_its_valid_proof_is_refused_as_a_rollback() {
     );
     let err = victim.checkpoint().await.unwrap_err();
     assert_log_error(&err, "the log went back");
-    assert_eq!(snapshot_of(&attack.path("user")), trusted);
+    assert_eq!(files_with_bytes_under(&attack.path("user")), trusted);
 
     let m = attack.owner_monitor();
     m.follow_once(&NoProgress).await.unwrap();
@@ -827,7 +754,7 @@ async fn history_truncated_or_rewritten_after_clients_saw_it_is_refused_and_prov
     let m = attack.owner_monitor();
     m.follow_once(&NoProgress).await.unwrap();
     drop(m);
-    let trusted = snapshot_of(&attack.path("user"));
+    let trusted = files_with_bytes_under(&attack.path("user"));
 
     let rewritten = attack.fork("older").await;
     assert!(rewritten.log.latest().size() < seen);
@@ -843,7 +770,7 @@ async fn history_truncated_or_rewritten_after_clients_saw_it_is_refused_and_prov
     assert!(rewritten.log.latest().size() > seen);
     let err = victim.update(REPO, None).await.unwrap_err();
     assert_log_error(&err, "not consistent with the trusted checkpoint");
-    assert_eq!(snapshot_of(&attack.path("user")), trusted);
+    assert_eq!(files_with_bytes_under(&attack.path("user")), trusted);
 
     let m = attack.owner_monitor_of(&rewritten, None);
     assert_eq!(
@@ -856,36 +783,6 @@ async fn history_truncated_or_rewritten_after_clients_saw_it_is_refused_and_prov
     );
     rewritten.stop().await;
     attack.server.stop().await;
-}
-
-/// A rewrite of checkpoint notes.
-type NoteRewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
-
-/// A front for `upstream` that passes every checkpoint note it serves, alone or
-/// inside a proof bundle, through `rewrite`.
-async fn front_rewriting_notes(upstream: String, rewrite: NoteRewrite) -> Front {
-    Front::start(move |path| {
-        let url = format!("{upstream}{path}");
-        let rewrite = rewrite.clone();
-        if path == "/log/checkpoint" {
-            return Answer::Rewrite(
-                url,
-                Arc::new(move |body| rewrite(std::str::from_utf8(&body).unwrap()).into_bytes()),
-            );
-        }
-        if path.starts_with(&repo_path("proof", "")) {
-            return Answer::Rewrite(
-                url,
-                Arc::new(move |body| {
-                    let mut bundle: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                    bundle["checkpoint"] = rewrite(bundle["checkpoint"].as_str().unwrap()).into();
-                    bundle.to_string().into_bytes()
-                }),
-            );
-        }
-        Answer::Proxy(url)
-    })
-    .await
 }
 
 /// The server holds the log key but no witness key, and its clients require two of
@@ -931,10 +828,10 @@ async fn a_fork_can_be_neither_cosigned_nor_signed_with_another_key() {
             .await;
         attack.publish_with_online_keys(&fork, &targets).await;
     }
-    let trusted = snapshot_of(&attack.path("victim"));
+    let trusted = files_with_bytes_under(&attack.path("victim"));
     let refused = |err: client::Error, wanted: &str| {
         assert_log_error(&err, wanted);
-        assert_eq!(snapshot_of(&attack.path("victim")), trusted);
+        assert_eq!(files_with_bytes_under(&attack.path("victim")), trusted);
     };
 
     // No cosignatures.
@@ -1010,7 +907,7 @@ async fn a_fork_can_be_neither_cosigned_nor_signed_with_another_key() {
         (replayed, "invalid signature by known key witness.test/w1"),
         (other_key, "not signed by the pinned log key"),
     ] {
-        let front = front_rewriting_notes(fork.url(""), rewrite).await;
+        let front = rewriting_notes(fork.url(""), rewrite).await;
         let err = victim_at(&attack, &front.url)
             .update(REPO, None)
             .await
@@ -1075,7 +972,7 @@ async fn metadata_mixed_from_different_snapshots_is_refused() {
         "{err}"
     );
     assert_eq!(
-        snapshot_of(&attack.path("newcomer")),
+        files_with_bytes_under(&attack.path("newcomer")),
         vec![],
         "nothing trusted"
     );

@@ -3,7 +3,7 @@
 //! played by a proxy in front of an honest one, or by a second server holding the
 //! first one's keys (a fork).
 
-use crate::util::{InProcess, ADMIN_TOKEN};
+use crate::util::{files_under, rewriting_notes, Answer, Front, InProcess, ADMIN_TOKEN};
 use client::publish::Workspace;
 use client::{Client, ClientConfig, Error, WitnessPolicy};
 use rand_core::OsRng;
@@ -268,80 +268,6 @@ async fn a_forked_log_with_the_same_key_is_refused_by_the_consistency_check() {
     fork.stop().await;
 }
 
-/// Every file below `dir`, relative, sorted (none when `dir` does not exist).
-fn files_under(dir: &std::path::Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let path = e.unwrap().path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                found.push(path.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-/// A proxy in front of an honest server that rewrites what it serves.
-struct Proxy {
-    addr: std::net::SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// Maps the requested path to the path fetched upstream.
-type PathMap = Arc<dyn Fn(&str) -> String + Send + Sync>;
-/// Maps (path, upstream body) to a replacement body, if any.
-type BodyMap = Arc<dyn Fn(&str, &[u8]) -> Option<Vec<u8>> + Send + Sync>;
-
-impl Proxy {
-    async fn start(upstream: String, path_map: PathMap, body_map: BodyMap) -> Proxy {
-        let http = reqwest::Client::new();
-        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-            let (http, upstream, path_map, body_map) = (
-                http.clone(),
-                upstream.clone(),
-                path_map.clone(),
-                body_map.clone(),
-            );
-            async move {
-                let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-                let resp = http
-                    .get(format!("{upstream}{}", path_map(&path)))
-                    .send()
-                    .await
-                    .unwrap();
-                let status = resp.status().as_u16();
-                let body = resp.bytes().await.unwrap().to_vec();
-                let body = body_map(&path, &body).unwrap_or(body);
-                (axum::http::StatusCode::from_u16(status).unwrap(), body)
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Proxy { addr, task }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proof_bundle_for_other_bytes_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -351,15 +277,15 @@ async fn a_proof_bundle_for_other_bytes_is_refused() {
     publisher
         .publish_file(&ws, dir.path(), "a", b"a", &server.vkey)
         .await;
-    // The proxy answers "the proof for targets v2" with the proof for v1: a real,
+    // The front answers "the proof for targets v2" with the proof for v1: a real,
     // valid proof, of other bytes.
-    let proxy = Proxy::start(
-        server.url(""),
-        Arc::new(|path: &str| path.replace("/proof/2.targets.json", "/proof/1.targets.json")),
-        Arc::new(|_: &str, _: &[u8]| None),
-    )
+    let upstream = server.url("");
+    let front = Front::start(move |path| {
+        let path = path.replace("/proof/2.targets.json", "/proof/1.targets.json");
+        Answer::Proxy(format!("{upstream}{path}"))
+    })
     .await;
-    let c = client(&dir.path().join("user"), &proxy.url(), &server.vkey, None);
+    let c = client(&dir.path().join("user"), &front.url, &server.vkey, None);
     let err = c.update(REPO, None).await.unwrap_err();
     assert!(
         err.to_string().contains("2.targets.json"),
@@ -389,22 +315,22 @@ fn witness(i: u8) -> SignerKey {
     )
 }
 
-/// Adds cosignatures by `witnesses` to every checkpoint in a proof bundle.
-fn cosigning(witnesses: Vec<SignerKey>) -> BodyMap {
-    Arc::new(move |path: &str, body: &[u8]| {
-        if !path.contains("/proof/") {
-            return None;
-        }
-        let mut bundle: serde_json::Value = serde_json::from_slice(body).unwrap();
-        let mut note = Note::parse(bundle["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
-        let text = note.text().to_string();
-        for w in &witnesses {
-            note.push_signature(tlog::cosignature::cosign(w, &text, 1_790_000_000).unwrap())
-                .unwrap();
-        }
-        bundle["checkpoint"] = note.to_string().into();
-        Some(bundle.to_string().into_bytes())
-    })
+/// A front for `upstream` that adds cosignatures by `witnesses` to every checkpoint
+/// it serves.
+async fn cosigning(upstream: String, witnesses: Vec<SignerKey>) -> Front {
+    rewriting_notes(
+        upstream,
+        Arc::new(move |note: &str| {
+            let mut note = Note::parse(note.as_bytes()).unwrap();
+            let text = note.text().to_string();
+            for w in &witnesses {
+                note.push_signature(tlog::cosignature::cosign(w, &text, 1_790_000_000).unwrap())
+                    .unwrap();
+            }
+            note.to_string()
+        }),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -417,7 +343,6 @@ async fn a_two_of_three_witness_policy_accepts_only_checkpoints_cosigned_by_two(
         witnesses: (0..3).map(|i| witness(i).verifier()).collect(),
         threshold: 2,
     };
-    let identity: PathMap = Arc::new(|p: &str| p.to_string());
     let stranger = || {
         SignerKey::from_seed(
             KeyName::new("stranger.test").unwrap(),
@@ -432,14 +357,9 @@ async fn a_two_of_three_witness_policy_accepts_only_checkpoints_cosigned_by_two(
         (vec![witness(0), witness(2)], true),
     ] {
         let n = cosigners.len();
-        let proxy = Proxy::start(server.url(""), identity.clone(), cosigning(cosigners)).await;
+        let front = cosigning(server.url(""), cosigners).await;
         let user = tempfile::tempdir().unwrap();
-        let c = client(
-            user.path(),
-            &proxy.url(),
-            &server.vkey,
-            Some(policy.clone()),
-        );
+        let c = client(user.path(), &front.url, &server.vkey, Some(policy.clone()));
         let result = c.update(REPO, None).await;
         match (accepted, result) {
             (true, Ok(_)) => {}
@@ -650,17 +570,17 @@ async fn files_fetched_ahead_are_used_only_when_they_are_the_version_asked_for()
         let asked: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
         let log = asked.clone();
         let first = first.clone();
-        let target = unversioned.clone();
-        let proxy = Proxy::start(
-            server.url(""),
-            Arc::new(move |path: &str| {
-                log.lock().unwrap().push(path.to_string());
-                path.to_string()
-            }),
-            Arc::new(move |path: &str, _: &[u8]| (stale && path == target).then(|| first.clone())),
-        )
+        let (target, upstream) = (unversioned.clone(), server.url(""));
+        let front = Front::start(move |path| {
+            log.lock().unwrap().push(path.to_string());
+            if stale && path == target {
+                Answer::Serve(first.clone())
+            } else {
+                Answer::Proxy(format!("{upstream}{path}"))
+            }
+        })
         .await;
-        let c = client(&dir.path().join(home), &proxy.url(), &server.vkey, None);
+        let c = client(&dir.path().join(home), &front.url, &server.vkey, None);
         let report = c.update(REPO, None).await.unwrap();
         assert_eq!(report.versions["targets"], 2);
         let asked = asked.lock().unwrap().clone();

@@ -435,7 +435,7 @@ async fn two_monitors_shown_different_forks_detect_the_split_view_through_gossip
     assert_eq!(two.monitor.size(), 9);
 
     // One tells two what it saw: two holds the larger tree and proves the fork.
-    let reply = monitor::http::submit(
+    let reply = client::gossip::submit(
         &client::Http::new(),
         &two.url,
         &one.monitor.latest_note().unwrap(),

@@ -247,3 +247,120 @@ pub async fn fetch_entries(client: &reqwest::Client, base: &str, size: u64) -> V
     }
     out
 }
+
+/// Every file below `dir`, relative to it and sorted, with its bytes (none when
+/// `dir` does not exist): what a client home holds, to compare before and after.
+pub fn files_with_bytes_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                found.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The names of [`files_with_bytes_under`].
+pub fn files_under(dir: &Path) -> Vec<String> {
+    files_with_bytes_under(dir)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// What a [`Front`] answers for a request path.
+pub enum Answer {
+    /// What this URL answers.
+    Proxy(String),
+    /// What this URL answers, rewritten.
+    Rewrite(String, Arc<dyn Fn(Vec<u8>) -> Vec<u8> + Send + Sync>),
+    /// These bytes.
+    Serve(Vec<u8>),
+}
+
+/// A lying server's HTTP front: it decides per request path what each client
+/// sees, in front of honest servers.
+pub struct Front {
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+type Route = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
+
+impl Front {
+    pub async fn start(route: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Front {
+        let route: Route = Arc::new(route);
+        let client = http();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (route, client) = (route.clone(), client.clone());
+            async move {
+                let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                let (url, rewrite) = match route(&path) {
+                    Answer::Serve(body) => return (axum::http::StatusCode::OK, body),
+                    Answer::Proxy(url) => (url, None),
+                    Answer::Rewrite(url, rewrite) => (url, Some(rewrite)),
+                };
+                let resp = client.get(url).send().await.unwrap();
+                let status = axum::http::StatusCode::from_u16(resp.status().as_u16()).unwrap();
+                let body = resp.bytes().await.unwrap().to_vec();
+                match rewrite {
+                    Some(rewrite) if status.is_success() => (status, rewrite(body)),
+                    _ => (status, body),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Front { url, task }
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A rewrite of checkpoint notes.
+pub type NoteRewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// A front for `upstream` that passes every checkpoint note it serves, alone or
+/// inside a proof bundle, through `rewrite`.
+pub async fn rewriting_notes(upstream: String, rewrite: NoteRewrite) -> Front {
+    Front::start(move |path| {
+        let url = format!("{upstream}{path}");
+        let rewrite = rewrite.clone();
+        if path == "/log/checkpoint" {
+            return Answer::Rewrite(
+                url,
+                Arc::new(move |body| rewrite(std::str::from_utf8(&body).unwrap()).into_bytes()),
+            );
+        }
+        if path.starts_with("/repos/") && path.contains("/proof/") {
+            return Answer::Rewrite(
+                url,
+                Arc::new(move |body| {
+                    let mut bundle: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    bundle["checkpoint"] = rewrite(bundle["checkpoint"].as_str().unwrap()).into();
+                    bundle.to_string().into_bytes()
+                }),
+            );
+        }
+        Answer::Proxy(url)
+    })
+    .await
+}
