@@ -56,6 +56,21 @@ pub struct LogTrust {
     trusted: Option<Trusted>,
 }
 
+/// A metadata file as downloaded, to be matched with its log entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Downloaded<'a> {
+    /// The repository it was downloaded from.
+    pub repo: &'a str,
+    /// The role the TUF workflow accepted it as.
+    pub role: &'a str,
+    /// The version the TUF workflow accepted it as.
+    pub version: u64,
+    /// The exact bytes downloaded.
+    pub bytes: &'a [u8],
+    /// The file name, for errors.
+    pub file: &'a str,
+}
+
 #[derive(Clone, Debug)]
 struct Trusted {
     checkpoint: Checkpoint,
@@ -233,11 +248,44 @@ impl LogTrust {
         bytes: &[u8],
         file: &str,
     ) -> Result<(Checkpoint, String)> {
-        let verified = self.open(&bundle.checkpoint, file)?;
-        let checkpoint = verified.checkpoint;
+        let checkpoint = self.open(&bundle.checkpoint, file)?.checkpoint;
+        let downloaded = Downloaded {
+            repo,
+            role,
+            version,
+            bytes,
+            file,
+        };
+        self.check_bundle_under(bundle, &checkpoint, &downloaded)?;
+        Ok((checkpoint, bundle.checkpoint.clone()))
+    }
+
+    /// Verifies a checkpoint note's signatures and the witness policy, as a
+    /// bundle's checkpoint is verified, and returns its body: several bundles of one
+    /// update usually come with one note, which then needs checking once (see
+    /// [`LogTrust::check_bundle_under`]).
+    pub fn open_checkpoint(&self, note: &str, file: &str) -> Result<Checkpoint> {
+        Ok(self.open(note, file)?.checkpoint)
+    }
+
+    /// [`LogTrust::check_bundle`] for a bundle whose note `checkpoint` was opened by
+    /// [`LogTrust::open_checkpoint`] from exactly `bundle.checkpoint`.
+    pub fn check_bundle_under(
+        &self,
+        bundle: &ProofBundle,
+        checkpoint: &Checkpoint,
+        downloaded: &Downloaded<'_>,
+    ) -> Result<()> {
+        let Downloaded {
+            repo,
+            role,
+            version,
+            bytes,
+            file,
+        } = *downloaded;
         let fail = |detail: String| Error::Log {
             file: file.into(),
-            checkpoint: describe(&checkpoint),
+            checkpoint: describe(checkpoint),
             detail,
         };
         // The entry is recomputed from the bytes received: the server's copy of the
@@ -255,7 +303,7 @@ impl LogTrust {
             ));
         }
         match &bundle.consistency {
-            Some(proof) => self.check_consistency(&checkpoint, proof, file)?,
+            Some(proof) => self.check_consistency(checkpoint, proof, file)?,
             None if self.trusted_size() > 0 => {
                 return Err(fail("the bundle has no consistency proof".into()))
             }
@@ -270,8 +318,7 @@ impl LogTrust {
             &inclusion,
             checkpoint.root(),
         )
-        .map_err(|e| fail(format!("entry {} is not included: {e}", bundle.index)))?;
-        Ok((checkpoint, bundle.checkpoint.clone()))
+        .map_err(|e| fail(format!("entry {} is not included: {e}", bundle.index)))
     }
 
     /// Trusts `checkpoint` (already checked by this view) from now on, if it is

@@ -59,8 +59,8 @@ pub struct Session {
     opened_note: Option<String>,
     /// Size limits, for the files fetched ahead.
     limits: Limits,
-    /// Snapshot and targets under their unversioned names, fetched beside the
-    /// timestamp (see [`Session::fetch_ahead`]).
+    /// Timestamp, snapshot and targets under their unversioned names, fetched
+    /// while the workflow looks for a newer root (see [`Session::fetch_ahead`]).
     ahead: Vec<Ahead>,
 }
 
@@ -271,7 +271,7 @@ impl Session {
         let proofs_note = proofs
             .as_ref()
             .and_then(|p| p.log.trusted_note().map(str::to_string));
-        Ok(Session {
+        let mut session = Session {
             http,
             metadata_url: metadata_url.trim_end_matches('/').to_string(),
             metadata_dir: metadata_dir.to_path_buf(),
@@ -286,7 +286,14 @@ impl Session {
             opened_note: proofs_note,
             limits,
             ahead: Vec::new(),
-        })
+        };
+        // A tuflog server always serves the latest of each role unversioned; a
+        // plain TUF repository (the conformance client) is asked for exactly the
+        // files the specification names, in its order.
+        if session.proofs.is_some() {
+            session.fetch_ahead();
+        }
+        Ok(session)
     }
 
     /// Writes each file to the metadata directory as soon as it is trusted (TUF §5.3.8
@@ -348,12 +355,6 @@ impl Session {
                 }
                 _ => None,
             };
-            // A tuflog server always serves the latest of each role unversioned; a
-            // plain TUF repository (the conformance client) is asked for exactly
-            // the files the specification names.
-            if request.role == "timestamp" && self.proofs.is_some() {
-                self.fetch_ahead();
-            }
             let response = match self.take_ahead(&request).await {
                 Some(bytes) => Response::Bytes(bytes),
                 None => match self.http.get(&url, request.max_bytes).await? {
@@ -396,6 +397,14 @@ impl Session {
                 _ => false,
             };
             if let Some(acc) = accepted {
+                if acc.role == "root" && !self.ahead.is_empty() {
+                    // Fetched before this root was known: a push that rotated the
+                    // root may have replaced them since. Fetched again, still ahead.
+                    for stale in self.ahead.drain(..) {
+                        stale.fetch.abort();
+                    }
+                    self.fetch_ahead();
+                }
                 if let Some(p) = &self.proofs {
                     // The bundle is fetched while the workflow asks for its next file;
                     // nothing counts until settle() has checked every bundle.
@@ -425,17 +434,16 @@ impl Session {
         Ok(())
     }
 
-    /// Starts fetching the latest snapshot and top-level targets, under their
-    /// unversioned names, beside the timestamp: each round trip would otherwise
-    /// wait for the file before it. Safe because nothing fetched ahead is taken
-    /// unless it declares the very version the workflow then asks for, and the
-    /// workflow checks it as it checks any file (length and hashes its parent
-    /// lists, signatures, version; TUF §5.5, §5.6).
+    /// Starts fetching the latest timestamp, snapshot and top-level targets, under
+    /// their unversioned names, while the workflow looks for a newer root: each
+    /// round trip would otherwise wait for the file before it. Safe because nothing
+    /// fetched ahead is taken unless it is the very file the workflow then asks for
+    /// (see [`Session::take_ahead`]), and the workflow checks it as it checks any
+    /// file (length and hashes its parent lists, signatures, version; TUF
+    /// §5.4–§5.6).
     fn fetch_ahead(&mut self) {
-        if !self.ahead.is_empty() {
-            return;
-        }
         for (role, max_bytes) in [
+            ("timestamp", self.limits.timestamp_max_bytes),
             ("snapshot", self.limits.snapshot_max_bytes),
             ("targets", self.limits.targets_max_bytes),
         ] {
@@ -452,7 +460,8 @@ impl Session {
 
     /// The bytes fetched ahead for `request`, if they are the very file it asks for:
     /// within its length, with the hashes its parent lists and, where none are
-    /// listed, declaring its version. Otherwise the file is fetched as asked, so
+    /// listed, declaring its version (the timestamp, asked for by the very name it
+    /// was fetched under, is taken as it is). Otherwise the file is fetched as asked, so
     /// fetching ahead never changes which bytes the workflow judges (a server may
     /// serve a different latest than the version asked for: a push mid-update, or
     /// an equivocation, which monitors must see the client receive as logged).
@@ -489,15 +498,23 @@ impl Session {
         for mut p in self.pending.drain(..) {
             p.arrive().await?;
             let bundle = parse_bundle(proofs, &p.file, &p.url, p.arrived())?;
-            let (checkpoint, note) = proofs.log.check_bundle(
-                &bundle,
-                &proofs.repo,
-                &p.role,
-                p.version,
-                &p.bytes,
-                &p.file,
-            )?;
-            seen.push((checkpoint, note, p.file));
+            // Bundles served together usually carry one note: its signatures are
+            // checked once, and a note already checked is matched byte for byte.
+            let checkpoint = match seen.iter().find(|(_, note, _)| *note == bundle.checkpoint) {
+                Some((checkpoint, _, _)) => checkpoint.clone(),
+                None => proofs.log.open_checkpoint(&bundle.checkpoint, &p.file)?,
+            };
+            let downloaded = crate::logtrust::Downloaded {
+                repo: &proofs.repo,
+                role: &p.role,
+                version: p.version,
+                bytes: &p.bytes,
+                file: &p.file,
+            };
+            proofs
+                .log
+                .check_bundle_under(&bundle, &checkpoint, &downloaded)?;
+            seen.push((checkpoint, bundle.checkpoint, p.file));
         }
         let Some(newest) = seen.iter().max_by_key(|(c, _, _)| c.size()).cloned() else {
             return Ok(());
