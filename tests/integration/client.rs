@@ -548,10 +548,11 @@ async fn a_delegation_is_staged_published_and_removed() {
     server.stop().await;
 }
 
-/// The latest snapshot and targets are fetched beside the timestamp, under their
-/// unversioned names, and used only when they are the version the workflow then
-/// asks for: a proxy that serves an older targets there (a push landing mid-update
-/// looks the same) costs one more request, not the update.
+/// The latest timestamp, snapshot and targets are fetched as the update starts,
+/// under their unversioned names, and snapshot and targets are used only when they
+/// are the version the workflow then asks for: a proxy that serves an older
+/// targets there (a push landing mid-update looks the same) costs one more
+/// request, not the update.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_fetched_ahead_are_used_only_when_they_are_the_version_asked_for() {
     let dir = tempfile::tempdir().unwrap();

@@ -461,10 +461,11 @@ impl Session {
     /// The bytes fetched ahead for `request`, if they are the very file it asks for:
     /// within its length, with the hashes its parent lists and, where none are
     /// listed, declaring its version (the timestamp, asked for by the very name it
-    /// was fetched under, is taken as it is). Otherwise the file is fetched as asked, so
-    /// fetching ahead never changes which bytes the workflow judges (a server may
-    /// serve a different latest than the version asked for: a push mid-update, or
-    /// an equivocation, which monitors must see the client receive as logged).
+    /// was fetched under, is taken as it is). Otherwise the file is fetched as
+    /// asked, so fetching ahead never changes which bytes the workflow judges (a
+    /// server may serve a different latest than the version asked for: a push
+    /// mid-update, or an equivocation, which monitors must see the client receive
+    /// as logged).
     async fn take_ahead(&mut self, request: &tuf::client::Request) -> Option<Vec<u8>> {
         let i = self.ahead.iter().position(|a| a.role == request.role)?;
         let ahead = self.ahead.swap_remove(i);
