@@ -260,7 +260,11 @@ impl SignerKey {
         sig_type: SignatureType,
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Self {
-        Self::from_signing_key(name, sig_type, SigningKey::generate(rng))
+        // A seed from the caller's RNG: ed25519-dalek 3 takes a newer rand_core than
+        // the rest of the workspace's RustCrypto keys.
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        Self::from_seed(name, sig_type, &seed)
     }
 
     /// A signer from an Ed25519 seed (RFC 8032 private key).

@@ -320,7 +320,13 @@ impl PrivateKey {
     /// A new random key.
     pub fn generate(kind: KeyKind, rng: &mut impl rand_core::CryptoRngCore) -> Result<Self> {
         let secret = match kind {
-            KeyKind::Ed25519 => Secret::Ed25519(ed25519_dalek::SigningKey::generate(rng)),
+            KeyKind::Ed25519 => {
+                // A seed from the caller's RNG: ed25519-dalek 3 takes a newer rand_core
+                // than the ECDSA and RSA crates.
+                let mut seed = Zeroizing::new([0u8; 32]);
+                rng.fill_bytes(seed.as_mut());
+                Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
+            }
             KeyKind::EcdsaP256 => Secret::EcdsaP256(p256::ecdsa::SigningKey::random(rng)),
             KeyKind::EcdsaP384 => Secret::EcdsaP384(p384::ecdsa::SigningKey::random(rng)),
             KeyKind::RsaPss => Secret::RsaPss(Box::new(
@@ -339,6 +345,8 @@ impl PrivateKey {
     /// Reads a PKCS#8 PEM private key of any supported kind.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self> {
         use p256::pkcs8::DecodePrivateKey;
+        // ed25519-dalek speaks a newer `pkcs8` than p256, p384 and rsa.
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
         let secret = if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
             Secret::Ed25519(k)
         } else if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
@@ -359,7 +367,13 @@ impl PrivateKey {
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
         let doc = match &self.secret {
-            Secret::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
+            Secret::Ed25519(k) => {
+                use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+                let doc = k
+                    .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+                    .map_err(|e| Error::Signing(format!("PKCS#8 encoding: {e}")))?;
+                return Ok(Zeroizing::new(doc.to_string()));
+            }
             Secret::EcdsaP256(k) => k.to_pkcs8_pem(LineEnding::LF),
             Secret::EcdsaP384(k) => k.to_pkcs8_pem(LineEnding::LF),
             Secret::RsaPss(k) => k.to_pkcs8_pem(LineEnding::LF),
