@@ -31,6 +31,11 @@ fn manifest_dir() -> PathBuf {
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
+// The allocator of every tuflog binary that runs this code (`tuflog update`, the
+// server, the monitor): parsed metadata is many small allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROTATIONS: usize = 10;
 const TARGETS: usize = 10_000;
 
