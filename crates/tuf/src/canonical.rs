@@ -42,6 +42,16 @@ pub fn canonical_value(value: &Value) -> Result<Vec<u8>> {
 /// through; others are reordered in place. Text with a repeated key goes through
 /// [`canonical_value`], whose parser keeps the last occurrence as python's does.
 pub fn canonical_text(json: &str) -> Result<Vec<u8>> {
+    // tuflog's own documents, and any producer that stores what it signed, arrive in
+    // canonical form already: one scan and a copy instead of a parse and a rewrite.
+    if is_canonical(json) {
+        return Ok(json.as_bytes().to_vec());
+    }
+    transcode_text(json)
+}
+
+/// [`canonical_text`] without the check for text that is canonical already.
+fn transcode_text(json: &str) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(json.len());
     let mut de = serde_json::Deserializer::from_str(json);
     let streamed = Transcode { out: &mut out }
@@ -59,6 +69,163 @@ pub fn canonical_text(json: &str) -> Result<Vec<u8>> {
 }
 
 const DUPLICATE_KEY: &str = "duplicate object key";
+
+/// Deepest nesting [`is_canonical`] follows; deeper text takes the full path (whose
+/// parser stops at 128 levels).
+const CANONICAL_CHECK_MAX_DEPTH: usize = 64;
+
+/// Whether `json` is exactly the canonical form of itself, i.e. whether
+/// [`transcode_text`] would return these same bytes. Only ever errs towards `false`:
+/// any text it is unsure of (a key with an escape, deep nesting) takes the full path,
+/// which decides. `true` needs: no whitespace; object keys strictly increasing by code
+/// point (so no repeats); strings whose only escapes are `\"` and `\\`; integers as
+/// the shortest decimal of a value that parses as a `u64` or `i64` (no `-0`, no
+/// leading zeros, no fraction or exponent); `true`, `false`, `null`.
+fn is_canonical(json: &str) -> bool {
+    let mut scan = CanonicalScan {
+        text: json.as_bytes(),
+        at: 0,
+    };
+    scan.value(0) && scan.at == scan.text.len()
+}
+
+struct CanonicalScan<'t> {
+    text: &'t [u8],
+    at: usize,
+}
+
+impl<'t> CanonicalScan<'t> {
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let here = self.peek() == Some(byte);
+        if here {
+            self.at += 1;
+        }
+        here
+    }
+
+    fn value(&mut self, depth: usize) -> bool {
+        match self.peek() {
+            Some(b'{') => depth < CANONICAL_CHECK_MAX_DEPTH && self.object(depth + 1),
+            Some(b'[') => depth < CANONICAL_CHECK_MAX_DEPTH && self.array(depth + 1),
+            Some(b'"') => self.string().is_some(),
+            Some(b'-' | b'0'..=b'9') => self.integer(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            _ => false,
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        let matches = self.text[self.at..].starts_with(word);
+        if matches {
+            self.at += word.len();
+        }
+        matches
+    }
+
+    fn object(&mut self, depth: usize) -> bool {
+        self.at += 1;
+        if self.eat(b'}') {
+            return true;
+        }
+        let mut previous: Option<&'t [u8]> = None;
+        loop {
+            // An escaped key's code points differ from its bytes; the full path
+            // orders those.
+            let Some(key) = self.string().filter(|k| !k.contains(&b'\\')) else {
+                return false;
+            };
+            // Bytewise order of UTF-8 is code-point order; equal keys are a repeat.
+            if previous.is_some_and(|p| p >= key) {
+                return false;
+            }
+            previous = Some(key);
+            if !self.eat(b':') || !self.value(depth) {
+                return false;
+            }
+            if self.eat(b'}') {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> bool {
+        self.at += 1;
+        if self.eat(b']') {
+            return true;
+        }
+        loop {
+            if !self.value(depth) {
+                return false;
+            }
+            if self.eat(b']') {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    /// The raw bytes between the quotes of a canonical string.
+    fn string(&mut self) -> Option<&'t [u8]> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.at;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    let body = &self.text[start..self.at];
+                    self.at += 1;
+                    return Some(body);
+                }
+                b'\\' => match self.text.get(self.at + 1)? {
+                    b'"' | b'\\' => self.at += 2,
+                    _ => return None,
+                },
+                // Not JSON: the full path reports it.
+                0x00..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+    }
+
+    fn integer(&mut self) -> bool {
+        let negative = self.eat(b'-');
+        let start = self.at;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.at += 1;
+        }
+        let digits = &self.text[start..self.at];
+        if digits.is_empty()
+            || (digits[0] == b'0' && (digits.len() > 1 || negative))
+            || matches!(self.peek(), Some(b'.' | b'e' | b'E'))
+        {
+            return false;
+        }
+        let mut magnitude: u64 = 0;
+        for d in digits {
+            match magnitude
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(u64::from(d - b'0')))
+            {
+                Some(m) => magnitude = m,
+                None => return false,
+            }
+        }
+        // serde_json reads a negative integer as i64 only down to i64::MIN.
+        !negative || magnitude <= i64::MIN.unsigned_abs()
+    }
+}
 
 /// Writes canonical JSON of whatever it deserialises straight into `out`.
 struct Transcode<'o> {
@@ -381,8 +548,104 @@ mod tests {
         assert!(canonical_text(r#"{"a":"#).is_err());
     }
 
+    #[test]
+    fn text_already_canonical_is_recognised_and_nothing_else() {
+        for canonical in [
+            r#"{"a":[true,false,null,"x\"y\\z"],"b":{"c":-3,"d":0}}"#,
+            "18446744073709551615",
+            "-9223372036854775808",
+            r#"{"":1," ":2,"é":3,"𝄞":4}"#,
+            "[]",
+            "{}",
+            "\"a\u{7f}é\"",
+        ] {
+            assert!(is_canonical(canonical), "{canonical}");
+            assert_eq!(transcode_text(canonical).unwrap(), canonical.as_bytes());
+        }
+        for other in [
+            "-0",
+            "01",
+            "1.0",
+            "1e5",
+            "18446744073709551616",
+            "-9223372036854775809",
+            r#"{"a":1,"a":1}"#,
+            r#"{"b":1,"a":2}"#,
+            r#"{"a\\":1}"#,
+            r#""\n""#,
+            r#""\u0041""#,
+            r#""\/""#,
+            "\"a\u{1}\"",
+            " 1",
+            "1 ",
+            "[1,]",
+            r#"{"a":1,}"#,
+            "[1 ,2]",
+            "tru",
+            "",
+            // Regression: a key's opening quote was taken on trust.
+            r#"{x":1}"#,
+            r#"{"a":1,b":2}"#,
+        ] {
+            assert!(!is_canonical(other), "{other}");
+        }
+        let deep = format!("{}{}", "[".repeat(64), "]".repeat(64));
+        assert!(is_canonical(&deep));
+        let deeper = format!("{}{}", "[".repeat(65), "]".repeat(65));
+        assert!(!is_canonical(&deeper));
+    }
+
+    /// Applies `edits` (position, byte, kind) to `text`: insert, replace or delete.
+    fn mutated(text: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+        let mut out = text.to_vec();
+        for &(at, byte, kind) in edits {
+            if out.is_empty() {
+                out.push(byte);
+                continue;
+            }
+            let at = at % out.len();
+            match kind % 3 {
+                0 => out.insert(at, byte),
+                1 => out[at] = byte,
+                _ => {
+                    out.remove(at);
+                }
+            }
+        }
+        out
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        /// The fast path is taken for what the writer writes (unless it wrote a raw
+        /// control character, which is not JSON text).
+        #[test]
+        fn canonical_output_takes_the_fast_path(v in json_value()) {
+            let c = canonical_value(&v).unwrap();
+            if !c.iter().any(|b| *b < 0x20) {
+                prop_assert!(is_canonical(std::str::from_utf8(&c).unwrap()));
+            }
+        }
+
+        /// Soundness: whatever the check accepts, the full path returns unchanged,
+        /// including after edits that break canonical form in every small way.
+        #[test]
+        fn text_the_check_accepts_is_its_own_canonical_form(
+            v in json_value(),
+            edits in prop::collection::vec(
+                (any::<usize>(), prop::sample::select(b" \t\n\"\\-+.eE0159{}[],:nu/a".to_vec()), any::<u8>()),
+                0..4,
+            ),
+        ) {
+            let c = canonical_value(&v).unwrap();
+            let m = mutated(&c, &edits);
+            if let Ok(text) = std::str::from_utf8(&m) {
+                if is_canonical(text) {
+                    prop_assert_eq!(transcode_text(text).unwrap(), m.clone());
+                }
+            }
+        }
+
         #[test]
         fn agrees_with_olpc_cjson_where_it_agrees_with_securesystemslib(v in json_value()) {
             prop_assert_eq!(canonical_value(&v).unwrap(), olpc_cjson(&v));

@@ -703,17 +703,36 @@ impl<T: Role> Metadata<T> {
         Ok(())
     }
 
-    /// The envelope is written as compact standard JSON with sorted maps. Not OLPC
-    /// canonical JSON: that leaves control characters (the newlines of a PEM key)
-    /// unescaped, which no JSON parser accepts. Signatures cover the canonical form
-    /// of `signed` whatever the file's encoding.
+    /// The envelope is written as compact standard JSON. `signed` is written as its
+    /// OLPC canonical form whenever that is also JSON text, so a reader finds the
+    /// signed bytes canonical already and verifies them as they are; it is not JSON
+    /// when a string holds a control character (the newlines of a PEM key), which
+    /// canonical JSON leaves unescaped, and then `signed` is written as compact JSON
+    /// with sorted maps. Signatures cover the canonical form either way.
     fn encode(&mut self) -> Result<()> {
+        let malformed = |e: serde_json::Error| Error::malformed(T::TYPE, e.to_string());
+        if !self.canonical_signed.iter().any(|b| *b < 0x20) {
+            let mut out = Vec::with_capacity(self.canonical_signed.len() + 256);
+            out.extend_from_slice(b"{\"signatures\":");
+            serde_json::to_writer(&mut out, &self.signatures).map_err(malformed)?;
+            out.extend_from_slice(b",\"signed\":");
+            out.extend_from_slice(&self.canonical_signed);
+            for (key, value) in &self.unknown {
+                out.push(b',');
+                serde_json::to_writer(&mut out, key).map_err(malformed)?;
+                out.push(b':');
+                serde_json::to_writer(&mut out, value).map_err(malformed)?;
+            }
+            out.push(b'}');
+            self.bytes = out;
+            return Ok(());
+        }
         self.bytes = serde_json::to_vec(&EnvelopeOut {
             signatures: &self.signatures,
             signed: &self.signed,
             unknown: &self.unknown,
         })
-        .map_err(|e| Error::malformed(T::TYPE, e.to_string()))?;
+        .map_err(malformed)?;
         Ok(())
     }
 
