@@ -14,7 +14,7 @@ use crate::metadata::{
     check_length_and_hashes, check_not_expired, MetaFile, Metadata, Role, Root, Snapshot,
     TargetFile, Targets, Timestamp,
 };
-use crate::threshold::{verify_threshold, Authorization};
+use crate::threshold::{precheck, verify_threshold, verify_threshold_prechecked, Authorization};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -541,30 +541,46 @@ impl Updater {
                 limit: max,
             });
         }
-        // TUF §5.6.2: "The hashes of the new targets metadata file MUST match the
-        // hashes, if any, listed in the trusted snapshot metadata."
-        check_length_and_hashes(role, bytes, meta.length, meta.hashes.as_ref())?;
-        let new: Metadata<Targets> = Metadata::from_bytes(bytes)?;
-        // TUF §5.6.3: "The new targets metadata file MUST have been signed by a
-        // threshold of keys specified in the trusted root metadata file." For a
-        // delegated role (TUF §5.6.7.1), the keys and threshold come from the
-        // delegating role.
-        if delegator == "root" {
-            verify_threshold(
-                &Authorization::top_level(self.trusted.root.signed(), "targets")?,
-                &new,
-            )?;
+        // Who may sign: for a delegated role (TUF §5.6.7.1) the keys and threshold
+        // come from the delegating role. An error here is reported after the
+        // document's own, as it always was.
+        let auth = if delegator == "root" {
+            Authorization::top_level(self.trusted.root.signed(), "targets")
         } else {
-            let parent = self
-                .trusted
+            self.trusted
                 .targets
                 .get(delegator)
-                .ok_or_else(|| Error::Usage(format!("delegator {delegator} is not trusted")))?;
-            let delegations = parent.signed().delegations.as_ref().ok_or_else(|| {
-                Error::Missing(format!("{delegator} delegates nothing, not {role}"))
-            })?;
-            verify_threshold(&Authorization::delegated(delegations, role)?, &new)?;
-        }
+                .ok_or_else(|| Error::Usage(format!("delegator {delegator} is not trusted")))
+                .and_then(|parent| {
+                    parent.signed().delegations.as_ref().ok_or_else(|| {
+                        Error::Missing(format!("{delegator} delegates nothing, not {role}"))
+                    })
+                })
+                .and_then(|delegations| Authorization::delegated(delegations, role))
+        };
+        // A large targets document is hashed and its signatures checked on the thread
+        // that makes its canonical form, while this one parses it; each check below
+        // still decides in the spec's order.
+        let (parsed, beside) = Metadata::<Targets>::from_bytes_beside(bytes, |canonical, sigs| {
+            let hashes = check_length_and_hashes(role, bytes, meta.length, meta.hashes.as_ref());
+            let prechecked = auth.as_ref().map(|a| precheck(a, canonical, sigs)).ok();
+            (hashes, prechecked)
+        });
+        let (hashes, prechecked) = match beside {
+            Some(made) => made,
+            None => (
+                check_length_and_hashes(role, bytes, meta.length, meta.hashes.as_ref()),
+                None,
+            ),
+        };
+        // TUF §5.6.2: "The hashes of the new targets metadata file MUST match the
+        // hashes, if any, listed in the trusted snapshot metadata."
+        hashes?;
+        let new = parsed?;
+        // TUF §5.6.3: "The new targets metadata file MUST have been signed by a
+        // threshold of keys specified in the trusted root metadata file." (For a
+        // delegated role, of the delegating role's keys: TUF §5.6.7.1.)
+        verify_threshold_prechecked(&auth?, &new, &prechecked.unwrap_or_default())?;
         // TUF §5.6.4: "The version number of the new targets metadata file MUST match
         // the version number listed in the trusted snapshot metadata."
         if new.version() != meta.version {

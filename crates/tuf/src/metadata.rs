@@ -554,27 +554,69 @@ pub struct Metadata<T> {
 /// document, ~0.5 ms apiece), and a thread costs ~30 µs.
 pub const PARALLEL_PARSE_BYTES: usize = 64 << 10;
 
-/// The canonical form of `signed` and its typed parse, on two threads for large
-/// documents.
-fn canonical_and_typed<T: Role>(signed: &str) -> (Result<Vec<u8>>, serde_json::Result<T>) {
-    if signed.len() >= PARALLEL_PARSE_BYTES {
-        let both = std::thread::scope(|scope| {
-            let canonical = std::thread::Builder::new()
-                .spawn_scoped(scope, || canonical_text(signed))
-                .ok()?;
-            let typed = serde_json::from_str(signed);
-            Some((canonical.join().ok()?, typed))
-        });
-        if let Some(both) = both {
-            return both;
-        }
+/// The canonical form of `signed` and what `beside` makes of it (nothing when there
+/// is no canonical form).
+fn canonical_then<R>(
+    signed: &str,
+    beside: impl FnOnce(&[u8]) -> R,
+) -> (Result<Vec<u8>>, Option<R>) {
+    let canonical = canonical_text(signed);
+    let made = canonical.as_deref().ok().map(beside);
+    (canonical, made)
+}
+
+/// [`canonical_then`] and the typed parse of `signed`; for large documents the first
+/// on a second thread while the typed parse runs. Should no thread start, `beside`
+/// is skipped (its result is only ever an optimisation or a check the caller can
+/// make itself).
+fn canonical_and_typed<T: Role, R: Send>(
+    signed: &str,
+    beside: impl FnOnce(&[u8]) -> R + Send,
+) -> (Result<Vec<u8>>, Option<R>, serde_json::Result<T>) {
+    if signed.len() < PARALLEL_PARSE_BYTES {
+        let (canonical, made) = canonical_then(signed, beside);
+        return (canonical, made, serde_json::from_str(signed));
     }
-    (canonical_text(signed), serde_json::from_str(signed))
+    let both = std::thread::scope(|scope| {
+        let side = std::thread::Builder::new()
+            .spawn_scoped(scope, || canonical_then(signed, beside))
+            .ok()?;
+        let typed = serde_json::from_str(signed);
+        Some((side.join().ok()?, typed))
+    });
+    match both {
+        Some(((canonical, made), typed)) => (canonical, made, typed),
+        None => (canonical_text(signed), None, serde_json::from_str(signed)),
+    }
 }
 
 impl<T: Role> Metadata<T> {
     /// Parses a document read as role `T`. Repeated keys in `signed` are refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_beside(bytes, |_, _| ()).0
+    }
+
+    /// [`Metadata::from_bytes`], also running `beside(canonical_signed, signatures)`
+    /// as soon as the canonical form of `signed` is known: for a large document, on
+    /// the thread that made it, while the typed parse runs on this one. Its result
+    /// is `None` when the envelope or the canonical form could not be made, or no
+    /// thread could be started: `beside` must hold nothing the caller cannot redo. A client
+    /// checks signatures there (`threshold::precheck`), so the hash of a large
+    /// document's signed text leaves the critical path.
+    pub fn from_bytes_beside<R: Send>(
+        bytes: &[u8],
+        beside: impl FnOnce(&[u8], &[Signature]) -> R + Send,
+    ) -> (Result<Self>, Option<R>) {
+        let mut made = None;
+        let parsed = Self::parse_beside(bytes, beside, &mut made);
+        (parsed, made)
+    }
+
+    fn parse_beside<R: Send>(
+        bytes: &[u8],
+        beside: impl FnOnce(&[u8], &[Signature]) -> R + Send,
+        made: &mut Option<R>,
+    ) -> Result<Self> {
         let role = T::TYPE;
         let malformed = |e: serde_json::Error| Error::malformed(role, e.to_string());
         // The envelope's members are kept raw: `signed` is read twice below and never
@@ -596,7 +638,11 @@ impl<T: Role> Metadata<T> {
             .map_err(malformed)?;
         // The signatures cover the canonical form of `signed` as received, unknown
         // fields included; typed parsing below never feeds back into it.
-        let (canonical_signed, parsed) = canonical_and_typed::<T>(signed_raw.get());
+        let (canonical_signed, beside_made, parsed) =
+            canonical_and_typed::<T, R>(signed_raw.get(), |canonical| {
+                beside(canonical, &signatures)
+            });
+        *made = beside_made;
         let canonical_signed = canonical_signed?;
         let signed: T = match parsed {
             Ok(t) => t,

@@ -1,7 +1,7 @@
 //! The one threshold check, used for root, every top-level role and every delegated
 //! role (TUF §5.3.4, §5.4.2, §5.5.3, §5.6.3, §5.6.7: "signed by a threshold of keys").
 
-use crate::keys::Key;
+use crate::keys::{Key, Signature};
 use crate::metadata::{Delegations, Metadata, Role, Root};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,6 +72,67 @@ pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) ->
     verify_threshold_with(auth, doc, &|key, msg, sig| key.verify(msg, sig))
 }
 
+/// Signatures over one document's canonical `signed` already found valid, by key
+/// material and signature bytes: what [`precheck`] verified ahead of the count.
+/// Good only for the document it was made from.
+#[derive(Debug, Default)]
+pub(crate) struct Prechecked(Vec<(Vec<u8>, Vec<u8>)>);
+
+impl Prechecked {
+    fn holds(&self, key: &crate::keys::PublicKey, signature: &[u8]) -> bool {
+        let identity = key.identity();
+        self.0
+            .iter()
+            .any(|(k, s)| *k == identity && s.as_slice() == signature)
+    }
+}
+
+/// Verifies, ahead of [`verify_threshold_prechecked`], each signature in
+/// `signatures` over `message` whose key `auth` authorises, each key ID once. It
+/// decides nothing: the count, with all its rules, is still made by
+/// [`verify_threshold_with`]; this only lets the public-key work run elsewhere (on
+/// the thread that made `message`, while the document's typed parse runs).
+pub(crate) fn precheck(
+    auth: &Authorization<'_>,
+    message: &[u8],
+    signatures: &[Signature],
+) -> Prechecked {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut valid = Vec::new();
+    for sig in signatures {
+        if sig.sig.is_empty()
+            || sig.sig.len() > crate::keys::MAX_SIGNATURE_HEX_CHARS
+            || !auth.keyids.contains(&sig.keyid)
+            || !seen.insert(sig.keyid.as_str())
+        {
+            continue;
+        }
+        let (Some(Ok(public)), Ok(raw)) = (
+            auth.keys.get(&sig.keyid).map(|k| k.parse(&sig.keyid)),
+            hex::decode(&sig.sig),
+        ) else {
+            continue;
+        };
+        if public.verify(message, &raw) {
+            valid.push((public.identity(), raw));
+        }
+    }
+    Prechecked(valid)
+}
+
+/// [`verify_threshold`] counting the signatures `prechecked` holds as valid for
+/// `doc` without checking them again. `prechecked` must come from [`precheck`]
+/// over this same document's canonical `signed`.
+pub(crate) fn verify_threshold_prechecked<T: Role>(
+    auth: &Authorization<'_>,
+    doc: &Metadata<T>,
+    prechecked: &Prechecked,
+) -> Result<()> {
+    verify_threshold_with(auth, doc, &|key, message, signature| {
+        prechecked.holds(key, signature) || key.verify(message, signature)
+    })
+}
+
 /// Whether `signature` by `key` over `message` verifies: `check(key, message,
 /// signature)`.
 pub type SignatureCheck<'a> = dyn Fn(&crate::keys::PublicKey, &[u8], &[u8]) -> bool + 'a;
@@ -127,4 +188,109 @@ pub fn verify_threshold_with<T: Role>(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::editor::{new_root, new_targets};
+    use crate::keys::PrivateKey;
+    use crate::metadata::{Expires, Targets};
+    use rand_core::OsRng;
+
+    fn expires() -> Expires {
+        Expires::parse("2040-01-01T00:00:00Z").unwrap()
+    }
+
+    /// A root whose targets role is 2-of-3, its three keys, and one of them listed a
+    /// second time under another key ID.
+    fn root_and_keys() -> (Root, Vec<PrivateKey>, String) {
+        let keys: Vec<PrivateKey> = (1..=3u8)
+            .map(|i| PrivateKey::ed25519_from_seed(&[i; 32]).unwrap())
+            .collect();
+        let mut root = new_root(expires(), false);
+        for k in &keys {
+            root.add_key("targets", k.public()).unwrap();
+        }
+        let mut alias = keys[0].public().clone();
+        alias.unknown.insert("x-alias".into(), serde_json::json!(1));
+        let alias_id = root.add_key("targets", &alias).unwrap();
+        root.set_threshold("targets", 2).unwrap();
+        (root, keys, alias_id)
+    }
+
+    fn outcome(root: &Root, doc: &Metadata<Targets>) -> (Result<()>, Result<()>) {
+        let auth = Authorization::top_level(root, "targets").unwrap();
+        let prechecked = precheck(&auth, doc.canonical_signed(), doc.signatures());
+        (
+            verify_threshold(&auth, doc),
+            verify_threshold_prechecked(&auth, doc, &prechecked),
+        )
+    }
+
+    fn valid_count(r: &Result<()>) -> Option<u64> {
+        match r {
+            Ok(()) => None,
+            Err(Error::ThresholdNotMet { valid, .. }) => Some(*valid),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn prechecked_signatures_count_exactly_as_checked_ones() {
+        let (root, keys, alias_id) = root_and_keys();
+        let signed_by = |ks: &[&PrivateKey]| {
+            Metadata::sign_new(new_targets(expires()), ks, &mut OsRng).unwrap()
+        };
+        // Large enough for the canonical form and the precheck to run on their own
+        // thread (`metadata::PARALLEL_PARSE_BYTES`).
+        let mut big = new_targets(expires());
+        big.unknown.insert(
+            "x-padding".into(),
+            serde_json::json!("p".repeat(crate::metadata::PARALLEL_PARSE_BYTES)),
+        );
+        let big = Metadata::sign_new(big, &[&keys[1], &keys[2]], &mut OsRng).unwrap();
+        let (parsed, prechecked) =
+            Metadata::<Targets>::from_bytes_beside(big.bytes(), |canonical, sigs| {
+                let auth = Authorization::top_level(&root, "targets").unwrap();
+                precheck(&auth, canonical, sigs)
+            });
+        assert_eq!(prechecked.map(|p| p.0.len()), Some(2));
+        let big_parsed = parsed.unwrap();
+        // The same document with other signature entries, through its bytes.
+        let with_signatures = |doc: &Metadata<Targets>, sigs: Vec<Signature>| {
+            let mut v: serde_json::Value = serde_json::from_slice(doc.bytes()).unwrap();
+            v["signatures"] = serde_json::to_value(sigs).unwrap();
+            Metadata::<Targets>::from_bytes(&serde_json::to_vec(&v).unwrap()).unwrap()
+        };
+        let two = signed_by(&[&keys[0], &keys[1]]);
+        let one = signed_by(&[&keys[0]]);
+        let first = one.signatures()[0].clone();
+        let repeated = with_signatures(&one, vec![first.clone(), first.clone()]);
+        let mut alias_sig = first.clone();
+        alias_sig.keyid = alias_id;
+        let aliased = with_signatures(&one, vec![first, alias_sig]);
+        let mut bad = two.signatures()[1].clone();
+        bad.sig.replace_range(
+            0..2,
+            if bad.sig.starts_with("00") {
+                "11"
+            } else {
+                "00"
+            },
+        );
+        let corrupted = with_signatures(&two, vec![two.signatures()[0].clone(), bad]);
+        for (name, doc, expected) in [
+            ("two keys", &two, None),
+            ("two keys, large", &big_parsed, None),
+            ("one key", &one, Some(1)),
+            ("one signature twice", &repeated, Some(1)),
+            ("one key under two key IDs", &aliased, Some(1)),
+            ("one of two corrupted", &corrupted, Some(1)),
+        ] {
+            let (checked, prechecked) = outcome(&root, doc);
+            assert_eq!(valid_count(&checked), expected, "{name}");
+            assert_eq!(valid_count(&prechecked), expected, "{name}");
+        }
+    }
 }
