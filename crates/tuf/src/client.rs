@@ -14,7 +14,9 @@ use crate::metadata::{
     check_length_and_hashes, check_not_expired, MetaFile, Metadata, Role, Root, Snapshot,
     TargetFile, Targets, Timestamp,
 };
-use crate::threshold::{precheck, verify_threshold, verify_threshold_prechecked, Authorization};
+use crate::threshold::{
+    precheck, verify_threshold, verify_threshold_prechecked, verify_threshold_with, Authorization,
+};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -375,8 +377,34 @@ impl Updater {
         // TUF §5.3.4: "Version N+1 of the root metadata file MUST have been signed by:
         // (1) a threshold of keys specified in the trusted root metadata file (version
         // N), and (2) a threshold of keys specified in the new root metadata file".
-        verify_threshold(&Authorization::top_level(trusted, "root")?, &new)?;
-        verify_threshold(&Authorization::top_level(new.signed(), "root")?, &new)?;
+        // A key in both roots signed once; its signature is checked once for both
+        // counts (each count keeps all its own rules).
+        let checked = std::cell::RefCell::new(Vec::<(Vec<u8>, Vec<u8>, bool)>::new());
+        let check_once = |key: &crate::keys::PublicKey, message: &[u8], signature: &[u8]| {
+            let identity = key.identity();
+            if let Some((_, _, valid)) = checked
+                .borrow()
+                .iter()
+                .find(|(k, s, _)| *k == identity && s.as_slice() == signature)
+            {
+                return *valid;
+            }
+            let valid = key.verify(message, signature);
+            checked
+                .borrow_mut()
+                .push((identity, signature.to_vec(), valid));
+            valid
+        };
+        verify_threshold_with(
+            &Authorization::top_level(trusted, "root")?,
+            &new,
+            &check_once,
+        )?;
+        verify_threshold_with(
+            &Authorization::top_level(new.signed(), "root")?,
+            &new,
+            &check_once,
+        )?;
         // TUF §5.3.5: "checking that the version number signed in the new root metadata
         // file is indeed N+1".
         let expected = trusted.version + 1;
