@@ -26,7 +26,10 @@ fn trusted_root() -> &'static [u8] {
             root.add_key(role, key.public()).unwrap();
         }
         let mut rng = rand_core::OsRng;
-        Metadata::sign_new(root, &[&key], &mut rng).unwrap().bytes().to_vec()
+        Metadata::sign_new(root, &[&key], &mut rng)
+            .unwrap()
+            .bytes()
+            .to_vec()
     })
 }
 
@@ -35,7 +38,9 @@ fuzz_target!(|data: &[u8]| {
     let mut u = Updater::new(trusted_root(), now, Limits::default()).unwrap();
     let mut pieces = data.split(|b| *b == 0xff);
     for _ in 0..MAX_STEPS {
-        let Ok(Some(_req)) = u.next_request() else { break };
+        let Ok(Some(_req)) = u.next_request() else {
+            break;
+        };
         let response = match pieces.next() {
             Some(p) if !p.is_empty() => Response::Bytes(p.to_vec()),
             _ => Response::NotFound,

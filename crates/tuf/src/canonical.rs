@@ -81,7 +81,7 @@ const CANONICAL_CHECK_MAX_DEPTH: usize = 64;
 /// point (so no repeats); strings whose only escapes are `\"` and `\\`; integers as
 /// the shortest decimal of a value that parses as a `u64` or `i64` (no `-0`, no
 /// leading zeros, no fraction or exponent); `true`, `false`, `null`.
-fn is_canonical(json: &str) -> bool {
+pub fn is_canonical(json: &str) -> bool {
     let mut scan = CanonicalScan {
         text: json.as_bytes(),
         at: 0,
