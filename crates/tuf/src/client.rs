@@ -14,9 +14,7 @@ use crate::metadata::{
     check_length_and_hashes, check_not_expired, MetaFile, Metadata, Role, Root, Snapshot,
     TargetFile, Targets, Timestamp,
 };
-use crate::threshold::{
-    precheck, verify_threshold, verify_threshold_prechecked, verify_threshold_with, Authorization,
-};
+use crate::threshold::{precheck, verify_threshold, Authorization, CheckedSignatures};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -379,32 +377,9 @@ impl Updater {
         // N), and (2) a threshold of keys specified in the new root metadata file".
         // A key in both roots signed once; its signature is checked once for both
         // counts (each count keeps all its own rules).
-        let checked = std::cell::RefCell::new(Vec::<(Vec<u8>, Vec<u8>, bool)>::new());
-        let check_once = |key: &crate::keys::PublicKey, message: &[u8], signature: &[u8]| {
-            let identity = key.identity();
-            if let Some((_, _, valid)) = checked
-                .borrow()
-                .iter()
-                .find(|(k, s, _)| *k == identity && s.as_slice() == signature)
-            {
-                return *valid;
-            }
-            let valid = key.verify(message, signature);
-            checked
-                .borrow_mut()
-                .push((identity, signature.to_vec(), valid));
-            valid
-        };
-        verify_threshold_with(
-            &Authorization::top_level(trusted, "root")?,
-            &new,
-            &check_once,
-        )?;
-        verify_threshold_with(
-            &Authorization::top_level(new.signed(), "root")?,
-            &new,
-            &check_once,
-        )?;
+        let checked = CheckedSignatures::default();
+        checked.verify_threshold(&Authorization::top_level(trusted, "root")?, &new)?;
+        checked.verify_threshold(&Authorization::top_level(new.signed(), "root")?, &new)?;
         // TUF §5.3.5: "checking that the version number signed in the new root metadata
         // file is indeed N+1".
         let expected = trusted.version + 1;
@@ -589,18 +564,13 @@ impl Updater {
         // A large targets document is hashed and its signatures checked on the thread
         // that makes its canonical form, while this one parses it; each check below
         // still decides in the spec's order.
+        let check_hashes =
+            || check_length_and_hashes(role, bytes, meta.length, meta.hashes.as_ref());
         let (parsed, beside) = Metadata::<Targets>::from_bytes_beside(bytes, |canonical, sigs| {
-            let hashes = check_length_and_hashes(role, bytes, meta.length, meta.hashes.as_ref());
             let prechecked = auth.as_ref().map(|a| precheck(a, canonical, sigs)).ok();
-            (hashes, prechecked)
+            (check_hashes(), prechecked)
         });
-        let (hashes, prechecked) = match beside {
-            Some(made) => made,
-            None => (
-                check_length_and_hashes(role, bytes, meta.length, meta.hashes.as_ref()),
-                None,
-            ),
-        };
+        let (hashes, prechecked) = beside.unwrap_or_else(|| (check_hashes(), None));
         // TUF §5.6.2: "The hashes of the new targets metadata file MUST match the
         // hashes, if any, listed in the trusted snapshot metadata."
         hashes?;
@@ -608,7 +578,9 @@ impl Updater {
         // TUF §5.6.3: "The new targets metadata file MUST have been signed by a
         // threshold of keys specified in the trusted root metadata file." (For a
         // delegated role, of the delegating role's keys: TUF §5.6.7.1.)
-        verify_threshold_prechecked(&auth?, &new, &prechecked.unwrap_or_default())?;
+        prechecked
+            .unwrap_or_default()
+            .verify_threshold(&auth?, &new)?;
         // TUF §5.6.4: "The version number of the new targets metadata file MUST match
         // the version number listed in the trusted snapshot metadata."
         if new.version() != meta.version {

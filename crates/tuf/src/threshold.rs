@@ -72,65 +72,63 @@ pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) ->
     verify_threshold_with(auth, doc, &|key, msg, sig| key.verify(msg, sig))
 }
 
-/// Signatures over one document's canonical `signed` already found valid, by key
-/// material and signature bytes: what [`precheck`] verified ahead of the count.
-/// Good only for the document it was made from.
+/// Signature checks over one document's canonical `signed`, remembered by key
+/// material and signature bytes, so that no signature is verified twice: when two
+/// counts cover the same document (the old and the new root's, TUF §5.3.4), or when
+/// the checks ran ahead of the count ([`precheck`]). Good only for the document it
+/// was used with: the message is not part of what it remembers.
 #[derive(Debug, Default)]
-pub(crate) struct Prechecked(Vec<(Vec<u8>, Vec<u8>)>);
+pub(crate) struct CheckedSignatures(std::cell::RefCell<Vec<CheckedSignature>>);
 
-impl Prechecked {
-    fn holds(&self, key: &crate::keys::PublicKey, signature: &[u8]) -> bool {
+/// Key material, signature bytes, and whether the signature verified.
+type CheckedSignature = (Vec<u8>, Vec<u8>, bool);
+
+impl CheckedSignatures {
+    fn check(&self, key: &crate::keys::PublicKey, message: &[u8], signature: &[u8]) -> bool {
         let identity = key.identity();
-        self.0
+        if let Some((_, _, valid)) = self
+            .0
+            .borrow()
             .iter()
-            .any(|(k, s)| *k == identity && s.as_slice() == signature)
+            .find(|(k, s, _)| *k == identity && s.as_slice() == signature)
+        {
+            return *valid;
+        }
+        let valid = key.verify(message, signature);
+        self.0
+            .borrow_mut()
+            .push((identity, signature.to_vec(), valid));
+        valid
+    }
+
+    /// [`verify_threshold`], verifying only the signatures not checked before.
+    pub(crate) fn verify_threshold<T: Role>(
+        &self,
+        auth: &Authorization<'_>,
+        doc: &Metadata<T>,
+    ) -> Result<()> {
+        verify_threshold_with(auth, doc, &|key, message, signature| {
+            self.check(key, message, signature)
+        })
     }
 }
 
-/// Verifies, ahead of [`verify_threshold_prechecked`], each signature in
-/// `signatures` over `message` whose key `auth` authorises, each key ID once. It
-/// decides nothing: the count, with all its rules, is still made by
-/// [`verify_threshold_with`]; this only lets the public-key work run elsewhere (on
-/// the thread that made `message`, while the document's typed parse runs).
+/// Makes, ahead of the count, the signature checks the count of `auth` over
+/// `signatures` and `message` will ask for: the same walk as
+/// [`verify_threshold_with`], before the document is parsed into types. It decides
+/// nothing; the count is made later with [`CheckedSignatures::verify_threshold`] on
+/// the document `message` came from. This lets the public-key work run elsewhere
+/// (on the thread that made `message`, while the typed parse runs).
 pub(crate) fn precheck(
     auth: &Authorization<'_>,
     message: &[u8],
     signatures: &[Signature],
-) -> Prechecked {
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    let mut valid = Vec::new();
-    for sig in signatures {
-        if sig.sig.is_empty()
-            || sig.sig.len() > crate::keys::MAX_SIGNATURE_HEX_CHARS
-            || !auth.keyids.contains(&sig.keyid)
-            || !seen.insert(sig.keyid.as_str())
-        {
-            continue;
-        }
-        let (Some(Ok(public)), Ok(raw)) = (
-            auth.keys.get(&sig.keyid).map(|k| k.parse(&sig.keyid)),
-            hex::decode(&sig.sig),
-        ) else {
-            continue;
-        };
-        if public.verify(message, &raw) {
-            valid.push((public.identity(), raw));
-        }
-    }
-    Prechecked(valid)
-}
-
-/// [`verify_threshold`] counting the signatures `prechecked` holds as valid for
-/// `doc` without checking them again. `prechecked` must come from [`precheck`]
-/// over this same document's canonical `signed`.
-pub(crate) fn verify_threshold_prechecked<T: Role>(
-    auth: &Authorization<'_>,
-    doc: &Metadata<T>,
-    prechecked: &Prechecked,
-) -> Result<()> {
-    verify_threshold_with(auth, doc, &|key, message, signature| {
-        prechecked.holds(key, signature) || key.verify(message, signature)
-    })
+) -> CheckedSignatures {
+    let checked = CheckedSignatures::default();
+    count_valid(auth, signatures, message, &|key, message, signature| {
+        checked.check(key, message, signature)
+    });
+    checked
 }
 
 /// Whether `signature` by `key` over `message` verifies: `check(key, message,
@@ -145,9 +143,29 @@ pub fn verify_threshold_with<T: Role>(
     doc: &Metadata<T>,
     check: &SignatureCheck<'_>,
 ) -> Result<()> {
-    let mut counted_ids: BTreeSet<&str> = BTreeSet::new();
+    let valid = count_valid(auth, doc.signatures(), doc.canonical_signed(), check);
+    if valid < auth.threshold {
+        return Err(Error::ThresholdNotMet {
+            role: auth.role.to_string(),
+            version: doc.version(),
+            valid,
+            threshold: auth.threshold,
+        });
+    }
+    Ok(())
+}
+
+/// The counting rules: how many distinct authorised keys made a valid signature
+/// over `message`, stopping at the threshold.
+fn count_valid<'s>(
+    auth: &Authorization<'_>,
+    signatures: &'s [Signature],
+    message: &[u8],
+    check: &SignatureCheck<'_>,
+) -> u64 {
+    let mut counted_ids: BTreeSet<&'s str> = BTreeSet::new();
     let mut counted_keys: BTreeSet<Vec<u8>> = BTreeSet::new();
-    for sig in doc.signatures() {
+    for sig in signatures {
         if sig.sig.is_empty()
             || sig.sig.len() > crate::keys::MAX_SIGNATURE_HEX_CHARS
             || counted_ids.contains(sig.keyid.as_str())
@@ -168,26 +186,17 @@ pub fn verify_threshold_with<T: Role>(
         let Ok(raw) = hex::decode(&sig.sig) else {
             continue;
         };
-        if check(&public, doc.canonical_signed(), &raw) {
+        if check(&public, message, &raw) {
             counted_ids.insert(&sig.keyid);
             counted_keys.insert(identity);
             // Enough: further signatures cannot change the outcome, and each costs a
             // public-key operation.
             if counted_ids.len() as u64 >= auth.threshold {
-                return Ok(());
+                break;
             }
         }
     }
-    let valid = counted_ids.len() as u64;
-    if valid < auth.threshold {
-        return Err(Error::ThresholdNotMet {
-            role: auth.role.to_string(),
-            version: doc.version(),
-            valid,
-            threshold: auth.threshold,
-        });
-    }
-    Ok(())
+    counted_ids.len() as u64
 }
 
 #[cfg(test)]
@@ -224,7 +233,7 @@ mod tests {
         let prechecked = precheck(&auth, doc.canonical_signed(), doc.signatures());
         (
             verify_threshold(&auth, doc),
-            verify_threshold_prechecked(&auth, doc, &prechecked),
+            prechecked.verify_threshold(&auth, doc),
         )
     }
 
@@ -255,7 +264,8 @@ mod tests {
                 let auth = Authorization::top_level(&root, "targets").unwrap();
                 precheck(&auth, canonical, sigs)
             });
-        assert_eq!(prechecked.map(|p| p.0.len()), Some(2));
+        let valid_checks = |c: CheckedSignatures| c.0.borrow().iter().filter(|e| e.2).count();
+        assert_eq!(prechecked.map(valid_checks), Some(2));
         let big_parsed = parsed.unwrap();
         // The same document with other signature entries, through its bytes.
         let with_signatures = |doc: &Metadata<Targets>, sigs: Vec<Signature>| {
