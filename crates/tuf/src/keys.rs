@@ -212,12 +212,34 @@ impl Key {
     }
 }
 
+/// Exactly `VerifyingKey::verify_strict`, without decompressing R.
+///
+/// verify_strict decodes R only to refuse a small-order R (and a small-order key). The
+/// plain check then compares the *canonical* encoding of the recomputed point with R's
+/// bytes, so whenever it passes, R is that canonical encoding and R is small-order exactly
+/// when its bytes are one of the eight canonical encodings of the eight-torsion points.
+/// Comparing 32-byte strings replaces a field square root, about a sixth of a verification
+/// (bench/RESULTS.md, monitor replay). `tests::strict_ed25519_agrees_with_dalek` checks
+/// agreement, including signatures whose R is each torsion point.
+fn ed25519_verify_strict(
+    key: &ed25519_dalek::VerifyingKey,
+    msg: &[u8],
+    sig: &ed25519_dalek::Signature,
+) -> bool {
+    use ed25519_dalek::Verifier as _;
+    static SMALL_ORDER_ENCODINGS: std::sync::LazyLock<[[u8; 32]; 8]> =
+        std::sync::LazyLock::new(|| {
+            curve25519_dalek::constants::EIGHT_TORSION.map(|p| p.compress().to_bytes())
+        });
+    !key.is_weak() && !SMALL_ORDER_ENCODINGS.contains(sig.r_bytes()) && key.verify(msg, sig).is_ok()
+}
+
 impl PublicKey {
     /// True if `sig` is a valid signature over `msg`. Malformed signatures are invalid.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         match self {
             PublicKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(sig)
-                .is_ok_and(|s| k.verify_strict(msg, &s).is_ok()),
+                .is_ok_and(|s| ed25519_verify_strict(k, msg, &s)),
             PublicKey::EcdsaP256(k) => {
                 use p256::ecdsa::signature::Verifier;
                 p256::ecdsa::Signature::from_der(sig).is_ok_and(|s| k.verify(msg, &s).is_ok())
@@ -505,6 +527,115 @@ mod tests {
             let pem = k.to_pkcs8_pem().unwrap();
             let again = PrivateKey::from_pkcs8_pem(&pem).unwrap();
             assert_eq!(again.public(), k.public());
+        }
+    }
+
+    /// A signature over `msg` that satisfies the plain (cofactorless) equation for the
+    /// key `a·B + key_torsion` with the given R, found by trying message suffixes until the
+    /// torsion terms cancel; `None` if `r_point` cannot be reached that way.
+    fn forge_with_r(
+        a: curve25519_dalek::Scalar,
+        key_torsion: curve25519_dalek::EdwardsPoint,
+        r_point: curve25519_dalek::EdwardsPoint,
+        r_scalar: curve25519_dalek::Scalar,
+    ) -> Option<(
+        ed25519_dalek::VerifyingKey,
+        Vec<u8>,
+        ed25519_dalek::Signature,
+    )> {
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        use sha2::Sha512;
+        let public = EdwardsPoint::mul_base(&a) + key_torsion;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&public.compress().to_bytes()).ok()?;
+        let r = r_point.compress().to_bytes();
+        (0u32..256).find_map(|n| {
+            let msg = format!("message {n}").into_bytes();
+            let k = Scalar::from_bytes_mod_order_wide(
+                &Sha512::new()
+                    .chain_update(r)
+                    .chain_update(public.compress().as_bytes())
+                    .chain_update(&msg)
+                    .finalize()
+                    .into(),
+            );
+            // [s]B - [k]A = [r_scalar + k·a - k·a]B - [k]T = r_scalar·B - [k]T.
+            let recomputed = EdwardsPoint::mul_base(&r_scalar) - k * key_torsion;
+            (recomputed.compress().to_bytes() == r).then(|| {
+                let s = r_scalar + k * a;
+                (
+                    key,
+                    msg,
+                    ed25519_dalek::Signature::from_components(r, s.to_bytes()),
+                )
+            })
+        })
+    }
+
+    #[test]
+    fn strict_ed25519_agrees_with_dalek() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        use curve25519_dalek::{EdwardsPoint, Scalar};
+        use ed25519_dalek::Verifier as _;
+        use rand_core::RngCore;
+        let random_scalar = || {
+            let mut b = [0u8; 32];
+            OsRng.fill_bytes(&mut b);
+            Scalar::from_bytes_mod_order(b)
+        };
+
+        // R of small order under a mixed-order key: the plain check passes, strict must not.
+        let mut forged = 0;
+        for torsion in EIGHT_TORSION {
+            let Some((key, msg, sig)) =
+                forge_with_r(random_scalar(), EIGHT_TORSION[1], torsion, Scalar::ZERO)
+            else {
+                continue;
+            };
+            forged += 1;
+            assert!(
+                key.verify(&msg, &sig).is_ok(),
+                "forgery does not pass the plain check"
+            );
+            assert!(key.verify_strict(&msg, &sig).is_err());
+            assert!(
+                !ed25519_verify_strict(&key, &msg, &sig),
+                "small-order R accepted"
+            );
+        }
+        assert_eq!(forged, 8, "every torsion point should be reachable as R");
+
+        // A small-order key with an honest-looking R.
+        let (key, msg, sig) = forge_with_r(
+            Scalar::ZERO,
+            EIGHT_TORSION[1],
+            EdwardsPoint::mul_base(&Scalar::ONE),
+            Scalar::ONE,
+        )
+        .unwrap();
+        assert!(key.verify(&msg, &sig).is_ok());
+        assert!(key.verify_strict(&msg, &sig).is_err());
+        assert!(
+            !ed25519_verify_strict(&key, &msg, &sig),
+            "weak key accepted"
+        );
+
+        // Honest signatures and every single-bit corruption of them.
+        for _ in 0..8 {
+            let signer = ed25519_dalek::SigningKey::from_bytes(&random_scalar().to_bytes());
+            let key = signer.verifying_key();
+            let msg = b"canonical signed bytes";
+            let good = ed25519_dalek::Signer::sign(&signer, msg).to_bytes();
+            assert!(ed25519_verify_strict(&key, msg, &good.into()));
+            for bit in 0..512 {
+                let mut bad = good;
+                bad[bit / 8] ^= 1 << (bit % 8);
+                let sig = ed25519_dalek::Signature::from_bytes(&bad);
+                assert_eq!(
+                    ed25519_verify_strict(&key, msg, &sig),
+                    key.verify_strict(msg, &sig).is_ok(),
+                    "bit {bit}"
+                );
+            }
         }
     }
 
