@@ -58,8 +58,8 @@ pub struct Config {
     pub batch_entries: u64,
     /// Metadata fetches in flight.
     pub fetch_window: usize,
-    /// Threads checking each batch's signatures ahead of its replay.
-    pub verify_threads: usize,
+    /// Threads judging each batch, each taking whole repositories.
+    pub replay_threads: usize,
     /// Fetch metadata by the bundle (`GET /metadata/bundle/…`) where the log serves
     /// it; otherwise, and for logs that do not, one document at a time.
     pub metadata_bundles: bool,
@@ -79,7 +79,7 @@ impl Config {
             batch_entries: 4096,
             fetch_window: 32,
             metadata_bundles: true,
-            verify_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            replay_threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -323,36 +323,6 @@ impl Monitor {
         })
     }
 
-    /// Runs `jobs` on the runtime, at most `window` at once, handing each result
-    /// to `each` in the order the jobs were given.
-    async fn in_order<T, J>(
-        &self,
-        window: usize,
-        jobs: impl IntoIterator<Item = J>,
-        mut each: impl FnMut(T) -> Result<(), Error>,
-    ) -> Result<(), Error>
-    where
-        T: Send + 'static,
-        J: std::future::Future<Output = Result<T, Error>> + Send + 'static,
-    {
-        let mut in_flight = VecDeque::new();
-        let mut jobs = jobs.into_iter();
-        loop {
-            while in_flight.len() < window.max(1) {
-                let Some(job) = jobs.next() else { break };
-                in_flight.push_back(tokio::spawn(job));
-            }
-            let Some(running) = in_flight.pop_front() else {
-                return Ok(());
-            };
-            each(
-                running
-                    .await
-                    .map_err(|e| Error::fetch(self.log.base(), e))??,
-            )?;
-        }
-    }
-
     /// Fetches the entry bundles of `from..to` and hashes their leaves; keeps the
     /// bundles while they fit in [`MAX_CACHED_BUNDLE_BYTES`].
     async fn fetch_leaves(
@@ -377,21 +347,26 @@ impl Monitor {
                 async move { Ok((tile, log.bundle(tile).await?)) }
             })
             .collect();
-        self.in_order(self.config.fetch_window, jobs, |(tile, entries)| {
-            let first = tile.index() * per_tile;
-            let skip = usize::try_from(from.saturating_sub(first)).unwrap_or(0);
-            let before = leaves.len();
-            leaves.extend(entries.iter().skip(skip).map(|e| leaf_hash(e)));
-            progress.advance((leaves.len() - before) as u64);
-            let bytes: usize = entries.iter().map(Vec::len).sum();
-            if cached_bytes + bytes <= MAX_CACHED_BUNDLE_BYTES {
-                cached_bytes += bytes;
-                cached.push(Some(entries));
-            } else {
-                cached.push(None);
-            }
-            Ok(())
-        })
+        in_order(
+            &self.log,
+            self.config.fetch_window,
+            jobs,
+            |(tile, entries)| {
+                let first = tile.index() * per_tile;
+                let skip = usize::try_from(from.saturating_sub(first)).unwrap_or(0);
+                let before = leaves.len();
+                leaves.extend(entries.iter().skip(skip).map(|e| leaf_hash(e)));
+                progress.advance((leaves.len() - before) as u64);
+                let bytes: usize = entries.iter().map(Vec::len).sum();
+                if cached_bytes + bytes <= MAX_CACHED_BUNDLE_BYTES {
+                    cached_bytes += bytes;
+                    cached.push(Some(entries));
+                } else {
+                    cached.push(None);
+                }
+                Ok(())
+            },
+        )
         .await?;
         progress.finish();
         Ok((leaves, cached))
@@ -411,69 +386,82 @@ impl Monitor {
         let to = from + leaves.len() as u64;
         let first_tile = from / per_tile;
         let batch_tiles = (self.config.batch_entries / per_tile).max(1);
-        progress.start("replaying", to - from);
-        let mut tile = first_tile;
-        while tile * per_tile < to {
+        let fetcher = Fetcher {
+            log: self.log.clone(),
+            window: self.config.fetch_window,
+            metadata_bundles: self.config.metadata_bundles,
+        };
+        // Each batch is fetched while the one before it is judged and stored.
+        let fetch = |tile: u64, cached: &mut Vec<Option<Vec<Vec<u8>>>>| {
             let last_tile = (tile + batch_tiles).min(to.div_ceil(per_tile));
+            let bundles = (tile..last_tile)
+                .map(|t| {
+                    cached
+                        .get_mut(usize::try_from(t - first_tile).unwrap_or(usize::MAX))
+                        .and_then(Option::take)
+                })
+                .collect();
             let batch_from = (tile * per_tile).max(from);
             let batch_to = (last_tile * per_tile).min(to);
-            // The batch's entries, from the cache or fetched again; a bundle
-            // fetched again must hold the entries whose leaves were verified.
-            let mut entries = Vec::new();
-            for t in tile..last_tile {
-                let slot = cached
-                    .get_mut(usize::try_from(t - first_tile).unwrap_or(usize::MAX))
-                    .and_then(Option::take);
-                let (bundle, refetched) = match slot {
-                    Some(b) => (b, false),
-                    None => (self.log.bundle(bundle_tile(t, to)?).await?, true),
-                };
-                let first = t * per_tile;
-                for (i, e) in bundle.into_iter().enumerate() {
-                    let index = first + i as u64;
-                    if index < from || index >= to {
-                        continue;
-                    }
-                    if refetched
-                        && leaf_hash(&e)
-                            != leaves[usize::try_from(index - from).unwrap_or(usize::MAX)]
-                    {
-                        self.alerts.raise(
-                            AlertRecord::log(
-                                AlertKind::BadEntries,
-                                format!("entry {index} changed between two reads of its bundle"),
-                                None,
-                            ),
-                            Some(format!("bad-entries/{index}")),
-                        );
-                        return Err(Error::fetch(self.log.base(), "entries changed while read"));
-                    }
-                    entries.push((index, e));
+            let verified = leaves[usize::try_from(batch_from - from).unwrap_or(0)
+                ..usize::try_from(batch_to - from).unwrap_or(0)]
+                .to_vec();
+            FetchAhead(tokio::spawn(fetcher.clone().batch(
+                tile..last_tile,
+                batch_from..batch_to,
+                to,
+                bundles,
+                verified,
+            )))
+        };
+        progress.start("replaying", to - from);
+        let mut ahead = Some(fetch(first_tile, &mut cached));
+        while let Some(mut fetching) = ahead.take() {
+            let fetched = (&mut fetching.0)
+                .await
+                .map_err(|e| Error::fetch(self.log.base(), e))??;
+            let FetchedBatch {
+                tiles,
+                entries,
+                metadata,
+            } = match fetched {
+                Fetched::Batch(b) => b,
+                Fetched::EntryChanged(index) => {
+                    self.alerts.raise(
+                        AlertRecord::log(
+                            AlertKind::BadEntries,
+                            format!("entry {index} changed between two reads of its bundle"),
+                            None,
+                        ),
+                        Some(format!("bad-entries/{index}")),
+                    );
+                    return Err(Error::fetch(self.log.base(), "entries changed while read"));
                 }
+            };
+            if tiles.end * per_tile < to {
+                ahead = Some(fetch(tiles.end, &mut cached));
             }
-            let metadata = self.fetch_metadata(&entries, tile..last_tile, to).await?;
+            let batch_from = (tiles.start * per_tile).max(from);
+            let batch_to = (tiles.end * per_tile).min(to);
             // Judged in order; nothing is stored until the whole batch is.
             let (findings, changes) = {
                 let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
-                let batch: Vec<(&[u8], &[u8])> = entries
-                    .iter()
-                    .zip(&metadata)
-                    .filter_map(|((_, entry), served)| match served {
-                        Served::Bytes(bytes) => Some((entry.as_slice(), bytes.as_slice())),
-                        _ => None,
-                    })
-                    .collect();
-                replay.preverify(&batch, self.config.verify_threads);
                 let mut findings = Vec::new();
+                let mut run: Vec<(u64, &[u8], &[u8])> = Vec::with_capacity(entries.len());
                 for ((index, entry), served) in entries.iter().zip(&metadata) {
                     match served {
-                        Served::Bytes(bytes) => findings.extend(replay.entry(*index, entry, bytes)),
+                        Served::Bytes(bytes) => run.push((*index, entry, bytes)),
                         // The entry commits to more bytes than it says: judged as
                         // bytes that do not match.
-                        Served::Oversized => findings.extend(replay.entry(*index, entry, &[])),
-                        Served::NotServed => findings.push(unavailable(*index, entry)),
+                        Served::Oversized => run.push((*index, entry, &[])),
+                        Served::NotServed => {
+                            findings.extend(replay.entries(&run, self.config.replay_threads));
+                            run.clear();
+                            findings.push(unavailable(*index, entry));
+                        }
                     }
                 }
+                findings.extend(replay.entries(&run, self.config.replay_threads));
                 (findings, replay.take_changes())
             };
             let done = batch_to == to;
@@ -505,91 +493,9 @@ impl Monitor {
             }
             self.report(&findings);
             progress.advance(batch_to - batch_from);
-            tile = last_tile;
         }
         progress.finish();
         Ok(())
-    }
-
-    /// Each entry's metadata, in entry order: from the metadata bundles of `tiles`
-    /// (all of them in flight at once) when the log serves them, otherwise (and for
-    /// documents left out of a bundle) fetched by content, `fetch_window` requests
-    /// in flight.
-    async fn fetch_metadata(
-        &self,
-        entries: &[(u64, Vec<u8>)],
-        tiles: std::ops::Range<u64>,
-        size: u64,
-    ) -> Result<Vec<Served>, Error> {
-        let per_tile = MAX_BUNDLE_ENTRIES as u64;
-        let wanted = if self.config.metadata_bundles {
-            tiles
-                .clone()
-                .map(|t| bundle_tile(t, size))
-                .collect::<Result<Vec<_>, _>>()?
-        } else {
-            Vec::new()
-        };
-        let mut bundled: Vec<Option<Vec<Bundled>>> = Vec::with_capacity(wanted.len());
-        let jobs: Vec<_> = wanted
-            .iter()
-            .map(|&tile| {
-                let log = self.log.clone();
-                async move { log.metadata_bundle(tile).await }
-            })
-            .collect();
-        self.in_order(wanted.len(), jobs, |b| {
-            bundled.push(b);
-            Ok(())
-        })
-        .await?;
-        let mut out: Vec<Option<Served>> = Vec::with_capacity(entries.len());
-        for (index, _) in entries {
-            let slot = usize::try_from(index / per_tile - tiles.start)
-                .ok()
-                .and_then(|t| bundled.get_mut(t)?.as_mut())
-                .and_then(|b| b.get_mut(usize::try_from(index % per_tile).ok()?));
-            out.push(match slot.map(|s| std::mem::replace(s, Bundled::LeftOut)) {
-                Some(Bundled::Bytes(bytes)) => Some(Served::Bytes(bytes)),
-                Some(Bundled::NotStored) => Some(Served::NotServed),
-                Some(Bundled::LeftOut) | None => None,
-            });
-        }
-        // An entry that does not parse commits to nothing; the replay says so.
-        let missing: Vec<(usize, Option<(String, u64)>)> = entries
-            .iter()
-            .zip(&out)
-            .enumerate()
-            .filter(|(_, (_, o))| o.is_none())
-            .map(|(i, ((_, e), _))| {
-                (
-                    i,
-                    LogEntry::from_bytes(e).ok().map(|e| (e.sha256, e.length)),
-                )
-            })
-            .collect();
-        let jobs: Vec<_> = missing
-            .into_iter()
-            .map(|(i, wanted)| {
-                let log = self.log.clone();
-                async move {
-                    let served = match wanted {
-                        Some((sha, length)) => log.metadata(&sha, length).await?,
-                        None => Served::Bytes(Vec::new()),
-                    };
-                    Ok((i, served))
-                }
-            })
-            .collect();
-        self.in_order(self.config.fetch_window, jobs, |(i, served)| {
-            out[i] = Some(served);
-            Ok(())
-        })
-        .await?;
-        Ok(out
-            .into_iter()
-            .map(|o| o.unwrap_or(Served::NotServed))
-            .collect())
     }
 
     fn report(&self, findings: &[Finding]) {
@@ -829,6 +735,187 @@ impl Monitor {
 }
 
 /// The level-0 tile `t` as a tree of `size` has it.
+/// What fetching a batch takes, owned, so that the fetch runs on the runtime while
+/// the batch before it is judged.
+#[derive(Clone)]
+struct Fetcher {
+    log: LogClient,
+    window: usize,
+    metadata_bundles: bool,
+}
+
+/// A batch ready to judge: its entries and the metadata each commits to.
+struct FetchedBatch {
+    tiles: std::ops::Range<u64>,
+    entries: Vec<(u64, Vec<u8>)>,
+    metadata: Vec<Served>,
+}
+
+enum Fetched {
+    Batch(FetchedBatch),
+    /// A bundle fetched again no longer holds the entry whose leaf was verified.
+    EntryChanged(u64),
+}
+
+/// A batch being fetched ahead; dropped unawaited (the step failed), it stops.
+struct FetchAhead(tokio::task::JoinHandle<Result<Fetched, Error>>);
+
+impl Drop for FetchAhead {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Fetcher {
+    /// The entries `range` (in bundles `tiles`; `cached` holds those kept from
+    /// verifying the tree) and their metadata. A bundle fetched again must hold
+    /// the entries whose leaves (`verified`) were checked against the signed root.
+    async fn batch(
+        self,
+        tiles: std::ops::Range<u64>,
+        range: std::ops::Range<u64>,
+        size: u64,
+        cached: Vec<Option<Vec<Vec<u8>>>>,
+        verified: Vec<Hash>,
+    ) -> Result<Fetched, Error> {
+        let per_tile = MAX_BUNDLE_ENTRIES as u64;
+        let mut entries = Vec::with_capacity(verified.len());
+        for (t, slot) in tiles.clone().zip(cached) {
+            let (bundle, refetched) = match slot {
+                Some(b) => (b, false),
+                None => (self.log.bundle(bundle_tile(t, size)?).await?, true),
+            };
+            let first = t * per_tile;
+            for (i, e) in bundle.into_iter().enumerate() {
+                let index = first + i as u64;
+                if !range.contains(&index) {
+                    continue;
+                }
+                if refetched
+                    && verified.get(usize::try_from(index - range.start).unwrap_or(usize::MAX))
+                        != Some(&leaf_hash(&e))
+                {
+                    return Ok(Fetched::EntryChanged(index));
+                }
+                entries.push((index, e));
+            }
+        }
+        let metadata = self.metadata(&entries, tiles.clone(), size).await?;
+        Ok(Fetched::Batch(FetchedBatch {
+            tiles,
+            entries,
+            metadata,
+        }))
+    }
+
+    /// Each entry's metadata, in entry order: from the metadata bundles of `tiles`
+    /// (all of them in flight at once) when the log serves them, otherwise (and for
+    /// documents left out of a bundle) fetched by content, `fetch_window` requests
+    /// in flight.
+    async fn metadata(
+        &self,
+        entries: &[(u64, Vec<u8>)],
+        tiles: std::ops::Range<u64>,
+        size: u64,
+    ) -> Result<Vec<Served>, Error> {
+        let per_tile = MAX_BUNDLE_ENTRIES as u64;
+        let wanted = if self.metadata_bundles {
+            tiles
+                .clone()
+                .map(|t| bundle_tile(t, size))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
+        let mut bundled: Vec<Option<Vec<Bundled>>> = Vec::with_capacity(wanted.len());
+        let jobs: Vec<_> = wanted
+            .iter()
+            .map(|&tile| {
+                let log = self.log.clone();
+                async move { log.metadata_bundle(tile).await }
+            })
+            .collect();
+        in_order(&self.log, wanted.len(), jobs, |b| {
+            bundled.push(b);
+            Ok(())
+        })
+        .await?;
+        let mut out: Vec<Option<Served>> = Vec::with_capacity(entries.len());
+        for (index, _) in entries {
+            let slot = usize::try_from(index / per_tile - tiles.start)
+                .ok()
+                .and_then(|t| bundled.get_mut(t)?.as_mut())
+                .and_then(|b| b.get_mut(usize::try_from(index % per_tile).ok()?));
+            out.push(match slot.map(|s| std::mem::replace(s, Bundled::LeftOut)) {
+                Some(Bundled::Bytes(bytes)) => Some(Served::Bytes(bytes)),
+                Some(Bundled::NotStored) => Some(Served::NotServed),
+                Some(Bundled::LeftOut) | None => None,
+            });
+        }
+        // An entry that does not parse commits to nothing; the replay says so.
+        let missing: Vec<(usize, Option<(String, u64)>)> = entries
+            .iter()
+            .zip(&out)
+            .enumerate()
+            .filter(|(_, (_, o))| o.is_none())
+            .map(|(i, ((_, e), _))| {
+                (
+                    i,
+                    LogEntry::from_bytes(e).ok().map(|e| (e.sha256, e.length)),
+                )
+            })
+            .collect();
+        let jobs: Vec<_> = missing
+            .into_iter()
+            .map(|(i, wanted)| {
+                let log = self.log.clone();
+                async move {
+                    let served = match wanted {
+                        Some((sha, length)) => log.metadata(&sha, length).await?,
+                        None => Served::Bytes(Vec::new()),
+                    };
+                    Ok((i, served))
+                }
+            })
+            .collect();
+        in_order(&self.log, self.window, jobs, |(i, served)| {
+            out[i] = Some(served);
+            Ok(())
+        })
+        .await?;
+        Ok(out
+            .into_iter()
+            .map(|o| o.unwrap_or(Served::NotServed))
+            .collect())
+    }
+}
+
+/// Runs `jobs` on the runtime, at most `window` at once, handing each result to
+/// `each` in the order the jobs were given.
+async fn in_order<T, J>(
+    log: &LogClient,
+    window: usize,
+    jobs: impl IntoIterator<Item = J>,
+    mut each: impl FnMut(T) -> Result<(), Error>,
+) -> Result<(), Error>
+where
+    T: Send + 'static,
+    J: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+{
+    let mut in_flight = VecDeque::new();
+    let mut jobs = jobs.into_iter();
+    loop {
+        while in_flight.len() < window.max(1) {
+            let Some(job) = jobs.next() else { break };
+            in_flight.push_back(tokio::spawn(job));
+        }
+        let Some(running) = in_flight.pop_front() else {
+            return Ok(());
+        };
+        each(running.await.map_err(|e| Error::fetch(log.base(), e))??)?;
+    }
+}
+
 fn bundle_tile(t: u64, size: u64) -> Result<Tile, Error> {
     Tile::for_tree_size(0, t, size)
         .ok_or_else(|| Error::Damaged(format!("no entry bundle {t} in a tree of {size}")))

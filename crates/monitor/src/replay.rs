@@ -27,10 +27,9 @@
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use tuf::keys::PublicKey;
 use tuf::logentry::LogEntry;
 use tuf::metadata::{Metadata, Role, Root, Snapshot, Targets, Timestamp};
-use tuf::threshold::{verify_threshold_with, Authorization};
+use tuf::threshold::{verify_threshold, Authorization};
 
 /// Most delegated versions one repository may have waiting for a delegator;
 /// beyond it they are judged (and reported) at once.
@@ -147,38 +146,24 @@ pub struct Replay {
     dirty: BTreeSet<String>,
     /// Versions logged since [`Replay::take_changes`].
     new_logged: Vec<Logged>,
-    /// Signatures already verified (by [`Replay::preverify`]).
-    verified: Verified,
 }
 
-/// Signatures known to verify, each as SHA-256 over the key's identity, the
-/// SHA-256 of the message and the signature: a replay counts one without checking
-/// it again only if that same key verified that same message and signature.
+/// One repository's part of a batch: its state, taken out of the replay while a
+/// thread judges its entries (with their positions in the batch).
+struct RepoWork {
+    name: String,
+    state: RepoReplay,
+    entries: Vec<(usize, LogEntry)>,
+}
+
+/// What judging one entry leaves for the replay as a whole.
 #[derive(Default)]
-pub struct Verified(std::collections::HashSet<[u8; 32]>);
-
-impl Verified {
-    fn digest(key: &PublicKey, msg: &[u8], sig: &[u8]) -> [u8; 32] {
-        let mut h = Sha256::new();
-        let identity = key.identity();
-        h.update((identity.len() as u64).to_be_bytes());
-        h.update(&identity);
-        h.update(Sha256::digest(msg));
-        h.update(sig);
-        h.finalize().into()
-    }
-
-    /// Verifies `sig`, remembering it when it holds.
-    fn verify_and_keep(&mut self, key: &PublicKey, msg: &[u8], sig: &[u8]) {
-        if key.verify(msg, sig) {
-            self.0.insert(Self::digest(key, msg, sig));
-        }
-    }
-
-    /// Whether `sig` by `key` over `msg` verifies: known, or checked now.
-    fn check(&self, key: &PublicKey, msg: &[u8], sig: &[u8]) -> bool {
-        self.0.contains(&Self::digest(key, msg, sig)) || key.verify(msg, sig)
-    }
+struct Judged {
+    findings: Vec<Finding>,
+    /// The version, when it was taken as logged (whether or not it is legitimate).
+    logged: Option<Logged>,
+    /// Whether the repository's stored state changed.
+    dirty: bool,
 }
 
 /// One logged (repository, role, version) and the SHA-256 (hex) of its bytes.
@@ -248,193 +233,117 @@ impl Replay {
         Self::default()
     }
 
-    /// Verifies the signatures of `batch` (entries with their metadata) on
-    /// `threads` threads against the keys in force now, so that [`Replay::entry`]
-    /// finds them already checked. Only an optimisation: a signature by a key that
-    /// comes into force within the batch is checked by the replay itself.
-    pub fn preverify(&mut self, batch: &[(&[u8], &[u8])], threads: usize) {
-        #[derive(serde::Deserialize)]
-        struct Envelope<'a> {
-            #[serde(borrow)]
-            signed: &'a serde_json::value::RawValue,
-            signatures: Vec<tuf::keys::Signature>,
-        }
-        let keys = |repo: &str, keyid: &str| -> Option<PublicKey> {
-            let r = self.repos.get(repo)?;
-            let key = r
-                .root
-                .as_ref()
-                .and_then(|root| root.signed().keys.get(keyid))
-                .or_else(|| {
-                    r.targets
-                        .values()
-                        .filter_map(|t| t.signed().delegations.as_ref())
-                        .find_map(|d| d.keys.get(keyid))
-                })?;
-            key.parse(keyid).ok()
-        };
-        let work = |chunk: &[(&[u8], &[u8])]| {
-            let mut verified = Verified::default();
-            for (entry, metadata) in chunk {
-                let Ok(entry) = LogEntry::from_bytes(entry) else {
-                    continue;
-                };
-                let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(metadata) else {
-                    continue;
-                };
-                let Ok(msg) = tuf::canonical::canonical_text(envelope.signed.get()) else {
-                    continue;
-                };
-                for sig in &envelope.signatures {
-                    let (Some(key), Ok(raw)) =
-                        (keys(&entry.repo, &sig.keyid), hex::decode(&sig.sig))
-                    else {
-                        continue;
-                    };
-                    verified.verify_and_keep(&key, &msg, &raw);
-                }
-            }
-            verified
-        };
-        let per = batch.len().div_ceil(threads.max(1)).max(1);
-        let parts: Vec<Verified> = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(per)
-                .map(|chunk| scope.spawn(move || work(chunk)))
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
-        let mut all = Verified::default();
-        for p in parts {
-            all.0.extend(p.0);
-        }
-        self.verified = all;
-    }
-
     /// Judges the entry at `index` with the metadata bytes it commits to.
     pub fn entry(&mut self, index: u64, entry_bytes: &[u8], metadata: &[u8]) -> Vec<Finding> {
         let entry = match LogEntry::from_bytes(entry_bytes) {
             Ok(e) => e,
-            Err(e) => {
-                return vec![alert(
-                    AlertKind::Malformed,
-                    index,
-                    "?",
-                    "?",
-                    0,
-                    format!("the entry does not parse: {e}"),
-                )]
-            }
+            Err(e) => return vec![malformed_entry(index, &e)],
         };
-        let at = |kind, detail: String| {
-            alert(kind, index, &entry.repo, &entry.role, entry.version, detail)
+        let name = entry.repo.clone();
+        let judged =
+            self.repos
+                .entry(name.clone())
+                .or_default()
+                .judge(index, entry, entry_bytes, metadata);
+        self.absorb(&name, judged)
+    }
+
+    /// Judges a batch of `(index, entry, metadata)` in log order, exactly as
+    /// [`Replay::entry`] one by one would, on up to `threads` threads.
+    ///
+    /// Repositories share nothing in a replay, so each thread takes whole
+    /// repositories, judges their entries in log order, and the findings are put
+    /// back in log order. This is how a monitor keeps both cores busy: the
+    /// signature checks, most of a replay's work, run where the entries are judged.
+    pub fn entries(&mut self, batch: &[(u64, &[u8], &[u8])], threads: usize) -> Vec<Finding> {
+        let mut early: Vec<(usize, Judged)> = Vec::new();
+        let mut groups: BTreeMap<String, Vec<(usize, LogEntry)>> = BTreeMap::new();
+        for (position, (index, entry_bytes, _)) in batch.iter().enumerate() {
+            match LogEntry::from_bytes(entry_bytes) {
+                Ok(e) => groups
+                    .entry(e.repo.clone())
+                    .or_default()
+                    .push((position, e)),
+                Err(e) => early.push((position, Judged::alert(malformed_entry(*index, &e)))),
+            }
+        }
+        // Each repository's state leaves the map for its thread, and comes back.
+        let mut work: Vec<RepoWork> = groups
+            .into_iter()
+            .map(|(name, entries)| RepoWork {
+                state: self.repos.remove(&name).unwrap_or_default(),
+                name,
+                entries,
+            })
+            .collect();
+        // Longest first, each to the least loaded thread.
+        work.sort_by_key(|w| std::cmp::Reverse(w.entries.len()));
+        let threads = threads.clamp(1, work.len().max(1));
+        let mut shares: Vec<(usize, Vec<RepoWork>)> =
+            (0..threads).map(|_| (0, Vec::new())).collect();
+        for w in work {
+            if let Some(share) = shares.iter_mut().min_by_key(|(load, _)| *load) {
+                share.0 += w.entries.len();
+                share.1.push(w);
+            }
+        }
+        let judge_share = |share: Vec<RepoWork>| {
+            let mut judged = Vec::new();
+            let mut states = Vec::with_capacity(share.len());
+            for RepoWork {
+                name,
+                mut state,
+                entries,
+            } in share
+            {
+                for (position, entry) in entries {
+                    let (index, entry_bytes, metadata) = batch[position];
+                    judged.push((
+                        position,
+                        name.clone(),
+                        state.judge(index, entry, entry_bytes, metadata),
+                    ));
+                }
+                states.push((name, state));
+            }
+            (judged, states)
         };
-        // 1. The bytes are the ones the entry commits to.
-        if !entry.describes(metadata) {
-            let sha = hex::encode(Sha256::digest(metadata));
-            return vec![at(
-                AlertKind::ContentMismatch,
-                format!(
-                    "the entry commits to {} bytes with SHA-256 {}; the metadata served is {} bytes with SHA-256 {sha}",
-                    entry.length, entry.sha256, metadata.len()
-                ),
-            )];
+        let mut done: Vec<_> = if shares.len() == 1 {
+            shares.into_iter().map(|(_, s)| judge_share(s)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = shares
+                    .into_iter()
+                    .map(|(_, share)| scope.spawn(|| judge_share(share)))
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
+        let mut in_order: Vec<(usize, String, Judged)> = early
+            .into_iter()
+            .map(|(position, j)| (position, String::new(), j))
+            .collect();
+        for (judged, states) in done.drain(..) {
+            in_order.extend(judged);
+            self.repos.extend(states);
         }
-        let verified = &self.verified;
-        let repo = self.repos.entry(entry.repo.clone()).or_default();
-        // 2. Each (repository, role, version) once; versions only go up.
-        let logged = repo.logged.entry(entry.role.clone()).or_default();
-        if let Some(earlier) = logged.get(&entry.version) {
-            return vec![if *earlier == entry.sha256 {
-                at(
-                    AlertKind::Duplicate,
-                    "this version was logged before".into(),
-                )
-            } else {
-                at(
-                    AlertKind::Equivocation,
-                    format!(
-                        "version {} was logged before with SHA-256 {earlier}; now with {}",
-                        entry.version, entry.sha256
-                    ),
-                )
-            }];
+        in_order.sort_by_key(|(position, _, _)| *position);
+        in_order
+            .into_iter()
+            .flat_map(|(_, name, judged)| self.absorb(&name, judged))
+            .collect()
+    }
+
+    /// Takes note of what judging an entry of `repo` changed; its findings.
+    fn absorb(&mut self, repo: &str, judged: Judged) -> Vec<Finding> {
+        if judged.dirty {
+            self.dirty.insert(repo.to_string());
         }
-        let latest = logged.keys().next_back().copied();
-        logged.insert(entry.version, entry.sha256.clone());
-        self.new_logged.push(Logged {
-            repo: entry.repo.clone(),
-            role: entry.role.clone(),
-            version: entry.version,
-            sha256: entry.sha256.clone(),
-        });
-        if entry.role != "timestamp" {
-            self.dirty.insert(entry.repo.clone());
-        }
-        if let Some(latest) = latest.filter(|l| *l > entry.version) {
-            return vec![at(
-                AlertKind::VersionNotIncreasing,
-                format!("version {latest} was logged before"),
-            )];
-        }
-        // 3–6, by role.
-        let mut findings = Vec::new();
-        match entry.role.as_str() {
-            "root" => findings.extend(repo.root(index, &entry, metadata, verified)),
-            "timestamp" => {
-                let (found, doc) =
-                    repo.top_level::<Timestamp>(index, &entry, metadata, verified, |r, new| {
-                        r.timestamp.as_ref().map_or(Ok(()), |t| {
-                            tuf::client::check_snapshot_listing(t.signed(), new)
-                        })
-                    });
-                findings.extend(found);
-                if let Some(doc) = doc {
-                    // Re-signed timestamps that list the same snapshot change nothing
-                    // the next check needs: only a new listing is stored.
-                    let listed =
-                        |t: &Metadata<Timestamp>| t.signed().snapshot_meta().map(|m| m.version);
-                    if repo.timestamp.as_ref().and_then(listed) != listed(&doc) {
-                        self.dirty.insert(entry.repo.clone());
-                    }
-                    repo.timestamp = Some(doc);
-                }
-            }
-            "snapshot" => {
-                let (found, doc) =
-                    repo.top_level::<Snapshot>(index, &entry, metadata, verified, |r, new| {
-                        r.snapshot.as_ref().map_or(Ok(()), |s| {
-                            tuf::client::check_targets_listing(s.signed(), new)
-                        })
-                    });
-                findings.extend(found);
-                if doc.is_some() {
-                    repo.snapshot = doc;
-                }
-                // Every push logs its snapshot after its targets roles: whatever
-                // still waits for a delegator has none.
-                findings.extend(repo.judge_pending(true, verified));
-            }
-            "targets" => {
-                if let Some(doc) = parse::<Targets>(index, &entry, metadata, &mut findings) {
-                    findings.extend(repo.authorise_top_level(index, &entry, doc, verified));
-                    findings.extend(repo.judge_pending(false, verified));
-                }
-            }
-            _ => {
-                if let Some(doc) = parse::<Targets>(index, &entry, metadata, &mut findings) {
-                    repo.pending.push(Pending {
-                        index,
-                        entry,
-                        entry_bytes: entry_bytes.to_vec(),
-                        doc,
-                    });
-                    let overflow = repo.pending.len() > MAX_PENDING_PER_REPO;
-                    findings.extend(repo.judge_pending(overflow, verified));
-                }
-            }
-        }
-        findings
+        self.new_logged.extend(judged.logged);
+        judged.findings
     }
 
     /// The repositories seen so far.
@@ -519,6 +428,126 @@ impl Replay {
 }
 
 impl RepoReplay {
+    /// Judges the entry at `index` of this repository (see the module docs for
+    /// the checks, in order).
+    fn judge(
+        &mut self,
+        index: u64,
+        entry: LogEntry,
+        entry_bytes: &[u8],
+        metadata: &[u8],
+    ) -> Judged {
+        let at = |kind, detail: String| {
+            alert(kind, index, &entry.repo, &entry.role, entry.version, detail)
+        };
+        // 1. The bytes are the ones the entry commits to.
+        if !entry.describes(metadata) {
+            let sha = hex::encode(Sha256::digest(metadata));
+            return Judged::alert(at(
+                AlertKind::ContentMismatch,
+                format!(
+                    "the entry commits to {} bytes with SHA-256 {}; the metadata served is {} bytes with SHA-256 {sha}",
+                    entry.length, entry.sha256, metadata.len()
+                ),
+            ));
+        }
+        // 2. Each (repository, role, version) once; versions only go up.
+        let logged = self.logged.entry(entry.role.clone()).or_default();
+        if let Some(earlier) = logged.get(&entry.version) {
+            return Judged::alert(if *earlier == entry.sha256 {
+                at(
+                    AlertKind::Duplicate,
+                    "this version was logged before".into(),
+                )
+            } else {
+                at(
+                    AlertKind::Equivocation,
+                    format!(
+                        "version {} was logged before with SHA-256 {earlier}; now with {}",
+                        entry.version, entry.sha256
+                    ),
+                )
+            });
+        }
+        let latest = logged.keys().next_back().copied();
+        logged.insert(entry.version, entry.sha256.clone());
+        let mut judged = Judged {
+            findings: Vec::new(),
+            logged: Some(Logged {
+                repo: entry.repo.clone(),
+                role: entry.role.clone(),
+                version: entry.version,
+                sha256: entry.sha256.clone(),
+            }),
+            dirty: entry.role != "timestamp",
+        };
+        if let Some(latest) = latest.filter(|l| *l > entry.version) {
+            judged.findings.push(at(
+                AlertKind::VersionNotIncreasing,
+                format!("version {latest} was logged before"),
+            ));
+            return judged;
+        }
+        // 3–6, by role.
+        let repo = self;
+        let findings = &mut judged.findings;
+        match entry.role.as_str() {
+            "root" => findings.extend(repo.root(index, &entry, metadata)),
+            "timestamp" => {
+                let (found, doc) =
+                    repo.top_level::<Timestamp>(index, &entry, metadata, |r, new| {
+                        r.timestamp.as_ref().map_or(Ok(()), |t| {
+                            tuf::client::check_snapshot_listing(t.signed(), new)
+                        })
+                    });
+                findings.extend(found);
+                if let Some(doc) = doc {
+                    // Re-signed timestamps that list the same snapshot change nothing
+                    // the next check needs: only a new listing is stored.
+                    let listed =
+                        |t: &Metadata<Timestamp>| t.signed().snapshot_meta().map(|m| m.version);
+                    if repo.timestamp.as_ref().and_then(listed) != listed(&doc) {
+                        judged.dirty = true;
+                    }
+                    repo.timestamp = Some(doc);
+                }
+            }
+            "snapshot" => {
+                let (found, doc) = repo.top_level::<Snapshot>(index, &entry, metadata, |r, new| {
+                    r.snapshot.as_ref().map_or(Ok(()), |s| {
+                        tuf::client::check_targets_listing(s.signed(), new)
+                    })
+                });
+                findings.extend(found);
+                if doc.is_some() {
+                    repo.snapshot = doc;
+                }
+                // Every push logs its snapshot after its targets roles: whatever
+                // still waits for a delegator has none.
+                findings.extend(repo.judge_pending(true));
+            }
+            "targets" => {
+                if let Some(doc) = parse::<Targets>(index, &entry, metadata, findings) {
+                    findings.extend(repo.authorise_top_level(index, &entry, doc));
+                    findings.extend(repo.judge_pending(false));
+                }
+            }
+            _ => {
+                if let Some(doc) = parse::<Targets>(index, &entry, metadata, findings) {
+                    repo.pending.push(Pending {
+                        index,
+                        entry,
+                        entry_bytes: entry_bytes.to_vec(),
+                        doc,
+                    });
+                    let overflow = repo.pending.len() > MAX_PENDING_PER_REPO;
+                    findings.extend(repo.judge_pending(overflow));
+                }
+            }
+        }
+        judged
+    }
+
     fn state(&self) -> RepoState {
         RepoState {
             root: self.root.as_ref().map(|r| r.bytes().to_vec()),
@@ -537,7 +566,7 @@ impl RepoReplay {
         }
     }
 
-    fn root(&mut self, index: u64, entry: &LogEntry, bytes: &[u8], v: &Verified) -> Vec<Finding> {
+    fn root(&mut self, index: u64, entry: &LogEntry, bytes: &[u8]) -> Vec<Finding> {
         let mut findings = Vec::new();
         let Some(doc) = parse::<Root>(index, entry, bytes, &mut findings) else {
             return findings;
@@ -552,14 +581,14 @@ impl RepoReplay {
                     format!("the root in force is version {}", trusted.version()),
                 );
             }
-            if let Err(e) = authorised(trusted.signed(), "root", &doc, v) {
+            if let Err(e) = authorised(trusted.signed(), "root", &doc) {
                 return fail(
                     AlertKind::RootNotAuthorized,
                     format!("not signed by root v{}'s threshold: {e}", trusted.version()),
                 );
             }
         }
-        if let Err(e) = authorised(doc.signed(), "root", &doc, v) {
+        if let Err(e) = authorised(doc.signed(), "root", &doc) {
             return fail(
                 AlertKind::RootNotAuthorized,
                 format!("not signed by its own threshold: {e}"),
@@ -578,14 +607,13 @@ impl RepoReplay {
         index: u64,
         entry: &LogEntry,
         bytes: &[u8],
-        v: &Verified,
         listing: impl FnOnce(&Self, &T) -> Result<(), tuf::Error>,
     ) -> (Vec<Finding>, Option<Metadata<T>>) {
         let mut findings = Vec::new();
         let Some(doc) = parse::<T>(index, entry, bytes, &mut findings) else {
             return (findings, None);
         };
-        if let Err(detail) = self.check_top_level(entry, &doc, v) {
+        if let Err(detail) = self.check_top_level(entry, &doc) {
             findings.push(on_entry(AlertKind::Unauthorized, index, entry, detail));
             return (findings, None);
         }
@@ -607,9 +635,8 @@ impl RepoReplay {
         index: u64,
         entry: &LogEntry,
         doc: Metadata<Targets>,
-        v: &Verified,
     ) -> Vec<Finding> {
-        match self.check_top_level(entry, &doc, v) {
+        match self.check_top_level(entry, &doc) {
             Ok(()) => {
                 let found = new_version(index, entry, &doc);
                 self.targets.insert(entry.role.clone(), doc);
@@ -620,17 +647,12 @@ impl RepoReplay {
     }
 
     /// TUF §5.4.2, §5.5.3, §5.6.3: signed by the threshold the root in force sets.
-    fn check_top_level<T: Role>(
-        &self,
-        entry: &LogEntry,
-        doc: &Metadata<T>,
-        v: &Verified,
-    ) -> Result<(), String> {
+    fn check_top_level<T: Role>(&self, entry: &LogEntry, doc: &Metadata<T>) -> Result<(), String> {
         let root = self
             .root
             .as_ref()
             .ok_or_else(|| "no root of this repository was logged before it".to_string())?;
-        authorised(root.signed(), &entry.role, doc, v).map_err(|e| {
+        authorised(root.signed(), &entry.role, doc).map_err(|e| {
             format!(
                 "not signed by the keys root v{} authorises for {}: {e}",
                 root.version(),
@@ -641,13 +663,13 @@ impl RepoReplay {
 
     /// Takes every waiting delegated version some targets role in force now
     /// delegates to; with `final_say`, reports the rest as unauthorised.
-    fn judge_pending(&mut self, final_say: bool, v: &Verified) -> Vec<Finding> {
+    fn judge_pending(&mut self, final_say: bool) -> Vec<Finding> {
         let mut findings = Vec::new();
         loop {
             let before = self.pending.len();
             let waiting = std::mem::take(&mut self.pending);
             for p in waiting {
-                if self.delegated_by_one_in_force(&p, v) {
+                if self.delegated_by_one_in_force(&p) {
                     findings.push(new_version(p.index, &p.entry, &p.doc));
                     self.targets.insert(p.entry.role.clone(), p.doc);
                 } else {
@@ -675,30 +697,41 @@ impl RepoReplay {
     }
 
     /// TUF §5.6.7.2: signed by the threshold of keys a delegator names for it.
-    fn delegated_by_one_in_force(&self, p: &Pending, v: &Verified) -> bool {
+    fn delegated_by_one_in_force(&self, p: &Pending) -> bool {
         self.targets
             .iter()
             .filter(|(name, _)| **name != p.entry.role)
             .filter_map(|(_, delegator)| delegator.signed().delegations.as_ref())
             .any(|delegations| {
                 Authorization::delegated(delegations, &p.entry.role)
-                    .and_then(|auth| {
-                        verify_threshold_with(&auth, &p.doc, &|k, m, s| v.check(k, m, s))
-                    })
+                    .and_then(|auth| verify_threshold(&auth, &p.doc))
                     .is_ok()
             })
     }
 }
 
-fn authorised<T: Role>(
-    root: &Root,
-    role: &str,
-    doc: &Metadata<T>,
-    v: &Verified,
-) -> tuf::Result<()> {
-    verify_threshold_with(&Authorization::top_level(root, role)?, doc, &|k, m, s| {
-        v.check(k, m, s)
-    })
+fn authorised<T: Role>(root: &Root, role: &str, doc: &Metadata<T>) -> tuf::Result<()> {
+    verify_threshold(&Authorization::top_level(root, role)?, doc)
+}
+
+fn malformed_entry(index: u64, e: &tuf::Error) -> Finding {
+    alert(
+        AlertKind::Malformed,
+        index,
+        "?",
+        "?",
+        0,
+        format!("the entry does not parse: {e}"),
+    )
+}
+
+impl Judged {
+    fn alert(finding: Finding) -> Judged {
+        Judged {
+            findings: vec![finding],
+            ..Judged::default()
+        }
+    }
 }
 
 /// Parses `bytes` as `T` at the entry's version, or records why not.

@@ -400,51 +400,106 @@ fn a_replay_restored_from_its_changes_judges_as_one_that_never_stopped() {
     assert!(new_versions(&got).contains(&("bins".into(), 1)));
 }
 
-/// Signatures checked ahead in bulk change nothing a replay concludes: an honest
-/// history is judged the same, and a signature lifted from one document onto
-/// another (same key, other message) is still refused.
+/// A batch judged on several threads, each taking whole repositories, concludes
+/// exactly what the same entries judged one by one do: the same findings in the
+/// same order and the same changes to store, across batch boundaries, with
+/// delegated versions waiting for their delegator, equivocation, a duplicate, a
+/// rollback, a
+/// signature lifted onto another document, bytes that do not match their entry and
+/// an entry that does not parse.
 #[test]
-fn preverified_signatures_count_only_for_the_key_message_and_signature_checked() {
-    let mut repo = Repo::new();
-    let first = repo.first_push();
-    let next: Vec<(String, Vec<u8>)> = (0..3).map(|_| repo.resigned_timestamp()).collect();
-    // Timestamp v5 carrying v4's signature.
-    let mut lifted: serde_json::Value = serde_json::from_slice(&next[2].1).unwrap();
-    lifted["signed"]["version"] = 5.into();
-    let lifted = (
-        "timestamp".to_string(),
-        serde_json::to_vec(&lifted).unwrap(),
-    );
+fn a_batch_judged_on_threads_concludes_what_entries_one_by_one_do() {
+    type History = Vec<(String, Vec<u8>)>;
+    let mut histories: Vec<(String, History)> = Vec::new();
+    for n in 0..5 {
+        let mut repo = Repo::new();
+        let mut h = repo.first_push();
+        match n {
+            0 => {
+                let (t2, bins) = repo.delegation_to_bins();
+                h.push(("bins".into(), bins.bytes().to_vec()));
+                h.push(("targets".into(), t2.bytes().to_vec()));
+                h.extend(repo.online(&[("bins", &bins), ("targets", &t2)]));
+            }
+            1 => {
+                let t = repo.resigned_timestamp();
+                let mut other: serde_json::Value = serde_json::from_slice(&t.1).unwrap();
+                other["signed"]["expires"] = "2032-01-01T00:00:00Z".into();
+                h.push(t);
+                h.push(("timestamp".into(), serde_json::to_vec(&other).unwrap()));
+                h.push(repo.resigned_timestamp());
+                let duplicate = h[3].clone();
+                h.push(duplicate);
+                for version in [7, 6] {
+                    other["signed"]["version"] = version.into();
+                    h.push(("timestamp".into(), serde_json::to_vec(&other).unwrap()));
+                }
+            }
+            2 => {
+                let t = repo.resigned_timestamp();
+                let mut lifted: serde_json::Value = serde_json::from_slice(&t.1).unwrap();
+                lifted["signed"]["version"] = 9.into();
+                h.push(t);
+                h.push(("timestamp".into(), serde_json::to_vec(&lifted).unwrap()));
+            }
+            _ => h.extend((0..3).map(|_| repo.resigned_timestamp())),
+        }
+        histories.push((format!("repo{n}.example/app"), h));
+    }
+    // Interleaved as on a shared log; one entry whose bytes do not match, one that
+    // does not parse.
+    let mut log: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for i in 0.. {
+        let before = log.len();
+        for (name, h) in &histories {
+            if let Some((role, bytes)) = h.get(i) {
+                let entry = LogEntry::new(name, role, version_of(bytes), bytes);
+                log.push((entry.to_bytes().unwrap(), bytes.clone()));
+            }
+        }
+        if log.len() == before {
+            break;
+        }
+    }
+    let mismatched = log[7].0.clone();
+    log.insert(9, (mismatched, log[12].1.clone()));
+    log.insert(15, (b"not an entry".to_vec(), Vec::new()));
 
-    let mut plain = Replay::new();
-    let mut expected = feed(&mut plain, 0, &first);
-    expected.extend(feed(&mut plain, 4, &next));
-    expected.extend(feed(&mut plain, 7, std::slice::from_ref(&lifted)));
+    let mut one_by_one = Replay::new();
+    let expected: Vec<Finding> = log
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (e, m))| one_by_one.entry(i as u64, e, m))
+        .collect();
+    let expected_changes = one_by_one.take_changes();
 
-    let mut ahead = Replay::new();
-    let mut got = feed(&mut ahead, 0, &first);
-    let entries: Vec<(Vec<u8>, Vec<u8>)> = next
+    let mut threaded = Replay::new();
+    let batch: Vec<(u64, &[u8], &[u8])> = log
         .iter()
-        .chain(std::iter::once(&lifted))
-        .map(|(role, bytes)| {
-            let e = LogEntry::new(REPO, role, version_of(bytes), bytes);
-            (e.to_bytes().unwrap(), bytes.clone())
-        })
+        .enumerate()
+        .map(|(i, (e, m))| (i as u64, e.as_slice(), m.as_slice()))
         .collect();
-    let batch: Vec<(&[u8], &[u8])> = entries
-        .iter()
-        .map(|(e, m)| (e.as_slice(), m.as_slice()))
-        .collect();
-    ahead.preverify(&batch, 2);
-    assert_eq!(ahead.verified.0.len(), 3, "the three honest timestamps");
-    got.extend(feed(&mut ahead, 4, &next));
-    got.extend(feed(&mut ahead, 7, std::slice::from_ref(&lifted)));
+    let mut got = Vec::new();
+    for part in batch.chunks(11) {
+        got.extend(threaded.entries(part, 3));
+    }
+    let changes = threaded.take_changes();
 
     assert_eq!(got, expected);
-    assert_eq!(
-        alerts(&got),
-        vec![(AlertKind::Unauthorized, 7, "timestamp".to_string())]
-    );
+    assert_eq!(changes.repos, expected_changes.repos);
+    assert_eq!(changes.logged, expected_changes.logged);
+    let kinds: BTreeSet<AlertKind> = alerts(&got).into_iter().map(|(k, _, _)| k).collect();
+    for kind in [
+        AlertKind::Equivocation,
+        AlertKind::Duplicate,
+        AlertKind::VersionNotIncreasing,
+        AlertKind::Unauthorized,
+        AlertKind::ContentMismatch,
+        AlertKind::Malformed,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} not exercised: {kinds:?}");
+    }
+    assert!(new_versions(&got).contains(&("bins".into(), 1)));
 }
 
 /// The online keys re-sign a timestamp that lists an older snapshot (a freeze), and
