@@ -139,21 +139,22 @@ impl Log {
         let entries = self
             .store()
             .entries(start, start + u64::from(tile.width()))?;
-        let mut docs = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            // An entry that names no SHA-256 (none the server logs) has no metadata.
-            let sha = tuf::logentry::LogEntry::from_bytes(entry)
-                .ok()
-                .and_then(|e| {
-                    let mut digest = [0u8; 32];
-                    hex::decode_to_slice(&e.sha256, &mut digest).ok()?;
-                    Some(digest)
-                });
-            docs.push(match sha {
-                Some(d) => self.store().blob(&d)?,
-                None => None,
-            });
-        }
+        // An entry that names no SHA-256 (none the server logs) has no metadata.
+        let shas: Vec<Option<[u8; 32]>> = entries
+            .iter()
+            .map(|entry| {
+                let e = tuf::logentry::LogEntry::from_bytes(entry).ok()?;
+                let mut digest = [0u8; 32];
+                hex::decode_to_slice(&e.sha256, &mut digest).ok()?;
+                Some(digest)
+            })
+            .collect();
+        let wanted: Vec<[u8; 32]> = shas.iter().flatten().copied().collect();
+        let mut found = self.store().blobs(&wanted)?.into_iter();
+        let docs: Vec<Option<Vec<u8>>> = shas
+            .iter()
+            .map(|sha| sha.and_then(|_| found.next().flatten()))
+            .collect();
         Ok(tuf::logentry::encode_metadata_bundle(docs))
     }
 

@@ -102,6 +102,12 @@ pub trait MetadataStore: Send + Sync {
     /// A metadata file by the SHA-256 of its bytes.
     fn blob(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>>;
 
+    /// Metadata files by SHA-256, in the order asked (`None` where not stored): a
+    /// monitor's catch-up reads a bundle's worth at a time, which a store may batch.
+    fn blobs(&self, sha256s: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>> {
+        sha256s.iter().map(|sha| self.blob(sha)).collect()
+    }
+
     /// The current (highest committed) version of `role` in `repo`.
     fn head(&self, repo: &str, role: &str) -> Result<Option<VersionRecord>>;
 

@@ -134,6 +134,17 @@ fn metadata_behaves(log: &dyn LogStore, meta: &dyn MetadataStore) {
     );
     assert_eq!(meta.blob(&[2; 32]).unwrap().unwrap(), b"v2");
     assert_eq!(meta.blob(&[3; 32]).unwrap(), None);
+    // Many at once: in the order asked, repeats and misses included.
+    assert_eq!(
+        meta.blobs(&[[2; 32], [3; 32], [1; 32], [2; 32]]).unwrap(),
+        [
+            Some(b"v2".to_vec()),
+            None,
+            Some(b"v1".to_vec()),
+            Some(b"v2".to_vec())
+        ]
+    );
+    assert_eq!(meta.blobs(&[]).unwrap(), Vec::<Option<Vec<u8>>>::new());
     assert_eq!(meta.head("example.com/app", "root").unwrap(), None);
     // A head never moves back, even if a batch records an older version.
     let mut b = batch(&mut range, 3);
