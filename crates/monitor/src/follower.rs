@@ -416,6 +416,7 @@ impl Monitor {
         };
         progress.start("replaying", to - from);
         let mut ahead = Some(fetch(first_tile, &mut cached));
+        let mut unsaved: Option<Unsaved> = None;
         while let Some(mut fetching) = ahead.take() {
             let fetched = (&mut fetching.0)
                 .await
@@ -443,8 +444,15 @@ impl Monitor {
             }
             let batch_from = (tiles.start * per_tile).max(from);
             let batch_to = (tiles.end * per_tile).min(to);
-            // Judged in order; nothing is stored until the whole batch is.
-            let (findings, changes) = {
+            // Judged in order, while the batch before is stored; nothing of a batch
+            // is stored until the whole batch is judged.
+            let stored = unsaved.take();
+            let (findings, changes, saved) = std::thread::scope(|scope| {
+                // Only the write leaves this thread: alerts are raised where the
+                // runtime is (a webhook post is a task on it).
+                let saving = stored
+                    .as_ref()
+                    .map(|u| scope.spawn(|| self.store_batch(u, heard)));
                 let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
                 let mut findings = Vec::new();
                 let mut run: Vec<(u64, &[u8], &[u8])> = Vec::with_capacity(entries.len());
@@ -462,9 +470,14 @@ impl Monitor {
                     }
                 }
                 findings.extend(replay.entries(&run, self.config.replay_threads));
-                (findings, replay.take_changes())
-            };
+                let saved = saving.map_or(Ok(()), |s| {
+                    s.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+                });
+                (findings, replay.take_changes(), saved)
+            });
             let done = batch_to == to;
+            // The tree takes the batch the replay took, even when storing the one
+            // before failed: a later step starts after both.
             {
                 let mut view = self.write_view();
                 for leaf in &leaves[usize::try_from(batch_from - from).unwrap_or(0)
@@ -476,26 +489,45 @@ impl Monitor {
                     view.latest = Some(heard.clone());
                 }
             }
-            {
-                let view = self.read_view();
-                self.state.save(
-                    &view.tree,
-                    batch_from,
-                    &changes,
-                    done.then_some(heard.note.as_str()),
-                )?;
+            saved?;
+            if let Some(u) = stored {
+                self.batch_stored(u, progress);
             }
-            self.metrics
-                .entries_replayed_total
-                .inc_by(batch_to - batch_from);
-            if done {
-                self.metrics.set_verified_size(to);
-            }
-            self.report(&findings);
-            progress.advance(batch_to - batch_from);
+            unsaved = Some(Unsaved {
+                from: batch_from,
+                to: batch_to,
+                done,
+                changes,
+                findings,
+            });
+        }
+        if let Some(u) = unsaved {
+            self.store_batch(&u, heard)?;
+            self.batch_stored(u, progress);
         }
         progress.finish();
         Ok(())
+    }
+
+    /// Stores a judged batch, with `heard` when it is the last.
+    fn store_batch(&self, u: &Unsaved, heard: &Signed) -> Result<(), Error> {
+        let view = self.read_view();
+        self.state.save(
+            &view.tree,
+            u.from,
+            &u.changes,
+            u.done.then_some(heard.note.as_str()),
+        )
+    }
+
+    /// Counts a stored batch and reports what it found.
+    fn batch_stored(&self, u: Unsaved, progress: &dyn Progress) {
+        self.metrics.entries_replayed_total.inc_by(u.to - u.from);
+        if u.done {
+            self.metrics.set_verified_size(u.to);
+        }
+        self.report(&u.findings);
+        progress.advance(u.to - u.from);
     }
 
     fn report(&self, findings: &[Finding]) {
@@ -742,6 +774,16 @@ struct Fetcher {
     log: LogClient,
     window: usize,
     metadata_bundles: bool,
+}
+
+/// A judged batch, stored while the next one is judged.
+struct Unsaved {
+    from: u64,
+    to: u64,
+    /// The last batch of the step: stored with the checkpoint.
+    done: bool,
+    changes: crate::replay::Changes,
+    findings: Vec<Finding>,
 }
 
 /// A batch ready to judge: its entries and the metadata each commits to.
