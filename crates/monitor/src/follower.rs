@@ -766,7 +766,6 @@ impl Monitor {
     }
 }
 
-/// The level-0 tile `t` as a tree of `size` has it.
 /// What fetching a batch takes, owned, so that the fetch runs on the runtime while
 /// the batch before it is judged.
 #[derive(Clone)]
@@ -958,6 +957,7 @@ where
     }
 }
 
+/// The level-0 tile `t` as a tree of `size` has it.
 fn bundle_tile(t: u64, size: u64) -> Result<Tile, Error> {
     Tile::for_tree_size(0, t, size)
         .ok_or_else(|| Error::Damaged(format!("no entry bundle {t} in a tree of {size}")))
