@@ -77,7 +77,7 @@ pub struct Request {
     /// The hashes the parent metadata lists for the file, if any. The workflow
     /// checks them when the bytes arrive (TUF §5.5.2, §5.6.2); a driver holding
     /// more than one copy of the file may use them to choose.
-    pub hashes: Option<BTreeMap<String, String>>,
+    pub hashes: Option<crate::metadata::Hashes>,
 }
 
 /// The answer to a [`Request`].

@@ -107,7 +107,7 @@ impl Root {
 /// The length and hashes a metadata or target description lists for `bytes`:
 /// SHA-256, as python-tuf writes by default. A second algorithm would double the
 /// hashing every client does and add no strength against anything SHA-256 resists.
-pub fn describe(bytes: &[u8]) -> (u64, BTreeMap<String, String>) {
+pub fn describe(bytes: &[u8]) -> (u64, crate::metadata::Hashes) {
     let hashes = [("sha256".to_string(), hex::encode(Sha256::digest(bytes)))].into();
     (bytes.len() as u64, hashes)
 }

@@ -209,7 +209,7 @@ fn write_our_repository(dir: &Path) -> Vec<String> {
         let info = &if path == "top.txt" { &targets } else { &team }
             .signed()
             .targets[path];
-        let hash = &info.hashes["sha256"];
+        let hash = info.hashes.get("sha256").expect("python-tuf lists sha256");
         let (d, base) = path.rsplit_once('/').unwrap_or(("", path));
         let name = if d.is_empty() {
             format!("{hash}.{base}")
