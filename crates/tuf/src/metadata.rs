@@ -133,7 +133,7 @@ impl Hashes {
 
     /// (algorithm, hash) pairs in algorithm order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.0.iter().map(|(a, h)| (a, h))
+        self.into_iter()
     }
 
     /// The hashes, in algorithm order.
@@ -192,25 +192,48 @@ impl Serialize for Hashes {
 
 impl<'de> Deserialize<'de> for Hashes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Hashes;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map of hash algorithms to hex digests")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Hashes, A::Error> {
-                let mut hashes = Hashes::default();
-                while let Some((algorithm, hash)) = map.next_entry::<String, String>()? {
-                    hashes.insert(algorithm, hash);
-                }
-                Ok(hashes)
-            }
-        }
-        d.deserialize_map(V)
+        deserialize_pairs(d, "a map of hash algorithms to hex digests")
     }
+}
+
+/// Reads a JSON object as its (key, value) pairs in order and collects them: how a
+/// targets map and a file's hashes are built. Both collections keep the last value
+/// of a key listed twice, as inserting one by one would.
+fn deserialize_pairs<'de, D, K, V, C>(
+    d: D,
+    expecting: &'static str,
+) -> std::result::Result<C, D::Error>
+where
+    D: Deserializer<'de>,
+    K: Deserialize<'de>,
+    V: Deserialize<'de>,
+    C: FromIterator<(K, V)>,
+{
+    struct Pairs<K, V, C>(&'static str, std::marker::PhantomData<(K, V, C)>);
+    impl<'de, K, V, C> serde::de::Visitor<'de> for Pairs<K, V, C>
+    where
+        K: Deserialize<'de>,
+        V: Deserialize<'de>,
+        C: FromIterator<(K, V)>,
+    {
+        type Value = C;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<C, A::Error> {
+            // The hint comes from the input: bounded, so a document cannot make this
+            // reserve more than it could hold.
+            let mut listed = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+            while let Some(entry) = map.next_entry::<K, V>()? {
+                listed.push(entry);
+            }
+            Ok(listed.into_iter().collect())
+        }
+    }
+    d.deserialize_map(Pairs(expecting, std::marker::PhantomData))
 }
 
 /// A file's entry in timestamp or snapshot `meta` (TUF §4.4 METAFILES).
@@ -474,26 +497,7 @@ struct TargetsMap(BTreeMap<String, TargetFile>);
 
 impl<'de> Deserialize<'de> for TargetsMap {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = TargetsMap;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map of target paths to target files")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<TargetsMap, A::Error> {
-                // The hint comes from the input: bounded, so a document cannot make
-                // this reserve more than it could hold.
-                let mut listed = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-                while let Some(entry) = map.next_entry::<String, TargetFile>()? {
-                    listed.push(entry);
-                }
-                Ok(TargetsMap(listed.into_iter().collect()))
-            }
-        }
-        d.deserialize_map(V)
+        deserialize_pairs(d, "a map of target paths to target files").map(TargetsMap)
     }
 }
 
