@@ -162,7 +162,8 @@ struct Judged {
     findings: Vec<Finding>,
     /// The version, when it was taken as logged (whether or not it is legitimate).
     logged: Option<Logged>,
-    /// Whether the repository's stored state changed.
+    /// Whether the repository's stored state changed; only ever set with `logged`,
+    /// which names the repository.
     dirty: bool,
 }
 
@@ -239,13 +240,13 @@ impl Replay {
             Ok(e) => e,
             Err(e) => return vec![malformed_entry(index, &e)],
         };
-        let name = entry.repo.clone();
-        let judged =
-            self.repos
-                .entry(name.clone())
-                .or_default()
-                .judge(index, entry, entry_bytes, metadata);
-        self.absorb(&name, judged)
+        let judged = self.repos.entry(entry.repo.clone()).or_default().judge(
+            index,
+            entry,
+            entry_bytes,
+            metadata,
+        );
+        self.absorb(judged)
     }
 
     /// Judges a batch of `(index, entry, metadata)` in log order, exactly as
@@ -298,11 +299,7 @@ impl Replay {
             {
                 for (position, entry) in entries {
                     let (index, entry_bytes, metadata) = batch[position];
-                    judged.push((
-                        position,
-                        name.clone(),
-                        state.judge(index, entry, entry_bytes, metadata),
-                    ));
+                    judged.push((position, state.judge(index, entry, entry_bytes, metadata)));
                 }
                 states.push((name, state));
             }
@@ -322,27 +319,26 @@ impl Replay {
                     .collect()
             })
         };
-        let mut in_order: Vec<(usize, String, Judged)> = early
-            .into_iter()
-            .map(|(position, j)| (position, String::new(), j))
-            .collect();
+        let mut in_order = early;
         for (judged, states) in done.drain(..) {
             in_order.extend(judged);
             self.repos.extend(states);
         }
-        in_order.sort_by_key(|(position, _, _)| *position);
+        in_order.sort_by_key(|(position, _)| *position);
         in_order
             .into_iter()
-            .flat_map(|(_, name, judged)| self.absorb(&name, judged))
+            .flat_map(|(_, judged)| self.absorb(judged))
             .collect()
     }
 
-    /// Takes note of what judging an entry of `repo` changed; its findings.
-    fn absorb(&mut self, repo: &str, judged: Judged) -> Vec<Finding> {
-        if judged.dirty {
-            self.dirty.insert(repo.to_string());
+    /// Takes note of what judging an entry changed; its findings.
+    fn absorb(&mut self, judged: Judged) -> Vec<Finding> {
+        if let Some(logged) = judged.logged {
+            if judged.dirty {
+                self.dirty.insert(logged.repo.clone());
+            }
+            self.new_logged.push(logged);
         }
-        self.new_logged.extend(judged.logged);
         judged.findings
     }
 
