@@ -562,19 +562,19 @@ impl Updater {
                 .and_then(|delegations| Authorization::delegated(delegations, role))
         };
         // A large targets document is hashed and its signatures checked on the thread
-        // that makes its canonical form, while this one parses it; each check below
+        // that makes its canonical form, while this one reads it; each check below
         // still decides in the spec's order.
         let check_hashes =
             || check_length_and_hashes(role, bytes, meta.length, meta.hashes.as_ref());
-        let (parsed, beside) = Metadata::<Targets>::from_bytes_beside(bytes, |canonical, sigs| {
-            let prechecked = auth.as_ref().map(|a| precheck(a, canonical, sigs)).ok();
-            (check_hashes(), prechecked)
-        });
-        let (hashes, prechecked) = beside.unwrap_or_else(|| (check_hashes(), None));
+        let parsed =
+            Metadata::<Targets>::from_bytes_beside(bytes, check_hashes, |canonical, sigs| {
+                auth.as_ref().map(|a| precheck(a, canonical, sigs)).ok()
+            });
         // TUF §5.6.2: "The hashes of the new targets metadata file MUST match the
         // hashes, if any, listed in the trusted snapshot metadata."
-        hashes?;
-        let new = parsed?;
+        parsed.first.unwrap_or_else(check_hashes)?;
+        let new = parsed.document?;
+        let prechecked = parsed.beside.flatten();
         // TUF §5.6.3: "The new targets metadata file MUST have been signed by a
         // threshold of keys specified in the trusted root metadata file." (For a
         // delegated role, of the delegating role's keys: TUF §5.6.7.1.)

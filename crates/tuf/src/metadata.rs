@@ -6,7 +6,7 @@
 //! fields are kept in each struct's `unknown` map, so a document edited and re-signed
 //! here loses nothing.
 
-use crate::canonical::canonical_text;
+use crate::canonical::canonical_text_borrowed;
 use crate::keys::{Key, PrivateKey, Signature};
 use crate::{Error, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -196,6 +196,9 @@ impl<'de> Deserialize<'de> for Hashes {
     }
 }
 
+/// Most pairs [`deserialize_pairs`] holds in one block while it reads.
+const PAIRS_BLOCK: usize = 1024;
+
 /// Reads a JSON object as its (key, value) pairs in order and collects them: how a
 /// targets map and a file's hashes are built. Both collections keep the last value
 /// of a key listed twice, as inserting one by one would.
@@ -224,12 +227,29 @@ where
             self,
             mut map: A,
         ) -> std::result::Result<C, A::Error> {
-            // The hint comes from the input: bounded, so a document cannot make this
-            // reserve more than it could hold.
-            let mut listed = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+            // Collected in blocks that stay where they are once full: one vector
+            // grown to hold a 10,000-entry targets map would be copied at every
+            // doubling, each time onto freshly mapped pages. The hint comes from the
+            // input: bounded, so a document cannot make this reserve more than it
+            // could hold.
+            let mut full: Vec<Vec<(K, V)>> = Vec::new();
+            let mut block = Vec::with_capacity(map.size_hint().unwrap_or(4).clamp(1, PAIRS_BLOCK));
             while let Some(entry) = map.next_entry::<K, V>()? {
-                listed.push(entry);
+                if block.len() == block.capacity() {
+                    let next = (block.capacity() * 2).min(PAIRS_BLOCK);
+                    full.push(std::mem::replace(&mut block, Vec::with_capacity(next)));
+                }
+                block.push(entry);
             }
+            if full.is_empty() {
+                return Ok(block.into_iter().collect());
+            }
+            let mut listed =
+                Vec::with_capacity(full.iter().map(Vec::len).sum::<usize>() + block.len());
+            for done in full {
+                listed.extend(done);
+            }
+            listed.extend(block);
             Ok(listed.into_iter().collect())
         }
     }
@@ -325,14 +345,14 @@ impl<'de> Deserialize<'de> for TargetFile {
                 let mut hashes = None;
                 let mut custom = None;
                 let mut unknown = BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let repeated = match key.as_str() {
+                while let Some(crate::canonical::Key(key)) = map.next_key()? {
+                    let repeated = match key.as_ref() {
                         "length" => length.replace(map.next_value::<u64>()?).is_some(),
                         "hashes" => hashes.replace(map.next_value()?).is_some(),
                         "custom" => custom.replace(map.next_value::<Value>()?).is_some(),
                         _ => {
                             let value = map.next_value::<Value>()?;
-                            unknown.insert(key.clone(), value).is_some()
+                            unknown.insert(key.to_string(), value).is_some()
                         }
                     };
                     if repeated {
@@ -692,106 +712,193 @@ pub struct Metadata<T> {
     signed: T,
     signatures: Vec<Signature>,
     unknown: BTreeMap<String, Value>,
-    canonical_signed: Vec<u8>,
+    canonical: CanonicalSigned,
     bytes: Vec<u8>,
 }
 
-/// Above this many bytes of `signed`, its canonical form and its typed parse are
+/// Where the canonical form of `signed` is: usually the document's own bytes (every
+/// producer that writes what it signed), otherwise a copy made by transcoding.
+#[derive(Clone, Debug)]
+enum CanonicalSigned {
+    InBytes(std::ops::Range<usize>),
+    Transcoded(Vec<u8>),
+}
+
+/// The range `inner` occupies within `outer`, if it is a part of it.
+fn range_within(outer: &[u8], inner: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = inner.as_ptr().addr().checked_sub(outer.as_ptr().addr())?;
+    let range = start..start.checked_add(inner.len())?;
+    (range.end <= outer.len()).then_some(range)
+}
+
+/// Above this many bytes of a document, its canonical form and its typed parse are
 /// computed side by side: each is a full pass over the text (for a 1,000-target
 /// document, ~0.5 ms apiece), and a thread costs ~30 µs.
 pub const PARALLEL_PARSE_BYTES: usize = 64 << 10;
 
-/// The canonical form of `signed` and what `beside` makes of it (nothing when there
-/// is no canonical form).
-fn canonical_then<R>(
-    signed: &str,
-    beside: impl FnOnce(&[u8]) -> R,
-) -> (Result<Vec<u8>>, Option<R>) {
-    let canonical = canonical_text(signed);
-    let made = canonical.as_deref().ok().map(beside);
-    (canonical, made)
+/// What [`Metadata::from_bytes_beside`] made: the document, and the results of the
+/// work handed to the second thread (`None` where that work did not run).
+#[derive(Debug)]
+pub struct ParsedBeside<D, A, R> {
+    /// The parsed document, or why it could not be.
+    pub document: Result<D>,
+    /// What `first` returned.
+    pub first: Option<A>,
+    /// What `beside` returned.
+    pub beside: Option<R>,
 }
 
-/// [`canonical_then`] and the typed parse of `signed`; for large documents the first
-/// on a second thread while the typed parse runs. Should no thread start, `beside`
-/// is skipped (its result is only ever an optimisation or a check the caller can
-/// make itself).
-fn canonical_and_typed<T: Role, R: Send>(
-    signed: &str,
-    beside: impl FnOnce(&[u8]) -> R + Send,
-) -> (Result<Vec<u8>>, Option<R>, serde_json::Result<T>) {
-    if signed.len() < PARALLEL_PARSE_BYTES {
-        let (canonical, made) = canonical_then(signed, beside);
-        return (canonical, made, serde_json::from_str(signed));
-    }
-    let both = std::thread::scope(|scope| {
-        let side = std::thread::Builder::new()
-            .spawn_scoped(scope, || canonical_then(signed, beside))
-            .ok()?;
-        let typed = serde_json::from_str(signed);
-        Some((side.join().ok()?, typed))
-    });
-    match both {
-        Some(((canonical, made), typed)) => (canonical, made, typed),
-        None => (canonical_text(signed), None, serde_json::from_str(signed)),
-    }
+/// The envelope of a document, `signed` left as text.
+struct Envelope<'b> {
+    signed: &'b str,
+    signatures: Vec<Signature>,
+    unknown: BTreeMap<String, Value>,
+}
+
+fn read_envelope<'b>(role: &str, bytes: &'b [u8]) -> Result<Envelope<'b>> {
+    let malformed = |e: serde_json::Error| Error::malformed(role, e.to_string());
+    // The envelope's members are kept raw: `signed` is read twice (canonical form and
+    // types) and never built into a tree.
+    let mut fields: BTreeMap<String, &serde_json::value::RawValue> =
+        serde_json::from_slice(bytes).map_err(malformed)?;
+    let signed = fields
+        .remove("signed")
+        .ok_or_else(|| Error::malformed(role, "no signed"))?;
+    let signatures_raw = fields
+        .remove("signatures")
+        .ok_or_else(|| Error::malformed(role, "no signatures"))?;
+    let signatures: Vec<Signature> =
+        serde_json::from_str(signatures_raw.get()).map_err(malformed)?;
+    let unknown = fields
+        .into_iter()
+        .map(|(k, v)| serde_json::from_str(v.get()).map(|v| (k, v)))
+        .collect::<std::result::Result<BTreeMap<String, Value>, _>>()
+        .map_err(malformed)?;
+    Ok(Envelope {
+        signed: signed.get(),
+        signatures,
+        unknown,
+    })
+}
+
+/// The canonical form of `signed` and what `beside` makes of it (nothing when there
+/// is no canonical form).
+fn canonical_then<'s, R>(
+    signed: &'s str,
+    beside: impl FnOnce(&[u8]) -> R,
+) -> (Result<std::borrow::Cow<'s, [u8]>>, Option<R>) {
+    let canonical = canonical_text_borrowed(signed);
+    let made = canonical.as_deref().ok().map(beside);
+    (canonical, made)
 }
 
 impl<T: Role> Metadata<T> {
     /// Parses a document read as role `T`. Repeated keys in `signed` are refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes_beside(bytes, |_, _| ()).0
+        Self::from_bytes_beside(bytes, || (), |_, _| ()).document
     }
 
-    /// [`Metadata::from_bytes`], also running `beside(canonical_signed, signatures)`
-    /// as soon as the canonical form of `signed` is known: for a large document, on
-    /// the thread that made it, while the typed parse runs on this one. Its result
-    /// is `None` when the envelope or the canonical form could not be made, or no
-    /// thread could be started: `beside` must hold nothing the caller cannot redo. A client
-    /// checks signatures there (`threshold::precheck`), so the hash of a large
-    /// document's signed text leaves the critical path.
-    pub fn from_bytes_beside<R: Send>(
+    /// [`Metadata::from_bytes`], with work for a second thread: `first()` as soon as
+    /// the parse starts, then `beside(canonical_signed, signatures)` as soon as the
+    /// canonical form of `signed` is known. For a large document these run on the
+    /// thread that makes the canonical form, while the envelope and the typed parse
+    /// run on this one; for a small one, here. A client hashes the document's bytes
+    /// first and checks signatures beside (`threshold::precheck`), so neither hash
+    /// of a large document lies on the critical path.
+    ///
+    /// Either result is `None` when its work did not run: `beside` when the envelope
+    /// or the canonical form could not be made, both when no thread could be started.
+    /// So neither may hold anything the caller cannot redo.
+    pub fn from_bytes_beside<A: Send, R: Send>(
         bytes: &[u8],
+        first: impl FnOnce() -> A + Send,
         beside: impl FnOnce(&[u8], &[Signature]) -> R + Send,
-    ) -> (Result<Self>, Option<R>) {
-        let mut made = None;
-        let parsed = Self::parse_beside(bytes, beside, &mut made);
-        (parsed, made)
+    ) -> ParsedBeside<Self, A, R> {
+        let role = T::TYPE;
+        if bytes.len() < PARALLEL_PARSE_BYTES {
+            let first = Some(first());
+            let envelope = match read_envelope(role, bytes) {
+                Ok(e) => e,
+                Err(e) => {
+                    return ParsedBeside {
+                        document: Err(e),
+                        first,
+                        beside: None,
+                    }
+                }
+            };
+            let (canonical, made) =
+                canonical_then(envelope.signed, |c| beside(c, &envelope.signatures));
+            let typed = serde_json::from_str(envelope.signed);
+            return ParsedBeside {
+                document: Self::assemble(bytes, envelope, canonical, typed),
+                first,
+                beside: made,
+            };
+        }
+        std::thread::scope(|scope| {
+            let (hand_over, handed) = std::sync::mpsc::sync_channel::<(&str, Vec<Signature>)>(1);
+            let side = std::thread::Builder::new()
+                .spawn_scoped(scope, move || {
+                    let first = first();
+                    let rest = handed.recv().ok().map(|(signed, signatures)| {
+                        canonical_then(signed, |c| beside(c, &signatures))
+                    });
+                    (first, rest)
+                })
+                .ok();
+            let envelope = read_envelope(role, bytes);
+            if let (Some(_), Ok(envelope)) = (&side, &envelope) {
+                // A helper that has died is found at the join.
+                let _ = hand_over.send((envelope.signed, envelope.signatures.clone()));
+            }
+            drop(hand_over);
+            let parsed = envelope.map(|e| {
+                let typed = serde_json::from_str::<T>(e.signed);
+                (e, typed)
+            });
+            let (first, rest) = match side.map(|s| s.join()) {
+                Some(Ok((first, rest))) => (Some(first), rest),
+                _ => (None, None),
+            };
+            let (envelope, typed) = match parsed {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    return ParsedBeside {
+                        document: Err(e),
+                        first,
+                        beside: None,
+                    }
+                }
+            };
+            let (canonical, made) =
+                rest.unwrap_or_else(|| (canonical_text_borrowed(envelope.signed), None));
+            ParsedBeside {
+                document: Self::assemble(bytes, envelope, canonical, typed),
+                first,
+                beside: made,
+            }
+        })
     }
 
-    fn parse_beside<R: Send>(
+    /// The document from its parts, once the role-independent checks pass.
+    fn assemble(
         bytes: &[u8],
-        beside: impl FnOnce(&[u8], &[Signature]) -> R + Send,
-        made: &mut Option<R>,
+        envelope: Envelope<'_>,
+        canonical: Result<std::borrow::Cow<'_, [u8]>>,
+        typed: serde_json::Result<T>,
     ) -> Result<Self> {
         let role = T::TYPE;
-        let malformed = |e: serde_json::Error| Error::malformed(role, e.to_string());
-        // The envelope's members are kept raw: `signed` is read twice below and never
-        // built into a tree.
-        let mut fields: BTreeMap<String, &serde_json::value::RawValue> =
-            serde_json::from_slice(bytes).map_err(malformed)?;
-        let signed_raw = fields
-            .remove("signed")
-            .ok_or_else(|| Error::malformed(role, "no signed"))?;
-        let signatures_raw = fields
-            .remove("signatures")
-            .ok_or_else(|| Error::malformed(role, "no signatures"))?;
-        let signatures: Vec<Signature> =
-            serde_json::from_str(signatures_raw.get()).map_err(malformed)?;
-        let unknown = fields
-            .into_iter()
-            .map(|(k, v)| serde_json::from_str(v.get()).map(|v| (k, v)))
-            .collect::<std::result::Result<BTreeMap<String, Value>, _>>()
-            .map_err(malformed)?;
         // The signatures cover the canonical form of `signed` as received, unknown
-        // fields included; typed parsing below never feeds back into it.
-        let (canonical_signed, beside_made, parsed) =
-            canonical_and_typed::<T, R>(signed_raw.get(), |canonical| {
-                beside(canonical, &signatures)
-            });
-        *made = beside_made;
-        let canonical_signed = canonical_signed?;
-        let signed: T = match parsed {
+        // fields included; typed parsing never feeds back into it.
+        let canonical = match canonical? {
+            std::borrow::Cow::Borrowed(text) => range_within(bytes, text).map_or_else(
+                || CanonicalSigned::Transcoded(text.to_vec()),
+                CanonicalSigned::InBytes,
+            ),
+            std::borrow::Cow::Owned(text) => CanonicalSigned::Transcoded(text),
+        };
+        let signed: T = match typed {
             Ok(t) => t,
             Err(e) => {
                 #[derive(Deserialize)]
@@ -799,7 +906,7 @@ impl<T: Role> Metadata<T> {
                     #[serde(rename = "_type")]
                     type_: Option<String>,
                 }
-                let found = serde_json::from_str::<TypeOnly>(signed_raw.get())
+                let found = serde_json::from_str::<TypeOnly>(envelope.signed)
                     .ok()
                     .and_then(|t| t.type_);
                 return Err(match found {
@@ -807,7 +914,7 @@ impl<T: Role> Metadata<T> {
                         role: role.into(),
                         found,
                     },
-                    _ => malformed(e),
+                    _ => Error::malformed(role, e.to_string()),
                 });
             }
         };
@@ -829,9 +936,9 @@ impl<T: Role> Metadata<T> {
         signed.validate()?;
         Ok(Metadata {
             signed,
-            signatures,
-            unknown,
-            canonical_signed,
+            signatures: envelope.signatures,
+            unknown: envelope.unknown,
+            canonical,
             bytes: bytes.to_vec(),
         })
     }
@@ -860,7 +967,7 @@ impl<T: Role> Metadata<T> {
             signed,
             signatures: Vec::new(),
             unknown: BTreeMap::new(),
-            canonical_signed,
+            canonical: CanonicalSigned::Transcoded(canonical_signed),
             bytes: Vec::new(),
         };
         m.encode()?;
@@ -890,7 +997,7 @@ impl<T: Role> Metadata<T> {
         key: &PrivateKey,
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Result<()> {
-        let sig = key.sign_envelope(&self.canonical_signed, rng)?;
+        let sig = key.sign_envelope(self.canonical_signed(), rng)?;
         self.signatures.retain(|s| s.keyid != sig.keyid);
         self.signatures.push(sig);
         Ok(())
@@ -904,12 +1011,15 @@ impl<T: Role> Metadata<T> {
     /// with sorted maps. Signatures cover the canonical form either way.
     fn encode(&mut self) -> Result<()> {
         let malformed = |e: serde_json::Error| Error::malformed(T::TYPE, e.to_string());
-        if !self.canonical_signed.iter().any(|b| *b < 0x20) {
-            let mut out = Vec::with_capacity(self.canonical_signed.len() + 256);
+        let canonical = self.canonical_signed();
+        if !canonical.iter().any(|b| *b < 0x20) {
+            let mut out = Vec::with_capacity(canonical.len() + 256);
             out.extend_from_slice(b"{\"signatures\":");
             serde_json::to_writer(&mut out, &self.signatures).map_err(malformed)?;
             out.extend_from_slice(b",\"signed\":");
-            out.extend_from_slice(&self.canonical_signed);
+            let start = out.len();
+            out.extend_from_slice(canonical);
+            let in_bytes = start..out.len();
             for (key, value) in &self.unknown {
                 out.push(b',');
                 serde_json::to_writer(&mut out, key).map_err(malformed)?;
@@ -918,7 +1028,11 @@ impl<T: Role> Metadata<T> {
             }
             out.push(b'}');
             self.bytes = out;
+            self.canonical = CanonicalSigned::InBytes(in_bytes);
             return Ok(());
+        }
+        if let CanonicalSigned::InBytes(_) = self.canonical {
+            self.canonical = CanonicalSigned::Transcoded(canonical.to_vec());
         }
         self.bytes = serde_json::to_vec(&EnvelopeOut {
             signatures: &self.signatures,
@@ -941,7 +1055,11 @@ impl<T: Role> Metadata<T> {
 
     /// The canonical JSON of `signed`: the bytes every signature covers.
     pub fn canonical_signed(&self) -> &[u8] {
-        &self.canonical_signed
+        match &self.canonical {
+            // The range was taken from these bytes, which do not change without it.
+            CanonicalSigned::InBytes(range) => self.bytes.get(range.clone()).unwrap_or_default(),
+            CanonicalSigned::Transcoded(text) => text,
+        }
     }
 
     /// The exact bytes parsed or produced. Store and serve these.

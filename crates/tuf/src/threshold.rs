@@ -259,11 +259,16 @@ mod tests {
             serde_json::json!("p".repeat(crate::metadata::PARALLEL_PARSE_BYTES)),
         );
         let big = Metadata::sign_new(big, &[&keys[1], &keys[2]], &mut OsRng).unwrap();
-        let (parsed, prechecked) =
-            Metadata::<Targets>::from_bytes_beside(big.bytes(), |canonical, sigs| {
+        let parsed = Metadata::<Targets>::from_bytes_beside(
+            big.bytes(),
+            || (),
+            |canonical, sigs| {
                 let auth = Authorization::top_level(&root, "targets").unwrap();
                 precheck(&auth, canonical, sigs)
-            });
+            },
+        );
+        let prechecked = parsed.beside;
+        let parsed = parsed.document;
         let valid_checks = |c: CheckedSignatures| c.0.borrow().iter().filter(|e| e.2).count();
         assert_eq!(prechecked.map(valid_checks), Some(2));
         let big_parsed = parsed.unwrap();
