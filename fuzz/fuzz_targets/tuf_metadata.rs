@@ -17,6 +17,20 @@ fuzz_target!(|data: &[u8]| {
     let _ = Metadata::<Timestamp>::from_bytes(data);
     let _ = Metadata::<Snapshot>::from_bytes(data);
     if let Ok(t) = Metadata::<Targets>::from_bytes(data) {
+        // A targets map read from a document was checked entry by entry, so each
+        // entry parses when it is asked for, and the same as when read on its own.
+        let targets = &t.signed().targets;
+        assert_eq!(targets.iter().count(), targets.len());
+        for path in targets.keys() {
+            assert!(targets.get(path).is_some(), "{path:?}");
+        }
+        let signed: serde_json::Value = serde_json::from_slice::<serde_json::Value>(data)
+            .ok()
+            .and_then(|v| v.get("signed").cloned())
+            .unwrap_or_default();
+        if let Ok(built) = serde_json::from_value::<Targets>(signed) {
+            assert_eq!(&built.targets, targets);
+        }
         if let Some(d) = &t.signed().delegations {
             let _ = d.roles_for_target("a/b/c.txt");
         }

@@ -457,7 +457,7 @@ impl Workspace {
     }
 
     /// The targets as they will be after publishing: published plus staged.
-    pub fn targets(&self) -> Result<std::collections::BTreeMap<String, TargetFile>> {
+    pub fn targets(&self) -> Result<tuf::metadata::TargetsMap> {
         let mut t = self.published::<Targets>("targets")?.signed().clone();
         apply(&mut t, &self.staged()?)?;
         Ok(t.targets)

@@ -6,6 +6,7 @@ use crate::fsutil::{read_optional, write_atomic, Replacement};
 use crate::logtrust::{LogTrust, ProofBundle};
 use crate::transport::Http;
 use crate::{Error, Result};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::path::{Path, PathBuf};
 use tuf::client::{
@@ -92,7 +93,7 @@ fn declared_version(bytes: &[u8]) -> Option<u64> {
 struct PendingProof {
     role: String,
     version: u64,
-    bytes: Vec<u8>,
+    bytes: Bytes,
     file: String,
     url: String,
     body: BundleBody,
@@ -116,7 +117,7 @@ impl PendingProof {
         PendingProof {
             role: role.into(),
             version,
-            bytes: Vec::new(),
+            bytes: Bytes::new(),
             file,
             url,
             body,
@@ -124,9 +125,9 @@ impl PendingProof {
     }
 
     /// Starts fetching the bundle for `bytes`, accepted as `role` `version`.
-    fn request(http: &Http, proofs: &Proofs, role: &str, version: u64, bytes: &[u8]) -> Self {
+    fn request(http: &Http, proofs: &Proofs, role: &str, version: u64, bytes: Bytes) -> Self {
         let mut p = Self::start(http, proofs, role, version);
-        p.bytes = bytes.to_vec();
+        p.bytes = bytes;
         p
     }
 
@@ -240,13 +241,13 @@ impl Session {
                         p,
                         "root",
                         doc.version(),
-                        &root,
+                        doc.shared_bytes(),
                     ));
                 }
                 staged.push(Accepted {
                     role: "root".into(),
                     version: doc.version(),
-                    bytes: root.clone(),
+                    bytes: doc.shared_bytes(),
                     file_name: "root.json".into(),
                 });
                 root
@@ -410,12 +411,16 @@ impl Session {
                     // nothing counts until settle() has checked every bundle.
                     let pending = match prefetched.take() {
                         Some(mut early) if early.is_for(&acc) => {
-                            early.bytes.clone_from(&acc.bytes);
+                            early.bytes = acc.bytes.clone();
                             early
                         }
-                        _ => {
-                            PendingProof::request(&self.http, p, &acc.role, acc.version, &acc.bytes)
-                        }
+                        _ => PendingProof::request(
+                            &self.http,
+                            p,
+                            &acc.role,
+                            acc.version,
+                            acc.bytes.clone(),
+                        ),
                     };
                     self.pending.push(pending);
                 }

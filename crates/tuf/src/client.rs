@@ -16,6 +16,7 @@ use crate::metadata::{
 };
 use crate::threshold::{precheck, verify_threshold, Authorization, CheckedSignatures};
 use crate::{Error, Result};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,7 +99,7 @@ pub struct Accepted {
     /// Its version.
     pub version: u64,
     /// The exact bytes received.
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     /// `<encoded role>.json`.
     pub file_name: String,
 }
@@ -174,7 +175,7 @@ fn accepted<T: Role>(role: &str, doc: &Metadata<T>) -> Accepted {
     Accepted {
         role: role.to_string(),
         version: doc.version(),
-        bytes: doc.bytes().to_vec(),
+        bytes: doc.shared_bytes(),
         file_name: format!("{}.json", encode_role_name(role)),
     }
 }
@@ -534,7 +535,7 @@ impl Updater {
 
     /// Checks and trusts the targets metadata of `role`, delegated by `delegator`
     /// (`root` for top-level targets).
-    fn accept_targets(&mut self, role: &str, delegator: &str, bytes: &[u8]) -> Result<Accepted> {
+    fn accept_targets(&mut self, role: &str, delegator: &str, bytes: Bytes) -> Result<Accepted> {
         let meta = self.snapshot_meta(role)?.clone();
         let max = meta.length.unwrap_or(self.limits.targets_max_bytes);
         if bytes.len() as u64 > max {
@@ -561,18 +562,17 @@ impl Updater {
                 })
                 .and_then(|delegations| Authorization::delegated(delegations, role))
         };
-        // A large targets document is hashed and its signatures checked on the thread
-        // that makes its canonical form, while this one reads it; each check below
-        // still decides in the spec's order.
-        let check_hashes =
-            || check_length_and_hashes(role, bytes, meta.length, meta.hashes.as_ref());
-        let parsed =
-            Metadata::<Targets>::from_bytes_beside(bytes, check_hashes, |canonical, sigs| {
-                auth.as_ref().map(|a| precheck(a, canonical, sigs)).ok()
-            });
+        // The signatures of a large targets document are checked on the thread that
+        // makes its canonical form, while this one reads it and then hashes it; each
+        // check below still decides in the spec's order.
+        let parsed = Metadata::<Targets>::from_bytes_beside(
+            bytes.clone(),
+            || check_length_and_hashes(role, &bytes, meta.length, meta.hashes.as_ref()),
+            |canonical, sigs| auth.as_ref().map(|a| precheck(a, canonical, sigs)).ok(),
+        );
         // TUF §5.6.2: "The hashes of the new targets metadata file MUST match the
         // hashes, if any, listed in the trusted snapshot metadata."
-        parsed.first.unwrap_or_else(check_hashes)?;
+        parsed.meanwhile?;
         let new = parsed.document?;
         let prechecked = parsed.beside.flatten();
         // TUF §5.6.3: "The new targets metadata file MUST have been signed by a
@@ -604,7 +604,7 @@ impl Updater {
                 "the repository has no targets listed by snapshot".into(),
             ));
         };
-        let acc = self.accept_targets("targets", "root", &bytes)?;
+        let acc = self.accept_targets("targets", "root", bytes.into())?;
         self.phase = Phase::Ready;
         Ok(Some(acc))
     }
@@ -668,7 +668,7 @@ impl Updater {
             // "Otherwise, if this role contains metadata about the desired target, then
             // go to step 5.7."
             if let Some(t) = doc.signed().targets.get(&l.target) {
-                return Ok(Some(t.clone()));
+                return Ok(Some(t.into_owned()));
             }
             // TUF §5.6.7.2: "Otherwise, recursively search the list of delegations in
             // order of appearance." A terminating delegation ends the search after
@@ -698,7 +698,7 @@ impl Updater {
             // cannot be found."
             return Err(Error::TargetNotFound(l.target));
         };
-        let acc = self.accept_targets(&role, &delegator, &bytes)?;
+        let acc = self.accept_targets(&role, &delegator, bytes.into())?;
         match self.advance_lookup(&mut l)? {
             Some(found) => self.phase = Phase::Found(l.target.clone(), found),
             None if l.stack.is_empty() => return Err(Error::TargetNotFound(l.target)),

@@ -9,7 +9,7 @@
 use crate::keys::Key;
 use crate::metadata::{
     DelegatedRole, Delegations, Expires, MetaFile, Metadata, Role, RoleKeys, Root, Snapshot,
-    SuccinctRoles, TargetFile, Targets, Timestamp, SPEC_VERSION, TOP_LEVEL_ROLES,
+    SuccinctRoles, TargetFile, Targets, TargetsMap, Timestamp, SPEC_VERSION, TOP_LEVEL_ROLES,
 };
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -48,7 +48,7 @@ pub fn new_targets(expires: Expires) -> Targets {
         spec_version: SPEC_VERSION.into(),
         version: 1,
         expires,
-        targets: BTreeMap::new(),
+        targets: TargetsMap::new(),
         delegations: None,
         unknown: BTreeMap::new(),
     }

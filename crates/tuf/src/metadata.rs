@@ -9,12 +9,16 @@
 use crate::canonical::canonical_text_borrowed;
 use crate::keys::{Key, PrivateKey, Signature};
 use crate::{Error, Result};
+use bytes::Bytes;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha512};
 use std::collections::{BTreeMap, BTreeSet};
+
+mod targets_map;
+pub use targets_map::{Iter as TargetsIter, TargetsMap};
 
 /// The specification version this crate writes.
 pub const SPEC_VERSION: &str = "1.0.34";
@@ -338,33 +342,87 @@ impl<'de> Deserialize<'de> for TargetFile {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
-                mut map: A,
+                map: A,
             ) -> std::result::Result<TargetFile, A::Error> {
-                use serde::de::Error as _;
-                let mut length = None;
-                let mut hashes = None;
-                let mut custom = None;
-                let mut unknown = BTreeMap::new();
-                while let Some(crate::canonical::Key(key)) = map.next_key()? {
-                    let repeated = match key.as_ref() {
-                        "length" => length.replace(map.next_value::<u64>()?).is_some(),
-                        "hashes" => hashes.replace(map.next_value()?).is_some(),
-                        "custom" => custom.replace(map.next_value::<Value>()?).is_some(),
-                        _ => {
-                            let value = map.next_value::<Value>()?;
-                            unknown.insert(key.to_string(), value).is_some()
-                        }
-                    };
-                    if repeated {
-                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
-                    }
-                }
+                let f = read_target_file::<A, Hashes>(map)?;
                 Ok(TargetFile {
-                    length: length.ok_or_else(|| A::Error::missing_field("length"))?,
-                    hashes: hashes.ok_or_else(|| A::Error::missing_field("hashes"))?,
-                    custom,
-                    unknown,
+                    length: f.length,
+                    hashes: f.hashes,
+                    custom: f.custom,
+                    unknown: f.unknown,
                 })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The fields of a target file object, with its hashes read as `H`: [`Hashes`] to
+/// keep them, or [`HashesChecked`] to check them and keep nothing. One reader for
+/// both, so a targets map checked when it is read accepts exactly what parsing each
+/// entry later does.
+fn read_target_file<'de, A, H>(mut map: A) -> std::result::Result<TargetFileFields<H>, A::Error>
+where
+    A: serde::de::MapAccess<'de>,
+    H: Deserialize<'de>,
+{
+    use serde::de::Error as _;
+    let mut length = None;
+    let mut hashes = None;
+    let mut custom = None;
+    let mut unknown = BTreeMap::new();
+    while let Some(crate::canonical::Key(key)) = map.next_key()? {
+        let repeated = match key.as_ref() {
+            "length" => length.replace(map.next_value::<u64>()?).is_some(),
+            "hashes" => hashes.replace(map.next_value::<H>()?).is_some(),
+            "custom" => custom.replace(map.next_value::<Value>()?).is_some(),
+            _ => {
+                let value = map.next_value::<Value>()?;
+                unknown.insert(key.to_string(), value).is_some()
+            }
+        };
+        if repeated {
+            return Err(A::Error::custom(format!("duplicate field `{key}`")));
+        }
+    }
+    Ok(TargetFileFields {
+        length: length.ok_or_else(|| A::Error::missing_field("length"))?,
+        hashes: hashes.ok_or_else(|| A::Error::missing_field("hashes"))?,
+        custom,
+        unknown,
+    })
+}
+
+/// A target file's fields, its hashes read as `H`.
+struct TargetFileFields<H> {
+    length: u64,
+    hashes: H,
+    custom: Option<Value>,
+    unknown: BTreeMap<String, Value>,
+}
+
+/// A file's hashes checked as [`Hashes`] reads them (an object of strings), and
+/// counted, without keeping them.
+struct HashesChecked(usize);
+
+impl<'de> Deserialize<'de> for HashesChecked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = HashesChecked;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of hash algorithms to hex digests")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<HashesChecked, A::Error> {
+                use crate::canonical::Key;
+                let mut listed = 0;
+                while map.next_entry::<Key<'de>, Key<'de>>()?.is_some() {
+                    listed += 1;
+                }
+                Ok(HashesChecked(listed))
             }
         }
         d.deserialize_map(V)
@@ -439,7 +497,7 @@ pub struct Targets {
     /// The expiry.
     pub expires: Expires,
     /// Target files by path.
-    pub targets: BTreeMap<String, TargetFile>,
+    pub targets: TargetsMap,
     /// Delegations, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegations: Option<Delegations>,
@@ -453,71 +511,67 @@ pub struct Targets {
 // targets list of thousands was most of the parse.
 impl<'de> Deserialize<'de> for Targets {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Targets;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("TUF targets metadata")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Targets, A::Error> {
-                use serde::de::Error as _;
-                let mut type_ = None;
-                let mut spec_version = None;
-                let mut version = None;
-                let mut expires = None;
-                let mut targets = None;
-                let mut delegations = None;
-                let mut unknown = BTreeMap::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let repeated = match key.as_str() {
-                        "_type" => type_.replace(map.next_value::<String>()?).is_some(),
-                        "spec_version" => {
-                            spec_version.replace(map.next_value::<String>()?).is_some()
-                        }
-                        "version" => version.replace(map.next_value::<u64>()?).is_some(),
-                        "expires" => expires.replace(map.next_value::<Expires>()?).is_some(),
-                        "targets" => targets.replace(map.next_value::<TargetsMap>()?.0).is_some(),
-                        "delegations" => delegations
-                            .replace(map.next_value::<Option<Delegations>>()?)
-                            .is_some(),
-                        _ => {
-                            let value = map.next_value::<Value>()?;
-                            unknown.insert(key.clone(), value).is_some()
-                        }
-                    };
-                    if repeated {
-                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
-                    }
-                }
-                Ok(Targets {
-                    type_: type_.ok_or_else(|| A::Error::missing_field("_type"))?,
-                    spec_version: spec_version
-                        .ok_or_else(|| A::Error::missing_field("spec_version"))?,
-                    version: version.ok_or_else(|| A::Error::missing_field("version"))?,
-                    expires: expires.ok_or_else(|| A::Error::missing_field("expires"))?,
-                    targets: targets.ok_or_else(|| A::Error::missing_field("targets"))?,
-                    delegations: delegations.flatten(),
-                    unknown,
-                })
-            }
-        }
-        d.deserialize_map(V)
+        d.deserialize_map(TargetsReader { document: None })
     }
 }
 
-/// A targets map read into a list and built in one pass: documents list their
-/// targets in canonical (sorted) order, which `BTreeMap::from_iter` recognises and
-/// builds from without a search per key (inserting one by one was a tenth of parsing
-/// a 10,000-target document). A path listed twice keeps its last value, as with
-/// inserts (and as python-tuf's JSON reader does).
-struct TargetsMap(BTreeMap<String, TargetFile>);
+/// Reads targets metadata; with the document its text lies in, the targets map is
+/// kept as an index into that document ([`TargetsMap`]).
+struct TargetsReader<'d> {
+    document: Option<&'d Bytes>,
+}
 
-impl<'de> Deserialize<'de> for TargetsMap {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        deserialize_pairs(d, "a map of target paths to target files").map(TargetsMap)
+impl<'de> serde::de::Visitor<'de> for TargetsReader<'_> {
+    type Value = Targets;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TUF targets metadata")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Targets, A::Error> {
+        use serde::de::Error as _;
+        let mut type_ = None;
+        let mut spec_version = None;
+        let mut version = None;
+        let mut expires = None;
+        let mut targets = None;
+        let mut delegations = None;
+        let mut unknown = BTreeMap::new();
+        while let Some(crate::canonical::Key(key)) = map.next_key()? {
+            let repeated = match key.as_ref() {
+                "_type" => type_.replace(map.next_value::<String>()?).is_some(),
+                "spec_version" => spec_version.replace(map.next_value::<String>()?).is_some(),
+                "version" => version.replace(map.next_value::<u64>()?).is_some(),
+                "expires" => expires.replace(map.next_value::<Expires>()?).is_some(),
+                "targets" => {
+                    let read = match self.document {
+                        Some(document) => map.next_value_seed(targets_map::ReadFrom(document))?,
+                        None => map.next_value::<TargetsMap>()?,
+                    };
+                    targets.replace(read).is_some()
+                }
+                "delegations" => delegations
+                    .replace(map.next_value::<Option<Delegations>>()?)
+                    .is_some(),
+                _ => {
+                    let value = map.next_value::<Value>()?;
+                    unknown.insert(key.to_string(), value).is_some()
+                }
+            };
+            if repeated {
+                return Err(A::Error::custom(format!("duplicate field `{key}`")));
+            }
+        }
+        Ok(Targets {
+            type_: type_.ok_or_else(|| A::Error::missing_field("_type"))?,
+            spec_version: spec_version.ok_or_else(|| A::Error::missing_field("spec_version"))?,
+            version: version.ok_or_else(|| A::Error::missing_field("version"))?,
+            expires: expires.ok_or_else(|| A::Error::missing_field("expires"))?,
+            targets: targets.ok_or_else(|| A::Error::missing_field("targets"))?,
+            delegations: delegations.flatten(),
+            unknown,
+        })
     }
 }
 
@@ -535,6 +589,10 @@ pub trait Role: Serialize + DeserializeOwned + Clone {
     fn expires(&self) -> Expires;
     /// Checks beyond the JSON shape.
     fn validate(&self) -> Result<()>;
+    /// Reads `signed` from `text`, which lies within `document`.
+    fn read_signed(text: &str, _document: &Bytes) -> serde_json::Result<Self> {
+        serde_json::from_str(text)
+    }
 }
 
 fn check_threshold_and_keyids(role: &str, keyids: &[String], threshold: u64) -> Result<()> {
@@ -632,15 +690,21 @@ impl Role for Snapshot {
 impl Role for Targets {
     role_common!(Targets, "targets");
     fn validate(&self) -> Result<()> {
-        for (path, t) in &self.targets {
-            if t.hashes.is_empty() {
-                return Err(Error::malformed("targets", format!("{path}: empty hashes")));
-            }
+        if let Some(path) = self.targets.first_without_hashes() {
+            return Err(Error::malformed("targets", format!("{path}: empty hashes")));
         }
         if let Some(d) = &self.delegations {
             d.validate()?;
         }
         Ok(())
+    }
+    fn read_signed(text: &str, document: &Bytes) -> serde_json::Result<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let targets = de.deserialize_map(TargetsReader {
+            document: Some(document),
+        })?;
+        de.end()?;
+        Ok(targets)
     }
 }
 
@@ -713,7 +777,7 @@ pub struct Metadata<T> {
     signatures: Vec<Signature>,
     unknown: BTreeMap<String, Value>,
     canonical: CanonicalSigned,
-    bytes: Vec<u8>,
+    bytes: Bytes,
 }
 
 /// Where the canonical form of `signed` is: usually the document's own bytes (every
@@ -737,14 +801,14 @@ fn range_within(outer: &[u8], inner: &[u8]) -> Option<std::ops::Range<usize>> {
 pub const PARALLEL_PARSE_BYTES: usize = 64 << 10;
 
 /// What [`Metadata::from_bytes_beside`] made: the document, and the results of the
-/// work handed to the second thread (`None` where that work did not run).
+/// work done alongside it.
 #[derive(Debug)]
 pub struct ParsedBeside<D, A, R> {
     /// The parsed document, or why it could not be.
     pub document: Result<D>,
-    /// What `first` returned.
-    pub first: Option<A>,
-    /// What `beside` returned.
+    /// What `meanwhile` returned.
+    pub meanwhile: A,
+    /// What `beside` returned (`None` where it did not run).
     pub beside: Option<R>,
 }
 
@@ -795,44 +859,50 @@ fn canonical_then<'s, R>(
 impl<T: Role> Metadata<T> {
     /// Parses a document read as role `T`. Repeated keys in `signed` are refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_shared(Bytes::copy_from_slice(bytes))
+    }
+
+    /// [`Metadata::from_bytes`] keeping `bytes` themselves, not a copy.
+    pub fn from_shared(bytes: Bytes) -> Result<Self> {
         Self::from_bytes_beside(bytes, || (), |_, _| ()).document
     }
 
-    /// [`Metadata::from_bytes`], with work for a second thread: `first()` as soon as
-    /// the parse starts, then `beside(canonical_signed, signatures)` as soon as the
-    /// canonical form of `signed` is known. For a large document these run on the
-    /// thread that makes the canonical form, while the envelope and the typed parse
-    /// run on this one; for a small one, here. A client hashes the document's bytes
-    /// first and checks signatures beside (`threshold::precheck`), so neither hash
-    /// of a large document lies on the critical path.
+    /// [`Metadata::from_bytes`], with work done alongside: `beside(canonical_signed,
+    /// signatures)` as soon as the canonical form of `signed` is known, and
+    /// `meanwhile()`. For a large document `beside` runs on a second thread, the one
+    /// that makes the canonical form, and `meanwhile` on this one once the typed
+    /// parse is done, before waiting for the second; for a small one, both here. A
+    /// client checks signatures beside (`threshold::precheck`) and hashes the file
+    /// meanwhile, so that neither hash of a large document waits for the other work.
     ///
-    /// Either result is `None` when its work did not run: `beside` when the envelope
-    /// or the canonical form could not be made, both when no thread could be started.
-    /// So neither may hold anything the caller cannot redo.
-    pub fn from_bytes_beside<A: Send, R: Send>(
-        bytes: &[u8],
-        first: impl FnOnce() -> A + Send,
+    /// `beside` does not run when the envelope or the canonical form could not be
+    /// made, nor when no thread could be started: it may hold nothing the caller
+    /// cannot redo. `meanwhile` always runs.
+    pub fn from_bytes_beside<A, R: Send>(
+        document: Bytes,
+        meanwhile: impl FnOnce() -> A,
         beside: impl FnOnce(&[u8], &[Signature]) -> R + Send,
     ) -> ParsedBeside<Self, A, R> {
         let role = T::TYPE;
+        let bytes: &[u8] = &document;
         if bytes.len() < PARALLEL_PARSE_BYTES {
-            let first = Some(first());
+            let meanwhile = meanwhile();
             let envelope = match read_envelope(role, bytes) {
                 Ok(e) => e,
                 Err(e) => {
                     return ParsedBeside {
                         document: Err(e),
-                        first,
+                        meanwhile,
                         beside: None,
                     }
                 }
             };
             let (canonical, made) =
                 canonical_then(envelope.signed, |c| beside(c, &envelope.signatures));
-            let typed = serde_json::from_str(envelope.signed);
+            let typed = T::read_signed(envelope.signed, &document);
             return ParsedBeside {
-                document: Self::assemble(bytes, envelope, canonical, typed),
-                first,
+                document: Self::assemble(&document, envelope, canonical, typed),
+                meanwhile,
                 beside: made,
             };
         }
@@ -840,11 +910,8 @@ impl<T: Role> Metadata<T> {
             let (hand_over, handed) = std::sync::mpsc::sync_channel::<(&str, Vec<Signature>)>(1);
             let side = std::thread::Builder::new()
                 .spawn_scoped(scope, move || {
-                    let first = first();
-                    let rest = handed.recv().ok().map(|(signed, signatures)| {
-                        canonical_then(signed, |c| beside(c, &signatures))
-                    });
-                    (first, rest)
+                    let (signed, signatures) = handed.recv().ok()?;
+                    Some(canonical_then(signed, |c| beside(c, &signatures)))
                 })
                 .ok();
             let envelope = read_envelope(role, bytes);
@@ -854,19 +921,17 @@ impl<T: Role> Metadata<T> {
             }
             drop(hand_over);
             let parsed = envelope.map(|e| {
-                let typed = serde_json::from_str::<T>(e.signed);
+                let typed = T::read_signed(e.signed, &document);
                 (e, typed)
             });
-            let (first, rest) = match side.map(|s| s.join()) {
-                Some(Ok((first, rest))) => (Some(first), rest),
-                _ => (None, None),
-            };
+            let meanwhile = meanwhile();
+            let rest = side.and_then(|s| s.join().ok()).flatten();
             let (envelope, typed) = match parsed {
                 Ok(parsed) => parsed,
                 Err(e) => {
                     return ParsedBeside {
                         document: Err(e),
-                        first,
+                        meanwhile,
                         beside: None,
                     }
                 }
@@ -874,8 +939,8 @@ impl<T: Role> Metadata<T> {
             let (canonical, made) =
                 rest.unwrap_or_else(|| (canonical_text_borrowed(envelope.signed), None));
             ParsedBeside {
-                document: Self::assemble(bytes, envelope, canonical, typed),
-                first,
+                document: Self::assemble(&document, envelope, canonical, typed),
+                meanwhile,
                 beside: made,
             }
         })
@@ -883,7 +948,7 @@ impl<T: Role> Metadata<T> {
 
     /// The document from its parts, once the role-independent checks pass.
     fn assemble(
-        bytes: &[u8],
+        bytes: &Bytes,
         envelope: Envelope<'_>,
         canonical: Result<std::borrow::Cow<'_, [u8]>>,
         typed: serde_json::Result<T>,
@@ -939,7 +1004,7 @@ impl<T: Role> Metadata<T> {
             signatures: envelope.signatures,
             unknown: envelope.unknown,
             canonical,
-            bytes: bytes.to_vec(),
+            bytes: bytes.clone(),
         })
     }
 
@@ -968,7 +1033,7 @@ impl<T: Role> Metadata<T> {
             signatures: Vec::new(),
             unknown: BTreeMap::new(),
             canonical: CanonicalSigned::Transcoded(canonical_signed),
-            bytes: Vec::new(),
+            bytes: Bytes::new(),
         };
         m.encode()?;
         Ok(m)
@@ -1027,7 +1092,7 @@ impl<T: Role> Metadata<T> {
                 serde_json::to_writer(&mut out, value).map_err(malformed)?;
             }
             out.push(b'}');
-            self.bytes = out;
+            self.bytes = out.into();
             self.canonical = CanonicalSigned::InBytes(in_bytes);
             return Ok(());
         }
@@ -1039,7 +1104,8 @@ impl<T: Role> Metadata<T> {
             signed: &self.signed,
             unknown: &self.unknown,
         })
-        .map_err(malformed)?;
+        .map_err(malformed)?
+        .into();
         Ok(())
     }
 
@@ -1065,6 +1131,11 @@ impl<T: Role> Metadata<T> {
     /// The exact bytes parsed or produced. Store and serve these.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// [`Metadata::bytes`], shared rather than copied.
+    pub fn shared_bytes(&self) -> Bytes {
+        self.bytes.clone()
     }
 
     /// The role's version.
@@ -1141,35 +1212,79 @@ mod tests {
         }
     }
 
+    /// `text` read both ways targets metadata is read: on its own (a built map) and
+    /// as a document's `signed` (a map kept as an index into the document).
+    fn read_both_ways(text: &str) -> [std::result::Result<Targets, String>; 2] {
+        let document = Bytes::copy_from_slice(text.as_bytes());
+        let within = std::str::from_utf8(&document).unwrap();
+        [
+            serde_json::from_str::<Targets>(text).map_err(|e| e.to_string()),
+            Targets::read_signed(within, &document).map_err(|e| e.to_string()),
+        ]
+    }
+
     #[test]
     fn targets_keep_unknown_fields_and_refuse_duplicate_or_missing_ones() {
         let text = r#"{"_type":"targets","spec_version":"1.0.34","version":3,
             "expires":"2030-01-01T00:00:00Z","x-extra":{"a":[1,2]},
             "targets":{"a.txt":{"length":1,"hashes":{"sha256":"00"},"x-t":true}}}"#;
-        let t: Targets = serde_json::from_str(text).unwrap();
-        assert_eq!(t.version, 3);
-        assert!(t.delegations.is_none());
-        assert_eq!(t.unknown["x-extra"], serde_json::json!({"a": [1, 2]}));
-        assert_eq!(t.targets["a.txt"].unknown["x-t"], serde_json::json!(true));
-        let back = serde_json::to_value(&t).unwrap();
-        assert_eq!(back["x-extra"], serde_json::json!({"a": [1, 2]}));
-        assert_eq!(back["targets"]["a.txt"]["x-t"], serde_json::json!(true));
+        for t in read_both_ways(text) {
+            let t = t.unwrap();
+            assert_eq!(t.version, 3);
+            assert!(t.delegations.is_none());
+            assert_eq!(t.unknown["x-extra"], serde_json::json!({"a": [1, 2]}));
+            assert_eq!(
+                t.targets.get("a.txt").unwrap().unknown["x-t"],
+                serde_json::json!(true)
+            );
+            let back = serde_json::to_value(&t).unwrap();
+            assert_eq!(back["x-extra"], serde_json::json!({"a": [1, 2]}));
+            assert_eq!(back["targets"]["a.txt"]["x-t"], serde_json::json!(true));
+        }
 
+        let refused = |text: &str, why: &str| {
+            for err in read_both_ways(text) {
+                let err = err.unwrap_err();
+                assert!(err.contains(why), "{why}: {err}");
+            }
+        };
         let twice = text.replace(r#""version":3,"#, r#""version":3,"version":4,"#);
-        let err = serde_json::from_str::<Targets>(&twice).unwrap_err();
-        assert!(
-            err.to_string().contains("duplicate field `version`"),
-            "{err}"
+        refused(&twice, "duplicate field `version`");
+        refused(
+            &text.replace(r#""version":3,"#, ""),
+            "missing field `version`",
         );
-        let missing = text.replace(r#""version":3,"#, "");
-        let err = serde_json::from_str::<Targets>(&missing).unwrap_err();
-        assert!(err.to_string().contains("missing field `version`"), "{err}");
+        // A target file is checked as strictly by either reader.
+        let file = r#"{"length":1,"hashes":{"sha256":"00"},"x-t":true}"#;
+        for (bad, why) in [
+            (r#"{"hashes":{"sha256":"00"}}"#, "missing field `length`"),
+            (r#"{"length":1}"#, "missing field `hashes`"),
+            (
+                r#"{"length":1,"length":1,"hashes":{"sha256":"00"}}"#,
+                "duplicate field `length`",
+            ),
+            (r#"{"length":-1,"hashes":{"sha256":"00"}}"#, "invalid value"),
+            (r#"{"length":1,"hashes":{"sha256":0}}"#, "invalid type"),
+            (r#"{"length":1,"hashes":[]}"#, "invalid type"),
+            (
+                r#"{"length":1,"hashes":{"sha256":"00"},"custom":1e999}"#,
+                "out of range",
+            ),
+            (r#"[]"#, "invalid type"),
+        ] {
+            refused(&text.replace(file, bad), why);
+        }
+        // TUF §4.5: at least one hash; refused when read, or by validation once built.
+        let no_hashes = text.replace(file, r#"{"length":1,"hashes":{}}"#);
+        let [built, read] = read_both_ways(&no_hashes);
+        assert!(built.unwrap().validate().is_err());
+        assert!(read.unwrap_err().contains("empty hashes"));
+
         let null_delegations =
             text.replace(r#""version":3,"#, r#""version":3,"delegations":null,"#);
-        assert!(serde_json::from_str::<Targets>(&null_delegations)
-            .unwrap()
-            .delegations
-            .is_none());
+        for t in read_both_ways(&null_delegations) {
+            assert!(t.unwrap().delegations.is_none());
+        }
     }
 
     #[test]
@@ -1188,23 +1303,62 @@ mod tests {
         let lengths = |t: &Targets| -> Vec<(String, u64)> {
             t.targets
                 .iter()
-                .map(|(p, f)| (p.clone(), f.length))
+                .map(|(p, f)| (p.to_string(), f.length))
                 .collect()
         };
-        let sorted: Targets = serde_json::from_str(&doc(&[("a", 1), ("b", 2), ("c", 3)])).unwrap();
-        let shuffled: Targets =
-            serde_json::from_str(&doc(&[("c", 3), ("a", 1), ("b", 2)])).unwrap();
-        assert_eq!(lengths(&sorted), lengths(&shuffled));
-        let twice: Targets =
-            serde_json::from_str(&doc(&[("b", 2), ("a", 1), ("b", 7), ("c", 3)])).unwrap();
-        assert_eq!(
-            lengths(&twice),
-            [("a".into(), 1), ("b".into(), 7), ("c".into(), 3)]
-        );
+        let abc = [("a".to_string(), 1), ("b".into(), 2), ("c".into(), 3)];
+        for listing in [
+            &[("a", 1), ("b", 2), ("c", 3)][..],
+            &[("c", 3), ("a", 1), ("b", 2)],
+            // An escaped path is the same path.
+            &[("c", 3), ("\\u0061", 1), ("b", 2)],
+        ] {
+            for t in read_both_ways(&doc(listing)) {
+                let t = t.unwrap();
+                assert_eq!(lengths(&t), abc, "{listing:?}");
+                assert_eq!(t.targets.len(), 3);
+                assert_eq!(t.targets.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+                assert_eq!(t.targets.get("b").map(|f| f.length), Some(2));
+                assert!(t.targets.contains_key("a") && !t.targets.contains_key("d"));
+            }
+        }
+        let repeated = doc(&[("b", 2), ("a", 1), ("b", 7), ("c", 3), ("b", 9), ("a", 4)]);
+        for t in read_both_ways(&repeated) {
+            let t = t.unwrap();
+            assert_eq!(
+                lengths(&t),
+                [("a".into(), 4), ("b".into(), 9), ("c".into(), 3)]
+            );
+        }
         // The same as a map read one insert at a time, which python-tuf matches.
-        let v: serde_json::Value =
-            serde_json::from_str(&doc(&[("b", 2), ("a", 1), ("b", 7), ("c", 3)])).unwrap();
-        assert_eq!(v["targets"]["b"]["length"], 7);
+        let v: serde_json::Value = serde_json::from_str(&repeated).unwrap();
+        assert_eq!(v["targets"]["b"]["length"], 9);
+    }
+
+    #[test]
+    fn a_targets_map_read_from_a_document_edits_and_compares_as_a_built_one() {
+        let text = r#"{"_type":"targets","spec_version":"1.0","version":1,"expires":"2030-01-01T00:00:00Z","targets":{"a":{"length":1,"hashes":{"sha256":"00"}},"b":{"length":2,"hashes":{"sha256":"11"},"custom":{"k":[1]}}}}"#;
+        let [built, read] = read_both_ways(text).map(Result::unwrap);
+        assert_eq!(built, read);
+        assert_eq!(
+            format!("{:?}", built.targets),
+            format!("{:?}", read.targets)
+        );
+        assert_eq!(
+            crate::canonical::to_canonical_json(&built).unwrap(),
+            crate::canonical::to_canonical_json(&read).unwrap()
+        );
+        let mut edited = read.clone();
+        let c = edited.targets.get("a").unwrap().into_owned();
+        assert_eq!(edited.targets.insert("c".into(), c.clone()), None);
+        assert_eq!(edited.targets.remove("a").map(|f| f.length), Some(1));
+        assert_eq!(edited.targets.keys().collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(edited.targets.get("c").as_deref(), Some(&c));
+        assert_ne!(edited, read);
+        let mut built = built;
+        built.targets.remove("a");
+        built.targets.insert("c".into(), c);
+        assert_eq!(edited, built);
     }
 
     #[test]

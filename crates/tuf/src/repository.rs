@@ -337,7 +337,7 @@ pub fn validate_push(
                     if !allowed {
                         return Err(Error::OutsideDelegation {
                             role: role.to_string(),
-                            target: target.clone(),
+                            target: target.to_string(),
                             delegator: pair[0].to_string(),
                         });
                     }

@@ -260,7 +260,7 @@ mod tests {
         );
         let big = Metadata::sign_new(big, &[&keys[1], &keys[2]], &mut OsRng).unwrap();
         let parsed = Metadata::<Targets>::from_bytes_beside(
-            big.bytes(),
+            big.shared_bytes(),
             || (),
             |canonical, sigs| {
                 let auth = Authorization::top_level(&root, "targets").unwrap();

@@ -206,9 +206,11 @@ fn write_our_repository(dir: &Path) -> Vec<String> {
     .unwrap();
     write("timestamp.json", timestamp.bytes());
     for (path, data) in &files {
-        let info = &if path == "top.txt" { &targets } else { &team }
+        let info = if path == "top.txt" { &targets } else { &team }
             .signed()
-            .targets[path];
+            .targets
+            .get(path)
+            .expect("the target is listed");
         let hash = info.hashes.get("sha256").expect("python-tuf lists sha256");
         let (d, base) = path.rsplit_once('/').unwrap_or(("", path));
         let name = if d.is_empty() {
