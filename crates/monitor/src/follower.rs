@@ -76,7 +76,7 @@ impl Config {
             webhook: None,
             evidence_dir: PathBuf::from("evidence"),
             interval: Duration::from_secs(5),
-            batch_entries: 4096,
+            batch_entries: 16384,
             fetch_window: 32,
             metadata_bundles: true,
             replay_threads: std::thread::available_parallelism().map_or(1, usize::from),

@@ -443,7 +443,7 @@ fn write_value(v: &Value, out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut from = 0;
