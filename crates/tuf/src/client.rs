@@ -373,6 +373,11 @@ impl Updater {
         };
         let new: Metadata<Root> = parse_checked(&bytes, self.limits.root_max_bytes, "root")?;
         let trusted = self.trusted.root.signed();
+        for (keyid, key) in &new.signed().keys {
+            if let Some(kept) = trusted.keys.get(keyid) {
+                key.reuse_parsed(kept);
+            }
+        }
         // TUF §5.3.4: "Version N+1 of the root metadata file MUST have been signed by:
         // (1) a threshold of keys specified in the trusted root metadata file (version
         // N), and (2) a threshold of keys specified in the new root metadata file".

@@ -127,6 +127,20 @@ impl Key {
         Ok(key)
     }
 
+    /// Takes `other`'s parsed key when both describe the same key material, so a key
+    /// kept across a root rotation is not decoded again (a point decompression, about
+    /// a sixth of a verification).
+    pub(crate) fn reuse_parsed(&self, other: &Key) {
+        if let Some((from, key)) = other.parsed.get() {
+            if from.keytype == self.keytype
+                && from.scheme == self.scheme
+                && from.public == self.keyval.public
+            {
+                let _ = self.parsed.set((from.clone(), key.clone()));
+            }
+        }
+    }
+
     fn parse_uncached(&self, keyid: &str) -> Result<PublicKey> {
         let public = self.keyval.public.as_str();
         if public.len() > MAX_PUBLIC_KEY_CHARS {
@@ -510,6 +524,25 @@ mod tests {
         );
         key.keyval.public = "zz".into();
         assert!(key.parse("bad").is_err());
+    }
+
+    #[test]
+    fn a_parsed_key_is_reused_only_for_the_same_key_material() {
+        let a = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
+        let b = PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap();
+        let sig_b = b.sign(b"m", &mut OsRng).unwrap();
+        let parsed_a = a.public().clone();
+        parsed_a.parse("a").unwrap();
+        // Another key listed under the same key ID must not take a's parsed form.
+        let claims_to_be_a = b.public().clone();
+        claims_to_be_a.reuse_parsed(&parsed_a);
+        assert!(claims_to_be_a.parse("a").unwrap().verify(b"m", &sig_b));
+        let same_as_a = a.public().clone();
+        same_as_a.reuse_parsed(&parsed_a);
+        assert_eq!(
+            same_as_a.parsed.get().map(|(_, k)| k.identity()),
+            Some(parsed_a.parse("a").unwrap().identity())
+        );
     }
 
     #[test]
