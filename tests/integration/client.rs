@@ -3,7 +3,7 @@
 //! played by a proxy in front of an honest one, or by a second server holding the
 //! first one's keys (a fork).
 
-use crate::util::{files_under, rewriting_notes, Answer, Front, InProcess, ADMIN_TOKEN};
+use crate::util::{files_under, rewriting_notes, Answer, Front, InProcess, Packs, ADMIN_TOKEN};
 use client::publish::Workspace;
 use client::{Client, ClientConfig, Error, WitnessPolicy};
 use rand_core::OsRng;
@@ -278,32 +278,140 @@ async fn a_proof_bundle_for_other_bytes_is_refused() {
         .publish_file(&ws, dir.path(), "a", b"a", &server.vkey)
         .await;
     // The front answers "the proof for targets v2" with the proof for v1: a real,
-    // valid proof, of other bytes.
-    let upstream = server.url("");
-    let front = Front::start(move |path| {
-        let path = path.replace("/proof/2.targets.json", "/proof/1.targets.json");
-        Answer::Proxy(format!("{upstream}{path}"))
+    // valid proof, of other bytes; in the update pack and file by file.
+    for packs in [Packs::Rebuilt, Packs::Refused] {
+        let upstream = server.url("");
+        let front = Front::with_packs(packs, move |path| {
+            let path = path.replace("/proof/2.targets.json", "/proof/1.targets.json");
+            Answer::Proxy(format!("{upstream}{path}"))
+        })
+        .await;
+        let user = dir.path().join(format!("user-{packs:?}"));
+        let c = client(&user, &front.url, &server.vkey, None);
+        let err = c.update(REPO, None).await.unwrap_err();
+        assert!(
+            err.to_string().contains("2.targets.json"),
+            "names the file: {err}"
+        );
+        assert!(
+            err.to_string().contains("does not describe these bytes"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("test.tuflog.dev/log size"),
+            "names the checkpoint: {err}"
+        );
+        assert_eq!(
+            files_under(&user),
+            Vec::<String>::new(),
+            "nothing persisted, no temporary left"
+        );
+    }
+    server.stop().await;
+}
+
+/// A front that passes everything to `upstream` as it is and notes each path asked.
+async fn noting_front(
+    upstream: String,
+    answer_pack: Option<Vec<u8>>,
+) -> (Front, Arc<std::sync::Mutex<Vec<String>>>) {
+    let asked: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let log = asked.clone();
+    let front = Front::with_packs(Packs::Passed, move |path| {
+        log.lock().unwrap().push(path.to_string());
+        match &answer_pack {
+            Some(pack) if path.contains("/update?") => Answer::Serve(pack.clone()),
+            _ => Answer::Proxy(format!("{upstream}{path}")),
+        }
     })
     .await;
+    (front, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_takes_its_files_and_proofs_from_one_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home"), &server).await;
+    publisher
+        .publish_file(&ws, dir.path(), "a", b"a", &server.vkey)
+        .await;
+    let (front, asked) = noting_front(server.url(""), None).await;
     let c = client(&dir.path().join("user"), &front.url, &server.vkey, None);
-    let err = c.update(REPO, None).await.unwrap_err();
+    let report = c.update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], 2);
+    let repo = REPO.replace('/', "%2F");
+    let first_use = [
+        format!("/repos/{REPO}/metadata/1.root.json"),
+        format!("/repos/{REPO}/update?root=1"),
+    ];
+    let seen = std::mem::take(&mut *asked.lock().unwrap());
     assert!(
-        err.to_string().contains("2.targets.json"),
-        "names the file: {err}"
+        seen == first_use || seen == first_use.map(|p| p.replace(REPO, &repo)),
+        "{seen:#?}"
     );
+
+    // The next update proves the log grew from the checkpoint it trusts, in the
+    // same one request.
+    let size = report.checkpoint.unwrap().size;
+    publisher
+        .publish_file(&ws, dir.path(), "b", b"b", &server.vkey)
+        .await;
+    let report = c.update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], 3);
+    assert!(report.checkpoint.unwrap().size > size);
+    let seen = std::mem::take(&mut *asked.lock().unwrap());
+    assert_eq!(seen.len(), 1, "{seen:#?}");
     assert!(
-        err.to_string().contains("does not describe these bytes"),
-        "{err}"
+        seen[0].ends_with(&format!("/update?root=1&from={size}")),
+        "{seen:#?}"
     );
-    assert!(
-        err.to_string().contains("test.tuflog.dev/log size"),
-        "names the checkpoint: {err}"
-    );
-    assert_eq!(
-        files_under(&dir.path().join("user")),
-        Vec::<String>::new(),
-        "nothing persisted, no temporary left"
-    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_pack_that_reads_an_update_fetches_file_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home"), &server).await;
+    publisher
+        .publish_file(&ws, dir.path(), "a", b"a", &server.vkey)
+        .await;
+    let good = crate::util::get_ok(
+        &crate::util::http(),
+        &server.url(&format!("/repos/{REPO}/update?root=1")),
+    )
+    .await;
+    let truncated = good[..good.len() - 1].to_vec();
+    for (case, pack) in [("no pack", None), ("a truncated pack", Some(truncated))] {
+        let (front, asked) = match pack {
+            None => {
+                let asked: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+                let (log, upstream) = (asked.clone(), server.url(""));
+                let front = Front::with_packs(Packs::Refused, move |path| {
+                    log.lock().unwrap().push(path.to_string());
+                    Answer::Proxy(format!("{upstream}{path}"))
+                })
+                .await;
+                (front, asked)
+            }
+            Some(pack) => noting_front(server.url(""), Some(pack)).await,
+        };
+        let user = dir.path().join(case.replace(' ', "-"));
+        let c = client(&user, &front.url, &server.vkey, None);
+        let report = c.update(REPO, None).await.unwrap();
+        assert_eq!(report.versions["targets"], 2, "{case}");
+        let seen = asked.lock().unwrap().clone();
+        for role in ["root", "timestamp", "snapshot", "targets"] {
+            assert!(
+                seen.iter()
+                    .any(|p| p.contains("/proof/") && p.contains(&format!(".{role}.json"))),
+                "{case}: the {role} bundle fetched alone: {seen:#?}"
+            );
+        }
+    }
     server.stop().await;
 }
 

@@ -141,6 +141,73 @@ async fn create_push_delegate_rotate_and_every_version_is_proven() {
     .await;
     let ts: Metadata<tuf::Timestamp> = Metadata::from_bytes(&ts).unwrap();
     assert_eq!(ts.version(), 3);
+
+    // The update pack carries, in one reply, what those routes serve one by one.
+    let from = cp1.size();
+    let packed = get_ok(
+        &http(),
+        &srv.url(&format!("/repos/{repo}/update?root=1&from={from}")),
+    )
+    .await;
+    let pack = tlog::pack::decode(&packed).unwrap();
+    assert_eq!(pack.latest_root, 2);
+    let parts: Vec<(&str, u64)> = pack
+        .parts
+        .iter()
+        .map(|p| (p.role.as_str(), p.version))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("root", 1),
+            ("root", 2),
+            ("timestamp", 3),
+            ("snapshot", 3),
+            ("targets", 2)
+        ]
+    );
+    for part in &pack.parts {
+        let file = format!("{}.{}.json", part.version, part.role);
+        let metadata = get_ok(&http(), &srv.url(&format!("/repos/{repo}/metadata/{file}"))).await;
+        assert_eq!(packed[part.metadata.clone()], metadata[..], "{file}");
+        let bundle = get_ok(
+            &http(),
+            &srv.url(&format!("/repos/{repo}/proof/{file}?from={from}")),
+        )
+        .await;
+        assert_eq!(packed[part.bundle.clone()], bundle[..], "bundle of {file}");
+    }
+    // A client that trusts the latest root gets only that one; past it, none.
+    for (root, roots) in [(2, vec![2]), (3, vec![])] {
+        let packed = get_ok(
+            &http(),
+            &srv.url(&format!("/repos/{repo}/update?root={root}")),
+        )
+        .await;
+        let pack = tlog::pack::decode(&packed).unwrap();
+        let got: Vec<u64> = pack
+            .parts
+            .iter()
+            .filter(|p| p.role == "root")
+            .map(|p| p.version)
+            .collect();
+        assert_eq!(got, roots);
+        assert_eq!(pack.parts.len(), roots.len() + 3);
+    }
+    for (query, status) in [
+        (format!("{repo}/update"), 400),
+        (format!("{repo}/update?root=1&from=0"), 400),
+        (format!("{repo}/update?root=1&from={}", u64::MAX), 400),
+        (format!("{repo}/update?root=01"), 400),
+        ("no.such/repo/update?root=1".to_string(), 404),
+    ] {
+        let r = http()
+            .get(srv.url(&format!("/repos/{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{query}");
+    }
     srv.stop().await;
 }
 

@@ -298,25 +298,45 @@ pub struct Front {
 
 type Route = Arc<dyn Fn(&str) -> Answer + Send + Sync>;
 
+/// What a [`Front`] does with a request for an update pack
+/// (`/repos/{repo}/update?…`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packs {
+    /// Builds the pack from its own answers for each file and each proof bundle,
+    /// so a lie told file by file is told in the pack too (a server that lies
+    /// would lie in both): the parts the upstream pack has, each file as the
+    /// route answers its unversioned name (a root its versioned one), each bundle
+    /// as the route answers the proof of the version that file declares.
+    Rebuilt,
+    /// Answers the pack request as the route says, like any other path.
+    Passed,
+    /// Has no packs (404): the client fetches file by file.
+    Refused,
+}
+
 impl Front {
     pub async fn start(route: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Front {
+        Front::with_packs(Packs::Rebuilt, route).await
+    }
+
+    pub async fn with_packs(
+        packs: Packs,
+        route: impl Fn(&str) -> Answer + Send + Sync + 'static,
+    ) -> Front {
         let route: Route = Arc::new(route);
         let client = http();
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
             let (route, client) = (route.clone(), client.clone());
             async move {
                 let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-                let (url, rewrite) = match route(&path) {
-                    Answer::Serve(body) => return (axum::http::StatusCode::OK, body),
-                    Answer::Proxy(url) => (url, None),
-                    Answer::Rewrite(url, rewrite) => (url, Some(rewrite)),
-                };
-                let resp = client.get(url).send().await.unwrap();
-                let status = axum::http::StatusCode::from_u16(resp.status().as_u16()).unwrap();
-                let body = resp.bytes().await.unwrap().to_vec();
-                match rewrite {
-                    Some(rewrite) if status.is_success() => (status, rewrite(body)),
-                    _ => (status, body),
+                match (pack_request(&path), packs) {
+                    (Some(_), Packs::Refused) => {
+                        (axum::http::StatusCode::NOT_FOUND, b"no packs here".to_vec())
+                    }
+                    (Some((repo, from)), Packs::Rebuilt) => {
+                        rebuilt_pack(&route, &client, &path, repo, from).await
+                    }
+                    _ => answer(&route, &client, &path).await,
                 }
             }
         });
@@ -327,6 +347,85 @@ impl Front {
         });
         Front { url, task }
     }
+}
+
+/// `(/repos/{repo}, from)` when `path` asks for an update pack.
+fn pack_request(path: &str) -> Option<(&str, Option<&str>)> {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let repo = path.strip_prefix("/repos/")?.strip_suffix("/update")?;
+    let repo = &path[.."/repos/".len() + repo.len()];
+    let from = query.split('&').find_map(|p| p.strip_prefix("from="));
+    Some((repo, from))
+}
+
+async fn answer(
+    route: &Route,
+    client: &reqwest::Client,
+    path: &str,
+) -> (axum::http::StatusCode, Vec<u8>) {
+    let (url, rewrite) = match route(path) {
+        Answer::Serve(body) => return (axum::http::StatusCode::OK, body),
+        Answer::Proxy(url) => (url, None),
+        Answer::Rewrite(url, rewrite) => (url, Some(rewrite)),
+    };
+    let resp = client.get(url).send().await.unwrap();
+    let status = axum::http::StatusCode::from_u16(resp.status().as_u16()).unwrap();
+    let body = resp.bytes().await.unwrap().to_vec();
+    match rewrite {
+        Some(rewrite) if status.is_success() => (status, rewrite(body)),
+        _ => (status, body),
+    }
+}
+
+/// See [`Packs::Rebuilt`].
+async fn rebuilt_pack(
+    route: &Route,
+    client: &reqwest::Client,
+    path: &str,
+    repo: &str,
+    from: Option<&str>,
+) -> (axum::http::StatusCode, Vec<u8>) {
+    let (status, upstream) = answer(route, client, path).await;
+    if !status.is_success() {
+        return (status, upstream);
+    }
+    let pack = tlog::pack::decode(&upstream).unwrap();
+    let mut parts = Vec::new();
+    for part in &pack.parts {
+        let file = match part.role.as_str() {
+            "root" => format!("{}.root.json", part.version),
+            role => format!("{role}.json"),
+        };
+        let (status, metadata) = answer(route, client, &format!("{repo}/metadata/{file}")).await;
+        if !status.is_success() {
+            continue;
+        }
+        let version = serde_json::from_slice::<serde_json::Value>(&metadata)
+            .ok()
+            .and_then(|v| v["signed"]["version"].as_u64())
+            .unwrap_or(part.version);
+        let mut proof = format!("{repo}/proof/{version}.{}.json", part.role);
+        if let Some(from) = from {
+            proof.push_str(&format!("?from={from}"));
+        }
+        let (status, bundle) = answer(route, client, &proof).await;
+        if status.is_success() {
+            parts.push((part.role.clone(), version, metadata, bundle));
+        }
+    }
+    let files: Vec<tlog::pack::PackFile<'_>> = parts
+        .iter()
+        .map(|(role, version, metadata, bundle)| tlog::pack::PackFile {
+            role,
+            version: *version,
+            metadata,
+            bundle,
+        })
+        .collect();
+    (
+        axum::http::StatusCode::OK,
+        tlog::pack::encode(pack.latest_root, &files).unwrap(),
+    )
 }
 
 impl Drop for Front {

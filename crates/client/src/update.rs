@@ -63,6 +63,78 @@ pub struct Session {
     /// Timestamp, snapshot and targets under their unversioned names, fetched
     /// while the workflow looks for a newer root (see [`Session::fetch_ahead`]).
     ahead: Vec<Ahead>,
+    /// The update pack asked for when the session opened.
+    pack: PackState,
+}
+
+/// The update pack ([`tlog::pack`]): every file this update is likely to need and
+/// its proof bundle, in one reply, asked for as the session opens. Used as the
+/// files fetched ahead are: a file is taken from it only when it is the very file
+/// the workflow asks for, and judged as if fetched alone.
+enum PackState {
+    /// No pack: plain TUF, or the server sent none (the session then fetches file
+    /// by file).
+    Off,
+    Fetching {
+        url: String,
+        fetch: tokio::task::JoinHandle<Result<Option<Vec<u8>>>>,
+    },
+    Arrived {
+        bytes: Bytes,
+        pack: tlog::pack::Pack,
+    },
+}
+
+impl PackState {
+    /// The part for `role` at `version` (any version when `None`).
+    fn part(&self, role: &str, version: Option<u64>) -> Option<(&tlog::pack::PackPart, &Bytes)> {
+        let PackState::Arrived { bytes, pack } = self else {
+            return None;
+        };
+        pack.parts
+            .iter()
+            .find(|p| p.role == role && version.is_none_or(|v| p.version == v))
+            .map(|p| (p, bytes))
+    }
+
+    /// The proof bundle the pack holds for `role` `version`, if within the limit
+    /// for a bundle fetched alone.
+    fn bundle(&self, role: &str, version: Option<u64>) -> Option<Vec<u8>> {
+        let (part, bytes) = self.part(role, version)?;
+        (part.bundle.len() as u64 <= MAX_BUNDLE_BYTES).then(|| bytes[part.bundle.clone()].to_vec())
+    }
+
+    /// The proof bundle the pack holds for exactly `metadata` as `role` `version`.
+    /// A log may hold two documents for one version (an equivocation): the pack
+    /// carries the latest, the versioned route may serve the other, and the bundle
+    /// must be the one for the bytes the client judged.
+    fn bundle_for(&self, role: &str, version: u64, metadata: &[u8]) -> Option<Vec<u8>> {
+        let (part, bytes) = self.part(role, Some(version))?;
+        if bytes[part.metadata.clone()] != *metadata {
+            return None;
+        }
+        self.bundle(role, Some(version))
+    }
+
+    /// The newest root the server had when it wrote the pack.
+    fn latest_root(&self) -> Option<u64> {
+        match self {
+            PackState::Arrived { pack, .. } => Some(pack.latest_root),
+            _ => None,
+        }
+    }
+}
+
+/// Most bytes of an update pack read: the most each part may hold, as if each
+/// file and bundle were fetched alone.
+fn pack_max_bytes(limits: &Limits) -> u64 {
+    let framing = 1 + 255 + 8 + 4 + 4;
+    let part = |max: u64| max + MAX_BUNDLE_BYTES + framing;
+    (tlog::pack::PACK_MAGIC.len() as u64 + 8 + 2)
+        + tlog::pack::MAX_PACK_ROOTS as u64 * part(limits.root_max_bytes)
+        + part(limits.timestamp_max_bytes)
+        + part(limits.snapshot_max_bytes)
+        + part(limits.targets_max_bytes)
 }
 
 /// A top-level file fetched under its unversioned name before the workflow knew
@@ -100,6 +172,8 @@ struct PendingProof {
 }
 
 enum BundleBody {
+    /// To be taken from the update pack once it arrives, or fetched alone.
+    InPack,
     Fetching(tokio::task::JoinHandle<Result<Option<Vec<u8>>>>),
     Arrived(Option<Vec<u8>>),
 }
@@ -131,12 +205,57 @@ impl PendingProof {
         p
     }
 
+    /// The bundle for `bytes`, from the update pack when it holds one, otherwise
+    /// fetched alone.
+    fn from_pack_or_request(
+        pack: &PackState,
+        http: &Http,
+        proofs: &Proofs,
+        role: &str,
+        version: u64,
+        bytes: Bytes,
+    ) -> Self {
+        match pack.bundle_for(role, version, &bytes) {
+            Some(bundle) => {
+                let file = format!("{version}.{}.json", encode_role_name(role));
+                PendingProof {
+                    role: role.into(),
+                    version,
+                    bytes,
+                    url: format!("{} (update pack)", bundle_url(proofs, &file)),
+                    file,
+                    body: BundleBody::Arrived(Some(bundle)),
+                }
+            }
+            None => Self::request(http, proofs, role, version, bytes),
+        }
+    }
+
+    /// The bundle for `bytes`, to be taken from the update pack still on its way.
+    fn awaiting_pack(proofs: &Proofs, role: &str, version: u64, bytes: Bytes) -> Self {
+        let file = format!("{version}.{}.json", encode_role_name(role));
+        PendingProof {
+            role: role.into(),
+            version,
+            bytes,
+            url: bundle_url(proofs, &file),
+            file,
+            body: BundleBody::InPack,
+        }
+    }
+
     fn is_for(&self, acc: &Accepted) -> bool {
         self.role == acc.role && self.version == acc.version
     }
 
     /// Waits for the reply if it has not arrived.
     async fn arrive(&mut self) -> Result<()> {
+        if let BundleBody::InPack = self.body {
+            return Err(Error::Usage(format!(
+                "{}: the proof bundle was never asked for",
+                self.url
+            )));
+        }
         if let BundleBody::Fetching(fetching) = &mut self.body {
             let reply = fetching.await.map_err(|e| Error::Transport {
                 url: self.url.clone(),
@@ -151,8 +270,21 @@ impl PendingProof {
     fn arrived(&self) -> Option<&[u8]> {
         match &self.body {
             BundleBody::Arrived(reply) => reply.as_deref(),
-            BundleBody::Fetching(_) => None,
+            BundleBody::Fetching(_) | BundleBody::InPack => None,
         }
+    }
+
+    /// The reply if it has already arrived, without waiting for it: waiting for a
+    /// bundle cost 0.9 ms before the targets check could start, more than
+    /// staging its checkpoint at commit costs.
+    async fn arrived_already(&mut self) -> Result<Option<Vec<u8>>> {
+        if let BundleBody::Fetching(fetching) = &self.body {
+            if !fetching.is_finished() {
+                return Ok(None);
+            }
+        }
+        self.arrive().await?;
+        Ok(self.arrived().map(<[u8]>::to_vec))
     }
 
     fn abort(&self) {
@@ -235,9 +367,9 @@ impl Session {
                         source,
                     })?;
                 if let Some(p) = &proofs {
-                    // Checked with the update's other proofs, in settle().
-                    pending.push(PendingProof::request(
-                        &http,
+                    // Checked with the update's other proofs, in settle(); its
+                    // bundle comes in the update pack.
+                    pending.push(PendingProof::awaiting_pack(
                         p,
                         "root",
                         doc.version(),
@@ -287,13 +419,12 @@ impl Session {
             opened_note: proofs_note,
             limits,
             ahead: Vec::new(),
+            pack: PackState::Off,
         };
-        // A tuflog server always serves the latest of each role unversioned; a
-        // plain TUF repository (the conformance client) is asked for exactly the
-        // files the specification names, in its order.
-        if session.proofs.is_some() {
-            session.fetch_ahead();
-        }
+        // A tuflog server sends what an update needs in one pack; a plain TUF
+        // repository (the conformance client) is asked for exactly the files the
+        // specification names, in its order.
+        session.ask_for_pack();
         Ok(session)
     }
 
@@ -311,6 +442,9 @@ impl Session {
         let driven = self.drive().await;
         for unused in self.ahead.drain(..) {
             unused.fetch.abort();
+        }
+        if let PackState::Fetching { fetch, .. } = &self.pack {
+            fetch.abort();
         }
         driven?;
         self.settle().await?;
@@ -347,17 +481,21 @@ impl Session {
             source,
         })? {
             let url = format!("{}/{}", self.metadata_url, request.path);
+            self.unpack().await;
             // When the path names the version, its bundle is fetched beside the file
-            // itself, off the critical path. Not for the next root, which is usually
-            // not there.
+            // itself, off the critical path, unless the pack brought it. Not for the
+            // next root, which is usually not there.
             let mut prefetched = match (&self.proofs, request.version) {
-                (Some(p), Some(version)) if request.role != "root" => {
+                (Some(p), Some(version))
+                    if request.role != "root"
+                        && self.pack.part(&request.role, Some(version)).is_none() =>
+                {
                     Some(PendingProof::start(&self.http, p, &request.role, version))
                 }
                 _ => None,
             };
             let response = match self.take_ahead(&request).await {
-                Some(bytes) => Response::Bytes(bytes),
+                Some(response) => response,
                 None => match self.http.get(&url, request.max_bytes).await? {
                     Some(bytes) => Response::Bytes(bytes),
                     None => Response::NotFound,
@@ -376,8 +514,12 @@ impl Session {
                 let path = self.metadata_dir.join("targets.json");
                 staged_early =
                     Some(stage_if_changed(&mut self.replacement, &path, bytes)?.then_some(path));
-                if let Some(early) = &mut prefetched {
-                    self.stage_note_early(early).await?;
+                let early_bundle = match &mut prefetched {
+                    Some(early) => early.arrived_already().await?,
+                    None => self.pack.bundle(&request.role, request.version),
+                };
+                if let Some(body) = early_bundle {
+                    self.stage_note_early(&body)?;
                 }
                 self.replacement.write_in_background();
                 tracing::debug!(file = %request.path, "staged");
@@ -414,7 +556,8 @@ impl Session {
                             early.bytes = acc.bytes.clone();
                             early
                         }
-                        _ => PendingProof::request(
+                        _ => PendingProof::from_pack_or_request(
+                            &self.pack,
                             &self.http,
                             p,
                             &acc.role,
@@ -437,6 +580,82 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Asks for the update pack (with log proofs only): root versions from the
+    /// trusted one on, then the latest timestamp, snapshot and targets, each with
+    /// its proof bundle.
+    fn ask_for_pack(&mut self) {
+        let Some(proofs) = &self.proofs else {
+            return;
+        };
+        let Some(base) = proofs
+            .proof_url
+            .trim_end_matches('/')
+            .strip_suffix("/proof")
+        else {
+            self.fetch_ahead();
+            return;
+        };
+        let mut url = format!(
+            "{base}/update?root={}",
+            self.updater.trusted().root.version()
+        );
+        let from = proofs.log.trusted_size();
+        if from > 0 {
+            url.push_str(&format!("&from={from}"));
+        }
+        let (http, fetch, max_bytes) =
+            (self.http.clone(), url.clone(), pack_max_bytes(&self.limits));
+        self.pack = PackState::Fetching {
+            url,
+            fetch: tokio::spawn(async move { http.get(&fetch, max_bytes).await }),
+        };
+    }
+
+    /// Waits for the update pack if it is on its way, then gives each proof that
+    /// awaited it its bundle. A pack that does not come, or does not read, only
+    /// means the files are fetched one by one.
+    async fn unpack(&mut self) {
+        if !matches!(self.pack, PackState::Fetching { .. }) {
+            return;
+        }
+        let PackState::Fetching { url, fetch } = std::mem::replace(&mut self.pack, PackState::Off)
+        else {
+            return;
+        };
+        let unpacked = match fetch.await {
+            Ok(Ok(Some(body))) => {
+                let bytes = Bytes::from(body);
+                tlog::pack::decode(&bytes)
+                    .map(|pack| PackState::Arrived { bytes, pack })
+                    .map_err(|e| e.to_string())
+            }
+            Ok(Ok(None)) => Err("not served".to_string()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match unpacked {
+            Ok(arrived) => {
+                tracing::debug!(%url, "update pack arrived");
+                self.pack = arrived;
+            }
+            Err(why) => {
+                tracing::debug!(%url, %why, "no update pack; fetching file by file");
+                self.fetch_ahead();
+            }
+        }
+        let Some(proofs) = &self.proofs else {
+            return;
+        };
+        for p in &mut self.pending {
+            if let BundleBody::InPack = p.body {
+                let bytes = std::mem::take(&mut p.bytes);
+                *p = PendingProof::from_pack_or_request(
+                    &self.pack, &self.http, proofs, &p.role, p.version, bytes,
+                );
+            }
+        }
     }
 
     /// Starts fetching the latest timestamp, snapshot and top-level targets, under
@@ -471,10 +690,28 @@ impl Session {
     /// server may serve a different latest than the version asked for: a push
     /// mid-update, or an equivocation, which monitors must see the client receive
     /// as logged).
-    async fn take_ahead(&mut self, request: &tuf::client::Request) -> Option<Vec<u8>> {
-        let i = self.ahead.iter().position(|a| a.role == request.role)?;
-        let ahead = self.ahead.swap_remove(i);
-        let bytes = ahead.fetch.await.ok()?.ok()??;
+    async fn take_ahead(&mut self, request: &tuf::client::Request) -> Option<Response> {
+        let bytes = match self.pack.part(&request.role, request.version) {
+            Some((part, bytes)) => bytes[part.metadata.clone()].to_vec(),
+            None => {
+                // The pack holds every root up to the latest the server had; a
+                // later one is not there, as a 404 would say (the server is no
+                // more trusted in one reply than in another).
+                if let (Some(latest), "root", Some(v)) = (
+                    self.pack.latest_root(),
+                    request.role.as_str(),
+                    request.version,
+                ) {
+                    if v > latest {
+                        tracing::debug!(file = %request.path, "not in the update pack");
+                        return Some(Response::NotFound);
+                    }
+                }
+                let i = self.ahead.iter().position(|a| a.role == request.role)?;
+                let ahead = self.ahead.swap_remove(i);
+                ahead.fetch.await.ok()?.ok()??
+            }
+        };
         let fits = bytes.len() as u64 <= request.max_bytes;
         let same = match (&request.hashes, request.version) {
             (Some(hashes), _) => {
@@ -486,7 +723,7 @@ impl Session {
         };
         if fits && same {
             tracing::debug!(file = %request.path, "fetched ahead");
-            Some(bytes)
+            Some(Response::Bytes(bytes))
         } else {
             None
         }
@@ -497,6 +734,7 @@ impl Session {
     /// may grow during an update): equal sizes must have equal roots, and a smaller
     /// one must be consistent with the largest, which becomes trusted.
     async fn settle(&mut self) -> Result<()> {
+        self.unpack().await;
         let Some(proofs) = &mut self.proofs else {
             return Ok(());
         };
@@ -604,23 +842,12 @@ impl Session {
         Ok(())
     }
 
-    /// Stages the checkpoint that came with a prefetched bundle before anything is
-    /// checked: the newest checkpoint of the update is the one [`Session::commit`]
-    /// persists. Only if the bundle is already here: waiting for it cost 0.9 ms
-    /// before the targets check could start, more than staging the checkpoint at
-    /// commit costs. If another one ends up trusted, commit
+    /// Stages the checkpoint that came with a bundle that is already here before
+    /// anything is checked: the newest checkpoint of the update is the one
+    /// [`Session::commit`] persists. If another one ends up trusted, commit
     /// stages that instead; a bundle that does not parse is left to settle().
-    async fn stage_note_early(&mut self, early: &mut PendingProof) -> Result<()> {
+    fn stage_note_early(&mut self, body: &[u8]) -> Result<()> {
         let Some(proofs) = &self.proofs else {
-            return Ok(());
-        };
-        if let BundleBody::Fetching(fetching) = &early.body {
-            if !fetching.is_finished() {
-                return Ok(());
-            }
-        }
-        early.arrive().await?;
-        let Some(body) = early.arrived() else {
             return Ok(());
         };
         let Ok(bundle) = serde_json::from_slice::<ProofBundle>(body) else {

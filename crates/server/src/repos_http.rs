@@ -16,7 +16,7 @@
 
 use crate::http::{b64_hashes, cached, params, AppState, CHECKPOINT_CACHE, IMMUTABLE};
 use crate::repos::name::RepoName;
-use crate::repos::{add_file, file_limit, PushReceipt};
+use crate::repos::{add_file, file_limit, ProofBundle, PushReceipt};
 use crate::Error;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
@@ -124,6 +124,9 @@ async fn get_repo_path(
             CHECKPOINT_CACHE,
         ));
     }
+    if last == "update" {
+        return update_pack(&state, head, query.as_deref(), &headers).await;
+    }
     let (repo, kind) = split_last(head).ok_or_else(no_route)?;
     let repo = RepoName::new(repo)?;
     let (role, version) = parse_file(last)?;
@@ -150,24 +153,69 @@ async fn get_repo_path(
                 .repos
                 .proof_bundle(&repo, &role, version, from)
                 .await?;
-            let mut body = serde_json::json!({
-                "entry": B64.encode(&b.entry),
-                "index": b.index,
-                "checkpoint": String::from_utf8_lossy(&b.checkpoint.note),
-                "inclusion": b64_hashes(&b.inclusion),
-            });
-            if let Some(c) = &b.consistency {
-                body["consistency"] = b64_hashes(c).into();
-            }
             Ok(cached(
                 &headers,
-                format!("{body}\n").into_bytes(),
+                bundle_json(&b),
                 "application/json",
                 CHECKPOINT_CACHE,
             ))
         }
         _ => Err(no_route()),
     }
+}
+
+/// A proof bundle as `proof/{n}.{role}.json` serves it.
+fn bundle_json(b: &ProofBundle) -> Vec<u8> {
+    let mut body = serde_json::json!({
+        "entry": B64.encode(&b.entry),
+        "index": b.index,
+        "checkpoint": String::from_utf8_lossy(&b.checkpoint.note),
+        "inclusion": b64_hashes(&b.inclusion),
+    });
+    if let Some(c) = &b.consistency {
+        body["consistency"] = b64_hashes(c).into();
+    }
+    format!("{body}\n").into_bytes()
+}
+
+/// `GET /repos/{repo}/update?root=N[&from=M]`: an update pack ([`tlog::pack`]),
+/// root versions from N on, then the latest timestamp, snapshot and targets, each
+/// with its proof bundle (a consistency proof from M in each when given).
+async fn update_pack(
+    state: &AppState,
+    repo: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Response, Error> {
+    let repo = RepoName::new(repo)?;
+    let names_from = query.is_some_and(|q| q.split('&').any(|p| p.starts_with("from=")));
+    let (root, from) = if names_from {
+        let [root, from] = params(query, ["root", "from"])?;
+        (root, Some(from))
+    } else {
+        let [root] = params(query, ["root"])?;
+        (root, None)
+    };
+    let pack = state.repos.update_pack(&repo, root, from).await?;
+    let bundles: Vec<Vec<u8>> = pack.files.iter().map(|f| bundle_json(&f.bundle)).collect();
+    let files: Vec<tlog::pack::PackFile<'_>> = pack
+        .files
+        .iter()
+        .zip(&bundles)
+        .map(|(f, bundle)| tlog::pack::PackFile {
+            role: f.role,
+            version: f.version,
+            metadata: &f.metadata,
+            bundle,
+        })
+        .collect();
+    let body = tlog::pack::encode(pack.latest_root, &files).map_err(Error::invalid)?;
+    Ok(cached(
+        headers,
+        body,
+        "application/octet-stream",
+        CHECKPOINT_CACHE,
+    ))
 }
 
 async fn blob(

@@ -77,4 +77,8 @@ pub enum Error {
     /// A cosignature was malformed (wrong length, timestamp out of range).
     #[error("malformed cosignature: {0}")]
     MalformedCosignature(String),
+
+    /// An update pack was malformed, or too large to write.
+    #[error("malformed update pack: {0}")]
+    MalformedPack(String),
 }

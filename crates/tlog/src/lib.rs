@@ -21,6 +21,7 @@
 //! | [`note`] | C2SP signed-note with Ed25519 |
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
 //! | [`cosignature`] | C2SP tlog-cosignature, cosignature/v1 (Ed25519, type 0x04) |
+//! | [`pack`] | tuflog's update pack: the files of one client update, each with its proof bundle, in one reply |
 //! | [`evidence`] | tuflog's split-view evidence file: two checkpoints one key signed that cannot both be true, with the RFC 9162 §2.1.4 proof |
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
@@ -33,6 +34,7 @@ pub mod evidence;
 pub mod hash;
 pub mod memory;
 pub mod note;
+pub mod pack;
 pub mod tile;
 pub mod tree;
 pub mod verify;

@@ -115,6 +115,28 @@ pub struct ProofBundle {
     pub consistency: Option<Vec<Hash>>,
 }
 
+/// The files of one client update with their bundles ([`Repos::update_pack`]).
+#[derive(Clone, Debug)]
+pub struct UpdatePack {
+    /// The newest root version the repository has.
+    pub latest_root: u64,
+    /// Root versions in order, then timestamp, snapshot and targets.
+    pub files: Vec<PackedFile>,
+}
+
+/// One metadata file of an [`UpdatePack`].
+#[derive(Clone, Debug)]
+pub struct PackedFile {
+    /// Role name.
+    pub role: &'static str,
+    /// Version.
+    pub version: u64,
+    /// The exact bytes logged.
+    pub metadata: Vec<u8>,
+    /// Its proof bundle.
+    pub bundle: ProofBundle,
+}
+
 /// The size limit of one pushed file of `role`, whichever surface it came through.
 pub(crate) fn file_limit(limits: &PushLimits, role: &str) -> usize {
     match role {
@@ -499,6 +521,74 @@ impl Repos {
             checkpoint,
             inclusion,
             consistency,
+        })
+    }
+
+    /// What one client update of `repo` needs, all proven against one checkpoint:
+    /// root versions from `root` on (at most [`tlog::pack::MAX_PACK_ROOTS`]), then
+    /// the latest timestamp, snapshot and top-level targets, each with its bundle
+    /// (with a consistency proof from `from` when given). Roles the repository
+    /// lacks are left out; the client asks for them one by one and learns so.
+    pub async fn update_pack(
+        &self,
+        repo: &RepoName,
+        root: u64,
+        from: Option<u64>,
+    ) -> Result<UpdatePack, Error> {
+        if from == Some(0) {
+            return Err(Error::invalid("from must be at least 1"));
+        }
+        let store = self.log.store();
+        let latest_root = self.record(repo, "root", None)?;
+        let mut records = Vec::new();
+        let last_root = latest_root
+            .version
+            .min(root.saturating_add(tlog::pack::MAX_PACK_ROOTS as u64 - 1));
+        for version in root.max(1)..=last_root {
+            if let Some(r) = store.version(repo.as_str(), "root", version)? {
+                records.push(("root", r));
+            }
+        }
+        for role in ["timestamp", "snapshot", "targets"] {
+            if let Some(r) = store.head(repo.as_str(), role)? {
+                records.push((role, r));
+            }
+        }
+        let last_index = records.iter().map(|(_, r)| r.index).max().unwrap_or(0);
+        let checkpoint = self.published_covering(last_index).await?;
+        let size = checkpoint.size();
+        let consistency = match from {
+            None => None,
+            Some(m) if m > size => {
+                return Err(Error::invalid(format!(
+                    "from={m} is beyond the log's latest checkpoint ({size})"
+                )))
+            }
+            Some(m) if m == size => Some(Vec::new()),
+            Some(m) => Some(self.log.consistency_proof(m, size)?.proof),
+        };
+        let mut files = Vec::with_capacity(records.len());
+        for (role, record) in records {
+            let entry = store
+                .entries(record.index, record.index + 1)?
+                .pop()
+                .ok_or_else(|| Error::NotFound(format!("entry {}", record.index)))?;
+            files.push(PackedFile {
+                role,
+                version: record.version,
+                metadata: self.blob(&record.sha256).await?,
+                bundle: ProofBundle {
+                    entry,
+                    index: record.index,
+                    checkpoint: checkpoint.clone(),
+                    inclusion: self.log.inclusion_proof(record.index, size)?.proof,
+                    consistency: consistency.clone(),
+                },
+            });
+        }
+        Ok(UpdatePack {
+            latest_root: latest_root.version,
+            files,
         })
     }
 
