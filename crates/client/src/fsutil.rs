@@ -57,38 +57,56 @@ struct Staged {
 
 enum WriteState {
     Waiting(Vec<u8>),
-    Running(std::thread::JoinHandle<std::io::Result<()>>),
+    /// Written on another thread, which sends its outcome.
+    Running(std::sync::mpsc::Receiver<std::io::Result<()>>),
     Done,
 }
 
 impl Staged {
-    fn start(&mut self, mode: u32) {
-        if !matches!(self.state, WriteState::Waiting(_)) {
-            return;
-        }
-        if let WriteState::Waiting(bytes) = std::mem::replace(&mut self.state, WriteState::Done) {
-            let temporary = self.temporary.clone();
-            self.state = WriteState::Running(std::thread::spawn(move || {
-                write_synced(&temporary, &bytes, mode)
-            }));
-        }
-    }
-
     fn finish(&mut self, mode: u32) -> std::io::Result<()> {
-        self.start(mode);
         match std::mem::replace(&mut self.state, WriteState::Done) {
-            WriteState::Running(handle) => handle
-                .join()
+            WriteState::Waiting(bytes) => write_synced(&self.temporary, &bytes, mode),
+            WriteState::Running(outcome) => outcome
+                .recv()
                 .unwrap_or_else(|_| Err(std::io::Error::other("write thread panicked"))),
-            WriteState::Waiting(_) | WriteState::Done => Ok(()),
+            WriteState::Done => Ok(()),
         }
     }
 
     /// Waits for a write in flight, then removes what it wrote.
     fn discard(&mut self) {
-        if let WriteState::Running(handle) = std::mem::replace(&mut self.state, WriteState::Done) {
-            let _ = handle.join();
+        if let WriteState::Running(outcome) = std::mem::replace(&mut self.state, WriteState::Done) {
+            let _ = outcome.recv();
             let _ = std::fs::remove_file(&self.temporary);
+        }
+    }
+}
+
+/// A file to write and sync off the caller's thread, and where its outcome goes.
+type WriteJob = (
+    PathBuf,
+    Vec<u8>,
+    std::sync::mpsc::SyncSender<std::io::Result<()>>,
+);
+
+fn run_write(job: WriteJob, mode: u32) {
+    let (path, bytes, outcome) = job;
+    let _ = outcome.send(write_synced(&path, &bytes, mode));
+}
+
+/// Runs `work` on a thread of its own, or here if no thread can be started.
+fn off_this_thread(work: impl FnOnce() + Send + 'static) {
+    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+    let on_thread = work.clone();
+    let take = |w: &std::sync::Mutex<Option<_>>| w.lock().ok().and_then(|mut w| w.take());
+    let started = std::thread::Builder::new().spawn(move || {
+        if let Some(work) = take(&on_thread) {
+            work();
+        }
+    });
+    if started.is_err() {
+        if let Some(work) = take(&work) {
+            work();
         }
     }
 }
@@ -147,11 +165,33 @@ impl Replacement {
     }
 
     /// Starts writing and syncing every file staged and not yet written, each on
-    /// its own thread so the filesystem can fold their syncs into one commit.
+    /// its own thread so the filesystem can fold their syncs into one commit. The
+    /// caller starts one thread, which starts the others: each thread start cost
+    /// the caller 0.1 ms, on the critical path of an update.
     pub fn write_in_background(&mut self) {
+        let mut jobs = Vec::new();
         for s in &mut self.staged {
-            s.start(self.mode);
+            if !matches!(s.state, WriteState::Waiting(_)) {
+                continue;
+            }
+            if let WriteState::Waiting(bytes) = std::mem::replace(&mut s.state, WriteState::Done) {
+                let (outcome, receiver) = std::sync::mpsc::sync_channel(1);
+                s.state = WriteState::Running(receiver);
+                jobs.push((s.temporary.clone(), bytes, outcome));
+            }
         }
+        let mode = self.mode;
+        let mut jobs = jobs.into_iter();
+        let Some(first) = jobs.next() else {
+            return;
+        };
+        let rest: Vec<WriteJob> = jobs.collect();
+        off_this_thread(move || {
+            for job in rest {
+                off_this_thread(move || run_write(job, mode));
+            }
+            run_write(first, mode);
+        });
     }
 
     /// Forgets what was staged for `path`, if anything.
@@ -172,6 +212,12 @@ impl Replacement {
     /// Waits until every staged file is written and on disk, renames each over its
     /// target in the order staged, and syncs their directories.
     pub fn commit(mut self) -> Result<()> {
+        if let [only] = self.staged.as_mut_slice() {
+            // Nothing to write beside it: no thread to start.
+            if let Err(e) = only.finish(self.mode) {
+                return Err(Error::io(&only.target, e));
+            }
+        }
         self.write_in_background();
         let mut first_error = None;
         for s in &mut self.staged {
