@@ -269,11 +269,16 @@ fn sync_dirs(dirs: &[&Path]) -> Result<()> {
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(dir, e))
     };
-    if let [one] = dirs {
-        return sync(one);
-    }
+    let Some((last, others)) = dirs.split_last() else {
+        return Ok(());
+    };
+    // The last on this thread: one thread start fewer on the update's critical path.
     std::thread::scope(|scope| {
-        let syncs: Vec<_> = dirs.iter().map(|d| scope.spawn(move || sync(d))).collect();
+        let syncs: Vec<_> = others
+            .iter()
+            .map(|d| scope.spawn(move || sync(d)))
+            .collect();
+        let here = sync(last);
         syncs.into_iter().try_for_each(|h| {
             h.join().unwrap_or_else(|_| {
                 Err(Error::io(
@@ -281,7 +286,8 @@ fn sync_dirs(dirs: &[&Path]) -> Result<()> {
                     std::io::Error::other("sync thread panicked"),
                 ))
             })
-        })
+        })?;
+        here
     })
 }
 
