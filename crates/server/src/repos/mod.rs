@@ -497,24 +497,41 @@ impl Repos {
         }
         let record = self.record(repo, role, Some(version))?;
         let checkpoint = self.published_covering(record.index).await?;
-        let size = checkpoint.size();
+        let consistency = self.consistency_from(from, checkpoint.size())?;
+        self.bundle(&record, checkpoint, consistency)
+    }
+
+    /// The consistency path a bundle carries from the size `from` the client
+    /// trusts to `size`: none when it names none, empty when they are equal.
+    fn consistency_from(&self, from: Option<u64>, size: u64) -> Result<Option<Vec<Hash>>, Error> {
+        match from {
+            None => Ok(None),
+            Some(0) => Err(Error::invalid("from must be at least 1")),
+            Some(m) if m > size => Err(Error::invalid(format!(
+                "from={m} is beyond the log's latest checkpoint ({size})"
+            ))),
+            Some(m) if m == size => Ok(Some(Vec::new())),
+            Some(m) => Ok(Some(self.log.consistency_proof(m, size)?.proof)),
+        }
+    }
+
+    /// The bundle of `record`'s entry under `checkpoint`, which covers it.
+    fn bundle(
+        &self,
+        record: &store::VersionRecord,
+        checkpoint: Arc<Published>,
+        consistency: Option<Vec<Hash>>,
+    ) -> Result<ProofBundle, Error> {
         let entry = self
             .log
             .store()
             .entries(record.index, record.index + 1)?
             .pop()
             .ok_or_else(|| Error::NotFound(format!("entry {}", record.index)))?;
-        let inclusion = self.log.inclusion_proof(record.index, size)?.proof;
-        let consistency = match from {
-            None => None,
-            Some(m) if m > size => {
-                return Err(Error::invalid(format!(
-                    "from={m} is beyond the log's latest checkpoint ({size})"
-                )))
-            }
-            Some(m) if m == size => Some(Vec::new()),
-            Some(m) => Some(self.log.consistency_proof(m, size)?.proof),
-        };
+        let inclusion = self
+            .log
+            .inclusion_proof(record.index, checkpoint.size())?
+            .proof;
         Ok(ProofBundle {
             entry,
             index: record.index,
@@ -556,34 +573,14 @@ impl Repos {
         }
         let last_index = records.iter().map(|(_, r)| r.index).max().unwrap_or(0);
         let checkpoint = self.published_covering(last_index).await?;
-        let size = checkpoint.size();
-        let consistency = match from {
-            None => None,
-            Some(m) if m > size => {
-                return Err(Error::invalid(format!(
-                    "from={m} is beyond the log's latest checkpoint ({size})"
-                )))
-            }
-            Some(m) if m == size => Some(Vec::new()),
-            Some(m) => Some(self.log.consistency_proof(m, size)?.proof),
-        };
+        let consistency = self.consistency_from(from, checkpoint.size())?;
         let mut files = Vec::with_capacity(records.len());
         for (role, record) in records {
-            let entry = store
-                .entries(record.index, record.index + 1)?
-                .pop()
-                .ok_or_else(|| Error::NotFound(format!("entry {}", record.index)))?;
             files.push(PackedFile {
                 role,
                 version: record.version,
                 metadata: self.blob(&record.sha256).await?,
-                bundle: ProofBundle {
-                    entry,
-                    index: record.index,
-                    checkpoint: checkpoint.clone(),
-                    inclusion: self.log.inclusion_proof(record.index, size)?.proof,
-                    consistency: consistency.clone(),
-                },
+                bundle: self.bundle(&record, checkpoint.clone(), consistency.clone())?,
             });
         }
         Ok(UpdatePack {
