@@ -101,7 +101,7 @@ impl PackState {
     /// for a bundle fetched alone.
     fn bundle(&self, role: &str, version: Option<u64>) -> Option<Vec<u8>> {
         let (part, bytes) = self.part(role, version)?;
-        (part.bundle.len() as u64 <= MAX_BUNDLE_BYTES).then(|| bytes[part.bundle.clone()].to_vec())
+        bundle_within_limit(part, bytes)
     }
 
     /// The proof bundle the pack holds for exactly `metadata` as `role` `version`.
@@ -113,7 +113,7 @@ impl PackState {
         if bytes[part.metadata.clone()] != *metadata {
             return None;
         }
-        self.bundle(role, Some(version))
+        bundle_within_limit(part, bytes)
     }
 
     /// The newest root the server had when it wrote the pack.
@@ -125,13 +125,18 @@ impl PackState {
     }
 }
 
+/// A part's proof bundle, if within the limit for a bundle fetched alone.
+fn bundle_within_limit(part: &tlog::pack::PackPart, bytes: &Bytes) -> Option<Vec<u8>> {
+    (part.bundle.len() as u64 <= MAX_BUNDLE_BYTES).then(|| bytes[part.bundle.clone()].to_vec())
+}
+
 /// Most bytes of an update pack read: the most each part may hold, as if each
 /// file and bundle were fetched alone.
 fn pack_max_bytes(limits: &Limits) -> u64 {
-    let framing = 1 + 255 + 8 + 4 + 4;
-    let part = |max: u64| max + MAX_BUNDLE_BYTES + framing;
-    (tlog::pack::PACK_MAGIC.len() as u64 + 8 + 2)
-        + tlog::pack::MAX_PACK_ROOTS as u64 * part(limits.root_max_bytes)
+    use tlog::pack::{MAX_PACK_ROOTS, PACK_HEADER_BYTES, PART_FRAMING_MAX_BYTES};
+    let part = |max: u64| max + MAX_BUNDLE_BYTES + PART_FRAMING_MAX_BYTES as u64;
+    PACK_HEADER_BYTES as u64
+        + MAX_PACK_ROOTS as u64 * part(limits.root_max_bytes)
         + part(limits.timestamp_max_bytes)
         + part(limits.snapshot_max_bytes)
         + part(limits.targets_max_bytes)
@@ -617,13 +622,10 @@ impl Session {
     /// awaited it its bundle. A pack that does not come, or does not read, only
     /// means the files are fetched one by one.
     async fn unpack(&mut self) {
-        if !matches!(self.pack, PackState::Fetching { .. }) {
-            return;
-        }
-        let PackState::Fetching { url, fetch } = std::mem::replace(&mut self.pack, PackState::Off)
-        else {
+        let PackState::Fetching { url, fetch } = &mut self.pack else {
             return;
         };
+        let url = std::mem::take(url);
         let unpacked = match fetch.await {
             Ok(Ok(Some(body))) => {
                 let bytes = Bytes::from(body);
@@ -642,6 +644,7 @@ impl Session {
             }
             Err(why) => {
                 tracing::debug!(%url, %why, "no update pack; fetching file by file");
+                self.pack = PackState::Off;
                 self.fetch_ahead();
             }
         }

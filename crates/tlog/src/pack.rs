@@ -36,6 +36,14 @@ pub const PACK_MAGIC: &[u8] = b"tuflog-update-pack/v1\n";
 /// other three top-level roles.
 pub const MAX_PACK_PARTS: usize = MAX_PACK_ROOTS + 3;
 
+/// Bytes before the first part: the magic line, the latest root version and the
+/// part count.
+pub const PACK_HEADER_BYTES: usize = PACK_MAGIC.len() + 8 + 2;
+
+/// Most bytes a part's framing takes besides its metadata and bundle: the role
+/// name's length and at most 255 bytes of it, the version, two lengths.
+pub const PART_FRAMING_MAX_BYTES: usize = 1 + 255 + 8 + 4 + 4;
+
 /// Most root versions one pack carries; a longer chain is fetched file by file
 /// after the pack's last root.
 pub const MAX_PACK_ROOTS: usize = 32;
@@ -88,7 +96,7 @@ pub fn encode(latest_root: u64, files: &[PackFile<'_>]) -> Result<Vec<u8>, Error
         .iter()
         .map(|f| 1 + f.role.len() + 8 + 4 + f.metadata.len() + 4 + f.bundle.len())
         .sum();
-    let mut out = Vec::with_capacity(PACK_MAGIC.len() + 8 + 2 + body);
+    let mut out = Vec::with_capacity(PACK_HEADER_BYTES + body);
     out.extend_from_slice(PACK_MAGIC);
     out.extend_from_slice(&latest_root.to_be_bytes());
     out.extend_from_slice(&count.to_be_bytes());
@@ -258,7 +266,7 @@ mod tests {
         assert!(decode(&bytes).is_err());
 
         let mut bytes = sample();
-        let role_at = PACK_MAGIC.len() + 8 + 2 + 1;
+        let role_at = PACK_HEADER_BYTES + 1;
         bytes[role_at] = 0xff;
         assert!(decode(&bytes).is_err(), "a role name that is not UTF-8");
 
