@@ -27,9 +27,10 @@
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
+use tuf::keys::Signature;
 use tuf::logentry::LogEntry;
 use tuf::metadata::{Metadata, Role, Root, Snapshot, Targets, Timestamp};
-use tuf::threshold::{verify_threshold, Authorization};
+use tuf::threshold::{precheck_many, verify_threshold, Authorization, CheckedSignatures};
 
 /// Most delegated versions one repository may have waiting for a delegator;
 /// beyond it they are judged (and reported) at once.
@@ -245,6 +246,7 @@ impl Replay {
             entry,
             entry_bytes,
             metadata,
+            Prepared::default(),
         );
         self.absorb(judged)
     }
@@ -297,10 +299,23 @@ impl Replay {
                 entries,
             } in share
             {
+                // A root changes the keys the entries after it are checked with, so
+                // the signature checks are made together only between roots.
+                let mut run = Vec::new();
                 for (position, entry) in entries {
-                    let (index, entry_bytes, metadata) = batch[position];
-                    judged.push((position, state.judge(index, entry, entry_bytes, metadata)));
+                    if entry.role == "root" {
+                        state.judge_run(std::mem::take(&mut run), batch, &mut judged);
+                        let (index, entry_bytes, metadata) = batch[position];
+                        let alone = Prepared::default();
+                        judged.push((
+                            position,
+                            state.judge(index, entry, entry_bytes, metadata, alone),
+                        ));
+                    } else {
+                        run.push((position, entry));
+                    }
                 }
+                state.judge_run(run, batch, &mut judged);
                 states.push((name, state));
             }
             (judged, states)
@@ -423,15 +438,144 @@ impl Replay {
     }
 }
 
+/// A top-level document other than root, parsed before its entry is judged so that
+/// the signature checks of many entries can be made together.
+enum Ahead {
+    Timestamp(Metadata<Timestamp>),
+    Snapshot(Metadata<Snapshot>),
+    Targets(Box<Metadata<Targets>>),
+}
+
+impl Ahead {
+    /// The document of a timestamp, snapshot or top-level targets entry, when it
+    /// parses at the entry's version; anything else is left to the judgement, which
+    /// says what is wrong with it.
+    fn parse(entry: &LogEntry, bytes: &[u8]) -> Option<Ahead> {
+        fn at_version<T: Role>(entry: &LogEntry, bytes: &[u8]) -> Option<Metadata<T>> {
+            Metadata::<T>::from_bytes(bytes)
+                .ok()
+                .filter(|doc| doc.version() == entry.version)
+        }
+        match entry.role.as_str() {
+            "timestamp" => at_version(entry, bytes).map(Ahead::Timestamp),
+            "snapshot" => at_version(entry, bytes).map(Ahead::Snapshot),
+            "targets" => at_version(entry, bytes).map(|d| Ahead::Targets(Box::new(d))),
+            _ => None,
+        }
+    }
+
+    /// The signed bytes and the signatures.
+    fn envelope(&self) -> (&[u8], &[Signature]) {
+        match self {
+            Ahead::Timestamp(d) => (d.canonical_signed(), d.signatures()),
+            Ahead::Snapshot(d) => (d.canonical_signed(), d.signatures()),
+            Ahead::Targets(d) => (d.canonical_signed(), d.signatures()),
+        }
+    }
+}
+
+/// The roles a document parsed ahead can be taken back as.
+trait TakeAhead: Role + Sized {
+    fn take(ahead: Ahead) -> Option<Metadata<Self>>;
+}
+
+impl TakeAhead for Timestamp {
+    fn take(ahead: Ahead) -> Option<Metadata<Self>> {
+        match ahead {
+            Ahead::Timestamp(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl TakeAhead for Snapshot {
+    fn take(ahead: Ahead) -> Option<Metadata<Self>> {
+        match ahead {
+            Ahead::Snapshot(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+impl TakeAhead for Targets {
+    fn take(ahead: Ahead) -> Option<Metadata<Self>> {
+        match ahead {
+            Ahead::Targets(d) => Some(*d),
+            _ => None,
+        }
+    }
+}
+
+impl TakeAhead for Root {
+    fn take(_: Ahead) -> Option<Metadata<Self>> {
+        None
+    }
+}
+
+/// What is ready for an entry when it is judged: its document, and signature checks
+/// made ahead. The default has neither: the judgement parses and verifies as it goes.
+#[derive(Default)]
+struct Prepared {
+    doc: Option<Ahead>,
+    checked: CheckedSignatures,
+}
+
 impl RepoReplay {
+    /// Judges `run`, entries of this repository in log order with none of them a
+    /// root: all of them are signed under the root in force now, so their documents
+    /// are parsed and their signature checks made, together, before the first is
+    /// judged. The verdicts are the ones judging them one by one gives: checks are
+    /// made for each document separately, and any a count needs beyond them are made
+    /// when it asks.
+    fn judge_run(
+        &mut self,
+        run: Vec<(usize, LogEntry)>,
+        batch: &[(u64, &[u8], &[u8])],
+        judged: &mut Vec<(usize, Judged)>,
+    ) {
+        let mut prepared: Vec<Prepared> = run
+            .iter()
+            .map(|(position, entry)| Prepared {
+                doc: Ahead::parse(entry, batch[*position].2),
+                checked: CheckedSignatures::default(),
+            })
+            .collect();
+        if let Some(root) = &self.root {
+            let mut documents = Vec::new();
+            let mut which = Vec::new();
+            for (i, (ready, (_, entry))) in prepared.iter().zip(&run).enumerate() {
+                let Some(doc) = &ready.doc else { continue };
+                // TUF §5.4.2, §5.5.3, §5.6.3: the keys root authorises for the role.
+                let Ok(auth) = Authorization::top_level(root.signed(), &entry.role) else {
+                    continue;
+                };
+                let (message, signatures) = doc.envelope();
+                documents.push((auth, message, signatures));
+                which.push(i);
+            }
+            let checked = precheck_many(&documents);
+            for (i, checked) in which.into_iter().zip(checked) {
+                prepared[i].checked = checked;
+            }
+        }
+        for ((position, entry), ready) in run.into_iter().zip(prepared) {
+            let (index, entry_bytes, metadata) = batch[position];
+            judged.push((
+                position,
+                self.judge(index, entry, entry_bytes, metadata, ready),
+            ));
+        }
+    }
+
     /// Judges the entry at `index` of this repository (see the module docs for
-    /// the checks, in order).
+    /// the checks, in order), with what was `prepared` for it.
     fn judge(
         &mut self,
         index: u64,
         entry: LogEntry,
         entry_bytes: &[u8],
         metadata: &[u8],
+        prepared: Prepared,
     ) -> Judged {
         let at = |kind, detail: String| {
             alert(kind, index, &entry.repo, &entry.role, entry.version, detail)
@@ -487,11 +631,16 @@ impl RepoReplay {
         // 3–6, by role.
         let repo = self;
         let findings = &mut judged.findings;
+        let Prepared {
+            doc: ahead,
+            checked,
+        } = prepared;
         match entry.role.as_str() {
-            "root" => findings.extend(repo.root(index, &entry, metadata)),
+            "root" => findings.extend(repo.root(index, &entry, metadata, &checked)),
             "timestamp" => {
+                let ready = (ahead, &checked);
                 let (found, doc) =
-                    repo.top_level::<Timestamp>(index, &entry, metadata, |r, new| {
+                    repo.top_level::<Timestamp>(index, &entry, metadata, ready, |r, new| {
                         r.timestamp.as_ref().map_or(Ok(()), |t| {
                             tuf::client::check_snapshot_listing(t.signed(), new)
                         })
@@ -509,11 +658,13 @@ impl RepoReplay {
                 }
             }
             "snapshot" => {
-                let (found, doc) = repo.top_level::<Snapshot>(index, &entry, metadata, |r, new| {
-                    r.snapshot.as_ref().map_or(Ok(()), |s| {
-                        tuf::client::check_targets_listing(s.signed(), new)
-                    })
-                });
+                let ready = (ahead, &checked);
+                let (found, doc) =
+                    repo.top_level::<Snapshot>(index, &entry, metadata, ready, |r, new| {
+                        r.snapshot.as_ref().map_or(Ok(()), |s| {
+                            tuf::client::check_targets_listing(s.signed(), new)
+                        })
+                    });
                 findings.extend(found);
                 if doc.is_some() {
                     repo.snapshot = doc;
@@ -523,13 +674,13 @@ impl RepoReplay {
                 findings.extend(repo.judge_pending(true));
             }
             "targets" => {
-                if let Some(doc) = parse::<Targets>(index, &entry, metadata, findings) {
-                    findings.extend(repo.authorise_top_level(index, &entry, doc));
+                if let Some(doc) = parse::<Targets>(index, &entry, metadata, ahead, findings) {
+                    findings.extend(repo.authorise_top_level(index, &entry, doc, &checked));
                     findings.extend(repo.judge_pending(false));
                 }
             }
             _ => {
-                if let Some(doc) = parse::<Targets>(index, &entry, metadata, findings) {
+                if let Some(doc) = parse::<Targets>(index, &entry, metadata, None, findings) {
                     repo.pending.push(Pending {
                         index,
                         entry,
@@ -562,9 +713,15 @@ impl RepoReplay {
         }
     }
 
-    fn root(&mut self, index: u64, entry: &LogEntry, bytes: &[u8]) -> Vec<Finding> {
+    fn root(
+        &mut self,
+        index: u64,
+        entry: &LogEntry,
+        bytes: &[u8],
+        checked: &CheckedSignatures,
+    ) -> Vec<Finding> {
         let mut findings = Vec::new();
-        let Some(doc) = parse::<Root>(index, entry, bytes, &mut findings) else {
+        let Some(doc) = parse::<Root>(index, entry, bytes, None, &mut findings) else {
             return findings;
         };
         let fail = |kind, detail: String| vec![on_entry(kind, index, entry, detail)];
@@ -577,14 +734,14 @@ impl RepoReplay {
                     format!("the root in force is version {}", trusted.version()),
                 );
             }
-            if let Err(e) = authorised(trusted.signed(), "root", &doc) {
+            if let Err(e) = authorised(trusted.signed(), "root", &doc, checked) {
                 return fail(
                     AlertKind::RootNotAuthorized,
                     format!("not signed by root v{}'s threshold: {e}", trusted.version()),
                 );
             }
         }
-        if let Err(e) = authorised(doc.signed(), "root", &doc) {
+        if let Err(e) = authorised(doc.signed(), "root", &doc, checked) {
             return fail(
                 AlertKind::RootNotAuthorized,
                 format!("not signed by its own threshold: {e}"),
@@ -598,18 +755,19 @@ impl RepoReplay {
     /// A timestamp or snapshot: signed as the root in force says, and listing no
     /// less than the one before it (`listing`). Returns the document when it is
     /// legitimate.
-    fn top_level<T: Role>(
+    fn top_level<T: TakeAhead>(
         &self,
         index: u64,
         entry: &LogEntry,
         bytes: &[u8],
+        (ahead, checked): (Option<Ahead>, &CheckedSignatures),
         listing: impl FnOnce(&Self, &T) -> Result<(), tuf::Error>,
     ) -> (Vec<Finding>, Option<Metadata<T>>) {
         let mut findings = Vec::new();
-        let Some(doc) = parse::<T>(index, entry, bytes, &mut findings) else {
+        let Some(doc) = parse::<T>(index, entry, bytes, ahead, &mut findings) else {
             return (findings, None);
         };
-        if let Err(detail) = self.check_top_level(entry, &doc) {
+        if let Err(detail) = self.check_top_level(entry, &doc, checked) {
             findings.push(on_entry(AlertKind::Unauthorized, index, entry, detail));
             return (findings, None);
         }
@@ -631,8 +789,9 @@ impl RepoReplay {
         index: u64,
         entry: &LogEntry,
         doc: Metadata<Targets>,
+        checked: &CheckedSignatures,
     ) -> Vec<Finding> {
-        match self.check_top_level(entry, &doc) {
+        match self.check_top_level(entry, &doc, checked) {
             Ok(()) => {
                 let found = new_version(index, entry, &doc);
                 self.targets.insert(entry.role.clone(), doc);
@@ -643,12 +802,17 @@ impl RepoReplay {
     }
 
     /// TUF §5.4.2, §5.5.3, §5.6.3: signed by the threshold the root in force sets.
-    fn check_top_level<T: Role>(&self, entry: &LogEntry, doc: &Metadata<T>) -> Result<(), String> {
+    fn check_top_level<T: Role>(
+        &self,
+        entry: &LogEntry,
+        doc: &Metadata<T>,
+        checked: &CheckedSignatures,
+    ) -> Result<(), String> {
         let root = self
             .root
             .as_ref()
             .ok_or_else(|| "no root of this repository was logged before it".to_string())?;
-        authorised(root.signed(), &entry.role, doc).map_err(|e| {
+        authorised(root.signed(), &entry.role, doc, checked).map_err(|e| {
             format!(
                 "not signed by the keys root v{} authorises for {}: {e}",
                 root.version(),
@@ -706,8 +870,14 @@ impl RepoReplay {
     }
 }
 
-fn authorised<T: Role>(root: &Root, role: &str, doc: &Metadata<T>) -> tuf::Result<()> {
-    verify_threshold(&Authorization::top_level(root, role)?, doc)
+/// `checked` holds the checks already made over `doc`: they are not made again.
+fn authorised<T: Role>(
+    root: &Root,
+    role: &str,
+    doc: &Metadata<T>,
+    checked: &CheckedSignatures,
+) -> tuf::Result<()> {
+    checked.verify_threshold(&Authorization::top_level(root, role)?, doc)
 }
 
 fn malformed_entry(index: u64, e: &tuf::Error) -> Finding {
@@ -730,13 +900,18 @@ impl Judged {
     }
 }
 
-/// Parses `bytes` as `T` at the entry's version, or records why not.
-fn parse<T: Role>(
+/// Parses `bytes` as `T` at the entry's version, or records why not; a document
+/// parsed `ahead` (from the same bytes, at that version) is taken as it is.
+fn parse<T: TakeAhead>(
     index: u64,
     entry: &LogEntry,
     bytes: &[u8],
+    ahead: Option<Ahead>,
     findings: &mut Vec<Finding>,
 ) -> Option<Metadata<T>> {
+    if let Some(doc) = ahead.and_then(T::take) {
+        return Some(doc);
+    }
     let problem = match Metadata::<T>::from_bytes(bytes) {
         Ok(doc) if doc.version() == entry.version => return Some(doc),
         Ok(doc) => format!("the document is version {}", doc.version()),

@@ -226,34 +226,100 @@ impl Key {
     }
 }
 
-/// Exactly `VerifyingKey::verify_strict`, without decompressing R.
+/// Exactly `VerifyingKey::verify_strict`, for many signatures at once, without
+/// decompressing any R, and with one field inversion for all of them.
 ///
-/// verify_strict decodes R only to refuse a small-order R (and a small-order key). The
-/// plain check then compares the *canonical* encoding of the recomputed point with R's
-/// bytes, so whenever it passes, R is that canonical encoding and R is small-order exactly
-/// when its bytes are one of the eight canonical encodings of the eight-torsion points.
-/// Comparing 32-byte strings replaces a field square root, about a sixth of a verification
-/// (bench/RESULTS.md, monitor replay). `tests::strict_ed25519_agrees_with_dalek` checks
-/// agreement, including signatures whose R is each torsion point.
-fn ed25519_verify_strict(
-    key: &ed25519_dalek::VerifyingKey,
-    msg: &[u8],
-    sig: &ed25519_dalek::Signature,
-) -> bool {
-    use ed25519_dalek::Verifier as _;
+/// verify_strict decodes R only to refuse a small-order R (and a small-order key). Its
+/// equation check then compares the *canonical* encoding of the recomputed point
+/// `[s]B - [k]A` with R's bytes, so whenever that passes, R is that canonical encoding,
+/// and R is small-order exactly when its bytes are one of the eight canonical encodings
+/// of the eight-torsion points. Comparing 32-byte strings replaces a field square root,
+/// about a sixth of a verification.
+///
+/// Encoding a recomputed point takes a field inversion, about a tenth of a
+/// verification; here every check's inversion is shared (Montgomery's trick, in
+/// `EdwardsPoint::compress_batch_alloc`), which changes no verdict: each point is
+/// encoded exactly as alone. `tests::strict_ed25519_agrees_with_dalek` checks agreement
+/// one by one and in batches, including signatures whose R is each torsion point.
+fn ed25519_verify_strict_many(
+    checks: &[(&ed25519_dalek::VerifyingKey, &[u8], &[u8])],
+) -> Vec<bool> {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use sha2::Sha512;
     static SMALL_ORDER_ENCODINGS: std::sync::LazyLock<[[u8; 32]; 8]> =
         std::sync::LazyLock::new(|| {
             curve25519_dalek::constants::EIGHT_TORSION.map(|p| p.compress().to_bytes())
         });
-    !key.is_weak() && !SMALL_ORDER_ENCODINGS.contains(sig.r_bytes()) && key.verify(msg, sig).is_ok()
+    let mut verdicts = vec![false; checks.len()];
+    // (position, R's bytes, the recomputed point) of each check still open.
+    let mut open: Vec<(usize, [u8; 32], EdwardsPoint)> = Vec::with_capacity(checks.len());
+    for (position, (key, message, signature)) in checks.iter().enumerate() {
+        let Ok(signature) = <&[u8; 64]>::try_from(*signature) else {
+            continue;
+        };
+        let (r, s) = signature.split_at(32);
+        let (Ok(r), Ok(s)) = (<[u8; 32]>::try_from(r), <[u8; 32]>::try_from(s)) else {
+            continue;
+        };
+        // RFC 8032 §5.1.7 step 1: S must be below the group order L.
+        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s)) else {
+            continue;
+        };
+        if key.is_weak() || SMALL_ORDER_ENCODINGS.contains(&r) {
+            continue;
+        }
+        // Step 2: k = SHA-512(R || A || M), reduced mod L.
+        let k = Scalar::from_bytes_mod_order_wide(
+            &Sha512::new()
+                .chain_update(r)
+                .chain_update(key.as_bytes())
+                .chain_update(message)
+                .finalize()
+                .into(),
+        );
+        // Step 3, cofactorless as verify_strict: [S]B - [k]A must encode to R.
+        let recomputed =
+            EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-key.to_edwards(), &s);
+        open.push((position, r, recomputed));
+    }
+    let points: Vec<EdwardsPoint> = open.iter().map(|(_, _, p)| *p).collect();
+    for ((position, r, _), encoded) in open.iter().zip(EdwardsPoint::compress_batch_alloc(&points))
+    {
+        verdicts[*position] = encoded.to_bytes() == *r;
+    }
+    verdicts
+}
+
+/// Many signature checks, each verdict exactly [`PublicKey::verify`]'s: `checks` are
+/// `(key, message, signature)`. Ed25519 checks are made together, sharing their costliest
+/// common step (see `ed25519_verify_strict_many`); others one by one.
+pub fn verify_many(checks: &[(&PublicKey, &[u8], &[u8])]) -> Vec<bool> {
+    let mut verdicts = vec![false; checks.len()];
+    let mut ed25519 = Vec::new();
+    let mut ed25519_positions = Vec::new();
+    for (position, (key, message, signature)) in checks.iter().enumerate() {
+        match key {
+            PublicKey::Ed25519(k) => {
+                ed25519.push((k, *message, *signature));
+                ed25519_positions.push(position);
+            }
+            other => verdicts[position] = other.verify(message, signature),
+        }
+    }
+    for (position, verdict) in ed25519_positions
+        .into_iter()
+        .zip(ed25519_verify_strict_many(&ed25519))
+    {
+        verdicts[position] = verdict;
+    }
+    verdicts
 }
 
 impl PublicKey {
     /// True if `sig` is a valid signature over `msg`. Malformed signatures are invalid.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         match self {
-            PublicKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(sig)
-                .is_ok_and(|s| ed25519_verify_strict(k, msg, &s)),
+            PublicKey::Ed25519(k) => ed25519_verify_strict_many(&[(k, msg, sig)]) == [true],
             PublicKey::EcdsaP256(k) => {
                 use p256::ecdsa::signature::Verifier;
                 p256::ecdsa::Signature::from_der(sig).is_ok_and(|s| k.verify(msg, &s).is_ok())
@@ -604,6 +670,14 @@ mod tests {
         })
     }
 
+    fn strict_alone(
+        key: &ed25519_dalek::VerifyingKey,
+        msg: &[u8],
+        sig: &ed25519_dalek::Signature,
+    ) -> bool {
+        ed25519_verify_strict_many(&[(key, msg, &sig.to_bytes())]) == [true]
+    }
+
     #[test]
     fn strict_ed25519_agrees_with_dalek() {
         use curve25519_dalek::constants::EIGHT_TORSION;
@@ -615,6 +689,8 @@ mod tests {
             OsRng.fill_bytes(&mut b);
             Scalar::from_bytes_mod_order(b)
         };
+        // Every case below, to be checked again all in one batch.
+        let mut cases: Vec<(ed25519_dalek::VerifyingKey, Vec<u8>, Vec<u8>)> = Vec::new();
 
         // R of small order under a mixed-order key: the plain check passes, strict must not.
         let mut forged = 0;
@@ -630,10 +706,8 @@ mod tests {
                 "forgery does not pass the plain check"
             );
             assert!(key.verify_strict(&msg, &sig).is_err());
-            assert!(
-                !ed25519_verify_strict(&key, &msg, &sig),
-                "small-order R accepted"
-            );
+            assert!(!strict_alone(&key, &msg, &sig), "small-order R accepted");
+            cases.push((key, msg, sig.to_vec()));
         }
         assert_eq!(forged, 8, "every torsion point should be reachable as R");
 
@@ -647,10 +721,8 @@ mod tests {
         .unwrap();
         assert!(key.verify(&msg, &sig).is_ok());
         assert!(key.verify_strict(&msg, &sig).is_err());
-        assert!(
-            !ed25519_verify_strict(&key, &msg, &sig),
-            "weak key accepted"
-        );
+        assert!(!strict_alone(&key, &msg, &sig), "weak key accepted");
+        cases.push((key, msg, sig.to_vec()));
 
         // Honest signatures and every single-bit corruption of them.
         for _ in 0..8 {
@@ -658,18 +730,54 @@ mod tests {
             let key = signer.verifying_key();
             let msg = b"canonical signed bytes";
             let good = ed25519_dalek::Signer::sign(&signer, msg).to_bytes();
-            assert!(ed25519_verify_strict(&key, msg, &good.into()));
+            assert!(strict_alone(&key, msg, &good.into()));
+            cases.push((key, msg.to_vec(), good.to_vec()));
             for bit in 0..512 {
                 let mut bad = good;
                 bad[bit / 8] ^= 1 << (bit % 8);
                 let sig = ed25519_dalek::Signature::from_bytes(&bad);
                 assert_eq!(
-                    ed25519_verify_strict(&key, msg, &sig),
+                    strict_alone(&key, msg, &sig),
                     key.verify_strict(msg, &sig).is_ok(),
                     "bit {bit}"
                 );
+                cases.push((key, msg.to_vec(), bad.to_vec()));
             }
+            // Signatures of the wrong length are refused, not misread.
+            cases.push((key, msg.to_vec(), good[..63].to_vec()));
+            cases.push((key, msg.to_vec(), [good.as_slice(), &[0]].concat()));
         }
+
+        // One batch of all of them, with ECDSA checks between: the same verdicts as
+        // dalek's verify_strict one by one, in the same places.
+        let expected: Vec<bool> = cases
+            .iter()
+            .map(|(key, msg, sig)| {
+                ed25519_dalek::Signature::from_slice(sig)
+                    .is_ok_and(|sig| key.verify_strict(msg, &sig).is_ok())
+            })
+            .collect();
+        assert_eq!(expected.iter().filter(|v| **v).count(), 8);
+        let p256 = PrivateKey::generate(KeyKind::EcdsaP256, &mut OsRng).unwrap();
+        let p256_public = p256.public().parse("p256").unwrap();
+        let p256_sig = p256.sign(b"ecdsa message", &mut OsRng).unwrap();
+        let publics: Vec<PublicKey> = cases
+            .iter()
+            .map(|(key, _, _)| PublicKey::Ed25519(*key))
+            .collect();
+        let mut checks: Vec<(&PublicKey, &[u8], &[u8])> = Vec::new();
+        let mut want = Vec::new();
+        for (i, (public, (_, msg, sig))) in publics.iter().zip(&cases).enumerate() {
+            if i % 100 == 0 {
+                checks.push((&p256_public, b"ecdsa message", &p256_sig));
+                checks.push((&p256_public, b"ecdsa messagf", &p256_sig));
+                want.extend([true, false]);
+            }
+            checks.push((public, msg, sig));
+            want.push(expected[i]);
+        }
+        assert_eq!(verify_many(&checks), want);
+        assert!(verify_many(&[]).is_empty());
     }
 
     #[test]

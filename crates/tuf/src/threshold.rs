@@ -75,10 +75,11 @@ pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) ->
 /// Signature checks over one document's canonical `signed`, remembered by key
 /// material and signature bytes, so that no signature is verified twice: when two
 /// counts cover the same document (the old and the new root's, TUF §5.3.4), or when
-/// the checks ran ahead of the count ([`precheck`]). Good only for the document it
-/// was used with: the message is not part of what it remembers.
+/// the checks ran ahead of the count ([`precheck`], [`precheck_many`]). Good only for
+/// the document it was used with: the message is not part of what it remembers.
+/// An empty one (`default()`) verifies every signature as it is asked.
 #[derive(Debug, Default)]
-pub(crate) struct CheckedSignatures(std::cell::RefCell<Vec<CheckedSignature>>);
+pub struct CheckedSignatures(std::cell::RefCell<Vec<CheckedSignature>>);
 
 /// Key material, signature bytes, and whether the signature verified.
 type CheckedSignature = (Vec<u8>, Vec<u8>, bool);
@@ -102,7 +103,7 @@ impl CheckedSignatures {
     }
 
     /// [`verify_threshold`], verifying only the signatures not checked before.
-    pub(crate) fn verify_threshold<T: Role>(
+    pub fn verify_threshold<T: Role>(
         &self,
         auth: &Authorization<'_>,
         doc: &Metadata<T>,
@@ -128,6 +129,47 @@ pub(crate) fn precheck(
     count_valid(auth, signatures, message, &|key, message, signature| {
         checked.check(key, message, signature)
     });
+    checked
+}
+
+/// Makes ahead, all together, the signature checks that the counts of many documents
+/// will ask for: for each `(auth, message, signatures)`, the checks [`precheck`] would
+/// make, verified by [`crate::keys::verify_many`] so that they share work. Each result
+/// belongs to its document and decides nothing; the count is made later with
+/// [`CheckedSignatures::verify_threshold`], which verifies anything not checked here.
+///
+/// Each document's walk assumes its signatures valid, so it asks for at most
+/// `threshold` checks: all a count needs unless one of them fails.
+pub fn precheck_many(
+    documents: &[(Authorization<'_>, &[u8], &[Signature])],
+) -> Vec<CheckedSignatures> {
+    // (document, key, signature) of each check a count will ask for.
+    let wanted: std::cell::RefCell<Vec<(usize, crate::keys::PublicKey, Vec<u8>)>> =
+        std::cell::RefCell::default();
+    for (document, (auth, message, signatures)) in documents.iter().enumerate() {
+        count_valid(auth, signatures, message, &|key, _, signature| {
+            wanted
+                .borrow_mut()
+                .push((document, key.clone(), signature.to_vec()));
+            true
+        });
+    }
+    let wanted = wanted.into_inner();
+    let checks: Vec<(&crate::keys::PublicKey, &[u8], &[u8])> = wanted
+        .iter()
+        .map(|(document, key, signature)| (key, documents[*document].1, signature.as_slice()))
+        .collect();
+    let verdicts = crate::keys::verify_many(&checks);
+    let mut checked: Vec<CheckedSignatures> = documents
+        .iter()
+        .map(|_| CheckedSignatures::default())
+        .collect();
+    for ((document, key, signature), valid) in wanted.into_iter().zip(verdicts) {
+        checked[document]
+            .0
+            .get_mut()
+            .push((key.identity(), signature, valid));
+    }
     checked
 }
 
@@ -306,6 +348,33 @@ mod tests {
             let (checked, prechecked) = outcome(&root, doc);
             assert_eq!(valid_count(&checked), expected, "{name}");
             assert_eq!(valid_count(&prechecked), expected, "{name}");
+        }
+
+        // All of them checked ahead together, and one whose checks made ahead are not
+        // enough (its second signature fails; the count then verifies the third).
+        let three = signed_by(&[&keys[0], &keys[1], &keys[2]]);
+        let mut sigs = three.signatures().to_vec();
+        sigs[1] = corrupted.signatures()[1].clone();
+        let bad_then_good = with_signatures(&three, sigs);
+        let docs = [
+            (&two, None, 2),
+            (&big_parsed, None, 2),
+            (&one, Some(1), 1),
+            (&repeated, Some(1), 1),
+            (&aliased, Some(1), 1),
+            (&corrupted, Some(1), 2),
+            (&bad_then_good, None, 3),
+        ];
+        let auth = Authorization::top_level(&root, "targets").unwrap();
+        let ahead = precheck_many(
+            &docs.map(|(doc, _, _)| (auth, doc.canonical_signed(), doc.signatures())),
+        );
+        for ((doc, expected, checks_made), checked) in docs.iter().zip(&ahead) {
+            assert_eq!(
+                valid_count(&checked.verify_threshold(&auth, doc)),
+                *expected
+            );
+            assert_eq!(checked.0.borrow().len(), *checks_made);
         }
     }
 }

@@ -442,6 +442,23 @@ fn a_batch_judged_on_threads_concludes_what_entries_one_by_one_do() {
                 h.push(t);
                 h.push(("timestamp".into(), serde_json::to_vec(&lifted).unwrap()));
             }
+            3 => {
+                // Root v2 rotates the timestamp key; the old key signs on after it.
+                h.push(repo.resigned_timestamp());
+                let old_key = std::mem::replace(&mut repo.timestamp_key, key());
+                let old_id = old_key.public().key_id().unwrap();
+                repo.root.remove_key("timestamp", &old_id).unwrap();
+                repo.root
+                    .add_key("timestamp", repo.timestamp_key.public())
+                    .unwrap();
+                repo.root.version = 2;
+                let root2 = signed(repo.root.clone(), &[&repo.root_key]);
+                h.push(("root".into(), root2.bytes().to_vec()));
+                let new_key = std::mem::replace(&mut repo.timestamp_key, old_key);
+                h.push(repo.resigned_timestamp());
+                repo.timestamp_key = new_key;
+                h.push(repo.resigned_timestamp());
+            }
             _ => h.extend((0..3).map(|_| repo.resigned_timestamp())),
         }
         histories.push((format!("repo{n}.example/app"), h));
@@ -488,6 +505,22 @@ fn a_batch_judged_on_threads_concludes_what_entries_one_by_one_do() {
     assert_eq!(got, expected);
     assert_eq!(changes.repos, expected_changes.repos);
     assert_eq!(changes.logged, expected_changes.logged);
+
+    // In one batch, each repository's signature checks are made together between
+    // its roots: the same conclusions.
+    let mut whole = Replay::new();
+    assert_eq!(whole.entries(&batch, 2), expected);
+    let changes = whole.take_changes();
+    assert_eq!(changes.repos, expected_changes.repos);
+    assert_eq!(changes.logged, expected_changes.logged);
+    assert!(
+        got.iter().any(|f| matches!(f, Finding::Alert(a)
+            if a.kind == AlertKind::Unauthorized
+                && a.repo == "repo3.example/app"
+                && a.role == "timestamp")),
+        "the rotated-out timestamp key was not refused"
+    );
+    assert!(new_versions(&got).contains(&("root".into(), 2)));
     let kinds: BTreeSet<AlertKind> = alerts(&got).into_iter().map(|(k, _, _)| k).collect();
     for kind in [
         AlertKind::Equivocation,
