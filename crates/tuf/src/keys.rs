@@ -291,8 +291,9 @@ fn ed25519_verify_strict_many(
 }
 
 /// Many signature checks, each verdict exactly [`PublicKey::verify`]'s: `checks` are
-/// `(key, message, signature)`. Ed25519 checks are made together, sharing their costliest
-/// common step (see `ed25519_verify_strict_many`); others one by one.
+/// `(key, message, signature)`. Ed25519 checks are made together, sharing the field
+/// inversion that encodes each recomputed point (see `ed25519_verify_strict_many`);
+/// others one by one.
 pub fn verify_many(checks: &[(&PublicKey, &[u8], &[u8])]) -> Vec<bool> {
     let mut verdicts = vec![false; checks.len()];
     let mut ed25519 = Vec::new();
