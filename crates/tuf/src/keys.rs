@@ -254,15 +254,13 @@ fn ed25519_verify_strict_many(
     // (position, R's bytes, the recomputed point) of each check still open.
     let mut open: Vec<(usize, [u8; 32], EdwardsPoint)> = Vec::with_capacity(checks.len());
     for (position, (key, message, signature)) in checks.iter().enumerate() {
-        let Ok(signature) = <&[u8; 64]>::try_from(*signature) else {
+        let Ok(signature) = ed25519_dalek::Signature::from_slice(signature) else {
             continue;
         };
-        let (r, s) = signature.split_at(32);
-        let (Ok(r), Ok(s)) = (<[u8; 32]>::try_from(r), <[u8; 32]>::try_from(s)) else {
-            continue;
-        };
+        let r = *signature.r_bytes();
         // RFC 8032 §5.1.7 step 1: S must be below the group order L.
-        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s)) else {
+        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(*signature.s_bytes()))
+        else {
             continue;
         };
         if key.is_weak() || SMALL_ORDER_ENCODINGS.contains(&r) {
