@@ -130,6 +130,7 @@ pub trait KvStore: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
     /// Writes every pair at once, durably (synced before returning): all or none.
+    /// Of two pairs with the same key, the later one is what stays.
     fn put_all(&self, pairs: &[(&[u8], &[u8])]) -> Result<()>;
 
     /// Pairs whose key starts with `prefix`, in key order, after `after` when given;

@@ -215,6 +215,11 @@ fn kv_behaves(kv: &dyn KvStore) {
         .unwrap();
     kv.put_all(&[(b"w/a", b"4")]).unwrap();
     assert_eq!(kv.get(b"w/a").unwrap().as_deref(), Some(&b"4"[..]));
+    // One key twice in one call, out of key order: the later pair wins.
+    kv.put_all(&[(b"y/b", b"5"), (b"y/a", b"6"), (b"y/b", b"7")])
+        .unwrap();
+    assert_eq!(kv.get(b"y/b").unwrap().as_deref(), Some(&b"7"[..]));
+    assert_eq!(kv.get(b"y/a").unwrap().as_deref(), Some(&b"6"[..]));
     let all = kv.scan(b"w/", None, 10).unwrap();
     assert_eq!(
         all,
