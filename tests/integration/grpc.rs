@@ -145,6 +145,37 @@ async fn watch_checkpoints_streams_each_new_checkpoint_and_ends_on_shutdown() {
     assert_eq!(ended, vec![3]);
 }
 
+/// CI saw a watcher lose the checkpoint published just before shutdown: the
+/// watch task's select! had both "changed" and "stopping" ready and may pick
+/// either. Stopping straight after an append makes that race likely, so this
+/// repeats it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_checkpoint_published_just_before_shutdown_reaches_its_watcher() {
+    for round in 0..WATCH_SHUTDOWN_ROUNDS {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = InProcess::start(dir.path()).await;
+        srv.append(b"first").await;
+        let mut grpc = connect(&srv).await;
+        let mut stream = grpc
+            .watch_checkpoints(pb::WatchCheckpointsRequest { after_size: 0 })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(stream.message().await.unwrap().unwrap().size, 1);
+        srv.append(b"second").await;
+        tokio::time::timeout(Duration::from_secs(20), srv.stop())
+            .await
+            .unwrap();
+        let mut sizes = Vec::new();
+        while let Ok(Some(c)) = stream.message().await {
+            sizes.push(c.size);
+        }
+        assert_eq!(sizes, vec![2], "round {round}");
+    }
+}
+
+const WATCH_SHUTDOWN_ROUNDS: usize = 20;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_grpc_requests_get_the_right_codes_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();

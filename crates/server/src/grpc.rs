@@ -223,9 +223,18 @@ impl pb::log_server::Log for LogService {
                 }
                 tokio::select! {
                     changed = published.changed() => if changed.is_err() { return },
-                    _ = stopping.wait_for(|s| *s) => return,
+                    _ = stopping.wait_for(|s| *s) => break,
                     () = tx.closed() => return,
                 }
+            }
+            // select! picks at random among ready branches, so shutdown can win
+            // over a checkpoint published just before it. A watcher is owed every
+            // checkpoint published before shutdown; the last one is offered
+            // without waiting, so a reader that stopped reading cannot hold
+            // shutdown up.
+            let latest = published.borrow_and_update().clone();
+            if latest.size() > last_sent {
+                let _ = tx.try_send(Ok(checkpoint_message(&latest)));
             }
         });
         self.observe("WatchCheckpoints", async { Ok(ReceiverStream::new(rx)) })
