@@ -136,9 +136,13 @@ fn main() {
     rt.block_on(async {
         for chunk in order.chunks(1024) {
             let mut append = server::sequencer::Append::default();
-            for (entry, sha, bytes) in chunk {
+            for (i, (entry, sha, bytes)) in chunk.iter().enumerate() {
                 append.entries.push(entry.clone());
-                append.blobs.push((*sha, bytes.clone()));
+                append.blobs.push(store::Blob {
+                    index: i as u64,
+                    sha256: *sha,
+                    bytes: bytes.clone(),
+                });
             }
             log.append(append).await.unwrap();
         }

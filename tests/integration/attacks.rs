@@ -295,7 +295,11 @@ async fn log_as_latest(server: &InProcess, docs: &[(&str, &[u8])]) {
                 .to_bytes()
                 .unwrap(),
         );
-        append.blobs.push((sha256, bytes.to_vec()));
+        append.blobs.push(store::Blob {
+            index: i as u64,
+            sha256,
+            bytes: bytes.to_vec(),
+        });
         append.versions.push(RoleVersion {
             repo: REPO.into(),
             role: (*role).into(),

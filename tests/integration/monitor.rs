@@ -108,12 +108,14 @@ impl History {
 
     async fn log_serving(&self, server: &InProcess, docs: &[(String, Vec<u8>)], serve: bool) {
         let mut append = server::sequencer::Append::default();
-        for (role, bytes) in docs {
+        for (i, (role, bytes)) in docs.iter().enumerate() {
             append.entries.push(self.entry(role, bytes));
             if serve {
-                append
-                    .blobs
-                    .push((Sha256::digest(bytes).into(), bytes.clone()));
+                append.blobs.push(store::Blob {
+                    index: i as u64,
+                    sha256: Sha256::digest(bytes).into(),
+                    bytes: bytes.clone(),
+                });
             }
         }
         server.log.append(append).await.unwrap();

@@ -136,13 +136,22 @@ impl Log {
         let latest = self.latest();
         check_tile_available(&TilePath::Entries(*tile), tile, &latest)?;
         let start = tile.index() * u64::from(FULL_TILE_WIDTH);
-        let entries = self
-            .store()
-            .entries(start, start + u64::from(tile.width()))?;
-        // An entry that names no SHA-256 (none the server logs) has no metadata.
+        let end = start + u64::from(tile.width());
+        let mut docs = self.store().entry_blobs(start, end)?;
+        if docs.iter().all(Option::is_some) {
+            return Ok(tuf::logentry::encode_metadata_bundle(docs));
+        }
+        // Files not stored beside their entry (logged again later, or stored before
+        // files were kept by entry) are found by the SHA-256 their entry names; an
+        // entry that names none (none the server logs) has no metadata.
+        let entries = self.store().entries(start, end)?;
         let shas: Vec<Option<[u8; 32]>> = entries
             .iter()
-            .map(|entry| {
+            .zip(&docs)
+            .map(|(entry, doc)| {
+                if doc.is_some() {
+                    return None;
+                }
                 let e = tuf::logentry::LogEntry::from_bytes(entry).ok()?;
                 let mut digest = [0u8; 32];
                 hex::decode_to_slice(&e.sha256, &mut digest).ok()?;
@@ -151,10 +160,11 @@ impl Log {
             .collect();
         let wanted: Vec<[u8; 32]> = shas.iter().flatten().copied().collect();
         let mut found = self.store().blobs(&wanted)?.into_iter();
-        let docs: Vec<Option<Vec<u8>>> = shas
-            .iter()
-            .map(|sha| sha.and_then(|_| found.next().flatten()))
-            .collect();
+        for (doc, sha) in docs.iter_mut().zip(&shas) {
+            if sha.is_some() {
+                *doc = found.next().flatten();
+            }
+        }
         Ok(tuf::logentry::encode_metadata_bundle(docs))
     }
 

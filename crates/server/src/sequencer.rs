@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
-use store::{Batch, LogState, LogStore, RoleVersion};
+use store::{Batch, Blob, LogState, LogStore, RoleVersion};
 use tlog::{checkpoint, leaf_hash, Checkpoint, CompactRange, Hash, HashReader, NodeId};
 use tlog::{RightEdge, SignerKey, VerifierKey};
 use tokio::sync::{oneshot, watch};
@@ -74,8 +74,9 @@ impl Default for Config {
 pub struct Append {
     /// Entries, in order; they get consecutive indices.
     pub entries: Vec<Vec<u8>>,
-    /// Metadata files the entries commit to, by SHA-256.
-    pub blobs: Vec<([u8; 32], Vec<u8>)>,
+    /// Metadata files the entries commit to. Here each `index` is the position of
+    /// the file's entry within `entries`; the sequencer makes it the log index.
+    pub blobs: Vec<Blob>,
     /// Role versions the append records. Here each `index` is the position of the
     /// version's entry within `entries`; the sequencer makes it the log index.
     pub versions: Vec<RoleVersion>,
@@ -123,7 +124,7 @@ pub enum Health {
 
 struct Job {
     entries: Vec<(Vec<u8>, Hash)>,
-    blobs: Vec<([u8; 32], Vec<u8>)>,
+    blobs: Vec<Blob>,
     versions: Vec<RoleVersion>,
     bytes: usize,
     reply: oneshot::Sender<Result<Appended, Error>>,
@@ -347,7 +348,13 @@ impl Log {
             }
             bytes += e.len();
         }
-        bytes += append.blobs.iter().map(|(_, b)| b.len()).sum::<usize>();
+        if let Some(b) = append.blobs.iter().find(|b| b.index >= count as u64) {
+            return Err(Error::invalid(format!(
+                "a metadata file names entry {} of an append of {count}",
+                b.index
+            )));
+        }
+        bytes += append.blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
         self.reserve(count, bytes)?;
         let entries = append
             .entries
@@ -651,7 +658,10 @@ impl Integrator {
                 }
                 batch.entries.push(entry);
             }
-            batch.blobs.extend(job.blobs);
+            batch.blobs.extend(job.blobs.into_iter().map(|b| Blob {
+                index: job_first + b.index,
+                ..b
+            }));
             batch
                 .versions
                 .extend(job.versions.into_iter().map(|v| RoleVersion {
@@ -778,6 +788,66 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    #[test]
+    fn metadata_bundles_carry_each_entrys_file_and_find_the_rest_by_content() {
+        use sha2::{Digest, Sha256};
+        use tuf::logentry::{parse_metadata_bundle, Bundled, LogEntry};
+        let store = Arc::new(MemoryStore::new());
+        let log = open(store.clone(), Config::default());
+        let doc = |n: u8| format!("{{\"doc\":{n}}}").into_bytes();
+        let entry = |n: u8| {
+            LogEntry::new("example.com/app", "timestamp", u64::from(n), &doc(n))
+                .to_bytes()
+                .unwrap()
+        };
+        let beside = |index: u64, n: u8| Blob {
+            index,
+            sha256: Sha256::digest(doc(n)).into(),
+            bytes: doc(n),
+        };
+        let append = |entries: Vec<Vec<u8>>, blobs: Vec<Blob>| Append {
+            entries,
+            blobs,
+            versions: vec![],
+        };
+        block_on(async {
+            log.append(append(vec![entry(1)], vec![beside(0, 1)]))
+                .await
+                .unwrap();
+            // A file must name an entry of its own append.
+            assert!(log
+                .append(append(vec![entry(2)], vec![beside(1, 2)]))
+                .await
+                .is_err());
+            // Entry 2 commits to the bytes entry 0 logged, and comes without them;
+            // entry 3 commits to bytes the log never received.
+            log.append(append(
+                vec![entry(2), entry(1), entry(3)],
+                vec![beside(0, 2)],
+            ))
+            .await
+            .unwrap();
+        });
+        use store::MetadataStore;
+        assert_eq!(
+            store.entry_blobs(0, 4).unwrap(),
+            [Some(doc(1)), Some(doc(2)), None, None],
+            "each file is stored beside its entry's log index"
+        );
+        let bundle = log
+            .metadata_bundle(&tlog::tile::Tile::new(0, 0, 4).unwrap())
+            .unwrap();
+        assert_eq!(
+            parse_metadata_bundle(&bundle, 4).unwrap(),
+            [
+                Bundled::Bytes(doc(1)),
+                Bundled::Bytes(doc(2)),
+                Bundled::Bytes(doc(1)),
+                Bundled::NotStored
+            ]
+        );
     }
 
     #[test]

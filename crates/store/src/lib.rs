@@ -64,6 +64,17 @@ pub struct VersionRecord {
     pub index: u64,
 }
 
+/// A metadata file and the log entry that commits to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blob {
+    /// Index of the entry that logs these bytes; within the batch.
+    pub index: u64,
+    /// SHA-256 of `bytes`: the key [`MetadataStore::blob`] finds them by.
+    pub sha256: [u8; 32],
+    /// The file, exactly as received.
+    pub bytes: Vec<u8>,
+}
+
 /// Most repository names one [`MetadataStore::repos`] call returns.
 pub const MAX_REPOS_PER_LIST: usize = 1000;
 
@@ -78,8 +89,8 @@ pub struct Batch {
     pub nodes: Vec<(NodeId, Hash)>,
     /// The state after the batch; `state.size` must be `first_index + entries.len()`.
     pub state: Option<LogState>,
-    /// Metadata files by SHA-256, stored as received.
-    pub blobs: Vec<([u8; 32], Vec<u8>)>,
+    /// Metadata files, each beside the entry that logs it.
+    pub blobs: Vec<Blob>,
     /// Role versions this batch makes current.
     pub versions: Vec<RoleVersion>,
 }
@@ -102,11 +113,18 @@ pub trait MetadataStore: Send + Sync {
     /// A metadata file by the SHA-256 of its bytes.
     fn blob(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>>;
 
-    /// Metadata files by SHA-256, in the order asked (`None` where not stored): a
-    /// monitor's catch-up reads a bundle's worth at a time, which a store may batch.
+    /// Metadata files by SHA-256, in the order asked (`None` where not stored).
     fn blobs(&self, sha256s: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>> {
         sha256s.iter().map(|sha| self.blob(sha)).collect()
     }
+
+    /// The metadata file stored beside each entry of `[start, end)` (at most
+    /// [`MAX_ENTRIES_PER_READ`], all below the stored size), in entry order; `None`
+    /// where the entry was logged without one, or where a store written before
+    /// files were kept by entry holds it only by content ([`MetadataStore::blob`]
+    /// still finds it). A monitor's catch-up reads a bundle's worth at a time, in
+    /// log order, so a store keeps these in log order.
+    fn entry_blobs(&self, start: u64, end: u64) -> Result<Vec<Option<Vec<u8>>>>;
 
     /// The current (highest committed) version of `role` in `repo`.
     fn head(&self, repo: &str, role: &str) -> Result<Option<VersionRecord>>;
@@ -161,6 +179,18 @@ pub(crate) fn check_batch(batch: &Batch, stored_size: u64) -> Result<()> {
         return Err(Error::Invalid(format!(
             "{} {} v{} recorded at entry {}, outside the batch [{}, {end})",
             v.repo, v.role, v.version, v.index, batch.first_index
+        )));
+    }
+    if let Some(b) = batch
+        .blobs
+        .iter()
+        .find(|b| b.index < batch.first_index || b.index >= end)
+    {
+        return Err(Error::Invalid(format!(
+            "a metadata file of {} bytes beside entry {}, outside the batch [{}, {end})",
+            b.bytes.len(),
+            b.index,
+            batch.first_index
         )));
     }
     match &batch.state {

@@ -14,7 +14,10 @@ struct Inner {
     entries: Vec<Vec<u8>>,
     nodes: BTreeMap<NodeId, Hash>,
     state: Option<LogState>,
-    blobs: BTreeMap<[u8; 32], Vec<u8>>,
+    /// Files by the index of the entry that logs them.
+    entry_blobs: BTreeMap<u64, Vec<u8>>,
+    /// The entry each file was last logged beside, by the file's SHA-256.
+    blob_entries: BTreeMap<[u8; 32], u64>,
     heads: BTreeMap<(String, String), VersionRecord>,
     versions: BTreeMap<(String, String, u64), VersionRecord>,
 }
@@ -73,8 +76,9 @@ impl LogStore for MemoryStore {
         if let Some(s) = &batch.state {
             inner.state = Some(s.clone());
         }
-        for (h, b) in &batch.blobs {
-            inner.blobs.insert(*h, b.clone());
+        for b in &batch.blobs {
+            inner.entry_blobs.insert(b.index, b.bytes.clone());
+            inner.blob_entries.insert(b.sha256, b.index);
         }
         for v in &batch.versions {
             let record = VersionRecord {
@@ -108,7 +112,20 @@ impl LogStore for MemoryStore {
 
 impl MetadataStore for MemoryStore {
     fn blob(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>> {
-        Ok(self.lock().blobs.get(sha256).cloned())
+        let inner = self.lock();
+        Ok(inner
+            .blob_entries
+            .get(sha256)
+            .and_then(|index| inner.entry_blobs.get(index))
+            .cloned())
+    }
+
+    fn entry_blobs(&self, start: u64, end: u64) -> Result<Vec<Option<Vec<u8>>>> {
+        let inner = self.lock();
+        check_read(start, end, inner.entries.len() as u64)?;
+        Ok((start..end)
+            .map(|i| inner.entry_blobs.get(&i).cloned())
+            .collect())
     }
 
     fn head(&self, repo: &str, role: &str) -> Result<Option<VersionRecord>> {

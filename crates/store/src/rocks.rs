@@ -8,7 +8,9 @@
 //! | `entries` | index (u64 BE) | entry bytes | ranges, appends at the end |
 //! | `nodes` | level (u8), index (u64 BE) | 32-byte hash | point multi-gets per proof |
 //! | `state` | `log` | size, frontier, signed checkpoint | one key, every batch |
-//! | `blobs` | SHA-256 | metadata file bytes | point gets by content |
+//! | `entry_blobs` | index (u64 BE) of the entry that logs the file | metadata file bytes | ranges in log order (monitors), point gets |
+//! | `blob_entries` | SHA-256 | index (u64 BE) into `entry_blobs` | point gets by content |
+//! | `blobs` | SHA-256 | metadata file bytes | point gets by content, in stores written before `entry_blobs`; never written now |
 //! | `heads` | repo NUL role | version (u64 BE), SHA-256, entry index (u64 BE) | point gets, repo listing |
 //! | `versions` | repo NUL role NUL version (u64 BE) | version, SHA-256, entry index | point gets |
 //!
@@ -19,11 +21,17 @@
 //!   so a miss (an unknown blob, a version never pushed) costs no data-block read, and
 //!   whole-key bloom filters on their memtables, so a key already flushed costs no
 //!   skip-list search;
-//! - LZ4 on `entries` and `blobs`, which are JSON and shrink several-fold for a cheap
-//!   CPU cost on the write path, and zstd on the bottommost level of `entries`, where
-//!   most data settles and reads are ranges (blobs are read at random, a block
-//!   decompressed per document, so they stay LZ4); no compression on `nodes`, which
-//!   are SHA-256 output and do not compress;
+//! - metadata files keyed by the entry that logs them, not by their hash: a monitor
+//!   reads every file in log order, and keyed by hash each one cost a random data
+//!   block read and decompressed (~10 µs per entry at a million entries, most of the
+//!   server's CPU in a catch-up). A read by content takes one more point get, in
+//!   `blob_entries`, whose 40-byte records mostly stay in the block cache;
+//! - LZ4 on `entries`, `entry_blobs` and `blobs`, which are JSON and shrink
+//!   several-fold for a cheap CPU cost on the write path, and zstd on the bottommost
+//!   level of `entries`, where most data settles and reads are ranges (metadata files
+//!   are also read one at a time by clients, a block decompressed per file, so they
+//!   stay LZ4); no compression on `nodes` and `blob_entries`, which are SHA-256
+//!   output and do not compress;
 //! - every batch is one `WriteBatch` written with `sync`: the WAL is on disk before
 //!   [`LogStore::commit`] returns, so an acknowledged append survives power loss, and
 //!   a crash mid-write leaves the batch wholly there or wholly absent.
@@ -55,6 +63,8 @@ const ENTRIES: &str = "entries";
 const NODES: &str = "nodes";
 const STATE: &str = "state";
 const BLOBS: &str = "blobs";
+const ENTRY_BLOBS: &str = "entry_blobs";
+const BLOB_ENTRIES: &str = "blob_entries";
 const HEADS: &str = "heads";
 const VERSIONS: &str = "versions";
 
@@ -103,9 +113,11 @@ impl RocksStore {
             family(ENTRIES, &cache, false, C::Lz4, C::Zstd),
             family(NODES, &cache, true, C::None, C::None),
             family(STATE, &cache, false, C::None, C::None),
-            // Read at random, a block decompressed per document: zstd there (with a
-            // decompression context made per block) was a fifth of the server's CPU
-            // time serving a monitor's catch-up.
+            // Read one at a time by clients, a block decompressed per document: zstd
+            // there (with a decompression context made per block) was a fifth of the
+            // server's CPU time serving a monitor's catch-up.
+            family(ENTRY_BLOBS, &cache, false, C::Lz4, C::Lz4),
+            family(BLOB_ENTRIES, &cache, true, C::None, C::None),
             family(BLOBS, &cache, true, C::Lz4, C::Lz4),
             family(HEADS, &cache, true, C::None, C::None),
             family(VERSIONS, &cache, true, C::None, C::None),
@@ -217,6 +229,22 @@ fn decode_record(v: &[u8]) -> Result<VersionRecord> {
     })
 }
 
+fn entry_index(v: &[u8]) -> Result<u64> {
+    let bytes: [u8; 8] = v.try_into().map_err(|_| {
+        Error::Corrupt(format!(
+            "a metadata file's entry index of {} bytes, not 8",
+            v.len()
+        ))
+    })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+fn missing_beside(index: u64) -> Error {
+    Error::Corrupt(format!(
+        "the metadata file logged by entry {index} is indexed but not stored"
+    ))
+}
+
 fn hash32(v: &[u8], what: &str) -> Result<[u8; 32]> {
     v.try_into()
         .map_err(|_| Error::Corrupt(format!("{what} is not 32 bytes")))
@@ -260,9 +288,10 @@ impl LogStore for RocksStore {
         if let Some(s) = &batch.state {
             wb.put_cf(self.cf(STATE)?, STATE_KEY, encode_state(s)?);
         }
-        let blobs = self.cf(BLOBS)?;
-        for (h, b) in &batch.blobs {
-            wb.put_cf(blobs, h, b);
+        let (entry_blobs, blob_entries) = (self.cf(ENTRY_BLOBS)?, self.cf(BLOB_ENTRIES)?);
+        for b in &batch.blobs {
+            wb.put_cf(entry_blobs, b.index.to_be_bytes(), &b.bytes);
+            wb.put_cf(blob_entries, b.sha256, b.index.to_be_bytes());
         }
         let (heads, versions) = (self.cf(HEADS)?, self.cf(VERSIONS)?);
         let mut new_heads: std::collections::BTreeMap<Vec<u8>, VersionRecord> = Default::default();
@@ -317,12 +346,59 @@ impl LogStore for RocksStore {
 
 impl MetadataStore for RocksStore {
     fn blob(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(BLOBS)?, sha256)?)
+        match self.db.get_cf(self.cf(BLOB_ENTRIES)?, sha256)? {
+            Some(index) => {
+                let index = entry_index(&index)?;
+                let bytes = self.db.get_cf(self.cf(ENTRY_BLOBS)?, index.to_be_bytes())?;
+                bytes.map(Some).ok_or_else(|| missing_beside(index))
+            }
+            None => Ok(self.db.get_cf(self.cf(BLOBS)?, sha256)?),
+        }
     }
 
     fn blobs(&self, sha256s: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>> {
+        let indices = self
+            .db
+            .batched_multi_get_cf(self.cf(BLOB_ENTRIES)?, sha256s, false)
+            .into_iter()
+            .map(|v| v?.map(|i| entry_index(&i)).transpose())
+            .collect::<Result<Vec<Option<u64>>>>()?;
+        let by_entry: Vec<[u8; 8]> = indices.iter().flatten().map(|i| i.to_be_bytes()).collect();
+        let older: Vec<[u8; 32]> = sha256s
+            .iter()
+            .zip(&indices)
+            .filter(|(_, i)| i.is_none())
+            .map(|(sha, _)| *sha)
+            .collect();
+        let mut by_entry = self
+            .db
+            .batched_multi_get_cf(self.cf(ENTRY_BLOBS)?, &by_entry, false)
+            .into_iter();
+        let mut older = self
+            .db
+            .batched_multi_get_cf(self.cf(BLOBS)?, &older, false)
+            .into_iter();
+        indices
+            .iter()
+            .map(|index| match index {
+                Some(index) => match by_entry.next() {
+                    Some(Ok(Some(bytes))) => Ok(Some(bytes.to_vec())),
+                    Some(Err(e)) => Err(e.into()),
+                    Some(Ok(None)) | None => Err(missing_beside(*index)),
+                },
+                None => match older.next() {
+                    Some(v) => Ok(v?.map(|b| b.to_vec())),
+                    None => Ok(None),
+                },
+            })
+            .collect()
+    }
+
+    fn entry_blobs(&self, start: u64, end: u64) -> Result<Vec<Option<Vec<u8>>>> {
+        check_read(start, end, self.stored_size()?)?;
+        let keys: Vec<[u8; 8]> = (start..end).map(u64::to_be_bytes).collect();
         self.db
-            .batched_multi_get_cf(self.cf(BLOBS)?, sha256s, false)
+            .batched_multi_get_cf(self.cf(ENTRY_BLOBS)?, &keys, true)
             .into_iter()
             .map(|v| Ok(v?.map(|b| b.to_vec())))
             .collect()
@@ -434,6 +510,7 @@ impl crate::KvStore for RocksKv {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Blob;
 
     #[test]
     fn state_encoding_round_trips_and_rejects_damage() {
@@ -449,6 +526,41 @@ mod tests {
         let mut other = enc.clone();
         other[0] = 9;
         assert!(decode_state(&other).is_err());
+    }
+
+    #[test]
+    fn files_a_store_keyed_by_content_alone_are_still_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RocksStore::open(dir.path()).unwrap();
+        // As a store written before files were kept by entry holds them.
+        let older = s.cf(BLOBS).unwrap();
+        s.db.put_cf(older, [7; 32], b"old").unwrap();
+        let batch = Batch {
+            first_index: 0,
+            entries: vec![b"e0".to_vec()],
+            state: Some(LogState {
+                size: 1,
+                frontier: vec![Hash([0; 32])],
+                checkpoint: b"c".to_vec(),
+            }),
+            blobs: vec![Blob {
+                index: 0,
+                sha256: [8; 32],
+                bytes: b"new".to_vec(),
+            }],
+            ..Batch::default()
+        };
+        s.commit(&batch).unwrap();
+        assert_eq!(s.blob(&[7; 32]).unwrap().unwrap(), b"old");
+        assert_eq!(
+            s.blobs(&[[8; 32], [7; 32], [9; 32]]).unwrap(),
+            [Some(b"new".to_vec()), Some(b"old".to_vec()), None]
+        );
+        // An index that points at nothing is damage, not a miss.
+        s.db.put_cf(s.cf(BLOB_ENTRIES).unwrap(), [9; 32], 5u64.to_be_bytes())
+            .unwrap();
+        assert!(matches!(s.blob(&[9; 32]), Err(Error::Corrupt(_))));
+        assert!(matches!(s.blobs(&[[9; 32]]), Err(Error::Corrupt(_))));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 
 use store::memory::MemoryStore;
 use store::rocks::RocksStore;
-use store::{Batch, Error, KvStore, LogState, LogStore, MetadataStore, RoleVersion, VersionRecord};
+use store::{
+    Batch, Blob, Error, KvStore, LogState, LogStore, MetadataStore, RoleVersion, VersionRecord,
+};
 use tlog::tree::{consistency_proof, inclusion_proof};
 use tlog::verify::{verify_consistency, verify_inclusion};
 use tlog::{leaf_hash, CompactRange};
@@ -113,7 +115,12 @@ fn metadata_behaves(log: &dyn LogStore, meta: &dyn MetadataStore) {
     };
     let mut range = CompactRange::from_reader(size, &log).unwrap();
     let mut b = batch(&mut range, 2);
-    b.blobs = vec![([1; 32], b"v1".to_vec()), ([2; 32], b"v2".to_vec())];
+    let blob = |index: u64, byte: u8, bytes: &[u8]| Blob {
+        index,
+        sha256: [byte; 32],
+        bytes: bytes.to_vec(),
+    };
+    b.blobs = vec![blob(size, 1, b"v1"), blob(size + 1, 2, b"v2")];
     b.versions = vec![
         v("example.com/app", 1, 1, size),
         v("example.com/app", 2, 2, size + 1),
@@ -122,7 +129,12 @@ fn metadata_behaves(log: &dyn LogStore, meta: &dyn MetadataStore) {
     let mut outside = b.clone();
     outside.versions[1].index = size + 2;
     assert!(matches!(log.commit(&outside), Err(Error::Invalid(_))));
+    // So is a file beside an entry outside the batch.
+    let mut outside = b.clone();
+    outside.blobs[0].index = size + 2;
+    assert!(matches!(log.commit(&outside), Err(Error::Invalid(_))));
     assert_eq!(meta.head("example.com/app", "targets").unwrap(), None);
+    assert_eq!(meta.blob(&[1; 32]).unwrap(), None);
     log.commit(&b).unwrap();
     assert_eq!(
         meta.head("example.com/app", "targets").unwrap(),
@@ -145,9 +157,19 @@ fn metadata_behaves(log: &dyn LogStore, meta: &dyn MetadataStore) {
         ]
     );
     assert_eq!(meta.blobs(&[]).unwrap(), Vec::<Option<Vec<u8>>>::new());
+    // By entry, in log order; `None` beside an entry logged without a file.
+    assert_eq!(
+        meta.entry_blobs(size - 1, size + 2).unwrap(),
+        [None, Some(b"v1".to_vec()), Some(b"v2".to_vec())]
+    );
+    assert!(meta.entry_blobs(size, size + 3).is_err(), "beyond the log");
+    assert!(meta.entry_blobs(0, 257).is_err(), "more than a bundle");
     assert_eq!(meta.head("example.com/app", "root").unwrap(), None);
     // A head never moves back, even if a batch records an older version.
     let mut b = batch(&mut range, 3);
+    // The same bytes logged again, beside a later entry: found by content and by
+    // either entry.
+    b.blobs = vec![blob(size + 4, 1, b"v1")];
     b.versions = vec![
         v("example.com/app", 1, 9, size + 2),
         v("a.org/x", 1, 3, size + 3),
@@ -157,6 +179,17 @@ fn metadata_behaves(log: &dyn LogStore, meta: &dyn MetadataStore) {
     assert_eq!(
         meta.head("example.com/app", "targets").unwrap(),
         Some(record(2, 2, size + 1))
+    );
+    assert_eq!(meta.blob(&[1; 32]).unwrap().unwrap(), b"v1");
+    assert_eq!(
+        meta.entry_blobs(size, size + 5).unwrap(),
+        [
+            Some(b"v1".to_vec()),
+            Some(b"v2".to_vec()),
+            None,
+            None,
+            Some(b"v1".to_vec())
+        ]
     );
     // Each repository once, in byte order, paged by `after`.
     assert_eq!(

@@ -382,7 +382,11 @@ impl Repos {
                 .map_err(|e| Error::Signing(e.to_string()))?;
             let sha256: [u8; 32] = Sha256::digest(bytes).into();
             append.entries.push(entry.clone());
-            append.blobs.push((sha256, bytes.to_vec()));
+            append.blobs.push(store::Blob {
+                index: i as u64,
+                sha256,
+                bytes: bytes.to_vec(),
+            });
             append.versions.push(RoleVersion {
                 repo: repo.as_str().into(),
                 role: role.to_string(),
