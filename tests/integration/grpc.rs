@@ -104,16 +104,7 @@ async fn grpc_reads_match_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_checkpoints_streams_each_new_checkpoint_and_ends_on_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = InProcess::start(dir.path()).await;
-    srv.append(b"first").await;
-    let mut grpc = connect(&srv).await;
-    let mut stream = grpc
-        .watch_checkpoints(pb::WatchCheckpointsRequest { after_size: 0 })
-        .await
-        .unwrap()
-        .into_inner();
-    let first = stream.message().await.unwrap().unwrap();
-    assert_eq!(first.size, 1);
+    let (srv, mut grpc, mut stream) = watching_from_the_first_entry(dir.path()).await;
     srv.append(b"second").await;
     let second = stream.message().await.unwrap().unwrap();
     assert_eq!(second.size, 2);
@@ -133,7 +124,30 @@ async fn watch_checkpoints_streams_each_new_checkpoint_and_ends_on_shutdown() {
         .await
         .unwrap();
     // The first stream still holds size 3, sent before shutdown; then it ends.
-    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+    assert_eq!(sizes_until_the_end(&mut stream).await, vec![3]);
+}
+
+type Watch = tonic::Streaming<pb::Checkpoint>;
+
+/// A server with one entry, and a watch from size 0 that has delivered size 1.
+async fn watching_from_the_first_entry(
+    dir: &std::path::Path,
+) -> (InProcess, LogClient<tonic::transport::Channel>, Watch) {
+    let srv = InProcess::start(dir).await;
+    srv.append(b"first").await;
+    let mut grpc = connect(&srv).await;
+    let mut stream = grpc
+        .watch_checkpoints(pb::WatchCheckpointsRequest { after_size: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stream.message().await.unwrap().unwrap().size, 1);
+    (srv, grpc, stream)
+}
+
+/// The sizes a watch still delivers before it ends.
+async fn sizes_until_the_end(stream: &mut Watch) -> Vec<u64> {
+    tokio::time::timeout(Duration::from_secs(5), async {
         let mut sizes = Vec::new();
         while let Ok(Some(c)) = stream.message().await {
             sizes.push(c.size);
@@ -141,8 +155,7 @@ async fn watch_checkpoints_streams_each_new_checkpoint_and_ends_on_shutdown() {
         sizes
     })
     .await
-    .unwrap();
-    assert_eq!(ended, vec![3]);
+    .unwrap()
 }
 
 /// CI saw a watcher lose the checkpoint published just before shutdown: the
@@ -153,24 +166,16 @@ async fn watch_checkpoints_streams_each_new_checkpoint_and_ends_on_shutdown() {
 async fn regression_a_checkpoint_published_just_before_shutdown_reaches_its_watcher() {
     for round in 0..WATCH_SHUTDOWN_ROUNDS {
         let dir = tempfile::tempdir().unwrap();
-        let srv = InProcess::start(dir.path()).await;
-        srv.append(b"first").await;
-        let mut grpc = connect(&srv).await;
-        let mut stream = grpc
-            .watch_checkpoints(pb::WatchCheckpointsRequest { after_size: 0 })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(stream.message().await.unwrap().unwrap().size, 1);
+        let (srv, _grpc, mut stream) = watching_from_the_first_entry(dir.path()).await;
         srv.append(b"second").await;
         tokio::time::timeout(Duration::from_secs(20), srv.stop())
             .await
             .unwrap();
-        let mut sizes = Vec::new();
-        while let Ok(Some(c)) = stream.message().await {
-            sizes.push(c.size);
-        }
-        assert_eq!(sizes, vec![2], "round {round}");
+        assert_eq!(
+            sizes_until_the_end(&mut stream).await,
+            vec![2],
+            "round {round}"
+        );
     }
 }
 
