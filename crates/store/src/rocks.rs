@@ -346,14 +346,9 @@ impl LogStore for RocksStore {
 
 impl MetadataStore for RocksStore {
     fn blob(&self, sha256: &[u8; 32]) -> Result<Option<Vec<u8>>> {
-        match self.db.get_cf(self.cf(BLOB_ENTRIES)?, sha256)? {
-            Some(index) => {
-                let index = entry_index(&index)?;
-                let bytes = self.db.get_cf(self.cf(ENTRY_BLOBS)?, index.to_be_bytes())?;
-                bytes.map(Some).ok_or_else(|| missing_beside(index))
-            }
-            None => Ok(self.db.get_cf(self.cf(BLOBS)?, sha256)?),
-        }
+        // One way to find a file (beside its entry, else where older stores kept it
+        // by content), for one file as for many.
+        Ok(self.blobs(std::slice::from_ref(sha256))?.pop().flatten())
     }
 
     fn blobs(&self, sha256s: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>> {
