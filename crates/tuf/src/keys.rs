@@ -346,33 +346,28 @@ impl PublicKey {
         }
     }
 
-    /// Bytes that identify the key material regardless of its encoding, so two key
-    /// IDs for one key are recognised as one key when counting a threshold.
-    pub fn identity(&self) -> Vec<u8> {
-        match self {
-            PublicKey::Ed25519(k) => [b"ed25519:".as_slice(), k.as_bytes()].concat(),
-            PublicKey::EcdsaP256(k) => {
-                [b"p256:".as_slice(), k.to_encoded_point(true).as_bytes()].concat()
+    /// True if `other` is the same key material as this key, however each was
+    /// encoded, so two key IDs for one key count once toward a threshold.
+    pub fn same_material(&self, other: &PublicKey) -> bool {
+        match (self, other) {
+            (PublicKey::Ed25519(a), PublicKey::Ed25519(b)) => a.as_bytes() == b.as_bytes(),
+            (PublicKey::EcdsaP256(a), PublicKey::EcdsaP256(b)) => {
+                a.to_encoded_point(true) == b.to_encoded_point(true)
             }
-            PublicKey::EcdsaP384(k) => {
-                [b"p384:".as_slice(), k.to_encoded_point(true).as_bytes()].concat()
+            (PublicKey::EcdsaP384(a), PublicKey::EcdsaP384(b)) => {
+                a.to_encoded_point(true) == b.to_encoded_point(true)
             }
-            PublicKey::RsaPssSha256(k) => {
+            (PublicKey::RsaPssSha256(a), PublicKey::RsaPssSha256(b)) => {
                 use rsa::traits::PublicKeyParts;
-                [
-                    b"rsa:".as_slice(),
-                    &k.n().to_bytes_be(),
-                    b":",
-                    &k.e().to_bytes_be(),
-                ]
-                .concat()
+                a.n() == b.n() && a.e() == b.e()
             }
+            _ => false,
         }
     }
 }
 
 /// A signature in a metadata envelope.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Signature {
     /// The key ID of the signing key.
     pub keyid: String,
@@ -381,6 +376,48 @@ pub struct Signature {
     /// Fields this implementation does not know, kept verbatim.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
+}
+
+// Read field by field rather than derived: serde's `flatten` buffers every member
+// of the object first, and a signature is read for every document verified.
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Signature;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a signature object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Signature, A::Error> {
+                use serde::de::Error as _;
+                let mut keyid = None;
+                let mut sig = None;
+                let mut unknown = BTreeMap::new();
+                while let Some(crate::canonical::Key(key)) = map.next_key()? {
+                    let repeated = match key.as_ref() {
+                        "keyid" => keyid.replace(map.next_value::<String>()?).is_some(),
+                        "sig" => sig.replace(map.next_value::<String>()?).is_some(),
+                        _ => {
+                            let value = map.next_value::<Value>()?;
+                            unknown.insert(key.to_string(), value).is_some()
+                        }
+                    };
+                    if repeated {
+                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                }
+                Ok(Signature {
+                    keyid: keyid.ok_or_else(|| A::Error::missing_field("keyid"))?,
+                    sig: sig.ok_or_else(|| A::Error::missing_field("sig"))?,
+                    unknown,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 enum Secret {
@@ -604,10 +641,26 @@ mod tests {
         assert!(claims_to_be_a.parse("a").unwrap().verify(b"m", &sig_b));
         let same_as_a = a.public().clone();
         same_as_a.reuse_parsed(&parsed_a);
-        assert_eq!(
-            same_as_a.parsed.get().map(|(_, k)| k.identity()),
-            Some(parsed_a.parse("a").unwrap().identity())
-        );
+        assert!(same_as_a
+            .parsed
+            .get()
+            .is_some_and(|(_, k)| k.same_material(&parsed_a.parse("a").unwrap())));
+    }
+
+    #[test]
+    fn same_material_is_true_for_a_key_and_itself_only() {
+        let kinds = [KeyKind::Ed25519, KeyKind::EcdsaP256, KeyKind::EcdsaP384];
+        let keys: Vec<Key> = kinds
+            .iter()
+            .flat_map(|kind| [0, 1].map(|_| PrivateKey::generate(*kind, &mut OsRng).unwrap()))
+            .map(|k| k.public().clone())
+            .collect();
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate() {
+                let (a, b) = (a.parse("a").unwrap(), b.parse("b").unwrap());
+                assert_eq!(a.same_material(&b), i == j, "keys {i} and {j}");
+            }
+        }
     }
 
     #[test]

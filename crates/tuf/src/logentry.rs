@@ -113,7 +113,10 @@ impl LogEntry {
 
     /// True if `bytes` are the metadata file this entry commits to.
     pub fn describes(&self, bytes: &[u8]) -> bool {
-        self.length == bytes.len() as u64 && self.sha256 == hex::encode(Sha256::digest(bytes))
+        let mut digest = [0u8; 64];
+        self.length == bytes.len() as u64
+            && hex::encode_to_slice(Sha256::digest(bytes), &mut digest).is_ok()
+            && self.sha256.as_bytes() == digest
     }
 }
 

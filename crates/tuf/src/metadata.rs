@@ -820,29 +820,52 @@ struct Envelope<'b> {
 }
 
 fn read_envelope<'b>(role: &str, bytes: &'b [u8]) -> Result<Envelope<'b>> {
-    let malformed = |e: serde_json::Error| Error::malformed(role, e.to_string());
-    // The envelope's members are kept raw: `signed` is read twice (canonical form and
-    // types) and never built into a tree.
-    let mut fields: BTreeMap<String, &serde_json::value::RawValue> =
-        serde_json::from_slice(bytes).map_err(malformed)?;
-    let signed = fields
-        .remove("signed")
-        .ok_or_else(|| Error::malformed(role, "no signed"))?;
-    let signatures_raw = fields
-        .remove("signatures")
-        .ok_or_else(|| Error::malformed(role, "no signatures"))?;
-    let signatures: Vec<Signature> =
-        serde_json::from_str(signatures_raw.get()).map_err(malformed)?;
-    let unknown = fields
-        .into_iter()
-        .map(|(k, v)| serde_json::from_str(v.get()).map(|v| (k, v)))
-        .collect::<std::result::Result<BTreeMap<String, Value>, _>>()
-        .map_err(malformed)?;
-    Ok(Envelope {
-        signed: signed.get(),
-        signatures,
-        unknown,
-    })
+    serde_json::from_slice(bytes).map_err(|e| Error::malformed(role, e.to_string()))
+}
+
+// Read member by member: `signed` is kept raw (it is read twice, for its canonical
+// form and for its types, and never built into a tree), and the signatures are read
+// where they lie. A member given twice is refused, as in `signed`.
+impl<'de: 'b, 'b> Deserialize<'de> for Envelope<'b> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Envelope<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a metadata document")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Envelope<'de>, A::Error> {
+                use serde::de::Error as _;
+                let mut signed: Option<&'de serde_json::value::RawValue> = None;
+                let mut signatures = None;
+                let mut unknown = BTreeMap::new();
+                while let Some(crate::canonical::Key(key)) = map.next_key()? {
+                    let repeated = match key.as_ref() {
+                        "signed" => signed.replace(map.next_value()?).is_some(),
+                        "signatures" => signatures
+                            .replace(map.next_value::<Vec<Signature>>()?)
+                            .is_some(),
+                        _ => {
+                            let value = map.next_value::<Value>()?;
+                            unknown.insert(key.to_string(), value).is_some()
+                        }
+                    };
+                    if repeated {
+                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                }
+                Ok(Envelope {
+                    signed: signed.ok_or_else(|| A::Error::custom("no signed"))?.get(),
+                    signatures: signatures.ok_or_else(|| A::Error::custom("no signatures"))?,
+                    unknown,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// The canonical form of `signed` and what `beside` makes of it (nothing when there
@@ -1284,6 +1307,64 @@ mod tests {
             text.replace(r#""version":3,"#, r#""version":3,"delegations":null,"#);
         for t in read_both_ways(&null_delegations) {
             assert!(t.unwrap().delegations.is_none());
+        }
+    }
+
+    #[test]
+    fn the_envelope_and_its_signatures_keep_unknown_members_and_refuse_repeated_ones() {
+        let key = crate::keys::PrivateKey::ed25519_from_seed(&[7; 32]).unwrap();
+        let expires = Expires::parse("2040-01-01T00:00:00Z").unwrap();
+        let doc = Metadata::sign_new(
+            crate::editor::new_targets(expires),
+            &[&key],
+            &mut rand_core::OsRng,
+        )
+        .unwrap();
+        let mut v: Value = serde_json::from_slice(doc.bytes()).unwrap();
+        v["x-envelope"] = serde_json::json!([1]);
+        v["signatures"][0]["x-sig"] = serde_json::json!({"a": true});
+        let text = serde_json::to_string(&v).unwrap();
+        let read = Metadata::<Targets>::from_bytes(text.as_bytes()).unwrap();
+        assert_eq!(read.unknown["x-envelope"], serde_json::json!([1]));
+        assert_eq!(
+            read.signatures()[0].unknown["x-sig"],
+            serde_json::json!({"a": true})
+        );
+        assert_eq!(read.signatures()[0].sig, doc.signatures()[0].sig);
+        assert_eq!(read.canonical_signed(), doc.canonical_signed());
+
+        let refused = |text: &str, why: &str| {
+            let err = Metadata::<Targets>::from_bytes(text.as_bytes()).unwrap_err();
+            assert!(err.to_string().contains(why), "{why}: {err}");
+        };
+        let object = |v: &Value| serde_json::to_string(v).unwrap();
+        let signatures = object(&v["signatures"]);
+        let signed = object(&v["signed"]);
+        refused(
+            &format!(r#"{{"signatures":{signatures},"signed":{signed},"signatures":[]}}"#),
+            "duplicate field `signatures`",
+        );
+        refused(
+            &format!(r#"{{"signed":{signed},"signatures":{signatures},"signed":{signed}}}"#),
+            "duplicate field `signed`",
+        );
+        refused(&format!(r#"{{"signatures":{signatures}}}"#), "no signed");
+        refused(&format!(r#"{{"signed":{signed}}}"#), "no signatures");
+        let keyid = &doc.signatures()[0].keyid;
+        let sig = &doc.signatures()[0].sig;
+        for (bad, why) in [
+            (
+                format!(r#"{{"keyid":"{keyid}","keyid":"{keyid}","sig":"{sig}"}}"#),
+                "duplicate field `keyid`",
+            ),
+            (format!(r#"{{"keyid":"{keyid}"}}"#), "missing field `sig`"),
+            (format!(r#"{{"sig":"{sig}"}}"#), "missing field `keyid`"),
+            (format!(r#"{{"keyid":1,"sig":"{sig}"}}"#), "invalid type"),
+        ] {
+            refused(
+                &format!(r#"{{"signatures":[{bad}],"signed":{signed}}}"#),
+                why,
+            );
         }
     }
 

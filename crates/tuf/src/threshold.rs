@@ -1,10 +1,10 @@
 //! The one threshold check, used for root, every top-level role and every delegated
 //! role (TUF §5.3.4, §5.4.2, §5.5.3, §5.6.3, §5.6.7: "signed by a threshold of keys").
 
-use crate::keys::{Key, Signature};
+use crate::keys::{Key, PublicKey, Signature};
 use crate::metadata::{Delegations, Metadata, Role, Root};
 use crate::{Error, Result};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Who may sign a role: its authorised key IDs, the keys they name, and how many must
 /// sign. Built from root for top-level roles and from the delegator for delegated ones.
@@ -69,36 +69,35 @@ impl<'a> Authorization<'a> {
 /// empty signatures (from key holders who have not signed yet) and invalid signatures
 /// are not counted, and are not errors: only the count against the threshold is.
 pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) -> Result<()> {
-    verify_threshold_with(auth, doc, &|key, msg, sig| key.verify(msg, sig))
+    verify_threshold_with(auth, doc, &|_, key, msg, sig| key.verify(msg, sig))
 }
 
-/// Signature checks over one document's canonical `signed`, remembered by key
-/// material and signature bytes, so that no signature is verified twice: when two
-/// counts cover the same document (the old and the new root's, TUF §5.3.4), or when
-/// the checks ran ahead of the count ([`precheck`], [`precheck_many`]). Good only for
-/// the document it was used with: the message is not part of what it remembers.
+/// Signature checks over one document's canonical `signed`, remembered by the
+/// signature's place in the document and the key material, so that no signature is
+/// verified twice: when two counts cover the same document (the old and the new
+/// root's, TUF §5.3.4), or when the checks ran ahead of the count ([`precheck`],
+/// [`precheck_many`]). Good only for the document it was used with: neither the
+/// message nor the signature bytes are part of what it remembers.
 /// An empty one (`default()`) verifies every signature as it is asked.
 #[derive(Debug, Default)]
 pub struct CheckedSignatures(std::cell::RefCell<Vec<CheckedSignature>>);
 
-/// Key material, signature bytes, and whether the signature verified.
-type CheckedSignature = (Vec<u8>, Vec<u8>, bool);
+/// The signature's place in the document, the key it was checked with, and whether
+/// it verified.
+type CheckedSignature = (usize, PublicKey, bool);
 
 impl CheckedSignatures {
-    fn check(&self, key: &crate::keys::PublicKey, message: &[u8], signature: &[u8]) -> bool {
-        let identity = key.identity();
+    fn check(&self, place: usize, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
         if let Some((_, _, valid)) = self
             .0
             .borrow()
             .iter()
-            .find(|(k, s, _)| *k == identity && s.as_slice() == signature)
+            .find(|(p, k, _)| *p == place && k.same_material(key))
         {
             return *valid;
         }
         let valid = key.verify(message, signature);
-        self.0
-            .borrow_mut()
-            .push((identity, signature.to_vec(), valid));
+        self.0.borrow_mut().push((place, key.clone(), valid));
         valid
     }
 
@@ -108,8 +107,8 @@ impl CheckedSignatures {
         auth: &Authorization<'_>,
         doc: &Metadata<T>,
     ) -> Result<()> {
-        verify_threshold_with(auth, doc, &|key, message, signature| {
-            self.check(key, message, signature)
+        verify_threshold_with(auth, doc, &|place, key, message, signature| {
+            self.check(place, key, message, signature)
         })
     }
 }
@@ -126,9 +125,12 @@ pub(crate) fn precheck(
     signatures: &[Signature],
 ) -> CheckedSignatures {
     let checked = CheckedSignatures::default();
-    count_valid(auth, signatures, message, &|key, message, signature| {
-        checked.check(key, message, signature)
-    });
+    count_valid(
+        auth,
+        signatures,
+        message,
+        &|place, key, message, signature| checked.check(place, key, message, signature),
+    );
     checked
 }
 
@@ -143,43 +145,57 @@ pub(crate) fn precheck(
 pub fn precheck_many(
     documents: &[(Authorization<'_>, &[u8], &[Signature])],
 ) -> Vec<CheckedSignatures> {
-    // (document, key, signature) of each check a count will ask for.
-    let wanted: std::cell::RefCell<Vec<(usize, crate::keys::PublicKey, Vec<u8>)>> =
-        std::cell::RefCell::default();
+    struct Wanted {
+        document: usize,
+        place: usize,
+        key: PublicKey,
+        /// Where the decoded signature lies in `raw`.
+        at: std::ops::Range<usize>,
+    }
+    // The checks a count will ask for, their signatures decoded side by side in one
+    // buffer: a monitor asks for one per log entry.
+    let wanted: std::cell::RefCell<(Vec<Wanted>, Vec<u8>)> = std::cell::RefCell::default();
     for (document, (auth, message, signatures)) in documents.iter().enumerate() {
-        count_valid(auth, signatures, message, &|key, _, signature| {
-            wanted
-                .borrow_mut()
-                .push((document, key.clone(), signature.to_vec()));
+        count_valid(auth, signatures, message, &|place, key, _, signature| {
+            let (wanted, raw) = &mut *wanted.borrow_mut();
+            let start = raw.len();
+            raw.extend_from_slice(signature);
+            wanted.push(Wanted {
+                document,
+                place,
+                key: key.clone(),
+                at: start..raw.len(),
+            });
             true
         });
     }
-    let wanted = wanted.into_inner();
-    let checks: Vec<(&crate::keys::PublicKey, &[u8], &[u8])> = wanted
+    let (wanted, raw) = wanted.into_inner();
+    let checks: Vec<(&PublicKey, &[u8], &[u8])> = wanted
         .iter()
-        .map(|(document, key, signature)| (key, documents[*document].1, signature.as_slice()))
+        .map(|w| (&w.key, documents[w.document].1, &raw[w.at.clone()]))
         .collect();
     let verdicts = crate::keys::verify_many(&checks);
+    drop(checks);
     let mut checked: Vec<CheckedSignatures> = documents
         .iter()
         .map(|_| CheckedSignatures::default())
         .collect();
-    for ((document, key, signature), valid) in wanted.into_iter().zip(verdicts) {
-        checked[document]
+    for (w, valid) in wanted.into_iter().zip(verdicts) {
+        checked[w.document]
             .0
             .get_mut()
-            .push((key.identity(), signature, valid));
+            .push((w.place, w.key, valid));
     }
     checked
 }
 
-/// Whether `signature` by `key` over `message` verifies: `check(key, message,
-/// signature)`.
-pub type SignatureCheck<'a> = dyn Fn(&crate::keys::PublicKey, &[u8], &[u8]) -> bool + 'a;
+/// Whether the signature at `place` in its document, by `key` over `message`,
+/// verifies: `check(place, key, message, signature)`, with `signature` decoded.
+pub type SignatureCheck<'a> = dyn Fn(usize, &PublicKey, &[u8], &[u8]) -> bool + 'a;
 
-/// [`verify_threshold`] with the signature check handed in: `check(key, message,
-/// signature)` must say whether the signature verifies (a monitor answers from
-/// signatures it already verified in bulk). The counting rules are the same.
+/// [`verify_threshold`] with the signature check handed in: `check(place, key,
+/// message, signature)` must say whether the signature verifies (a monitor answers
+/// from signatures it already verified in bulk). The counting rules are the same.
 pub fn verify_threshold_with<T: Role>(
     auth: &Authorization<'_>,
     doc: &Metadata<T>,
@@ -199,18 +215,23 @@ pub fn verify_threshold_with<T: Role>(
 
 /// The counting rules: how many distinct authorised keys made a valid signature
 /// over `message`, stopping at the threshold.
-fn count_valid<'s>(
+///
+/// It allocates nothing until a key counts short of the threshold: every log entry
+/// a monitor replays is counted, twice (ahead and then for real).
+fn count_valid(
     auth: &Authorization<'_>,
-    signatures: &'s [Signature],
+    signatures: &[Signature],
     message: &[u8],
     check: &SignatureCheck<'_>,
 ) -> u64 {
-    let mut counted_ids: BTreeSet<&'s str> = BTreeSet::new();
-    let mut counted_keys: BTreeSet<Vec<u8>> = BTreeSet::new();
-    for sig in signatures {
+    // Key ID and key of each signature counted so far. Signatures are few (a
+    // threshold is met by a handful), so a list searched end to end is enough.
+    let mut counted: Vec<(&str, PublicKey)> = Vec::new();
+    let mut decoded = [0u8; crate::keys::MAX_SIGNATURE_HEX_CHARS / 2];
+    for (place, sig) in signatures.iter().enumerate() {
         if sig.sig.is_empty()
             || sig.sig.len() > crate::keys::MAX_SIGNATURE_HEX_CHARS
-            || counted_ids.contains(sig.keyid.as_str())
+            || counted.iter().any(|(id, _)| *id == sig.keyid)
             || !auth.keyids.contains(&sig.keyid)
         {
             continue;
@@ -221,24 +242,26 @@ fn count_valid<'s>(
         let Ok(public) = key.parse(&sig.keyid) else {
             continue;
         };
-        let identity = public.identity();
-        if counted_keys.contains(&identity) {
+        if counted.iter().any(|(_, k)| k.same_material(&public)) {
             continue;
         }
-        let Ok(raw) = hex::decode(&sig.sig) else {
+        let Some(raw) = decoded.get_mut(..sig.sig.len() / 2) else {
             continue;
         };
-        if check(&public, message, &raw) {
-            counted_ids.insert(&sig.keyid);
-            counted_keys.insert(identity);
+        if sig.sig.len() % 2 != 0 || hex::decode_to_slice(&sig.sig, raw).is_err() {
+            continue;
+        }
+        if check(place, &public, message, raw) {
+            let valid = counted.len() as u64 + 1;
             // Enough: further signatures cannot change the outcome, and each costs a
             // public-key operation.
-            if counted_ids.len() as u64 >= auth.threshold {
-                break;
+            if valid >= auth.threshold {
+                return valid;
             }
+            counted.push((&sig.keyid, public));
         }
     }
-    counted_ids.len() as u64
+    counted.len() as u64
 }
 
 #[cfg(test)]
