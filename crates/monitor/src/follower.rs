@@ -18,7 +18,7 @@
 use crate::alerts::{AlertRecord, Alerts};
 use crate::fetch::{LogClient, Served};
 use crate::metrics::Metrics;
-use crate::replay::{AlertKind, Finding, Replay};
+use crate::replay::{AlertKind, Finding, Replay, Watched};
 use crate::state::State;
 use crate::Error;
 use client::Http;
@@ -218,6 +218,8 @@ impl Monitor {
             metrics.set_verified_size(l.checkpoint.size());
         }
         let http = Http::new();
+        let mut replay = stored.replay;
+        replay.watch(Watched::from_names(&config.watch));
         Ok(Monitor {
             log: LogClient::new(&config.log_url, http.clone()),
             alerts: Alerts::new(metrics.clone(), config.webhook.clone(), http.clone()),
@@ -228,7 +230,7 @@ impl Monitor {
                 tree: stored.tree,
                 latest,
             }),
-            replay: Mutex::new(stored.replay),
+            replay: Mutex::new(replay),
             stepping: tokio::sync::Mutex::new(()),
             metrics,
         })
@@ -536,11 +538,8 @@ impl Monitor {
                 Finding::Alert(a) => {
                     self.alerts.raise(AlertRecord::from(a), None);
                 }
-                Finding::NewVersion(v) => {
-                    if self.config.watch.iter().any(|w| *w == v.repo || w == "*") {
-                        self.alerts.watched_version(v);
-                    }
-                }
+                // Only watched repositories' versions are reported (`Replay::watch`).
+                Finding::NewVersion(v) => self.alerts.watched_version(v),
             }
         }
     }

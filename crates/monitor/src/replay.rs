@@ -138,10 +138,41 @@ pub enum Finding {
     Alert(Alert),
 }
 
+/// Whose legitimate new versions a replay reports as [`Finding::NewVersion`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Watched {
+    /// Every repository's.
+    #[default]
+    All,
+    /// Only these repositories'. A monitor that watches none reports none: on a
+    /// large log a report per entry is most of what judging an entry allocates.
+    Only(BTreeSet<String>),
+}
+
+impl Watched {
+    /// The repositories a monitor is told to watch, where `*` means all of them.
+    pub fn from_names(names: &[String]) -> Self {
+        if names.iter().any(|n| n == "*") {
+            Watched::All
+        } else {
+            Watched::Only(names.iter().cloned().collect())
+        }
+    }
+
+    /// Whether `repo`'s new versions are reported.
+    pub fn covers(&self, repo: &str) -> bool {
+        match self {
+            Watched::All => true,
+            Watched::Only(names) => names.contains(repo),
+        }
+    }
+}
+
 /// The replay of one log.
 #[derive(Default)]
 pub struct Replay {
     repos: BTreeMap<String, RepoReplay>,
+    watched: Watched,
     /// Repositories whose root, targets roles or waiting versions changed since
     /// [`Replay::take_changes`].
     dirty: BTreeSet<String>,
@@ -179,6 +210,50 @@ pub struct Logged {
     pub version: u64,
     /// Hex SHA-256 of the metadata bytes.
     pub sha256: String,
+}
+
+/// Below this many entries a batch's entries are parsed on one thread: a thread
+/// costs more than it saves.
+const PARALLEL_ENTRY_PARSE: usize = 1024;
+
+/// The entries of `batch`, parsed in order, on up to `threads` threads: this runs
+/// before a batch can be shared out by repository, while nothing else is judged.
+fn parse_entries(batch: &[(u64, &[u8], &[u8])], threads: usize) -> Vec<tuf::Result<LogEntry>> {
+    let parse = |part: &[(u64, &[u8], &[u8])]| {
+        part.iter()
+            .map(|(_, entry_bytes, _)| LogEntry::from_bytes(entry_bytes))
+            .collect::<Vec<_>>()
+    };
+    let threads = threads.clamp(1, batch.len().div_ceil(PARALLEL_ENTRY_PARSE).max(1));
+    if threads == 1 {
+        return parse(batch);
+    }
+    let per_thread = batch.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut parts = batch.chunks(per_thread);
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts.map(|part| scope.spawn(move || parse(part))).collect();
+        let mut parsed = parse(first);
+        for other in others {
+            parsed.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        parsed
+    })
+}
+
+impl From<LogEntry> for Logged {
+    fn from(entry: LogEntry) -> Self {
+        Logged {
+            repo: entry.repo,
+            role: entry.role,
+            version: entry.version,
+            sha256: entry.sha256,
+        }
+    }
 }
 
 /// What a repository's replay holds besides its logged versions, as exact bytes:
@@ -220,6 +295,9 @@ struct RepoReplay {
     /// list less than.
     timestamp: Option<Metadata<Timestamp>>,
     snapshot: Option<Metadata<Snapshot>>,
+    /// Whether its legitimate new versions are reported (set for each batch from
+    /// [`Watched`]).
+    watched: bool,
 }
 
 struct Pending {
@@ -235,19 +313,22 @@ impl Replay {
         Self::default()
     }
 
+    /// Reports the legitimate new versions of `watched` repositories only (all of
+    /// them until this is called). Alerts are raised for every repository.
+    pub fn watch(&mut self, watched: Watched) {
+        self.watched = watched;
+    }
+
     /// Judges the entry at `index` with the metadata bytes it commits to.
     pub fn entry(&mut self, index: u64, entry_bytes: &[u8], metadata: &[u8]) -> Vec<Finding> {
         let entry = match LogEntry::from_bytes(entry_bytes) {
             Ok(e) => e,
             Err(e) => return vec![malformed_entry(index, &e)],
         };
-        let judged = self.repos.entry(entry.repo.clone()).or_default().judge(
-            index,
-            entry,
-            entry_bytes,
-            metadata,
-            Prepared::default(),
-        );
+        let watched = self.watched.covers(&entry.repo);
+        let repo = self.repos.entry(entry.repo.clone()).or_default();
+        repo.watched = watched;
+        let judged = repo.judge(index, entry, entry_bytes, metadata, Prepared::default());
         self.absorb(judged)
     }
 
@@ -261,22 +342,31 @@ impl Replay {
     pub fn entries(&mut self, batch: &[(u64, &[u8], &[u8])], threads: usize) -> Vec<Finding> {
         let mut early: Vec<(usize, Judged)> = Vec::new();
         let mut groups: BTreeMap<String, Vec<(usize, LogEntry)>> = BTreeMap::new();
-        for (position, (index, entry_bytes, _)) in batch.iter().enumerate() {
-            match LogEntry::from_bytes(entry_bytes) {
-                Ok(e) => groups
-                    .entry(e.repo.clone())
-                    .or_default()
-                    .push((position, e)),
-                Err(e) => early.push((position, Judged::alert(malformed_entry(*index, &e)))),
+        for (position, parsed) in parse_entries(batch, threads).into_iter().enumerate() {
+            match parsed {
+                Ok(e) => match groups.get_mut(&e.repo) {
+                    Some(group) => group.push((position, e)),
+                    None => {
+                        groups.insert(e.repo.clone(), vec![(position, e)]);
+                    }
+                },
+                Err(e) => {
+                    let index = batch[position].0;
+                    early.push((position, Judged::alert(malformed_entry(index, &e))));
+                }
             }
         }
         // Each repository's state leaves the map for its thread, and comes back.
         let mut work: Vec<RepoWork> = groups
             .into_iter()
-            .map(|(name, entries)| RepoWork {
-                state: self.repos.remove(&name).unwrap_or_default(),
-                name,
-                entries,
+            .map(|(name, entries)| {
+                let mut state = self.repos.remove(&name).unwrap_or_default();
+                state.watched = self.watched.covers(&name);
+                RepoWork {
+                    state,
+                    name,
+                    entries,
+                }
             })
             .collect();
         // Longest first, each to the least loaded thread.
@@ -592,8 +682,8 @@ impl RepoReplay {
             ));
         }
         // 2. Each (repository, role, version) once; versions only go up.
-        let logged = self.logged.entry(entry.role.clone()).or_default();
-        if let Some(earlier) = logged.get(&entry.version) {
+        let logged = self.logged.get(&entry.role);
+        if let Some(earlier) = logged.and_then(|l| l.get(&entry.version)) {
             return Judged::alert(if *earlier == entry.sha256 {
                 at(
                     AlertKind::Duplicate,
@@ -609,16 +699,22 @@ impl RepoReplay {
                 )
             });
         }
-        let latest = logged.keys().next_back().copied();
-        logged.insert(entry.version, entry.sha256.clone());
+        let latest = logged.and_then(|l| l.keys().next_back().copied());
+        // The role's name is copied only for its first version.
+        match self.logged.get_mut(&entry.role) {
+            Some(l) => {
+                l.insert(entry.version, entry.sha256.clone());
+            }
+            None => {
+                let first = BTreeMap::from([(entry.version, entry.sha256.clone())]);
+                self.logged.insert(entry.role.clone(), first);
+            }
+        }
+        // Taken as logged from here on, legitimate or not; the entry itself becomes
+        // the record once judged (no copies of its names per entry).
         let mut judged = Judged {
             findings: Vec::new(),
-            logged: Some(Logged {
-                repo: entry.repo.clone(),
-                role: entry.role.clone(),
-                version: entry.version,
-                sha256: entry.sha256.clone(),
-            }),
+            logged: None,
             dirty: entry.role != "timestamp",
         };
         if let Some(latest) = latest.filter(|l| *l > entry.version) {
@@ -626,6 +722,7 @@ impl RepoReplay {
                 AlertKind::VersionNotIncreasing,
                 format!("version {latest} was logged before"),
             ));
+            judged.logged = Some(entry.into());
             return judged;
         }
         // 3–6, by role.
@@ -683,7 +780,7 @@ impl RepoReplay {
                 if let Some(doc) = parse::<Targets>(index, &entry, metadata, None, findings) {
                     repo.pending.push(Pending {
                         index,
-                        entry,
+                        entry: entry.clone(),
                         entry_bytes: entry_bytes.to_vec(),
                         doc,
                     });
@@ -692,6 +789,7 @@ impl RepoReplay {
                 }
             }
         }
+        judged.logged = Some(entry.into());
         judged
     }
 
@@ -747,7 +845,7 @@ impl RepoReplay {
                 format!("not signed by its own threshold: {e}"),
             );
         }
-        findings.push(new_version(index, entry, &doc));
+        findings.extend(self.new_version(index, entry, &doc));
         self.root = Some(doc);
         findings
     }
@@ -780,7 +878,7 @@ impl RepoReplay {
             ));
             return (findings, None);
         }
-        findings.push(new_version(index, entry, &doc));
+        findings.extend(self.new_version(index, entry, &doc));
         (findings, Some(doc))
     }
 
@@ -793,9 +891,9 @@ impl RepoReplay {
     ) -> Vec<Finding> {
         match self.check_top_level(entry, &doc, checked) {
             Ok(()) => {
-                let found = new_version(index, entry, &doc);
+                let found = self.new_version(index, entry, &doc);
                 self.targets.insert(entry.role.clone(), doc);
-                vec![found]
+                found.into_iter().collect()
             }
             Err(detail) => vec![on_entry(AlertKind::Unauthorized, index, entry, detail)],
         }
@@ -830,7 +928,7 @@ impl RepoReplay {
             let waiting = std::mem::take(&mut self.pending);
             for p in waiting {
                 if self.delegated_by_one_in_force(&p) {
-                    findings.push(new_version(p.index, &p.entry, &p.doc));
+                    findings.extend(self.new_version(p.index, &p.entry, &p.doc));
                     self.targets.insert(p.entry.role.clone(), p.doc);
                 } else {
                     self.pending.push(p);
@@ -941,6 +1039,18 @@ fn alert(
 
 fn on_entry(kind: AlertKind, index: u64, entry: &LogEntry, detail: String) -> Finding {
     alert(kind, index, &entry.repo, &entry.role, entry.version, detail)
+}
+
+impl RepoReplay {
+    /// The report of a legitimate new version, when this repository is watched.
+    fn new_version<T: Role>(
+        &self,
+        index: u64,
+        entry: &LogEntry,
+        doc: &Metadata<T>,
+    ) -> Option<Finding> {
+        self.watched.then(|| new_version(index, entry, doc))
+    }
 }
 
 fn new_version<T: Role>(index: u64, entry: &LogEntry, doc: &Metadata<T>) -> Finding {

@@ -124,13 +124,16 @@ fn targets_v(version: u64, keys: &[&PrivateKey]) -> Metadata<Targets> {
 fn feed(replay: &mut Replay, first: u64, docs: &[(String, Vec<u8>)]) -> Vec<Finding> {
     let mut out = Vec::new();
     for (i, (role, bytes)) in docs.iter().enumerate() {
-        let version = version_of(bytes);
-        let entry = LogEntry::new(REPO, role, version, bytes)
-            .to_bytes()
-            .unwrap();
-        out.extend(replay.entry(first + i as u64, &entry, bytes));
+        out.extend(replay.entry(first + i as u64, &logged_as(REPO, role, bytes), bytes));
     }
     out
+}
+
+/// The entry the log holds for `bytes` of `role` in `repo`.
+fn logged_as(repo: &str, role: &str, bytes: &[u8]) -> Vec<u8> {
+    LogEntry::new(repo, role, version_of(bytes), bytes)
+        .to_bytes()
+        .unwrap()
 }
 
 fn version_of(bytes: &[u8]) -> u64 {
@@ -199,6 +202,60 @@ fn an_honest_history_with_delegation_and_rotation_raises_no_alert() {
     assert!(versions.contains(&("bins".into(), 1)));
     assert!(versions.contains(&("root".into(), 2)));
     assert!(versions.contains(&("targets".into(), 3)));
+}
+
+#[test]
+fn only_watched_repositories_have_their_new_versions_reported_but_all_raise_alerts() {
+    let (mut watched, mut quiet) = (Repo::new(), Repo::new());
+    let mut logged: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for (name, repo) in [
+        ("watched.example/app", &mut watched),
+        ("quiet.example/app", &mut quiet),
+    ] {
+        for (role, bytes) in repo.first_push() {
+            logged.push((logged_as(name, &role, &bytes), bytes));
+        }
+    }
+    // The quiet repository's timestamp, logged twice.
+    let (role, bytes) = quiet.resigned_timestamp();
+    let again = (logged_as("quiet.example/app", &role, &bytes), bytes);
+    logged.extend([again.clone(), again]);
+    let batch: Vec<(u64, &[u8], &[u8])> = logged
+        .iter()
+        .enumerate()
+        .map(|(i, (entry, bytes))| (i as u64, entry.as_slice(), bytes.as_slice()))
+        .collect();
+
+    let mut replay = Replay::new();
+    replay.watch(Watched::from_names(&["watched.example/app".into()]));
+    let findings = replay.entries(&batch, 2);
+    let reported: BTreeSet<&str> = findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::NewVersion(v) => Some(v.repo.as_str()),
+            Finding::Alert(_) => None,
+        })
+        .collect();
+    assert_eq!(reported, BTreeSet::from(["watched.example/app"]));
+    assert_eq!(
+        new_versions(&findings).len(),
+        4,
+        "root, targets, snapshot, timestamp"
+    );
+    let last = batch.len() as u64 - 1;
+    assert_eq!(
+        alerts(&findings),
+        vec![(AlertKind::Duplicate, last, "timestamp".into())]
+    );
+
+    // Watching all ("*") reports both; so does a replay never told what to watch.
+    for mut replay in [Replay::new(), {
+        let mut r = Replay::new();
+        r.watch(Watched::from_names(&["*".into()]));
+        r
+    }] {
+        assert_eq!(new_versions(&replay.entries(&batch, 2)).len(), 9);
+    }
 }
 
 #[test]
