@@ -10,7 +10,7 @@ use crate::canonical::canonical_text_borrowed;
 use crate::keys::{Key, PrivateKey, Signature};
 use crate::{Error, Result};
 use bytes::Bytes;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -39,7 +39,16 @@ const EXPIRES_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 impl Expires {
     /// Parses the TUF expiry format.
     pub fn parse(s: &str) -> Result<Self> {
-        NaiveDateTime::parse_from_str(s, EXPIRES_FORMAT)
+        // What `NaiveDateTime::parse_from_str(s, EXPIRES_FORMAT)` does, with the
+        // format read once rather than for every document (a monitor reads one per
+        // log entry).
+        static ITEMS: std::sync::LazyLock<Vec<chrono::format::Item<'static>>> =
+            std::sync::LazyLock::new(|| {
+                chrono::format::StrftimeItems::new(EXPIRES_FORMAT).collect()
+            });
+        let mut parsed = chrono::format::Parsed::new();
+        chrono::format::parse(&mut parsed, s, ITEMS.iter())
+            .and_then(|()| parsed.to_naive_datetime_with_offset(0))
             .map(|t| Expires(t.and_utc()))
             .map_err(|_| Error::malformed("expires", format!("{s:?} is not YYYY-MM-DDTHH:MM:SSZ")))
     }
@@ -65,7 +74,8 @@ impl Serialize for Expires {
 
 impl<'de> Deserialize<'de> for Expires {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        // Borrowed from the input where it can be, like an object key.
+        let crate::canonical::Key(s) = crate::canonical::Key::deserialize(d)?;
         Expires::parse(&s).map_err(serde::de::Error::custom)
     }
 }

@@ -69,7 +69,7 @@ impl<'a> Authorization<'a> {
 /// empty signatures (from key holders who have not signed yet) and invalid signatures
 /// are not counted, and are not errors: only the count against the threshold is.
 pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) -> Result<()> {
-    verify_threshold_with(auth, doc, &|_, key, msg, sig| key.verify(msg, sig))
+    verify_threshold_with(auth, doc, &|_, key, msg, sig| verify_hex(key, msg, sig))
 }
 
 /// Signature checks over one document's canonical `signed`, remembered by the
@@ -87,7 +87,7 @@ pub struct CheckedSignatures(std::cell::RefCell<Vec<CheckedSignature>>);
 type CheckedSignature = (usize, PublicKey, bool);
 
 impl CheckedSignatures {
-    fn check(&self, place: usize, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
+    fn check(&self, place: usize, key: &PublicKey, message: &[u8], signature: &str) -> bool {
         if let Some((_, _, valid)) = self
             .0
             .borrow()
@@ -96,7 +96,7 @@ impl CheckedSignatures {
         {
             return *valid;
         }
-        let valid = key.verify(message, signature);
+        let valid = verify_hex(key, message, signature);
         self.0.borrow_mut().push((place, key.clone(), valid));
         valid
     }
@@ -149,8 +149,8 @@ pub fn precheck_many(
         document: usize,
         place: usize,
         key: PublicKey,
-        /// Where the decoded signature lies in `raw`.
-        at: std::ops::Range<usize>,
+        /// Where the decoded signature lies in `raw`; `None` if it is not hex.
+        at: Option<std::ops::Range<usize>>,
     }
     // The checks a count will ask for, their signatures decoded side by side in one
     // buffer: a monitor asks for one per log entry.
@@ -159,12 +159,19 @@ pub fn precheck_many(
         count_valid(auth, signatures, message, &|place, key, _, signature| {
             let (wanted, raw) = &mut *wanted.borrow_mut();
             let start = raw.len();
-            raw.extend_from_slice(signature);
+            raw.resize(start + signature.len() / 2, 0);
+            let decoded = signature.len() % 2 == 0
+                && raw
+                    .get_mut(start..)
+                    .is_some_and(|to| hex::decode_to_slice(signature, to).is_ok());
+            if !decoded {
+                raw.truncate(start);
+            }
             wanted.push(Wanted {
                 document,
                 place,
                 key: key.clone(),
-                at: start..raw.len(),
+                at: decoded.then_some(start..raw.len()),
             });
             true
         });
@@ -172,15 +179,24 @@ pub fn precheck_many(
     let (wanted, raw) = wanted.into_inner();
     let checks: Vec<(&PublicKey, &[u8], &[u8])> = wanted
         .iter()
-        .map(|w| (&w.key, documents[w.document].1, &raw[w.at.clone()]))
+        .filter_map(|w| {
+            let at = w.at.clone()?;
+            Some((
+                &w.key,
+                documents[w.document].1,
+                raw.get(at).unwrap_or_default(),
+            ))
+        })
         .collect();
-    let verdicts = crate::keys::verify_many(&checks);
+    let mut verified = crate::keys::verify_many(&checks).into_iter();
     drop(checks);
     let mut checked: Vec<CheckedSignatures> = documents
         .iter()
         .map(|_| CheckedSignatures::default())
         .collect();
-    for (w, valid) in wanted.into_iter().zip(verdicts) {
+    for w in wanted {
+        // Signatures that are not hex were not verified: they are not valid.
+        let valid = w.at.is_some() && verified.next().unwrap_or(false);
         checked[w.document]
             .0
             .get_mut()
@@ -190,8 +206,21 @@ pub fn precheck_many(
 }
 
 /// Whether the signature at `place` in its document, by `key` over `message`,
-/// verifies: `check(place, key, message, signature)`, with `signature` decoded.
-pub type SignatureCheck<'a> = dyn Fn(usize, &PublicKey, &[u8], &[u8]) -> bool + 'a;
+/// verifies: `check(place, key, message, signature)`, with `signature` in hex as
+/// the document has it (a check answered from one made before needs no decoding).
+pub type SignatureCheck<'a> = dyn Fn(usize, &PublicKey, &[u8], &str) -> bool + 'a;
+
+/// Whether the hex `signature` by `key` over `message` verifies; a signature that
+/// is not hex does not.
+fn verify_hex(key: &PublicKey, message: &[u8], signature: &str) -> bool {
+    let mut decoded = [0u8; crate::keys::MAX_SIGNATURE_HEX_CHARS / 2];
+    let Some(raw) = decoded.get_mut(..signature.len() / 2) else {
+        return false;
+    };
+    signature.len() % 2 == 0
+        && hex::decode_to_slice(signature, raw).is_ok()
+        && key.verify(message, raw)
+}
 
 /// [`verify_threshold`] with the signature check handed in: `check(place, key,
 /// message, signature)` must say whether the signature verifies (a monitor answers
@@ -227,7 +256,6 @@ fn count_valid(
     // Key ID and key of each signature counted so far. Signatures are few (a
     // threshold is met by a handful), so a list searched end to end is enough.
     let mut counted: Vec<(&str, PublicKey)> = Vec::new();
-    let mut decoded = [0u8; crate::keys::MAX_SIGNATURE_HEX_CHARS / 2];
     for (place, sig) in signatures.iter().enumerate() {
         if sig.sig.is_empty()
             || sig.sig.len() > crate::keys::MAX_SIGNATURE_HEX_CHARS
@@ -245,13 +273,7 @@ fn count_valid(
         if counted.iter().any(|(_, k)| k.same_material(&public)) {
             continue;
         }
-        let Some(raw) = decoded.get_mut(..sig.sig.len() / 2) else {
-            continue;
-        };
-        if sig.sig.len() % 2 != 0 || hex::decode_to_slice(&sig.sig, raw).is_err() {
-            continue;
-        }
-        if check(place, &public, message, raw) {
+        if check(place, &public, message, &sig.sig) {
             let valid = counted.len() as u64 + 1;
             // Enough: further signatures cannot change the outcome, and each costs a
             // public-key operation.
@@ -360,6 +382,13 @@ mod tests {
             },
         );
         let corrupted = with_signatures(&two, vec![two.signatures()[0].clone(), bad]);
+        // A second signature that is not hex, or hex of odd length: never counted.
+        let mut not_hex = two.signatures()[1].clone();
+        not_hex.sig.replace_range(0..2, "zz");
+        let not_hex = with_signatures(&two, vec![two.signatures()[0].clone(), not_hex]);
+        let mut odd = two.signatures()[1].clone();
+        odd.sig.pop();
+        let odd = with_signatures(&two, vec![two.signatures()[0].clone(), odd]);
         for (name, doc, expected) in [
             ("two keys", &two, None),
             ("two keys, large", &big_parsed, None),
@@ -367,6 +396,8 @@ mod tests {
             ("one signature twice", &repeated, Some(1)),
             ("one key under two key IDs", &aliased, Some(1)),
             ("one of two corrupted", &corrupted, Some(1)),
+            ("one of two not hex", &not_hex, Some(1)),
+            ("one of two of odd length", &odd, Some(1)),
         ] {
             let (checked, prechecked) = outcome(&root, doc);
             assert_eq!(valid_count(&checked), expected, "{name}");
@@ -387,6 +418,8 @@ mod tests {
             (&aliased, Some(1), 1),
             (&corrupted, Some(1), 2),
             (&bad_then_good, None, 3),
+            (&not_hex, Some(1), 2),
+            (&odd, Some(1), 2),
         ];
         let auth = Authorization::top_level(&root, "targets").unwrap();
         let ahead = precheck_many(
