@@ -390,25 +390,18 @@ impl<'de> Deserialize<'de> for Signature {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
-                mut map: A,
+                map: A,
             ) -> std::result::Result<Signature, A::Error> {
                 use serde::de::Error as _;
                 let mut keyid = None;
                 let mut sig = None;
-                let mut unknown = BTreeMap::new();
-                while let Some(crate::canonical::Key(key)) = map.next_key()? {
-                    let repeated = match key.as_ref() {
+                let unknown = crate::metadata::read_members(map, |key, map| {
+                    Ok(Some(match key {
                         "keyid" => keyid.replace(map.next_value::<String>()?).is_some(),
                         "sig" => sig.replace(map.next_value::<String>()?).is_some(),
-                        _ => {
-                            let value = map.next_value::<Value>()?;
-                            unknown.insert(key.to_string(), value).is_some()
-                        }
-                    };
-                    if repeated {
-                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
-                    }
-                }
+                        _ => return Ok(None),
+                    }))
+                })?;
                 Ok(Signature {
                     keyid: keyid.ok_or_else(|| A::Error::missing_field("keyid"))?,
                     sig: sig.ok_or_else(|| A::Error::missing_field("sig"))?,

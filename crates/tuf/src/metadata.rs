@@ -367,26 +367,20 @@ impl<'de> Deserialize<'de> for TargetFile {
     }
 }
 
-/// The fields of a target file object, with its hashes read as `H`: [`Hashes`] to
-/// keep them, or [`HashesChecked`] to check them and keep nothing. One reader for
-/// both, so a targets map checked when it is read accepts exactly what parsing each
-/// entry later does.
-fn read_target_file<'de, A, H>(mut map: A) -> std::result::Result<TargetFileFields<H>, A::Error>
-where
-    A: serde::de::MapAccess<'de>,
-    H: Deserialize<'de>,
-{
+/// Reads an object member by member: `known(key, map)` reads the value of a member
+/// it knows and says whether that member was read before (`Some(repeated)`), or
+/// leaves it (`None`) to be kept, whatever it holds, in the map returned. A member
+/// given twice is refused, so no two readers of one document disagree about it.
+pub(crate) fn read_members<'de, A: serde::de::MapAccess<'de>>(
+    mut map: A,
+    mut known: impl FnMut(&str, &mut A) -> std::result::Result<Option<bool>, A::Error>,
+) -> std::result::Result<BTreeMap<String, Value>, A::Error> {
     use serde::de::Error as _;
-    let mut length = None;
-    let mut hashes = None;
-    let mut custom = None;
     let mut unknown = BTreeMap::new();
     while let Some(crate::canonical::Key(key)) = map.next_key()? {
-        let repeated = match key.as_ref() {
-            "length" => length.replace(map.next_value::<u64>()?).is_some(),
-            "hashes" => hashes.replace(map.next_value::<H>()?).is_some(),
-            "custom" => custom.replace(map.next_value::<Value>()?).is_some(),
-            _ => {
+        let repeated = match known(&key, &mut map)? {
+            Some(repeated) => repeated,
+            None => {
                 let value = map.next_value::<Value>()?;
                 unknown.insert(key.to_string(), value).is_some()
             }
@@ -395,6 +389,30 @@ where
             return Err(A::Error::custom(format!("duplicate field `{key}`")));
         }
     }
+    Ok(unknown)
+}
+
+/// The fields of a target file object, with its hashes read as `H`: [`Hashes`] to
+/// keep them, or [`HashesChecked`] to check them and keep nothing. One reader for
+/// both, so a targets map checked when it is read accepts exactly what parsing each
+/// entry later does.
+fn read_target_file<'de, A, H>(map: A) -> std::result::Result<TargetFileFields<H>, A::Error>
+where
+    A: serde::de::MapAccess<'de>,
+    H: Deserialize<'de>,
+{
+    use serde::de::Error as _;
+    let mut length = None;
+    let mut hashes = None;
+    let mut custom = None;
+    let unknown = read_members(map, |key, map| {
+        Ok(Some(match key {
+            "length" => length.replace(map.next_value::<u64>()?).is_some(),
+            "hashes" => hashes.replace(map.next_value::<H>()?).is_some(),
+            "custom" => custom.replace(map.next_value::<Value>()?).is_some(),
+            _ => return Ok(None),
+        }))
+    })?;
     Ok(TargetFileFields {
         length: length.ok_or_else(|| A::Error::missing_field("length"))?,
         hashes: hashes.ok_or_else(|| A::Error::missing_field("hashes"))?,
@@ -538,7 +556,7 @@ impl<'de> serde::de::Visitor<'de> for TargetsReader<'_> {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(
         self,
-        mut map: A,
+        map: A,
     ) -> std::result::Result<Targets, A::Error> {
         use serde::de::Error as _;
         let mut type_ = None;
@@ -547,9 +565,8 @@ impl<'de> serde::de::Visitor<'de> for TargetsReader<'_> {
         let mut expires = None;
         let mut targets = None;
         let mut delegations = None;
-        let mut unknown = BTreeMap::new();
-        while let Some(crate::canonical::Key(key)) = map.next_key()? {
-            let repeated = match key.as_ref() {
+        let unknown = read_members(map, |key, map| {
+            Ok(Some(match key {
                 "_type" => type_.replace(map.next_value::<String>()?).is_some(),
                 "spec_version" => spec_version.replace(map.next_value::<String>()?).is_some(),
                 "version" => version.replace(map.next_value::<u64>()?).is_some(),
@@ -564,15 +581,9 @@ impl<'de> serde::de::Visitor<'de> for TargetsReader<'_> {
                 "delegations" => delegations
                     .replace(map.next_value::<Option<Delegations>>()?)
                     .is_some(),
-                _ => {
-                    let value = map.next_value::<Value>()?;
-                    unknown.insert(key.to_string(), value).is_some()
-                }
-            };
-            if repeated {
-                return Err(A::Error::custom(format!("duplicate field `{key}`")));
-            }
-        }
+                _ => return Ok(None),
+            }))
+        })?;
         Ok(Targets {
             type_: type_.ok_or_else(|| A::Error::missing_field("_type"))?,
             spec_version: spec_version.ok_or_else(|| A::Error::missing_field("spec_version"))?,
@@ -846,27 +857,20 @@ impl<'de: 'b, 'b> Deserialize<'de> for Envelope<'b> {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
-                mut map: A,
+                map: A,
             ) -> std::result::Result<Envelope<'de>, A::Error> {
                 use serde::de::Error as _;
                 let mut signed: Option<&'de serde_json::value::RawValue> = None;
                 let mut signatures = None;
-                let mut unknown = BTreeMap::new();
-                while let Some(crate::canonical::Key(key)) = map.next_key()? {
-                    let repeated = match key.as_ref() {
+                let unknown = read_members(map, |key, map| {
+                    Ok(Some(match key {
                         "signed" => signed.replace(map.next_value()?).is_some(),
                         "signatures" => signatures
                             .replace(map.next_value::<Vec<Signature>>()?)
                             .is_some(),
-                        _ => {
-                            let value = map.next_value::<Value>()?;
-                            unknown.insert(key.to_string(), value).is_some()
-                        }
-                    };
-                    if repeated {
-                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
-                    }
-                }
+                        _ => return Ok(None),
+                    }))
+                })?;
                 Ok(Envelope {
                     signed: signed.ok_or_else(|| A::Error::custom("no signed"))?.get(),
                     signatures: signatures.ok_or_else(|| A::Error::custom("no signatures"))?,

@@ -136,6 +136,14 @@ fn logged_as(repo: &str, role: &str, bytes: &[u8]) -> Vec<u8> {
         .unwrap()
 }
 
+/// Logged `(entry, metadata)` pairs as a batch for `Replay::entries`, from index 0.
+fn as_batch(log: &[(Vec<u8>, Vec<u8>)]) -> Vec<(u64, &[u8], &[u8])> {
+    log.iter()
+        .enumerate()
+        .map(|(i, (entry, metadata))| (i as u64, entry.as_slice(), metadata.as_slice()))
+        .collect()
+}
+
 fn version_of(bytes: &[u8]) -> u64 {
     let v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
     v["signed"]["version"].as_u64().unwrap()
@@ -220,11 +228,7 @@ fn only_watched_repositories_have_their_new_versions_reported_but_all_raise_aler
     let (role, bytes) = quiet.resigned_timestamp();
     let again = (logged_as("quiet.example/app", &role, &bytes), bytes);
     logged.extend([again.clone(), again]);
-    let batch: Vec<(u64, &[u8], &[u8])> = logged
-        .iter()
-        .enumerate()
-        .map(|(i, (entry, bytes))| (i as u64, entry.as_slice(), bytes.as_slice()))
-        .collect();
+    let batch = as_batch(&logged);
 
     let mut replay = Replay::new();
     replay.watch(Watched::from_names(&["watched.example/app".into()]));
@@ -548,11 +552,7 @@ fn a_batch_judged_on_threads_concludes_what_entries_one_by_one_do() {
     let expected_changes = one_by_one.take_changes();
 
     let mut threaded = Replay::new();
-    let batch: Vec<(u64, &[u8], &[u8])> = log
-        .iter()
-        .enumerate()
-        .map(|(i, (e, m))| (i as u64, e.as_slice(), m.as_slice()))
-        .collect();
+    let batch = as_batch(&log);
     let mut got = Vec::new();
     for part in batch.chunks(11) {
         got.extend(threaded.entries(part, 3));
