@@ -171,21 +171,15 @@ pub(crate) fn check_batch(batch: &Batch, stored_size: u64) -> Result<()> {
         });
     }
     let end = batch.first_index + batch.entries.len() as u64;
-    if let Some(v) = batch
-        .versions
-        .iter()
-        .find(|v| v.index < batch.first_index || v.index >= end)
-    {
+    // What a batch records beside an entry must name one of its own entries.
+    let outside = |index: u64| !(batch.first_index..end).contains(&index);
+    if let Some(v) = batch.versions.iter().find(|v| outside(v.index)) {
         return Err(Error::Invalid(format!(
             "{} {} v{} recorded at entry {}, outside the batch [{}, {end})",
             v.repo, v.role, v.version, v.index, batch.first_index
         )));
     }
-    if let Some(b) = batch
-        .blobs
-        .iter()
-        .find(|b| b.index < batch.first_index || b.index >= end)
-    {
+    if let Some(b) = batch.blobs.iter().find(|b| outside(b.index)) {
         return Err(Error::Invalid(format!(
             "a metadata file of {} bytes beside entry {}, outside the batch [{}, {end})",
             b.bytes.len(),

@@ -160,10 +160,9 @@ pub fn precheck_many(
             let (wanted, raw) = &mut *wanted.borrow_mut();
             let start = raw.len();
             raw.resize(start + signature.len() / 2, 0);
-            let decoded = signature.len() % 2 == 0
-                && raw
-                    .get_mut(start..)
-                    .is_some_and(|to| hex::decode_to_slice(signature, to).is_ok());
+            let decoded = raw
+                .get_mut(start..)
+                .is_some_and(|to| decode_signature(signature, to).is_some());
             if !decoded {
                 raw.truncate(start);
             }
@@ -189,7 +188,6 @@ pub fn precheck_many(
         })
         .collect();
     let mut verified = crate::keys::verify_many(&checks).into_iter();
-    drop(checks);
     let mut checked: Vec<CheckedSignatures> = documents
         .iter()
         .map(|_| CheckedSignatures::default())
@@ -214,12 +212,15 @@ pub type SignatureCheck<'a> = dyn Fn(usize, &PublicKey, &[u8], &str) -> bool + '
 /// is not hex does not.
 fn verify_hex(key: &PublicKey, message: &[u8], signature: &str) -> bool {
     let mut decoded = [0u8; crate::keys::MAX_SIGNATURE_HEX_CHARS / 2];
-    let Some(raw) = decoded.get_mut(..signature.len() / 2) else {
-        return false;
-    };
-    signature.len() % 2 == 0
-        && hex::decode_to_slice(signature, raw).is_ok()
-        && key.verify(message, raw)
+    decode_signature(signature, &mut decoded).is_some_and(|raw| key.verify(message, raw))
+}
+
+/// The hex `signature` decoded into the start of `out`; `None` if it is not hex, is
+/// of odd length, or does not fit.
+fn decode_signature<'o>(signature: &str, out: &'o mut [u8]) -> Option<&'o [u8]> {
+    let raw = out.get_mut(..signature.len() / 2)?;
+    (signature.len() % 2 == 0 && hex::decode_to_slice(signature, &mut *raw).is_ok())
+        .then_some(&*raw)
 }
 
 /// [`verify_threshold`] with the signature check handed in: `check(place, key,
