@@ -211,6 +211,77 @@ async fn create_push_delegate_rotate_and_every_version_is_proven() {
     srv.stop().await;
 }
 
+/// The count of update packs served with `cache` (`hit` or `miss`), from /metrics.
+async fn packs_served(srv: &InProcess, cache: &str) -> u64 {
+    let text = String::from_utf8(get_ok(&http(), &srv.url("/metrics")).await).unwrap();
+    let name = format!("tuflog_update_packs_total{{cache=\"{cache}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name.as_str()))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+fn targets_version_in_pack(packed: &[u8]) -> u64 {
+    let pack = tlog::pack::decode(packed).unwrap();
+    pack.parts
+        .iter()
+        .find(|p| p.role == "targets")
+        .map(|p| p.version)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_update_pack_gives_way_to_the_next_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = InProcess::start(dir.path()).await;
+    let base = srv.url("");
+    let repo = "example.com/app";
+    let p = Publisher::new(&base, repo, KeyKind::Ed25519).await;
+    p.create(&base, ADMIN_TOKEN).await;
+    let pack_url = srv.url(&format!("/repos/{repo}/update?root=1"));
+
+    // The same question at the same log size: built once, then served as built.
+    let first = http().get(&pack_url).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let first = first.bytes().await.unwrap();
+    let again = get_ok(&http(), &pack_url).await;
+    assert_eq!(first[..], again[..]);
+    assert_eq!(targets_version_in_pack(&again), 1);
+    assert_eq!(
+        (
+            packs_served(&srv, "miss").await,
+            packs_served(&srv, "hit").await
+        ),
+        (1, 1)
+    );
+    // A client that has it is told so from the cache too.
+    let unchanged = http()
+        .get(&pack_url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unchanged.status(), 304);
+    // Another question is built for itself.
+    let from_v2 = get_ok(&http(), &srv.url(&format!("/repos/{repo}/update?root=2"))).await;
+    assert_ne!(from_v2, again);
+    assert_eq!(packs_served(&srv, "miss").await, 2);
+
+    // A push grows the log: the next pack holds the pushed version.
+    let reply = push(
+        &base,
+        repo,
+        ADMIN_TOKEN,
+        &[("targets.json", &sign(p.targets(2), &[&p.targets_key]))],
+    )
+    .await;
+    verify_receipt(&srv, repo, &reply).await;
+    let after = get_ok(&http(), &pack_url).await;
+    assert_eq!(targets_version_in_pack(&after), 2);
+    assert_eq!(packs_served(&srv, "miss").await, 3);
+    srv.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_survives_a_restart_and_pushes_continue() {
     let dir = tempfile::tempdir().unwrap();

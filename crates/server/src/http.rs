@@ -47,6 +47,8 @@ pub struct AppState {
     pub repos: Arc<Repos>,
     /// Write tokens.
     pub tokens: Arc<Tokens>,
+    /// Update packs answered at the latest log size.
+    pub packs: Arc<crate::pack_cache::PackCache>,
 }
 
 /// The router for `/log/...`, the repository routes, `/metrics`, `/healthz` and
@@ -180,8 +182,23 @@ pub(crate) fn cached(
     content_type: &'static str,
     cache: &'static str,
 ) -> Response {
-    let digest = Sha256::digest(&body);
-    let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+    let etag = etag_of(&body);
+    cached_as(request, body.into(), &etag, content_type, cache)
+}
+
+/// The entity tag of `body`, quoted: the first half of its SHA-256.
+pub(crate) fn etag_of(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..16]))
+}
+
+/// [`cached`] for a body whose entity tag is known already.
+pub(crate) fn cached_as(
+    request: &HeaderMap,
+    body: bytes::Bytes,
+    etag: &str,
+    content_type: &'static str,
+    cache: &'static str,
+) -> Response {
     let matches = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -194,7 +211,7 @@ pub(crate) fn cached(
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, v);
     }
     response

@@ -25,6 +25,7 @@ pub mod http;
 pub mod logkey;
 pub mod metrics;
 mod nodecache;
+pub mod pack_cache;
 mod reads;
 pub mod repos;
 mod repos_http;
@@ -203,6 +204,7 @@ impl Server {
             metrics: self.metrics.clone(),
             repos: self.repos.clone(),
             tokens: self.tokens.clone(),
+            packs: Arc::new(pack_cache::PackCache::default()),
         };
         let log_service = grpc::LogService::new(state.clone(), stopping).into_server();
         let log_path = format!(

@@ -25,6 +25,8 @@ pub struct Metrics {
     pub http_requests_total: IntCounterVec,
     /// HTTP request latency by route.
     pub http_request_duration_seconds: HistogramVec,
+    /// Update packs served, by whether the pack cache had them (`hit`, `miss`).
+    pub update_packs_total: IntCounterVec,
     /// gRPC requests by method and status code.
     pub grpc_requests_total: IntCounterVec,
     /// gRPC request latency by method.
@@ -82,6 +84,13 @@ impl Metrics {
             .buckets(latency_buckets()),
             &["route"],
         )?;
+        let update_packs_total = IntCounterVec::new(
+            Opts::new(
+                "tuflog_update_packs_total",
+                "Update packs served, by whether they were cached",
+            ),
+            &["cache"],
+        )?;
         let grpc_requests_total = IntCounterVec::new(
             Opts::new(
                 "tuflog_grpc_requests_total",
@@ -104,6 +113,7 @@ impl Metrics {
         registry.register(Box::new(appends_total.clone()))?;
         registry.register(Box::new(http_requests_total.clone()))?;
         registry.register(Box::new(http_request_duration_seconds.clone()))?;
+        registry.register(Box::new(update_packs_total.clone()))?;
         registry.register(Box::new(grpc_requests_total.clone()))?;
         registry.register(Box::new(grpc_request_duration_seconds.clone()))?;
         Ok(Metrics {
@@ -116,6 +126,7 @@ impl Metrics {
             appends_total,
             http_requests_total,
             http_request_duration_seconds,
+            update_packs_total,
             grpc_requests_total,
             grpc_request_duration_seconds,
         })

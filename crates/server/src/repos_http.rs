@@ -14,7 +14,10 @@
 //! one before it says which kind. Names cannot contain the reserved segments, so a
 //! path reads one way only.
 
-use crate::http::{b64_hashes, cached, params, AppState, CHECKPOINT_CACHE, IMMUTABLE};
+use crate::http::{
+    b64_hashes, cached, cached_as, etag_of, params, AppState, CHECKPOINT_CACHE, IMMUTABLE,
+};
+use crate::pack_cache::{CachedPack, PackKey};
 use crate::repos::name::RepoName;
 use crate::repos::{add_file, file_limit, ProofBundle, PushReceipt};
 use crate::Error;
@@ -196,6 +199,31 @@ async fn update_pack(
         let [root] = params(query, ["root"])?;
         (root, None)
     };
+    // Read before the pack is built, so a pack is never kept for a log size older
+    // than its contents (see crate::pack_cache).
+    let log_size = state.log.latest().size();
+    let key = PackKey {
+        repo: repo.as_str().to_owned(),
+        root,
+        from,
+    };
+    let served = |pack: &CachedPack, cache: &str| {
+        state
+            .metrics
+            .update_packs_total
+            .with_label_values(&[cache])
+            .inc();
+        cached_as(
+            headers,
+            pack.body.clone(),
+            &pack.etag,
+            "application/octet-stream",
+            CHECKPOINT_CACHE,
+        )
+    };
+    if let Some(pack) = state.packs.get(log_size, &key) {
+        return Ok(served(&pack, "hit"));
+    }
     let pack = state.repos.update_pack(&repo, root, from).await?;
     let bundles: Vec<Vec<u8>> = pack.files.iter().map(|f| bundle_json(&f.bundle)).collect();
     let files: Vec<tlog::pack::PackFile<'_>> = pack
@@ -210,12 +238,13 @@ async fn update_pack(
         })
         .collect();
     let body = tlog::pack::encode(pack.latest_root, &files).map_err(Error::invalid)?;
-    Ok(cached(
-        headers,
-        body,
-        "application/octet-stream",
-        CHECKPOINT_CACHE,
-    ))
+    let etag = etag_of(&body);
+    let pack = CachedPack {
+        body: body.into(),
+        etag,
+    };
+    state.packs.put(log_size, key, pack.clone());
+    Ok(served(&pack, "miss"))
 }
 
 async fn blob(
