@@ -47,6 +47,7 @@ pub struct Replacement {
     mode: u32,
     staged: Vec<Staged>,
     next_id: u64,
+    writers: Option<Writers>,
 }
 
 struct Staged {
@@ -94,6 +95,59 @@ fn run_write(job: WriteJob, mode: u32) {
     let _ = outcome.send(write_synced(&path, &bytes, mode));
 }
 
+/// Threads that write and sync staged files, started before there is anything to
+/// write and waiting for it. A thread started while the caller's CPU-bound checks
+/// hold both cores waited 0.5-0.9 ms to first run (measured on a 2-core VM), while
+/// a waiting thread woken by work runs at once: a sleeper is scheduled ahead of
+/// threads that have been running. Each has a queue of its own: threads taking
+/// turns at one shared queue woke one after another, ~0.15 ms apart.
+struct Writers {
+    queues: Vec<std::sync::mpsc::Sender<WriteJob>>,
+    next: usize,
+}
+
+/// Writer threads a [`Replacement`] starts ahead: one per file of a typical update
+/// (root, timestamp, snapshot, targets, checkpoint). More files share them.
+pub const BACKGROUND_WRITERS: usize = 5;
+
+impl Writers {
+    /// Starts `count` threads, or none when no thread can be started, and creates
+    /// `dirs` meanwhile. One thread is started here and starts the others: each
+    /// start costs its caller ~0.1 ms.
+    fn start(count: usize, mode: u32, dirs: Vec<PathBuf>) -> Option<Writers> {
+        fn serve(jobs: &std::sync::mpsc::Receiver<WriteJob>, mode: u32) {
+            // Ends when the replacement is gone.
+            while let Ok(job) = jobs.recv() {
+                run_write(job, mode);
+            }
+        }
+        let (queues, mut receivers): (Vec<_>, Vec<_>) = (0..count.max(1))
+            .map(|_| std::sync::mpsc::channel::<WriteJob>())
+            .unzip();
+        let own = receivers.pop()?;
+        std::thread::Builder::new()
+            .spawn(move || {
+                for jobs in receivers {
+                    let _ = std::thread::Builder::new().spawn(move || serve(&jobs, mode));
+                }
+                for dir in dirs {
+                    // A failure here is met again, and reported, by the write itself.
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                serve(&own, mode);
+            })
+            .ok()
+            .map(|_| Writers { queues, next: 0 })
+    }
+
+    /// Hands `job` to the next thread; gives it back if that thread is gone.
+    fn send(&mut self, job: WriteJob) -> std::result::Result<(), WriteJob> {
+        let queue = &self.queues[self.next % self.queues.len()];
+        self.next += 1;
+        queue.send(job).map_err(|e| e.0)
+    }
+}
+
 /// Runs `work` on a thread of its own, or here if no thread can be started.
 fn off_this_thread(work: impl FnOnce() + Send + 'static) {
     let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
@@ -139,6 +193,18 @@ impl Replacement {
             mode,
             staged: Vec::new(),
             next_id: 0,
+            writers: None,
+        }
+    }
+
+    /// Starts [`BACKGROUND_WRITERS`] threads now, for the writes that
+    /// [`Replacement::write_in_background`] will ask for, and has them create `dirs`
+    /// (where the files will go): call it while the CPU is idle (waiting on the
+    /// network) if the writes will start while it is busy.
+    pub fn start_writers(&mut self, dirs: &[&Path]) {
+        if self.writers.is_none() {
+            let dirs = dirs.iter().map(|d| d.to_path_buf()).collect();
+            self.writers = Writers::start(BACKGROUND_WRITERS, self.mode, dirs);
         }
     }
 
@@ -181,6 +247,12 @@ impl Replacement {
             }
         }
         let mode = self.mode;
+        if let Some(writers) = &mut self.writers {
+            jobs = jobs
+                .into_iter()
+                .filter_map(|job| writers.send(job).err())
+                .collect();
+        }
         let mut jobs = jobs.into_iter();
         let Some(first) = jobs.next() else {
             return;
@@ -392,6 +464,45 @@ mod tests {
                 assert_eq!(std::fs::read(meta.join(name)).unwrap().len(), 100_000);
             }
         }
+    }
+
+    #[test]
+    fn writers_started_ahead_write_every_file_staged_however_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = dir.path().join("fresh/metadata");
+        let mut r = Replacement::default();
+        r.start_writers(&[&meta]);
+        r.start_writers(&[]);
+        // More files than writers: the rest wait their turn.
+        let names: Vec<String> = (0..BACKGROUND_WRITERS * 2 + 1)
+            .map(|i| format!("{i}.json"))
+            .collect();
+        let content = |i: usize| vec![b"0123456789"[i % 10]; 50_000];
+        for (i, name) in names.iter().enumerate() {
+            r.stage(&meta.join(name), &content(i)).unwrap();
+        }
+        r.write_in_background();
+        r.stage(&meta.join("late.json"), b"late").unwrap();
+        r.commit().unwrap();
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(std::fs::read(meta.join(name)).unwrap(), content(i));
+        }
+        assert_eq!(std::fs::read(meta.join("late.json")).unwrap(), b"late");
+        assert_eq!(
+            names_in(&meta).len(),
+            names.len() + 1,
+            "no temporaries left"
+        );
+
+        // Dropped before its commit, a replacement with writers changes nothing.
+        let mut r = Replacement::default();
+        r.start_writers(&[]);
+        r.stage(&meta.join("0.json"), b"unchecked").unwrap();
+        r.stage(&meta.join("new.json"), b"unchecked").unwrap();
+        r.write_in_background();
+        drop(r);
+        assert_eq!(std::fs::read(meta.join("0.json")).unwrap(), content(0));
+        assert_eq!(names_in(&meta).len(), names.len() + 1);
     }
 
     #[test]

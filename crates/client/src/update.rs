@@ -444,6 +444,18 @@ impl Session {
     /// TUF §5.3–§5.6: root rotations, timestamp, snapshot, top-level targets; each
     /// file proven in the log before the next is asked for.
     pub async fn refresh(&mut self) -> Result<()> {
+        if !self.persist_each {
+            // Started while the update waits on the network, so they are waiting
+            // too when the files arrive and the checks take both cores.
+            let checkpoints = self
+                .proofs
+                .as_ref()
+                .and_then(|p| p.checkpoint_path.parent());
+            let dirs: Vec<&Path> = std::iter::once(self.metadata_dir.as_path())
+                .chain(checkpoints)
+                .collect();
+            self.replacement.start_writers(&dirs);
+        }
         let driven = self.drive().await;
         for unused in self.ahead.drain(..) {
             unused.fetch.abort();
