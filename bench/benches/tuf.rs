@@ -136,7 +136,7 @@ fn serve<'a>(f: &'a Fixture) -> impl Fn(&str) -> Response + 'a {
                 .and_then(|v| v.parse::<usize>().ok())
                 .and_then(|v| f.roots.get(v - 1)),
         };
-        bytes.map_or(Response::NotFound, |b| Response::Bytes(b.clone()))
+        bytes.map_or(Response::NotFound, |b| Response::Bytes(b.clone().into()))
     }
 }
 

@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         };
         let response = match pieces.next() {
-            Some(p) if !p.is_empty() => Response::Bytes(p.to_vec()),
+            Some(p) if !p.is_empty() => Response::Bytes(p.to_vec().into()),
             _ => Response::NotFound,
         };
         if u.handle(response).is_err() {

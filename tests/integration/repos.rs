@@ -19,7 +19,7 @@ async fn client_update(base: &str, repo: &str, root: &[u8]) -> Updater {
             Response::NotFound
         } else {
             assert_eq!(r.status(), 200, "{url}");
-            Response::Bytes(r.bytes().await.unwrap().to_vec())
+            Response::Bytes(r.bytes().await.unwrap())
         };
         u.handle(response).unwrap();
     }
@@ -101,7 +101,7 @@ async fn create_push_delegate_rotate_and_every_version_is_proven() {
             &srv.url(&format!("/repos/{repo}/metadata/{}", req.path)),
         )
         .await;
-        u.handle(Response::Bytes(bytes)).unwrap();
+        u.handle(Response::Bytes(bytes.into())).unwrap();
     }
     assert!(
         u.found_target().is_some(),

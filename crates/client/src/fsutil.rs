@@ -1,6 +1,7 @@
 //! Durable, atomic file replacement for trusted state.
 
 use crate::{Error, Result};
+use bytes::Bytes;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,7 @@ struct Staged {
 }
 
 enum WriteState {
-    Waiting(Vec<u8>),
+    Waiting(Bytes),
     /// Written on another thread, which sends its outcome.
     Running(std::sync::mpsc::Receiver<std::io::Result<()>>),
     Done,
@@ -86,7 +87,7 @@ impl Staged {
 /// A file to write and sync off the caller's thread, and where its outcome goes.
 type WriteJob = (
     PathBuf,
-    Vec<u8>,
+    Bytes,
     std::sync::mpsc::SyncSender<std::io::Result<()>>,
 );
 
@@ -208,9 +209,15 @@ impl Replacement {
         }
     }
 
-    /// Takes `bytes` to write beside `path`. Files are renamed in the order staged;
-    /// staging a path again replaces what was staged for it.
+    /// Takes a copy of `bytes` to write beside `path`. Files are renamed in the
+    /// order staged; staging a path again replaces what was staged for it.
     pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.stage_shared(path, Bytes::copy_from_slice(bytes))
+    }
+
+    /// [`Replacement::stage`] without a copy: an update stages the very bytes it
+    /// checks (a copy of a 115 kB targets file cost a fresh buffer's page faults).
+    pub fn stage_shared(&mut self, path: &Path, bytes: Bytes) -> Result<()> {
         self.unstage(path);
         let name = path
             .file_name()
@@ -225,7 +232,7 @@ impl Replacement {
         self.staged.push(Staged {
             target: path.to_path_buf(),
             temporary,
-            state: WriteState::Waiting(bytes.to_vec()),
+            state: WriteState::Waiting(bytes),
         });
         Ok(())
     }

@@ -514,7 +514,7 @@ impl Session {
             let response = match self.take_ahead(&request).await {
                 Some(response) => response,
                 None => match self.http.get(&url, request.max_bytes).await? {
-                    Some(bytes) => Response::Bytes(bytes),
+                    Some(bytes) => Response::Bytes(bytes.into()),
                     None => Response::NotFound,
                 },
             };
@@ -707,7 +707,7 @@ impl Session {
     /// as logged).
     async fn take_ahead(&mut self, request: &tuf::client::Request) -> Option<Response> {
         let bytes = match self.pack.part(&request.role, request.version) {
-            Some((part, bytes)) => bytes[part.metadata.clone()].to_vec(),
+            Some((part, bytes)) => bytes.slice(part.metadata.clone()),
             None => {
                 // The pack holds every root up to the latest the server had; a
                 // later one is not there, as a 404 would say (the server is no
@@ -724,7 +724,7 @@ impl Session {
                 }
                 let i = self.ahead.iter().position(|a| a.role == request.role)?;
                 let ahead = self.ahead.swap_remove(i);
-                ahead.fetch.await.ok()?.ok()??
+                ahead.fetch.await.ok()?.ok()??.into()
             }
         };
         let fits = bytes.len() as u64 <= request.max_bytes;
@@ -846,7 +846,7 @@ impl Session {
     /// Stages every file accepted since the last call (the latest of each name:
     /// a root rotation accepts several roots).
     fn stage_accepted(&mut self) -> Result<()> {
-        let mut latest: std::collections::BTreeMap<&str, &[u8]> = Default::default();
+        let mut latest: std::collections::BTreeMap<&str, &Bytes> = Default::default();
         for acc in self.staged.get(self.accepted_staged..).unwrap_or_default() {
             latest.insert(&acc.file_name, &acc.bytes);
         }
@@ -938,11 +938,11 @@ impl Session {
 }
 
 /// Stages `bytes` for `path` unless the file already holds them; whether it did.
-fn stage_if_changed(replacement: &mut Replacement, path: &Path, bytes: &[u8]) -> Result<bool> {
-    if read_optional(path)?.as_deref() == Some(bytes) {
+fn stage_if_changed(replacement: &mut Replacement, path: &Path, bytes: &Bytes) -> Result<bool> {
+    if read_optional(path)?.as_deref() == Some(&bytes[..]) {
         return Ok(false);
     }
-    replacement.stage(path, bytes)?;
+    replacement.stage_shared(path, bytes.clone())?;
     Ok(true)
 }
 

@@ -84,8 +84,9 @@ pub struct Request {
 /// The answer to a [`Request`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
-    /// The file's bytes.
-    Bytes(Vec<u8>),
+    /// The file's bytes, shared (a `Vec<u8>` converts without a copy): what the
+    /// updater keeps of a file it accepts is these very bytes.
+    Bytes(Bytes),
     /// The server has no such file (only meaningful for the next root version).
     NotFound,
 }
@@ -609,7 +610,7 @@ impl Updater {
                 "the repository has no targets listed by snapshot".into(),
             ));
         };
-        let acc = self.accept_targets("targets", "root", bytes.into())?;
+        let acc = self.accept_targets("targets", "root", bytes)?;
         self.phase = Phase::Ready;
         Ok(Some(acc))
     }
@@ -703,7 +704,7 @@ impl Updater {
             // cannot be found."
             return Err(Error::TargetNotFound(l.target));
         };
-        let acc = self.accept_targets(&role, &delegator, bytes.into())?;
+        let acc = self.accept_targets(&role, &delegator, bytes)?;
         match self.advance_lookup(&mut l)? {
             Some(found) => self.phase = Phase::Found(l.target.clone(), found),
             None if l.stack.is_empty() => return Err(Error::TargetNotFound(l.target)),

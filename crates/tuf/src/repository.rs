@@ -604,7 +604,7 @@ mod tests {
                 ("snapshot", _) => state.snapshot.bytes().to_vec(),
                 (role, _) => state.targets[role].bytes().to_vec(),
             };
-            u.handle(Response::Bytes(bytes)).unwrap();
+            u.handle(Response::Bytes(bytes.into())).unwrap();
         }
         assert!(u.is_ready());
     }

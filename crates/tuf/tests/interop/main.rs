@@ -69,7 +69,7 @@ fn pytuf(args: &[&str]) -> String {
 fn our_client_accepts(dir: &Path, targets: &[String]) {
     let meta = dir.join("metadata");
     let serve = |path: &str| match std::fs::read(meta.join(path)) {
-        Ok(b) => Response::Bytes(b),
+        Ok(b) => Response::Bytes(b.into()),
         Err(_) => Response::NotFound,
     };
     let initial = std::fs::read(meta.join("1.root.json")).unwrap();

@@ -198,7 +198,7 @@ impl Repo {
 
     pub fn serve(&self, req: &Request) -> Response {
         match self.files.get(&req.path) {
-            Some(b) => Response::Bytes(b.clone()),
+            Some(b) => Response::Bytes(b.clone().into()),
             None => Response::NotFound,
         }
     }
