@@ -11,7 +11,7 @@ use tlog::note::VerifierKey;
 use tuf::keys::KeyKind;
 
 /// Settings every client command shares.
-#[derive(Args, Clone)]
+#[derive(Args, Clone, Debug, PartialEq)]
 pub struct ClientArgs {
     /// Where keys, trusted metadata and publishing workspaces live [default: ~/.tuflog].
     #[arg(long, env = "TUFLOG_HOME", global = true)]
@@ -39,7 +39,7 @@ pub struct ClientArgs {
     gossip: Vec<String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     Human,
     Json,
