@@ -178,12 +178,7 @@ fn main() {
         // Round 0 warms both up; who goes first alternates.
         let peer_first = round % 2 == 1;
         if peer_first {
-            if let Some(p) = &mut peer {
-                let took = p.round();
-                if round > 0 {
-                    peer_samples.push(took);
-                }
-            }
+            peer_round(&mut peer, round > 0, &mut peer_samples);
         }
         let user = tempfile::tempdir().unwrap();
         let start = Instant::now();
@@ -205,12 +200,7 @@ fn main() {
             samples.push(took);
         }
         if !peer_first {
-            if let Some(p) = &mut peer {
-                let took = p.round();
-                if round > 0 {
-                    peer_samples.push(took);
-                }
-            }
+            peer_round(&mut peer, round > 0, &mut peer_samples);
         }
     }
     samples.sort();
@@ -248,6 +238,16 @@ fn main() {
             ms(back_to_back[0]),
             peer_median.as_secs_f64() / median.as_secs_f64()
         );
+    }
+}
+
+/// One python-tuf round, if the peer runs, its time kept in `samples` if `keep`.
+fn peer_round(peer: &mut Option<Peer>, keep: bool, samples: &mut Vec<Duration>) {
+    if let Some(p) = peer {
+        let took = p.round();
+        if keep {
+            samples.push(took);
+        }
     }
 }
 
