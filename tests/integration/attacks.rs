@@ -12,7 +12,7 @@
 use crate::monitor::Served as ServedMonitor;
 use crate::util::{
     files_with_bytes_under, get_json, get_ok, hashes_b64, http, rewriting_notes, Answer, Front,
-    InProcess, NoteRewrite, ADMIN_TOKEN,
+    InProcess, NoteRewrite, Packs, ADMIN_TOKEN,
 };
 use crate::witness::Served as ServedWitness;
 use client::publish::Workspace;
@@ -613,7 +613,7 @@ async fn a_fork_shown_to_one_client_is_refused_through_gossip_and_proven_by_evid
         .update(REPO, None)
         .await
         .unwrap();
-    assert_eq!(report.monitors[0].verdict, "consistent");
+    assert_eq!(report.monitors[0].verdict, monitor::Verdict::Consistent);
     assert!(report.versions["targets"] < targets.version() + 1);
 
     // The victim meets the honest log again: its fork cannot be extended.
@@ -803,10 +803,7 @@ async fn history_truncated_or_rewritten_after_clients_saw_it_is_refused_and_prov
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_can_be_neither_cosigned_nor_signed_with_another_key() {
     let (attack, witnesses) = Compromised::with_witnesses(3, 2).await;
-    let policy = WitnessPolicy {
-        witnesses: witnesses.iter().map(|w| w.verifier.clone()).collect(),
-        threshold: 2,
-    };
+    let policy = WitnessPolicy::new(witnesses.iter().map(|w| w.verifier.clone()).collect(), 2);
     let victim_at = |attack: &Compromised, url: &str| {
         Client::new(ClientConfig {
             witnesses: Some(policy.clone()),
@@ -1015,5 +1012,487 @@ async fn metadata_mixed_from_different_snapshots_is_refused() {
 
     let m = attack.owner_monitor();
     assert_only_alert(&m, "meta_rollback", "snapshot", snapshot.version()).await;
+    attack.server.stop().await;
+}
+
+/// The owner's monitor of the log served at `url` (a front the attacker may stand
+/// behind), watching the repository, state in `name/`. It takes every step the
+/// test drives, and answers gossip at once when it cannot follow.
+fn monitor_behind(
+    attack: &Compromised,
+    url: &str,
+    name: &str,
+    webhook: Option<String>,
+) -> monitor::Config {
+    let mut config = monitor::Config::new(url, attack.server.vkey.clone());
+    config.webhook = webhook;
+    config.evidence_dir = attack.path(&format!("{name}/evidence"));
+    config.watch = vec![REPO.into()];
+    config.interval = std::time::Duration::from_secs(3600);
+    config.gossip_wait = std::time::Duration::from_secs(20);
+    config
+}
+
+/// `m`'s alert kinds, in the order raised.
+fn alert_kinds(m: &monitor::Monitor) -> Vec<String> {
+    m.alerts().recent().into_iter().map(|a| a.kind).collect()
+}
+
+/// The split-view evidence behind `m`'s `split_view` alert, verified with the log
+/// key alone: the two checkpoints' sizes and notes.
+fn split_view_evidence(
+    m: &monitor::Monitor,
+    log_key: &tlog::VerifierKey,
+) -> (u64, u64, tlog::evidence::Evidence) {
+    let alert = m
+        .alerts()
+        .recent()
+        .into_iter()
+        .find(|a| a.kind == "split_view")
+        .unwrap_or_else(|| panic!("no split view: {:#?}", m.alerts().recent()));
+    let bytes = std::fs::read(alert.evidence.as_ref().unwrap()).unwrap();
+    let evidence = tlog::evidence::Evidence::parse(&bytes).unwrap();
+    let verdict = evidence.verify(Some(log_key)).unwrap();
+    (verdict.smaller_size, verdict.larger_size, evidence)
+}
+
+/// The checkpoint size `home`'s client persisted as trusted.
+fn trusted_size(attack: &Compromised, home: &str) -> u64 {
+    attack.user(home).log_trust().unwrap().trusted_size()
+}
+
+/// Freeze: the attacker shows the owner's monitor one saved checkpoint forever
+/// and passes everything else through; the owner then publishes. Detected, by the
+/// monitor: a client that gossips the new checkpoint makes it follow the log to
+/// that size from the tiles before it answers, so it vouches only for entries it
+/// replayed itself (the new version is reported on its webhook), and at its next
+/// step the frozen checkpoint it is served is smaller than one it verified:
+/// `checkpoint_rollback`. Prevented, for a client: when the attacker also hides
+/// the new tiles from the monitor, the monitor cannot verify the checkpoint, says
+/// so, and the client trusts nothing; the heard checkpoint not reached in time
+/// raises `checkpoint_frozen`. Without the defence the monitor answered `ahead`
+/// for a checkpoint it had not verified, and raised nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_shown_a_frozen_checkpoint_vouches_only_for_what_it_verified() {
+    let attack = Compromised::new().await;
+    let frozen = get_ok(&http(), &attack.server.url("/log/checkpoint")).await;
+    let frozen_size = attack.server.log.latest().size();
+    let front = frozen_front(&attack.server, &frozen, None).await;
+    // A second front that also hides every tile and bundle past the frozen size.
+    let hiding = frozen_front(&attack.server, &frozen, Some(frozen_size)).await;
+    let hook = Webhook::start().await;
+    let watching = ServedMonitor::start(crate::monitor::monitor_at(
+        monitor_behind(&attack, &front.url, "monitor", Some(hook.url.clone())),
+        &attack.path("monitor"),
+    ))
+    .await;
+    let mut blind = monitor_behind(&attack, &hiding.url, "blind", None);
+    blind.heard_deadline = std::time::Duration::ZERO;
+    let blinded =
+        ServedMonitor::start(crate::monitor::monitor_at(blind, &attack.path("blind"))).await;
+    for m in [&watching.monitor, &blinded.monitor] {
+        let _ = m.follow_once(&NoProgress).await;
+        assert_eq!(m.size(), frozen_size);
+    }
+
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    let new_size = attack.server.log.latest().size();
+    let targets = latest::<Targets>(&attack.server, "targets").await;
+
+    // The client's gossip takes the monitor to the new size first.
+    let report = attack
+        .user("user")
+        .with_monitors(vec![watching.url.clone()])
+        .update(REPO, None)
+        .await
+        .unwrap();
+    assert_eq!(report.monitors[0].verdict, monitor::Verdict::Consistent);
+    assert_eq!(report.versions["targets"], targets.version());
+    assert_eq!(watching.monitor.size(), new_size);
+    hook.wait_for(|v| {
+        v["event"] == "new_version" && v["role"] == "targets" && v["version"] == targets.version()
+    })
+    .await;
+    watching.monitor.follow_once(&NoProgress).await.unwrap();
+    assert_eq!(alert_kinds(&watching.monitor), vec!["checkpoint_rollback"]);
+
+    // Blinded as well: nothing verified, nothing trusted.
+    let err = attack
+        .user("careful")
+        .with_monitors(vec![blinded.url.clone()])
+        .update(REPO, None)
+        .await
+        .unwrap_err();
+    assert_log_error(&err, "the monitor at");
+    assert_eq!(files_with_bytes_under(&attack.path("careful")), vec![]);
+    assert_eq!(blinded.monitor.size(), frozen_size);
+    assert_eq!(blinded.monitor.heard_pending(), 1);
+    let _ = blinded.monitor.follow_once(&NoProgress).await;
+    let kinds = alert_kinds(&blinded.monitor);
+    assert!(
+        kinds.contains(&"checkpoint_frozen".to_string()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"checkpoint_rollback".to_string()),
+        "{kinds:?}"
+    );
+    watching.stop().await;
+    blinded.stop().await;
+    attack.server.stop().await;
+}
+
+/// The attacker's front for a monitor of `server`: it serves the saved checkpoint
+/// `frozen` forever and passes the rest through, except, with `hide_past`, every
+/// tile and bundle that covers a leaf past that size (404).
+async fn frozen_front(server: &InProcess, frozen: &[u8], hide_past: Option<u64>) -> Front {
+    let (upstream, frozen) = (server.url(""), frozen.to_vec());
+    Front::with_packs(Packs::Passed, move |path| {
+        let tiles = path.starts_with("/log/tile/") || path.starts_with("/metadata/bundle/");
+        match (path, hide_past) {
+            ("/log/checkpoint", _) => Answer::Serve(frozen.clone()),
+            (_, Some(size)) if tiles && !tile_within(path, size) => Answer::NotFound,
+            _ => Answer::Proxy(format!("{upstream}{path}")),
+        }
+    })
+    .await
+}
+
+/// Whether the tile or bundle `path` asks for covers no leaf past `size`.
+fn tile_within(path: &str, size: u64) -> bool {
+    let path = match path.strip_prefix("/metadata/bundle/") {
+        Some(rest) => format!("tile/entries/{rest}"),
+        None => path.trim_start_matches("/log/").to_string(),
+    };
+    match tlog::tile::TilePath::parse(&path) {
+        Ok(tlog::tile::TilePath::Entries(t) | tlog::tile::TilePath::Hashes(t)) => {
+            let last = u128::from(t.index() * 256 + u64::from(t.width()));
+            last << (8 * u32::from(t.level())) <= u128::from(size)
+        }
+        Err(_) => false,
+    }
+}
+
+/// Fork ahead of the monitor, with a stolen targets key: the attacker runs a
+/// second server on a copy of the database and publishes a malicious version
+/// there; the owner's monitor is shown the honest checkpoint, but the fork's tiles
+/// (identical up to the fork point) while a victim on the fork gossips. Not
+/// preventable for that victim: the fork extends all the monitor saw, and the
+/// monitor follows it. Detected, by the monitor: it replayed the malicious
+/// version (reported on its webhook with the stolen key's ID), kept the fork's
+/// checkpoint as verified, and when the honest log moves on it proves the split
+/// view with evidence that needs only the log key. Without the defence it
+/// answered `ahead` without keeping the checkpoint, and never wrote evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_shown_to_a_monitor_through_one_client_is_kept_and_proven() {
+    let attack = Compromised::new().await;
+    attack.user("victim").update(REPO, None).await.unwrap();
+    let attack = attack.copy_database("fork").await;
+    let fork = attack.fork("fork").await;
+    let targets = attack
+        .malicious_targets(&fork, attack.steal_targets_key(), b"a backdoored release")
+        .await;
+    attack.publish_with_online_keys(&fork, &targets).await;
+    let forked_size = fork.log.latest().size();
+
+    let show_fork = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let front = {
+        let (honest, forked, show_fork) = (attack.server.url(""), fork.url(""), show_fork.clone());
+        Front::with_packs(Packs::Passed, move |path| {
+            let fork_now = show_fork.load(std::sync::atomic::Ordering::SeqCst);
+            if path != "/log/checkpoint" && fork_now {
+                Answer::Proxy(format!("{forked}{path}"))
+            } else {
+                Answer::Proxy(format!("{honest}{path}"))
+            }
+        })
+        .await
+    };
+    let hook = Webhook::start().await;
+    let watching = ServedMonitor::start(crate::monitor::monitor_at(
+        monitor_behind(&attack, &front.url, "monitor", Some(hook.url.clone())),
+        &attack.path("monitor"),
+    ))
+    .await;
+    let _ = watching.monitor.follow_once(&NoProgress).await;
+    assert!(watching.monitor.size() < forked_size);
+
+    show_fork.store(true, std::sync::atomic::Ordering::SeqCst);
+    let report = Client::new(attack.user_at(&fork.url(""), "victim"))
+        .with_monitors(vec![watching.url.clone()])
+        .update(REPO, None)
+        .await
+        .unwrap();
+    assert_eq!(report.versions["targets"], targets.version());
+    assert_eq!(watching.monitor.size(), forked_size);
+    let stolen_keyid = attack.steal_targets_key().key_id().to_string();
+    hook.wait_for(|v| {
+        v["event"] == "new_version"
+            && v["role"] == "targets"
+            && v["version"] == targets.version()
+            && v["keyids"][0] == stolen_keyid.as_str()
+    })
+    .await;
+    show_fork.store(false, std::sync::atomic::Ordering::SeqCst);
+
+    // The honest log moves on; the monitor meets it, and proves the fork.
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    attack
+        .owner_publishes("app-1.2.tgz", b"and the one after")
+        .await;
+    let honest_size = attack.server.log.latest().size();
+    assert_eq!(
+        watching.monitor.follow_once(&NoProgress).await.unwrap(),
+        monitor::Step::Diverged
+    );
+    let (smaller, larger, evidence) = split_view_evidence(&watching.monitor, &attack.server.vkey);
+    assert_eq!((smaller, larger), (forked_size, honest_size));
+    let fork_note = String::from_utf8(get_ok(&http(), &fork.url("/log/checkpoint")).await).unwrap();
+    assert_eq!(
+        evidence.smaller, fork_note,
+        "the fork's checkpoint was kept"
+    );
+    watching.stop().await;
+    fork.stop().await;
+    attack.server.stop().await;
+}
+
+/// Witnesses first: the attacker submits its fork's checkpoints to the witnesses
+/// before the honest log does, and they cosign (the fork extends what they last
+/// saw); the honest log's checkpoints go uncosigned. Not preventable for a client
+/// with a witness policy that does not gossip: it accepts the fork. Prevented for
+/// one that gossips: the monitor, which takes the same witness policy, reads each
+/// witness's latest checkpoint, cannot verify the fork's from the log, and says
+/// so. Detected, by the monitor: the log serves checkpoints short of the policy
+/// (`witness_policy`), and the fork's checkpoint, kept, is proven a split view
+/// as soon as the honest log passes its size. Without the defence the monitor
+/// ignored cosignatures and witnesses, and followed the honest branch in silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn witnesses_that_cosigned_a_fork_first_are_heard_by_the_monitor() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("server")).unwrap();
+    let log_key = store::keyfile::load_or_generate(
+        &dir.path().join("server/log.key"),
+        "test.tuflog.dev/log",
+        SignatureType::Ed25519,
+    )
+    .unwrap();
+    let mut witnesses = Vec::new();
+    for i in 0..3 {
+        let at = dir.path().join(format!("witness-{i}"));
+        witnesses.push(ServedWitness::start(&at, vec![log_key.verifier()]).await);
+    }
+    let submitting = crate::witness::policy_of(&witnesses, 2);
+    let policy = WitnessPolicy::new(witnesses.iter().map(|w| w.verifier.clone()).collect(), 2);
+    // The honest log does not reach its witnesses (the attacker stands between).
+    let attack = Compromised::start_in(dir, None)
+        .await
+        .copy_database("fork")
+        .await;
+    let fork = Compromised::serve(&attack.path("fork"), Some(submitting)).await;
+    let targets = attack
+        .malicious_targets(&fork, attack.steal_targets_key(), b"a backdoored release")
+        .await;
+    attack.publish_with_online_keys(&fork, &targets).await;
+    // Served once the witnesses cosigned it.
+    let forked_size = fork.log.integrated().borrow().size();
+    let fork_note = wait_for_cosigned(&fork, forked_size, 2).await;
+
+    let mut config = monitor_behind(&attack, &attack.server.url(""), "monitor", None);
+    config.witnesses = Some(policy.clone());
+    config.witness_urls = witnesses.iter().map(|w| w.url.clone()).collect();
+    let watching =
+        ServedMonitor::start(crate::monitor::monitor_at(config, &attack.path("monitor"))).await;
+    let _ = watching.monitor.follow_once(&NoProgress).await;
+    assert!(alert_kinds(&watching.monitor).contains(&"witness_policy".to_string()));
+
+    // Alone, a client with the policy takes the fork.
+    let with_policy = |home: &str| {
+        Client::new(ClientConfig {
+            witnesses: Some(policy.clone()),
+            ..attack.user_at(&fork.url(""), home)
+        })
+    };
+    let report = with_policy("victim").update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["targets"], targets.version());
+
+    // The monitor hears the fork from the witnesses, and cannot verify it.
+    watching.monitor.poll_witnesses().await;
+    assert_eq!(watching.monitor.heard_pending(), 1);
+    let err = with_policy("careful")
+        .with_monitors(vec![watching.url.clone()])
+        .update(REPO, None)
+        .await
+        .unwrap_err();
+    assert_log_error(&err, "the monitor at");
+    assert_eq!(files_with_bytes_under(&attack.path("careful")), vec![]);
+
+    // The honest log reaches the fork's size: the kept checkpoint is judged.
+    while attack.server.log.latest().size() < forked_size {
+        attack
+            .owner_publishes("app-1.1.tgz", b"the next real release")
+            .await;
+    }
+    watching.monitor.follow_once(&NoProgress).await.unwrap();
+    let (smaller, _, evidence) = split_view_evidence(&watching.monitor, &attack.server.vkey);
+    assert_eq!(smaller, forked_size);
+    // The fork's checkpoint as a witness holds it: its cosignature included.
+    let fork_text = Note::parse(fork_note.as_bytes())
+        .unwrap()
+        .text()
+        .to_string();
+    let kept = [&evidence.smaller, &evidence.larger]
+        .into_iter()
+        .find(|n| Note::parse(n.as_bytes()).unwrap().text() == fork_text)
+        .expect("the fork's checkpoint is in the evidence");
+    let witness_keys: Vec<_> = witnesses.iter().map(|w| w.verifier.clone()).collect();
+    let opened =
+        tlog::checkpoint::open(kept.as_bytes(), &attack.server.vkey, &witness_keys).unwrap();
+    assert!(!opened.cosignatures.is_empty(), "{kept}");
+    assert_eq!(watching.monitor.heard_pending(), 0);
+    watching.stop().await;
+    fork.stop().await;
+    attack.server.stop().await;
+    for w in witnesses {
+        w.stop().await;
+    }
+}
+
+/// `server`'s checkpoint once it has `size` entries and `n` cosignatures.
+async fn wait_for_cosigned(server: &InProcess, size: u64, n: usize) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let note =
+            String::from_utf8(get_ok(&http(), &server.url("/log/checkpoint")).await).unwrap();
+        let parsed = Note::parse(note.as_bytes()).unwrap();
+        let cp = tlog::Checkpoint::parse(parsed.text()).unwrap();
+        if cp.size() == size && parsed.signatures().len() > n {
+            return note;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never cosigned: {note}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Two checkpoints of one size, both ahead of the monitor: the attacker keeps the
+/// monitor from following the log (a frozen checkpoint, no tiles past it), and
+/// shows one client the honest log and another a fork of the same size. Detected,
+/// by the monitor, at once: both are kept, and two signed checkpoints of one size
+/// with different roots are a split view, with evidence, before the monitor has
+/// verified either. Prevented for both clients: the monitor vouches for neither.
+/// Without the defence neither checkpoint was kept and the monitor could only
+/// call each unproven.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_checkpoints_of_one_size_ahead_of_the_monitor_are_a_split_view_at_once() {
+    let attack = Compromised::new().await;
+    let frozen = get_ok(&http(), &attack.server.url("/log/checkpoint")).await;
+    let frozen_size = attack.server.log.latest().size();
+    let front = frozen_front(&attack.server, &frozen, Some(frozen_size)).await;
+    let mut config = monitor_behind(&attack, &front.url, "monitor", None);
+    config.gossip_wait = std::time::Duration::from_secs(5);
+    let watching =
+        ServedMonitor::start(crate::monitor::monitor_at(config, &attack.path("monitor"))).await;
+    let _ = watching.monitor.follow_once(&NoProgress).await;
+    assert_eq!(watching.monitor.size(), frozen_size);
+
+    let attack = attack.copy_database("fork").await;
+    let fork = attack.fork("fork").await;
+    let targets = attack
+        .malicious_targets(&fork, attack.steal_targets_key(), b"a backdoored release")
+        .await;
+    attack.publish_with_online_keys(&fork, &targets).await;
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    let size = attack.server.log.latest().size();
+    assert_eq!(fork.log.latest().size(), size, "two trees of one size");
+
+    let gossiping = |url: &str, home: &str| {
+        Client::new(attack.user_at(url, home)).with_monitors(vec![watching.url.clone()])
+    };
+    let err = gossiping(&attack.server.url(""), "bystander")
+        .update(REPO, None)
+        .await
+        .unwrap_err();
+    assert_log_error(&err, "the monitor at");
+    assert_eq!(watching.monitor.heard_pending(), 1);
+    let err = gossiping(&fork.url(""), "victim")
+        .update(REPO, None)
+        .await
+        .unwrap_err();
+    assert_log_error(
+        &err,
+        "cannot square it with its own view of the log (split_view)",
+    );
+    let (smaller, larger, _) = split_view_evidence(&watching.monitor, &attack.server.vkey);
+    assert_eq!((smaller, larger), (size, size));
+    assert!(watching.monitor.size() < size, "verified neither");
+    for home in ["bystander", "victim"] {
+        assert_eq!(files_with_bytes_under(&attack.path(home)), vec![], "{home}");
+    }
+    watching.stop().await;
+    fork.stop().await;
+    attack.server.stop().await;
+}
+
+/// Two `tuflog update` runs at once on one home: the attacker answers the first
+/// slowly with a stale but valid view of the log (an older copy of its database,
+/// still newer than what the client trusts), and the second quickly with the
+/// current one. Prevented: the runs take the home's lock in turn, so the slow one
+/// cannot commit its older checkpoint and metadata over what the quick one
+/// trusted. Without the lock, both start from the same trusted state, the last to
+/// commit wins, and the client's trust goes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_updates_at_once_never_move_trust_backwards() {
+    let attack = Compromised::new().await;
+    attack.user("user").update(REPO, None).await.unwrap();
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    let attack = attack.copy_database("older").await;
+    attack
+        .owner_publishes("app-1.2.tgz", b"the release after")
+        .await;
+    let current_size = attack.server.log.latest().size();
+    let current_targets = metadata(&attack.server, "targets.json").await;
+    let older = attack.fork("older").await;
+    assert!(older.log.latest().size() < current_size);
+    let stale = {
+        let upstream = older.url("");
+        Front::with_packs(Packs::Passed, move |path| {
+            Answer::Slow(
+                std::time::Duration::from_millis(700),
+                format!("{upstream}{path}"),
+            )
+        })
+        .await
+    };
+
+    let slow_run = Client::new(attack.user_at(&stale.url, "user"));
+    let quick_run = attack.user("user");
+    let (slow, quick) = tokio::join!(slow_run.update(REPO, None), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        quick_run.update(REPO, None).await
+    });
+    quick.unwrap();
+    slow.unwrap();
+    assert_eq!(trusted_size(&attack, "user"), current_size);
+    let kept = std::fs::read(
+        attack
+            .user("user")
+            .metadata_dir(REPO)
+            .unwrap()
+            .join("targets.json"),
+    )
+    .unwrap();
+    assert_eq!(kept, current_targets, "the newer targets stay trusted");
+    older.stop().await;
     attack.server.stop().await;
 }

@@ -102,7 +102,7 @@ async fn init_add_publish_update_download_with_every_file_proven() {
     let targets_url = format!("file://{}", ws.targets_dir().display());
     let out = dir.path().join("downloaded");
     let got = c
-        .download(REPO, "app-1.0.tgz", &targets_url, &out)
+        .download(REPO, "app-1.0.tgz", &targets_url, &out, None)
         .await
         .unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), b"release one");
@@ -130,7 +130,7 @@ async fn init_add_publish_update_download_with_every_file_proven() {
             .unwrap(),
         "the exact bytes served are the bytes kept"
     );
-    c.download(REPO, "app-2.0.tgz", &targets_url, &out)
+    c.download(REPO, "app-2.0.tgz", &targets_url, &out, None)
         .await
         .unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), b"release two");
@@ -143,7 +143,13 @@ async fn init_add_publish_update_download_with_every_file_proven() {
         .unwrap();
     std::fs::write(&stored, b"release tw0").unwrap();
     let err = c
-        .download(REPO, "app-2.0.tgz", &targets_url, &dir.path().join("bad"))
+        .download(
+            REPO,
+            "app-2.0.tgz",
+            &targets_url,
+            &dir.path().join("bad"),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Tuf { .. }), "{err}");
@@ -447,10 +453,7 @@ async fn a_two_of_three_witness_policy_accepts_only_checkpoints_cosigned_by_two(
     let server = InProcess::start(&dir.path().join("server")).await;
     let publisher = Publisher::new();
     publisher.init(&dir.path().join("home"), &server).await;
-    let policy = WitnessPolicy {
-        witnesses: (0..3).map(|i| witness(i).verifier()).collect(),
-        threshold: 2,
-    };
+    let policy = WitnessPolicy::new((0..3).map(|i| witness(i).verifier()).collect(), 2);
     let stranger = || {
         SignerKey::from_seed(
             KeyName::new("stranger.test").unwrap(),
@@ -569,7 +572,7 @@ async fn targets_and_root_key_rotations_are_followed_by_the_client() {
         "{err}"
     );
     let targets_url = format!("file://{}", ws.targets_dir().display());
-    c.download(REPO, "b", &targets_url, &dir.path().join("out"))
+    c.download(REPO, "b", &targets_url, &dir.path().join("out"), None)
         .await
         .unwrap();
     assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"b");
@@ -696,5 +699,68 @@ async fn files_fetched_ahead_are_used_only_when_they_are_the_version_asked_for()
         assert!(asked.contains(&unversioned), "{asked:#?}");
         assert_eq!(asked.contains(&versioned), stale, "{asked:#?}");
     }
+    server.stop().await;
+}
+
+/// Regression: a locally trusted timestamp or snapshot that failed to verify was
+/// dropped without a word, and with it the client's rollback baseline. A client
+/// that proves its files commits root, timestamp and snapshot together, so such a
+/// file was damaged or replaced: the update stops, naming it, and keeps the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_timestamp_that_no_longer_verifies_stops_the_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home"), &server).await;
+    publisher
+        .publish_file(&ws, dir.path(), "app-1.0.tgz", b"release one", &server.vkey)
+        .await;
+    let user = dir.path().join("user");
+    let c = client(&user, &server.url(""), &server.vkey, None);
+    c.update(REPO, None).await.unwrap();
+    for name in ["timestamp.json", "snapshot.json"] {
+        let path = c.metadata_dir(REPO).unwrap().join(name);
+        let trusted = std::fs::read(&path).unwrap();
+        // The same document with its signature's last hex digit changed.
+        let text = String::from_utf8(trusted.clone()).unwrap();
+        let at = text.find("\"sig\":\"").unwrap() + "\"sig\":\"".len();
+        let end = at + text[at..].find('"').unwrap();
+        let mut damaged = text.into_bytes();
+        damaged[end - 1] = if damaged[end - 1] == b'0' { b'1' } else { b'0' };
+        std::fs::write(&path, &damaged).unwrap();
+        let err = c.update(REPO, None).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Tuf { file, .. } if file.contains(name) && file.contains("trusted locally")),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), damaged, "nothing replaced");
+        std::fs::write(&path, &trusted).unwrap();
+        c.update(REPO, None).await.unwrap();
+    }
+    server.stop().await;
+}
+
+/// `tuflog log prove` shows the checkpoint it is about to trust to the client's
+/// monitors first, as an update does: one that cannot be reached leaves nothing
+/// trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prove_gossips_before_it_trusts_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&dir.path().join("home"), &server).await;
+    publisher
+        .publish_file(&ws, dir.path(), "app-1.0.tgz", b"release one", &server.vkey)
+        .await;
+    let user = dir.path().join("user");
+    let unreachable = "http://127.0.0.1:9".to_string();
+    let c = client(&user, &server.url(""), &server.vkey, None).with_monitors(vec![unreachable]);
+    let err = c.prove(REPO, "targets", 2).await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err}");
+    assert_eq!(c.log_trust().unwrap().trusted_size(), 0, "nothing trusted");
+    client(&user, &server.url(""), &server.vkey, None)
+        .prove(REPO, "targets", 2)
+        .await
+        .unwrap();
     server.stop().await;
 }

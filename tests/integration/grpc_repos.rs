@@ -213,3 +213,36 @@ async fn grpc_push_read_and_prove_match_http() {
     assert_eq!(e.code(), Code::InvalidArgument);
     srv.stop().await;
 }
+
+/// A `Push` without a valid token is refused from its headers alone, as over
+/// HTTP: the server never decodes its body. Shown with a body past the push
+/// limit, which a decode would refuse as too large instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_push_checks_the_token_before_decoding_the_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = InProcess::start(dir.path()).await;
+    let mut grpc: Client = RepositoryClient::connect(srv.url("")).await.unwrap();
+    let oversized = vec![b' '; server::MAX_PUSH_BYTES + 1];
+    for token in [None, Some("not-a-token")] {
+        let e = grpc
+            .push(push_request(
+                "example.com/app",
+                token,
+                &[("targets", oversized.clone())],
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated, "{e}");
+    }
+    // With a valid token the same body reaches the decoder, which refuses it.
+    let e = grpc
+        .push(push_request(
+            "example.com/app",
+            Some(ADMIN_TOKEN),
+            &[("targets", oversized)],
+        ))
+        .await
+        .unwrap_err();
+    assert_ne!(e.code(), Code::Unauthenticated, "{e}");
+    srv.stop().await;
+}

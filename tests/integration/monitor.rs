@@ -444,7 +444,7 @@ async fn two_monitors_shown_different_forks_detect_the_split_view_through_gossip
     )
     .await
     .unwrap();
-    assert_eq!(reply.verdict, Verdict::SplitView.as_str());
+    assert_eq!(reply.verdict, Verdict::SplitView);
     let alerts = two.monitor.alerts().recent();
     assert_eq!(kinds(&alerts), vec!["split_view"]);
     let evidence =
@@ -455,7 +455,7 @@ async fn two_monitors_shown_different_forks_detect_the_split_view_through_gossip
     let mut polling = config(&fork_a, &one_dir);
     polling.peers = vec![two.url.clone()];
     one.stop().await;
-    let one = monitor_at(polling, &one_dir);
+    let one = Arc::new(monitor_at(polling, &one_dir));
     one.poll_peers().await;
     assert_eq!(kinds(&one.alerts().recent()), vec!["unproven_checkpoint"]);
     let gossip = one.metrics().render();
@@ -465,9 +465,101 @@ async fn two_monitors_shown_different_forks_detect_the_split_view_through_gossip
     );
 
     // A checkpoint not signed by the log key is refused outright.
-    let forged = one.hear(b"test.tuflog.dev/log\n4\nAAAA\n\n").await;
+    let forged = one
+        .hear(b"test.tuflog.dev/log\n4\nAAAA\n\n", "a test")
+        .await;
     assert!(forged.is_err());
     two.stop().await;
     fork_a.stop().await;
     fork_b.stop().await;
+}
+
+/// A log that stops growing (or a view frozen for this monitor alone, heard from
+/// no one else) shows as age: `tuflog_monitor_verified_checkpoint_age_seconds`
+/// counts from when the monitor first verified a tree of that size, and past the
+/// configured maximum `checkpoint_stale` is raised, once per checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_older_than_the_maximum_age_is_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let mut h = History::new("example.com/app");
+    let first = h.first_push();
+    h.log(&server, &first).await;
+    let state = dir.path().join("monitor");
+    let mut c = config(&server, &state);
+    c.max_checkpoint_age = Some(std::time::Duration::from_secs(1));
+    let m = monitor_at(c, &state);
+    m.follow_once(&NoProgress).await.unwrap();
+    assert!(m.alerts().recent().is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    m.follow_once(&NoProgress).await.unwrap();
+    m.follow_once(&NoProgress).await.unwrap();
+    assert_eq!(kinds(&m.alerts().recent()), vec!["checkpoint_stale"]);
+    let metrics = m.render_metrics();
+    let age: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tuflog_monitor_verified_checkpoint_age_seconds "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(age >= 2, "{metrics}");
+    // The log grows: a new tree size, a fresh age, no new alert.
+    let next = h.next_timestamp();
+    h.log(&server, &[("timestamp".to_string(), next)]).await;
+    m.follow_once(&NoProgress).await.unwrap();
+    assert_eq!(kinds(&m.alerts().recent()), vec!["checkpoint_stale"]);
+    assert!(m
+        .render_metrics()
+        .contains("tuflog_monitor_verified_checkpoint_age_seconds 0"));
+    server.stop().await;
+}
+
+/// The gossip route cannot be used to make the monitor hammer the log: past
+/// `MAX_GOSSIP_PER_SECOND` (with a burst of as many) senders get 429, and a
+/// body larger than a checkpoint note is refused before it is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gossip_route_is_bounded_in_rate_and_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let mut h = History::new("example.com/app");
+    let first = h.first_push();
+    h.log(&server, &first).await;
+    let state = dir.path().join("monitor");
+    let mut c = config(&server, &state);
+    c.interval = std::time::Duration::from_secs(3600);
+    let served = Served::start(monitor_at(c, &state)).await;
+    let _ = served.monitor.follow_once(&NoProgress).await;
+    let note = served.monitor.latest_note().unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/gossip/checkpoint", served.url);
+    let mut statuses = std::collections::BTreeMap::new();
+    let limit = monitor::http::MAX_GOSSIP_PER_SECOND as usize;
+    // All at once, so that they arrive well within a second whatever the machine.
+    let sent: Vec<_> = (0..limit * 4)
+        .map(|_| {
+            let (http, url, note) = (http.clone(), url.clone(), note.clone());
+            tokio::spawn(async move { http.post(&url).body(note).send().await })
+        })
+        .collect();
+    for s in sent {
+        let status = s.await.unwrap().unwrap().status().as_u16();
+        *statuses.entry(status).or_insert(0usize) += 1;
+    }
+    assert!(
+        statuses.get(&200).copied().unwrap_or(0) >= limit,
+        "{statuses:?}"
+    );
+    assert!(statuses.get(&429).copied().unwrap_or(0) > 0, "{statuses:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let oversized = vec![b'a'; monitor::http::MAX_GOSSIP_NOTE_BYTES + 1];
+    let status = http
+        .post(&url)
+        .body(oversized)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 413);
+    served.stop().await;
+    server.stop().await;
 }

@@ -250,6 +250,8 @@ pub async fn fetch_entries(client: &reqwest::Client, base: &str, size: u64) -> V
 
 /// Every file below `dir`, relative to it and sorted, with its bytes (none when
 /// `dir` does not exist): what a client home holds, to compare before and after.
+/// A client home's lock file (`client/lock`, always empty) holds no trust and is
+/// left out.
 pub fn files_with_bytes_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut found = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
@@ -263,6 +265,9 @@ pub fn files_with_bytes_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
                 todo.push(path);
             } else {
                 let name = path.strip_prefix(dir).unwrap().display().to_string();
+                if name == "client/lock" {
+                    continue;
+                }
                 found.push((name, std::fs::read(&path).unwrap()));
             }
         }
@@ -287,6 +292,11 @@ pub enum Answer {
     Rewrite(String, Arc<dyn Fn(Vec<u8>) -> Vec<u8> + Send + Sync>),
     /// These bytes.
     Serve(Vec<u8>),
+    /// What this URL answers, after a pause (a slow server, or one that makes a
+    /// client wait while it answers another).
+    Slow(std::time::Duration, String),
+    /// Nothing (404).
+    NotFound,
 }
 
 /// A lying server's HTTP front: it decides per request path what each client
@@ -365,6 +375,11 @@ async fn answer(
 ) -> (axum::http::StatusCode, Vec<u8>) {
     let (url, rewrite) = match route(path) {
         Answer::Serve(body) => return (axum::http::StatusCode::OK, body),
+        Answer::NotFound => return (axum::http::StatusCode::NOT_FOUND, Vec::new()),
+        Answer::Slow(pause, url) => {
+            tokio::time::sleep(pause).await;
+            (url, None)
+        }
         Answer::Proxy(url) => (url, None),
         Answer::Rewrite(url, rewrite) => (url, Some(rewrite)),
     };

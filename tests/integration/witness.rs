@@ -426,10 +426,7 @@ async fn a_server_with_a_two_of_three_policy_serves_cosigned_checkpoints_only() 
     let user = client::Client::new(client::ClientConfig {
         server: server.url(""),
         log_key: server.vkey.clone(),
-        witnesses: Some(client::WitnessPolicy {
-            witnesses: keys.clone(),
-            threshold: 2,
-        }),
+        witnesses: Some(client::WitnessPolicy::new(keys.clone(), 2)),
         home: dir.path().join("user"),
         limits: tuf::client::Limits::default(),
     });
@@ -471,5 +468,46 @@ async fn a_server_with_a_two_of_three_policy_serves_cosigned_checkpoints_only() 
     for w in witnesses {
         w.stop().await;
     }
+    server.stop().await;
+}
+
+/// `GET /checkpoint?origin=…` serves monitors the latest checkpoint the witness
+/// cosigned for a log, with the log's signature and the witness's cosignature,
+/// each verifying with its key; 404 before any and for an unknown origin, 400
+/// without an origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_witness_serves_its_latest_cosigned_checkpoint_to_monitors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(&dir.path().join("server")).await;
+    let w = Served::start(&dir.path().join("witness"), vec![server.vkey.clone()]).await;
+    let origin = server.vkey.name().as_str().to_string();
+    let read = |origin: Option<&str>| {
+        let url = match origin {
+            Some(o) => format!(
+                "{}/checkpoint?origin={}",
+                w.url,
+                tuf::client::encode_role_name(o)
+            ),
+            None => format!("{}/checkpoint", w.url),
+        };
+        async move {
+            let resp = http().get(url).send().await.unwrap();
+            (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    assert_eq!(read(Some(&origin)).await.0, 404);
+    server.append(b"one").await;
+    let (_, note) = checkpoint(&http(), &server.url(""), &server.vkey).await;
+    let (status, _, reply) = w.add(0, &[], &note).await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, served) = read(Some(&origin)).await;
+    assert_eq!(status, 200);
+    let opened =
+        tlog::checkpoint::open(&served, &server.vkey, std::slice::from_ref(&w.verifier)).unwrap();
+    assert_eq!(opened.cosignatures.len(), 1, "cosigned by the witness");
+    assert_eq!(opened.note.text(), Note::parse(&note).unwrap().text());
+    assert_eq!(read(Some("example.com/another-log")).await.0, 404);
+    assert_eq!(read(None).await.0, 400);
+    w.stop().await;
     server.stop().await;
 }

@@ -56,6 +56,8 @@ struct ClientFile {
     witnesses: Vec<String>,
     /// How many of `witnesses` must cosign every checkpoint.
     witness_threshold: Option<usize>,
+    /// Cosignatures older than this (e.g. "1h") do not count toward the threshold.
+    witness_max_age: Option<String>,
     /// Monitors told the trusted checkpoint after each update.
     #[serde(default)]
     gossip: Vec<String>,
@@ -328,20 +330,27 @@ fn client(args: &ClientArgs) -> anyhow::Result<Client> {
             .map(|w| VerifierKey::parse(w).with_context(|| format!("witness key {w:?}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let threshold = file.witness_threshold.unwrap_or(keys.len());
-        if threshold == 0 || threshold > keys.len() {
-            bail!(
-                "witness_threshold {threshold} with {} witnesses",
-                keys.len()
-            );
-        }
+        let max_cosignature_age = file
+            .witness_max_age
+            .as_deref()
+            .map(|age| {
+                humantime::parse_duration(age).with_context(|| format!("witness_max_age {age:?}"))
+            })
+            .transpose()?;
         Some(WitnessPolicy {
-            witnesses: keys,
-            threshold,
+            max_cosignature_age,
+            ..WitnessPolicy::new(keys, threshold)
         })
     };
+    let log_key = log_key(args, &file)?;
+    if let Some(policy) = &witnesses {
+        policy
+            .check(&log_key)
+            .map_err(|e| anyhow::anyhow!("client.toml witnesses: {e}"))?;
+    }
     let client = Client::new(ClientConfig {
         server: server(args, &file),
-        log_key: log_key(args, &file)?,
+        log_key,
         witnesses,
         home,
         limits: tuf::client::Limits::default(),
@@ -746,11 +755,30 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The root to start from: the file `--root` names, else none, and then, when
+/// nothing is trusted for `repo` yet, an announcement on stderr that version 1 as
+/// logged will be trusted on first use.
+fn bootstrap_root(
+    client: &Client,
+    repo: &str,
+    root: Option<&Path>,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    if let Some(p) = root {
+        return Ok(Some(
+            std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        ));
+    }
+    if !client.metadata_dir(repo)?.join("root.json").exists() {
+        eprintln!(
+            "tuflog: nothing is trusted for {repo} yet: trusting its root version 1 as the log holds it (trust on first use); give --root to start from a root obtained another way"
+        );
+    }
+    Ok(None)
+}
+
 pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Result<()> {
     let client = client(args)?;
-    let root = root
-        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
-        .transpose()?;
+    let root = bootstrap_root(&client, repo, root)?;
     let runtime = runtime()?;
     let report = runtime.block_on(client.update(repo, root))?;
     match args.output {
@@ -811,8 +839,10 @@ pub fn download(
     target: &str,
     out: &Path,
     targets_url: Option<String>,
+    root: Option<&Path>,
 ) -> anyhow::Result<()> {
     let client = client(args)?;
+    let root = bootstrap_root(&client, repo, root)?;
     let targets_url = match targets_url {
         Some(u) => u,
         None => {
@@ -826,7 +856,7 @@ pub fn download(
     };
     let client = client.with_progress(progress_bar());
     let runtime = runtime()?;
-    let report = runtime.block_on(client.download(repo, target, &targets_url, out))?;
+    let report = runtime.block_on(client.download(repo, target, &targets_url, out, root))?;
     match args.output {
         Output::Json => print_json(&report)?,
         Output::Human => say(format!(

@@ -170,6 +170,38 @@ pub struct MonitorArgs {
     /// Time between polls of the log and the peers, e.g. "5s".
     #[arg(long, env = "TUFLOG_MONITOR_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub interval: std::time::Duration,
+    /// A witness verifier key of the policy the log's clients apply; repeat for
+    /// more. A checkpoint the log serves short of the policy raises an alert.
+    #[arg(
+        long = "witness",
+        env = "TUFLOG_MONITOR_WITNESSES",
+        value_delimiter = ','
+    )]
+    pub witnesses: Vec<String>,
+    /// How many of the witnesses must cosign (default: all of them).
+    #[arg(long, env = "TUFLOG_MONITOR_WITNESS_THRESHOLD")]
+    pub witness_threshold: Option<usize>,
+    /// A witness whose latest cosigned checkpoint of the log is read every
+    /// interval (`GET URL/checkpoint?origin=…`) and judged like gossip; repeat
+    /// for more.
+    #[arg(
+        long = "witness-url",
+        env = "TUFLOG_MONITOR_WITNESS_URLS",
+        value_delimiter = ','
+    )]
+    pub witness_urls: Vec<String>,
+    /// How long an answer to gossip may wait while the monitor follows the log
+    /// to a heard checkpoint's size.
+    #[arg(long, env = "TUFLOG_MONITOR_GOSSIP_WAIT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub gossip_wait: std::time::Duration,
+    /// A heard checkpoint not reached by the monitor's verified tree within this
+    /// raises `checkpoint_frozen`.
+    #[arg(long, env = "TUFLOG_MONITOR_HEARD_DEADLINE", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub heard_deadline: std::time::Duration,
+    /// The newest verified checkpoint older than this raises `checkpoint_stale`
+    /// ("0s" turns the check off).
+    #[arg(long, env = "TUFLOG_MONITOR_MAX_CHECKPOINT_AGE", default_value = "25h", value_parser = humantime::parse_duration)]
+    pub max_checkpoint_age: std::time::Duration,
 }
 
 #[allow(dead_code)]
@@ -188,7 +220,28 @@ impl MonitorArgs {
             self.listen.to_string().into(),
             "--interval".into(),
             humantime::format_duration(self.interval).to_string().into(),
+            "--gossip-wait".into(),
+            humantime::format_duration(self.gossip_wait)
+                .to_string()
+                .into(),
+            "--heard-deadline".into(),
+            humantime::format_duration(self.heard_deadline)
+                .to_string()
+                .into(),
+            "--max-checkpoint-age".into(),
+            humantime::format_duration(self.max_checkpoint_age)
+                .to_string()
+                .into(),
         ]);
+        for w in &self.witnesses {
+            out.extend(["--witness".into(), w.into()]);
+        }
+        if let Some(t) = self.witness_threshold {
+            out.extend(["--witness-threshold".into(), t.to_string().into()]);
+        }
+        for w in &self.witness_urls {
+            out.extend(["--witness-url".into(), w.into()]);
+        }
         for p in &self.peers {
             out.extend(["--peer".into(), p.into()]);
         }

@@ -66,6 +66,10 @@ enum Command {
         /// Where targets are served [default: this machine's publishing workspace].
         #[arg(long)]
         targets_url: Option<String>,
+        /// Trust this root to start with (first update only) instead of version 1
+        /// as logged.
+        #[arg(long)]
+        root: Option<PathBuf>,
     },
     /// Inspect the log by hand.
     #[command(subcommand)]
@@ -157,7 +161,15 @@ fn main() -> anyhow::Result<()> {
             target,
             out,
             targets_url,
-        } => client_cmd::download(&cli.client, &repo, &target, &out, targets_url),
+            root,
+        } => client_cmd::download(
+            &cli.client,
+            &repo,
+            &target,
+            &out,
+            targets_url,
+            root.as_deref(),
+        ),
         Command::Log(c) => client_cmd::log(&cli.client, c),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

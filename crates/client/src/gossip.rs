@@ -1,45 +1,86 @@
 //! Gossip with monitors: before a client trusts a new checkpoint it shows it to the
 //! monitors it is configured with (`POST {monitor}/gossip/checkpoint`). A monitor
-//! holds its own view of the log, fetched independently; if it cannot square the
-//! checkpoint with that view, the log may be showing this client a fork, and the
-//! update stops with nothing trusted. The monitor also keeps the checkpoint as
-//! evidence, so the fork is caught even when this client was its only audience.
+//! holds its own view of the log, fetched and verified independently; it vouches
+//! for a checkpoint only once it has fetched every entry up to it, hashed them into
+//! its own tree and replayed them against TUF rules. Anything short of that leaves
+//! the update with nothing trusted. The monitor also keeps every checkpoint it
+//! hears, so a fork is caught even when this client was its only audience.
 //!
-//! It does not: choose monitors, retry, or fall back when a configured monitor is
+//! It does not: choose monitors, or fall back when a configured monitor is
 //! unreachable — a configured monitor that cannot be asked fails the update too,
 //! because a server able to cut the client off from its monitors is the one whose
-//! view needs checking.
+//! view needs checking. A monitor still catching up (`behind`) is asked again, a
+//! bounded number of times.
 
 use crate::logtrust::describe;
 use crate::transport::Http;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use tlog::checkpoint::Checkpoint;
 
 /// Largest reply read from a monitor.
 pub const MAX_GOSSIP_REPLY_BYTES: u64 = 4 * 1024;
 
-/// The verdict of a monitor that found the checkpoint cannot be true together with
-/// its own view (it wrote evidence).
-pub const VERDICT_SPLIT_VIEW: &str = "split_view";
-/// The verdict of a monitor that could not get the log to prove the checkpoint
-/// consistent with its own view.
-pub const VERDICT_UNPROVEN: &str = "unproven";
+/// Times a monitor answering [`Verdict::Behind`] is asked, in all.
+pub const MAX_GOSSIP_ATTEMPTS: usize = 3;
 
-/// `POST /gossip/checkpoint`'s answer.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct GossipReply {
-    /// `consistent`, `ahead`, [`VERDICT_SPLIT_VIEW`] or [`VERDICT_UNPROVEN`].
-    pub verdict: String,
-    /// Leaves the monitor has replayed.
-    pub size: u64,
+/// Pause before asking a monitor that answered [`Verdict::Behind`] again.
+pub const GOSSIP_RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// A monitor's judgement of a checkpoint shown to it: the one wire type monitor
+/// and client share. The set is closed: a reply naming anything else does not
+/// parse, and the client trusts nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The monitor fetched every entry up to the checkpoint's size, hashed them
+    /// into its own tree, found the signed root, and replayed them against TUF
+    /// rules. The only verdict a client trusts.
+    Consistent,
+    /// The checkpoint is ahead of everything the monitor has verified, and it
+    /// could not follow the log to that size in time. The monitor keeps the
+    /// checkpoint and judges it once its tree passes that size.
+    Behind,
+    /// It cannot be true together with the monitor's view; evidence was written.
+    SplitView,
+    /// The log could not prove it either way against the monitor's view.
+    Unproven,
 }
 
-impl GossipReply {
-    /// Whether the monitor squared the checkpoint with its own view.
-    pub fn agrees(&self) -> bool {
-        self.verdict != VERDICT_SPLIT_VIEW && self.verdict != VERDICT_UNPROVEN
+impl Verdict {
+    /// The label on the wire, in metrics and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Consistent => "consistent",
+            Verdict::Behind => "behind",
+            Verdict::SplitView => "split_view",
+            Verdict::Unproven => "unproven",
+        }
     }
+
+    /// Every verdict, for tests and metrics.
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Consistent,
+        Verdict::Behind,
+        Verdict::SplitView,
+        Verdict::Unproven,
+    ];
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `POST /gossip/checkpoint`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GossipReply {
+    /// The monitor's judgement.
+    pub verdict: Verdict,
+    /// Size of the latest checkpoint the monitor verified.
+    pub size: u64,
 }
 
 /// What one monitor said of the checkpoint this client trusted.
@@ -47,8 +88,9 @@ impl GossipReply {
 pub struct MonitorVerdict {
     /// The monitor's URL.
     pub monitor: String,
-    /// Its verdict.
-    pub verdict: String,
+    /// Its verdict: always [`Verdict::Consistent`] in a report of an update that
+    /// trusted something.
+    pub verdict: Verdict,
 }
 
 /// Submits the checkpoint `note` to the monitor at `url`.
@@ -61,7 +103,9 @@ pub async fn submit(http: &Http, url: &str, note: &str) -> Result<GossipReply> {
 }
 
 /// Shows `note` (which verifies as `checkpoint`) to every monitor in `monitors`;
-/// fails, naming the checkpoint, at the first that cannot square it with its view.
+/// fails, naming the checkpoint, at the first that does not answer
+/// [`Verdict::Consistent`] (one still `behind` is asked again, at most
+/// [`MAX_GOSSIP_ATTEMPTS`] times in all).
 pub async fn check_with_monitors(
     http: &Http,
     monitors: &[String],
@@ -70,15 +114,19 @@ pub async fn check_with_monitors(
 ) -> Result<Vec<MonitorVerdict>> {
     let mut verdicts = Vec::with_capacity(monitors.len());
     for url in monitors {
-        let reply = submit(http, url, note).await?;
-        if !reply.agrees() {
+        let mut reply = submit(http, url, note).await?;
+        for _ in 1..MAX_GOSSIP_ATTEMPTS {
+            if reply.verdict != Verdict::Behind {
+                break;
+            }
+            tokio::time::sleep(GOSSIP_RETRY_DELAY).await;
+            reply = submit(http, url, note).await?;
+        }
+        if reply.verdict != Verdict::Consistent {
             return Err(Error::Log {
                 file: "checkpoint".into(),
                 checkpoint: describe(checkpoint),
-                detail: format!(
-                    "the monitor at {url} cannot square it with its own view of the log ({}): the log may be showing this client a fork; nothing was trusted",
-                    reply.verdict
-                ),
+                detail: refusal(url, &reply),
             });
         }
         verdicts.push(MonitorVerdict {
@@ -87,4 +135,46 @@ pub async fn check_with_monitors(
         });
     }
     Ok(verdicts)
+}
+
+fn refusal(url: &str, reply: &GossipReply) -> String {
+    match reply.verdict {
+        Verdict::Behind => format!(
+            "the monitor at {url} has not verified the log up to it (it has verified {} entries; behind): nothing was trusted",
+            reply.size
+        ),
+        v => format!(
+            "the monitor at {url} cannot square it with its own view of the log ({v}): the log may be showing this client a fork; nothing was trusted"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_are_a_closed_set_on_the_wire() {
+        for v in Verdict::ALL {
+            let reply = GossipReply {
+                verdict: v,
+                size: 7,
+            };
+            let text = serde_json::to_string(&reply).unwrap();
+            assert_eq!(
+                text,
+                format!("{{\"verdict\":\"{}\",\"size\":7}}", v.as_str())
+            );
+            assert_eq!(serde_json::from_str::<GossipReply>(&text).unwrap(), reply);
+        }
+        // What an older monitor said of a checkpoint it had not verified, and
+        // anything else, is no verdict at all.
+        for other in ["ahead", "Consistent", "", "consistent "] {
+            let text = format!("{{\"verdict\":\"{other}\",\"size\":7}}");
+            assert!(
+                serde_json::from_str::<GossipReply>(&text).is_err(),
+                "{other}"
+            );
+        }
+    }
 }

@@ -166,9 +166,35 @@ impl Client {
         ))
     }
 
+    /// Takes this home's lock, waiting for any other client run that holds it.
+    /// Every command that reads trusted state and may replace it holds the lock
+    /// from its first read to its last write: two runs at once would otherwise
+    /// each start from the same state, and the one committing last could put back
+    /// an older checkpoint or older metadata than the other had trusted.
+    async fn lock_home(&self) -> Result<std::fs::File> {
+        let dir = self.config.home.join("client");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        // The wait blocks a thread, so not one of the runtime's.
+        tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .map_err(|e| Error::io(&path, std::io::Error::other(e)))?
+            .map_err(|e| Error::io(&path, e))
+    }
+
     /// The log view, with the checkpoint trusted in earlier runs.
     pub fn log_trust(&self) -> Result<LogTrust> {
-        let mut trust = LogTrust::new(self.config.log_key.clone(), self.config.witnesses.clone());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut trust =
+            LogTrust::new(self.config.log_key.clone(), self.config.witnesses.clone()).at(now);
         let path = self.checkpoint_path();
         if let Some(note) = fsutil::read_optional(&path)? {
             let note = String::from_utf8(note)
@@ -211,6 +237,7 @@ impl Client {
         repo: &str,
         bootstrap_root: Option<Vec<u8>>,
     ) -> Result<UpdateReport> {
+        let _locked = self.lock_home().await?;
         let mut session = self.session(repo, bootstrap_root).await?;
         session.refresh().await?;
         let monitors = self.gossip(&session).await?;
@@ -227,8 +254,10 @@ impl Client {
         target: &str,
         targets_url: &str,
         out: &Path,
+        bootstrap_root: Option<Vec<u8>>,
     ) -> Result<DownloadReport> {
-        let mut session = self.session(repo, None).await?;
+        let _locked = self.lock_home().await?;
+        let mut session = self.session(repo, bootstrap_root).await?;
         session.refresh().await?;
         let (path, info) = session.find(target).await?;
         let bytes = session
@@ -252,6 +281,7 @@ impl Client {
     /// bundle's checkpoint.
     pub async fn prove(&self, repo: &str, role: &str, version: u64) -> Result<ProveReport> {
         repo_component(repo)?;
+        let _locked = self.lock_home().await?;
         let file = format!("{version}.{}.json", tuf::client::encode_role_name(role));
         let url = format!("{}/repos/{repo}/metadata/{file}", self.server());
         let bytes = self
@@ -264,6 +294,8 @@ impl Client {
         let (checkpoint, note) = proofs
             .log
             .check_bundle(&bundle, repo, role, version, &bytes, &file)?;
+        // Shown to the monitors before it is trusted, as an update's is.
+        gossip::check_with_monitors(&self.http, &self.monitors, &note, &checkpoint).await?;
         let summary = update::CheckpointSummary::from(&checkpoint);
         proofs.log.advance(checkpoint, note);
         if let Some(note) = proofs.log.trusted_note() {
@@ -285,6 +317,7 @@ impl Client {
     /// The log's latest checkpoint, verified against the pinned key, the witness
     /// policy and the trusted checkpoint (by a consistency proof), then trusted.
     pub async fn checkpoint(&self) -> Result<update::CheckpointSummary> {
+        let _locked = self.lock_home().await?;
         let mut trust = self.log_trust()?;
         let url = format!("{}/log/checkpoint", self.server());
         let note = self

@@ -22,13 +22,82 @@ use tuf::logentry::LogEntry;
 /// u64 can count, so a longer list is malformed, not big.
 pub const MAX_PROOF_HASHES: usize = 128;
 
-/// A k-of-n witness cosignature policy.
+/// A k-of-n witness cosignature policy: the one rule clients and monitors apply
+/// to a checkpoint's cosignatures ([`WitnessPolicy::cosigners`]).
 #[derive(Clone, Debug)]
 pub struct WitnessPolicy {
     /// The witnesses' verifier keys (C2SP cosignature/v1).
     pub witnesses: Vec<VerifierKey>,
-    /// How many distinct witnesses must have cosigned a checkpoint.
+    /// How many distinct witness keys must have cosigned a checkpoint.
     pub threshold: usize,
+    /// Cosignatures whose timestamp is older than this do not count.
+    pub max_cosignature_age: Option<std::time::Duration>,
+}
+
+impl WitnessPolicy {
+    /// `threshold` of `witnesses`, cosignatures of any age.
+    pub fn new(witnesses: Vec<VerifierKey>, threshold: usize) -> Self {
+        WitnessPolicy {
+            witnesses,
+            threshold,
+            max_cosignature_age: None,
+        }
+    }
+
+    /// Refuses a policy that cannot mean what it says for the log `log_key`: a
+    /// threshold of zero, or above the number of distinct witness keys, or a
+    /// witness key that is the log's own key (its holder could cosign for it).
+    pub fn check(&self, log_key: &VerifierKey) -> std::result::Result<(), String> {
+        if self.witnesses.iter().any(|w| same_key(w, log_key)) {
+            return Err(format!(
+                "a witness key is the log's own key {log_key}: the log could cosign its own checkpoints"
+            ));
+        }
+        let distinct = distinct_keys(self.witnesses.iter());
+        if self.threshold == 0 || self.threshold > distinct {
+            return Err(format!(
+                "a threshold of {} with {distinct} distinct witness keys",
+                self.threshold
+            ));
+        }
+        Ok(())
+    }
+
+    /// How many distinct witness keys cosigned `verified` (opened with this
+    /// policy's witnesses) no longer than `max_cosignature_age` before `now`
+    /// (seconds since the Unix epoch; `None` does not check ages). One key named
+    /// twice counts once.
+    pub fn cosigners(&self, verified: &VerifiedCheckpoint, now: Option<u64>) -> usize {
+        let fresh = |timestamp: Option<u64>| match (self.max_cosignature_age, now) {
+            (Some(age), Some(now)) => {
+                timestamp.is_some_and(|t| t.saturating_add(age.as_secs()) >= now)
+            }
+            _ => true,
+        };
+        distinct_keys(
+            verified
+                .cosignatures
+                .iter()
+                .filter(|c| fresh(c.timestamp))
+                .map(|c| &c.key),
+        )
+    }
+}
+
+/// Whether two verifier keys hold the same public key, whatever their names.
+fn same_key(a: &VerifierKey, b: &VerifierKey) -> bool {
+    a.public_key().as_bytes() == b.public_key().as_bytes()
+}
+
+fn distinct_keys<'a>(keys: impl Iterator<Item = &'a VerifierKey>) -> usize {
+    let mut seen: Vec<[u8; 32]> = Vec::new();
+    for k in keys {
+        let bytes = *k.public_key().as_bytes();
+        if !seen.contains(&bytes) {
+            seen.push(bytes);
+        }
+    }
+    seen.len()
 }
 
 /// The proof bundle served at `/repos/{repo}/proof/{n}.{role}.json?from=M`.
@@ -54,6 +123,8 @@ pub struct LogTrust {
     log_key: VerifierKey,
     policy: Option<WitnessPolicy>,
     trusted: Option<Trusted>,
+    /// Seconds since the Unix epoch, for cosignature ages; `None` checks none.
+    now: Option<u64>,
 }
 
 /// A metadata file as downloaded, to be matched with its log entry.
@@ -106,13 +177,22 @@ impl LogTrust {
             log_key,
             policy,
             trusted: None,
+            now: None,
         }
     }
 
+    /// Judges cosignature ages (the policy's `max_cosignature_age`) as of `now`,
+    /// seconds since the Unix epoch.
+    pub fn at(mut self, now: u64) -> Self {
+        self.now = Some(now);
+        self
+    }
+
     /// Restores the checkpoint trusted in an earlier run. It must still verify under
-    /// the pinned key (a changed pin does not inherit old trust).
+    /// the pinned key and meet the witness policy (a changed pin or policy does not
+    /// inherit old trust); its cosignatures' ages are not judged again.
     pub fn restore(&mut self, note: &str) -> Result<()> {
-        let verified = self.open(note, "trusted checkpoint")?;
+        let verified = self.open_at(note, "trusted checkpoint", None)?;
         self.trusted = Some(Trusted {
             checkpoint: verified.checkpoint,
             note: note.to_string(),
@@ -142,6 +222,10 @@ impl LogTrust {
 
     /// Verifies the note's log signature and the witness policy.
     fn open(&self, note: &str, file: &str) -> Result<VerifiedCheckpoint> {
+        self.open_at(note, file, self.now)
+    }
+
+    fn open_at(&self, note: &str, file: &str, now: Option<u64>) -> Result<VerifiedCheckpoint> {
         let witnesses = self.policy.as_ref().map_or(&[][..], |p| &p.witnesses);
         let verified =
             tlog::checkpoint::open(note.as_bytes(), &self.log_key, witnesses).map_err(|e| {
@@ -155,17 +239,20 @@ impl LogTrust {
                 }
             })?;
         if let Some(policy) = &self.policy {
-            // open() returns at most one verified signature per known witness key.
-            let cosigned = verified.cosignatures.len();
+            let fail = |detail: String| Error::Log {
+                file: file.into(),
+                checkpoint: describe(&verified.checkpoint),
+                detail,
+            };
+            policy
+                .check(&self.log_key)
+                .map_err(|e| fail(format!("unusable witness policy: {e}")))?;
+            let cosigned = policy.cosigners(&verified, now);
             if cosigned < policy.threshold {
-                return Err(Error::Log {
-                    file: file.into(),
-                    checkpoint: describe(&verified.checkpoint),
-                    detail: format!(
-                        "witness policy not met: {cosigned} of the required {} cosignatures",
-                        policy.threshold
-                    ),
-                });
+                return Err(fail(format!(
+                    "witness policy not met: {cosigned} of the required {} cosignatures",
+                    policy.threshold
+                )));
             }
         }
         Ok(verified)
@@ -650,10 +737,7 @@ mod tests {
                 )
             })
             .collect();
-        let policy = WitnessPolicy {
-            witnesses: witnesses.iter().map(SignerKey::verifier).collect(),
-            threshold: 2,
-        };
+        let policy = WitnessPolicy::new(witnesses.iter().map(SignerKey::verifier).collect(), 2);
         let t = LogTrust::new(log_key(1).verifier(), Some(policy));
         let cp = Checkpoint::new(ORIGIN, log.store.size(), log.store.root()).unwrap();
         let body = cp.to_text();
@@ -676,5 +760,72 @@ mod tests {
             let err = check(&cosigned(short)).unwrap_err();
             assert!(err.to_string().contains("witness policy not met"), "{err}");
         }
+    }
+
+    /// The witness policy counts keys, not names: a compromised witness listed
+    /// twice under two names, or the log key listed as a witness, must not let
+    /// one key holder meet a threshold of two alone. Old cosignatures do not
+    /// count once a maximum age is set.
+    #[test]
+    fn one_key_under_two_names_counts_once_and_the_log_key_is_no_witness() {
+        let log = TestLog::new(b"doc", 3);
+        let cp = Checkpoint::new(ORIGIN, log.store.size(), log.store.root()).unwrap();
+        let body = cp.to_text();
+        let witness = |name: &str, seed: u8| {
+            SignerKey::from_seed(
+                KeyName::new(name).unwrap(),
+                SignatureType::CosignatureV1,
+                &[seed; 32],
+            )
+        };
+        let bundle_by = |keys: &[(&SignerKey, u64)]| {
+            let mut note = cp.sign(&log.key).unwrap();
+            for (k, at) in keys {
+                note.push_signature(tlog::cosignature::cosign(k, &body, *at).unwrap())
+                    .unwrap();
+            }
+            let mut b = log.bundle(None);
+            b.checkpoint = note.to_string();
+            b
+        };
+        let check = |t: &LogTrust, b: &ProofBundle| {
+            t.check_bundle(b, "example.com/app", "targets", 1, b"doc", "f")
+                .map(|_| ())
+        };
+
+        // One key under two names: two cosignature lines, one cosigner.
+        let (a, a_again) = (witness("a.example", 20), witness("a-again.example", 20));
+        let other = witness("b.example", 21);
+        let policy =
+            WitnessPolicy::new(vec![a.verifier(), a_again.verifier(), other.verifier()], 2);
+        let t = LogTrust::new(log_key(1).verifier(), Some(policy));
+        let err = check(&t, &bundle_by(&[(&a, 1), (&a_again, 1)])).unwrap_err();
+        assert!(err.to_string().contains("1 of the required 2"), "{err}");
+        check(&t, &bundle_by(&[(&a, 1), (&other, 1)])).unwrap();
+        // A threshold above the distinct keys can never be met honestly.
+        let policy = WitnessPolicy::new(vec![a.verifier(), a_again.verifier()], 2);
+        assert!(policy.check(&log_key(1).verifier()).is_err());
+
+        // The log key, as a cosignature key of the same material.
+        let log_as_witness = SignerKey::from_seed(
+            KeyName::new(ORIGIN).unwrap(),
+            SignatureType::CosignatureV1,
+            &[1; 32],
+        );
+        let policy = WitnessPolicy::new(vec![log_as_witness.verifier(), other.verifier()], 1);
+        let t = LogTrust::new(log_key(1).verifier(), Some(policy));
+        let err = check(&t, &bundle_by(&[(&log_as_witness, 1)])).unwrap_err();
+        assert!(err.to_string().contains("the log's own key"), "{err}");
+
+        // A maximum age: a cosignature made an hour ago is too old for 10 minutes.
+        let now = 1_800_000_000;
+        let policy = WitnessPolicy {
+            max_cosignature_age: Some(std::time::Duration::from_secs(600)),
+            ..WitnessPolicy::new(vec![other.verifier()], 1)
+        };
+        let t = LogTrust::new(log_key(1).verifier(), Some(policy)).at(now);
+        let err = check(&t, &bundle_by(&[(&other, now - 3600)])).unwrap_err();
+        assert!(err.to_string().contains("0 of the required 1"), "{err}");
+        check(&t, &bundle_by(&[(&other, now - 60)])).unwrap();
     }
 }

@@ -3,8 +3,15 @@
 use crate::{Error, Result};
 use std::path::Path;
 
-/// Largest error body kept for a message.
+/// Largest error body read for a message; the rest is never read.
 const MAX_ERROR_BODY: usize = 1024;
+
+/// How long connecting to a server may take.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a read may wait for the next bytes of a reply: a server that stops
+/// sending mid-reply cannot hold a client forever.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Told how a long download advances (the CLI draws a progress bar from it).
 pub trait Progress: Send + Sync {
@@ -30,10 +37,17 @@ impl Default for Http {
 }
 
 impl Http {
-    /// A client with tuflog's user agent.
+    /// A client with tuflog's user agent, [`CONNECT_TIMEOUT`] and [`READ_TIMEOUT`].
     pub fn new() -> Self {
+        Self::with_timeouts(CONNECT_TIMEOUT, READ_TIMEOUT)
+    }
+
+    /// A client with tuflog's user agent and these timeouts.
+    pub fn with_timeouts(connect: std::time::Duration, read: std::time::Duration) -> Self {
         let client = reqwest::Client::builder()
             .user_agent(concat!("tuflog/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(connect)
+            .read_timeout(read)
             .build()
             .unwrap_or_default();
         Http { client }
@@ -149,10 +163,19 @@ async fn read_bounded(
 
 /// The error for a non-success reply, with the server's JSON `error` message when
 /// it sent one.
-pub(crate) async fn http_error(url: &str, resp: reqwest::Response) -> Error {
+pub(crate) async fn http_error(url: &str, mut resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap_or_default();
-    let body = &body[..body.len().min(MAX_ERROR_BODY)];
+    // At most MAX_ERROR_BODY bytes are read: an error body is the server's to
+    // make endless.
+    let mut body = Vec::new();
+    while body.len() < MAX_ERROR_BODY {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(MAX_ERROR_BODY);
+    let body = body.as_slice();
     // tuflog's errors are {"error":{"code":…,"message":…}}; anything else is shown
     // as text.
     let message = serde_json::from_slice::<serde_json::Value>(body)
@@ -208,6 +231,81 @@ mod tests {
         let text = err.to_string();
         assert!(matches!(err, Error::Transport { .. }), "{text}");
         assert!(!text.to_lowercase().contains("scheme"), "{text}");
+    }
+
+    /// A loopback server that answers every connection with `head`, then writes
+    /// `chunk` as HTTP chunks until the client goes away (`None`: sends nothing
+    /// more and holds the connection open).
+    async fn raw_server(head: &'static str, chunk: Option<&'static [u8]>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = conn.read(&mut request).await;
+                    if conn.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    match chunk {
+                        Some(c) => {
+                            let framed =
+                                [format!("{:x}\r\n", c.len()).as_bytes(), c, b"\r\n"].concat();
+                            while conn.write_all(&framed).await.is_ok() {}
+                        }
+                        None => tokio::time::sleep(std::time::Duration::from_secs(60)).await,
+                    }
+                });
+            }
+        });
+        format!("http://{addr}/timestamp.json")
+    }
+
+    /// Regression: an error reply's body was read whole before it was cut to
+    /// its first kilobyte, so a server streaming an endless error body held the
+    /// client (and its memory) forever.
+    #[tokio::test]
+    async fn an_endless_error_body_is_read_only_to_its_limit() {
+        let url = raw_server(
+            "HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\n",
+            Some(&[b'x'; 4096]),
+        )
+        .await;
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            Http::new().get(&url, 1024),
+        )
+        .await
+        .expect("the client stops reading the error body");
+        match answered {
+            Err(Error::Http {
+                status: 500,
+                message,
+                ..
+            }) => assert_eq!(message.len(), MAX_ERROR_BODY),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A server that sends its headers and then nothing is given up on after the
+    /// read timeout, not waited on forever.
+    #[tokio::test]
+    async fn a_server_that_stalls_mid_reply_times_out() {
+        let url = raw_server(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            None,
+        )
+        .await;
+        let http = Http::with_timeouts(CONNECT_TIMEOUT, std::time::Duration::from_millis(300));
+        let answered =
+            tokio::time::timeout(std::time::Duration::from_secs(20), http.get(&url, 1024))
+                .await
+                .expect("the read timeout ends the request");
+        assert!(
+            matches!(answered, Err(Error::Transport { .. })),
+            "{answered:?}"
+        );
     }
 
     #[tokio::test]

@@ -399,10 +399,28 @@ impl Session {
             (LocalRole::Snapshot, "snapshot.json"),
         ] {
             if let Some(bytes) = read_optional(&metadata_dir.join(name))? {
-                // A local file that no longer verifies (its keys rotated) is simply
-                // not used, as python-tuf does; the update fetches a fresh one.
-                if let Err(e) = updater.load_local(role, &bytes) {
-                    tracing::debug!(file = name, error = %e, "local metadata not used");
+                match updater.load_local(role, &bytes) {
+                    Ok(()) => {}
+                    // A client that proves its files in the log commits root,
+                    // timestamp and snapshot together, so a local file that no
+                    // longer verifies under the trusted root was damaged or replaced
+                    // behind its back. What it trusted before is its only defence
+                    // against a rollback: the update stops.
+                    Err(source) if proofs.is_some() => {
+                        return Err(Error::Tuf {
+                            file: format!(
+                                "{} (trusted locally)",
+                                metadata_dir.join(name).display()
+                            ),
+                            source,
+                        })
+                    }
+                    // A plain TUF client persists each file as it is trusted, so an
+                    // update cut short after a key rotation leaves a file the new
+                    // root does not verify; it is not used, as python-tuf does.
+                    Err(e) => {
+                        tracing::debug!(file = name, error = %e, "local metadata not used");
+                    }
                 }
             }
         }

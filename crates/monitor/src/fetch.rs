@@ -22,6 +22,11 @@ pub const MAX_GOSSIP_BYTES: u64 = 256 << 10;
 /// tile the last attempt found missing).
 const MAX_TILE_ROUNDS: usize = 8;
 
+/// Most hash tiles one proof computation may fetch. A consistency proof over any
+/// u64-sized tree touches at most two tiles per tile level (8 levels of tiles),
+/// plus their partial forms: a computation that wants more is not a proof.
+pub const MAX_TILES_PER_PROOF: usize = 64;
+
 /// What the log answered for an entry's metadata.
 #[derive(Debug)]
 pub enum Served {
@@ -131,12 +136,20 @@ impl LogClient {
         f: impl Fn(&tlog::tile::TileHashReader<'_, RemoteTiles>) -> tlog::Result<T>,
     ) -> Result<T, Error> {
         let tiles = RemoteTiles::default();
+        let mut fetched = 0usize;
         for _ in 0..MAX_TILE_ROUNDS {
             let reader = tlog::tile::TileHashReader::new(size, &tiles);
             let result = f(&reader);
             let missing = tiles.take_missing();
             if missing.is_empty() {
                 return Ok(result?);
+            }
+            fetched += missing.len();
+            if fetched > MAX_TILES_PER_PROOF {
+                return Err(Error::fetch(
+                    &self.base,
+                    format!("a proof wanting more than {MAX_TILES_PER_PROOF} tiles"),
+                ));
             }
             for tile in missing {
                 let body = self.tile(tile).await?;

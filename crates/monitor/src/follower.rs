@@ -19,11 +19,12 @@ use crate::alerts::{AlertRecord, Alerts};
 use crate::fetch::{LogClient, Served};
 use crate::metrics::Metrics;
 use crate::replay::{AlertKind, Finding, Replay, Watched};
-use crate::state::State;
+use crate::state::{HeardRecord, State};
 use crate::Error;
 use client::Http;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use store::KvStore;
@@ -36,6 +37,11 @@ use tuf::logentry::{Bundled, LogEntry};
 /// Entry bundles kept in memory between verifying a catch-up and replaying it;
 /// beyond this they are fetched again (and checked against the verified leaves).
 pub const MAX_CACHED_BUNDLE_BYTES: usize = 256 << 20;
+
+/// Signed checkpoints ahead of the monitor's tree kept at once. Only the log key
+/// signs them, so more than this is itself a sign of a log gone wrong: an alert,
+/// and the checkpoint is still never vouched for.
+pub const MAX_HEARD_CHECKPOINTS: usize = 64;
 
 /// What a monitor needs.
 #[derive(Clone, Debug)]
@@ -63,6 +69,22 @@ pub struct Config {
     /// Fetch metadata by the bundle (`GET /metadata/bundle/…`) where the log serves
     /// it; otherwise, and for logs that do not, one document at a time.
     pub metadata_bundles: bool,
+    /// The witness policy the log's clients apply. A checkpoint the log serves
+    /// that falls short of it is an alert.
+    pub witnesses: Option<client::WitnessPolicy>,
+    /// Witnesses whose latest cosigned checkpoint of this log is read every
+    /// interval (`GET {url}/checkpoint?origin=…`) and judged like gossip.
+    pub witness_urls: Vec<String>,
+    /// How long an answer to gossip may wait while the monitor follows the log to
+    /// the size of a checkpoint it heard.
+    pub gossip_wait: Duration,
+    /// A heard checkpoint the monitor's verified tree has not reached after this
+    /// long raises `checkpoint_frozen`.
+    pub heard_deadline: Duration,
+    /// The newest verified checkpoint older than this (since the monitor first
+    /// verified a tree of its size) raises `checkpoint_stale`. A live tuflog log
+    /// grows at least as often as its timestamps are re-signed.
+    pub max_checkpoint_age: Option<Duration>,
 }
 
 impl Config {
@@ -80,6 +102,11 @@ impl Config {
             fetch_window: 32,
             metadata_bundles: true,
             replay_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            witnesses: None,
+            witness_urls: Vec::new(),
+            gossip_wait: Duration::from_secs(10),
+            heard_deadline: Duration::from_secs(300),
+            max_checkpoint_age: Some(Duration::from_secs(25 * 3600)),
         }
     }
 }
@@ -120,41 +147,23 @@ pub enum Step {
     Diverged,
 }
 
-/// How a checkpoint heard through gossip compares with the monitor's view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Its tree is (a prefix of) the monitor's.
-    Consistent,
-    /// It is ahead of the monitor and the log proved it consistent.
-    Ahead,
-    /// It cannot be true together with the monitor's view; evidence was written.
-    SplitView,
-    /// It is ahead and the log could not prove it consistent.
-    Unproven,
-}
+/// How a heard checkpoint compares with the monitor's view: the wire type the
+/// client reads.
+pub use client::gossip::Verdict;
 
-impl Verdict {
-    /// A stable label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Consistent => "consistent",
-            Verdict::Ahead => "ahead",
-            Verdict::SplitView => client::gossip::VERDICT_SPLIT_VIEW,
-            Verdict::Unproven => client::gossip::VERDICT_UNPROVEN,
-        }
-    }
-}
-
-/// Where a checkpoint larger than the monitor's view came from.
+/// Why a checkpoint larger than the monitor's verified view is judged from the
+/// log's tiles.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
-    /// The log's checkpoint, whose entries did not hash to its root.
+    /// The entries the log served for it (served or heard) did not hash to its
+    /// root.
     Entries,
-    /// The log's checkpoint, no larger than the leaves replayed but larger than
-    /// the latest verified checkpoint (after a restart mid-catch-up).
+    /// It is no larger than the leaves replayed but larger than the latest
+    /// verified checkpoint (after a restart mid-catch-up).
     Tiles,
-    /// A peer or a client.
-    Gossip,
+    /// It was heard (from a client, a peer or a witness), and the log did not
+    /// serve the monitor its entries.
+    Heard,
 }
 
 impl Source {
@@ -162,7 +171,7 @@ impl Source {
         match self {
             Source::Entries => "the entries the log serves",
             Source::Tiles => "the log's tiles",
-            Source::Gossip => "a gossiped checkpoint's entries",
+            Source::Heard => "a heard checkpoint's entries",
         }
     }
 }
@@ -180,6 +189,15 @@ struct View {
     latest: Option<Signed>,
 }
 
+/// Checkpoints heard ahead of the tree, as stored, and when a catch-up to each
+/// last failed (so repeated gossip of one checkpoint does not make the monitor
+/// hammer the log).
+#[derive(Default)]
+struct Heard {
+    kept: Vec<HeardRecord>,
+    failed: HashMap<String, Instant>,
+}
+
 /// A monitor of one log.
 pub struct Monitor {
     config: Config,
@@ -187,10 +205,20 @@ pub struct Monitor {
     http: Http,
     state: State,
     view: RwLock<View>,
+    /// When a tree of the latest verified checkpoint's size was first verified.
+    verified_at: AtomicU64,
+    heard: Mutex<Heard>,
     replay: Mutex<Replay>,
     stepping: tokio::sync::Mutex<()>,
     alerts: Alerts,
     metrics: Arc<Metrics>,
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Monitor {
@@ -217,9 +245,15 @@ impl Monitor {
         if let Some(l) = &latest {
             metrics.set_verified_size(l.checkpoint.size());
         }
+        if let Some(policy) = &config.witnesses {
+            policy
+                .check(&config.log_key)
+                .map_err(|e| Error::Damaged(format!("witness policy: {e}")))?;
+        }
         let http = Http::new();
         let mut replay = stored.replay;
         replay.watch(Watched::from_names(&config.watch));
+        metrics.set_heard_pending(stored.heard.len());
         Ok(Monitor {
             log: LogClient::new(&config.log_url, http.clone()),
             alerts: Alerts::new(metrics.clone(), config.webhook.clone(), http.clone()),
@@ -229,6 +263,11 @@ impl Monitor {
             view: RwLock::new(View {
                 tree: stored.tree,
                 latest,
+            }),
+            verified_at: AtomicU64::new(stored.checkpoint_at.unwrap_or_else(unix_now)),
+            heard: Mutex::new(Heard {
+                kept: stored.heard,
+                failed: HashMap::new(),
             }),
             replay: Mutex::new(replay),
             stepping: tokio::sync::Mutex::new(()),
@@ -279,7 +318,9 @@ impl Monitor {
         })
     }
 
-    /// One follow step (see the module docs).
+    /// One follow step (see the module docs), then the checkpoints heard ahead of
+    /// the tree: each is followed as far as the log allows, and judged once the
+    /// tree passes its size. Last, the freshness checks.
     pub async fn follow_once(&self, progress: &dyn Progress) -> Result<Step, Error> {
         let started = Instant::now();
         let result = self.step(progress).await;
@@ -289,18 +330,104 @@ impl Monitor {
         if result.is_err() {
             self.metrics.follow_errors_total.inc();
         }
+        self.pursue_heard(progress).await;
+        self.check_freshness();
         result
     }
 
     async fn step(&self, progress: &dyn Progress) -> Result<Step, Error> {
         let _one_at_a_time = self.stepping.lock().await;
-        let heard = self.open_note(&self.log.checkpoint().await?)?;
+        // Taken before the log is asked, so that a checkpoint heard while it
+        // answers is not held against it.
+        let known = self.known_size();
+        let bytes = self.log.checkpoint().await?;
+        let served = self.open_note(&bytes)?;
+        self.check_served(&served, &bytes, known);
+        Ok(self.advance_to(&served, Source::Entries, progress).await?.0)
+    }
+
+    /// The largest size the log signed that the monitor verified or heard, and
+    /// whether it was only heard.
+    fn known_size(&self) -> (u64, bool) {
+        let verified = self
+            .read_view()
+            .latest
+            .as_ref()
+            .map_or(0, |l| l.checkpoint.size());
+        let heard = self
+            .lock_heard()
+            .kept
+            .iter()
+            .filter_map(|h| note_size(&h.note))
+            .max()
+            .unwrap_or(0);
+        if heard > verified {
+            (heard, true)
+        } else {
+            (verified, false)
+        }
+    }
+
+    /// The checks on the checkpoint the log serves the monitor: it may not go back
+    /// from a size the log signed before (a rollback, or a freeze once the monitor
+    /// has verified past it through a checkpoint someone else was shown), and it
+    /// must meet the witness policy the log's clients apply.
+    fn check_served(&self, served: &Signed, bytes: &[u8], (known, only_heard): (u64, bool)) {
+        let size = served.checkpoint.size();
+        if size < known {
+            let how = if only_heard {
+                "heard (signed by the log)"
+            } else {
+                "verified"
+            };
+            self.alerts.raise(
+                AlertRecord::log(
+                    AlertKind::CheckpointRollback,
+                    format!(
+                        "the log at {} serves checkpoint {size}, smaller than checkpoint {known} the monitor {how}: it went back, or shows the monitor a frozen view",
+                        self.config.log_url
+                    ),
+                    None,
+                ),
+                Some(format!("rollback/{known}/{}", served.note)),
+            );
+        }
+        if let Some(policy) = &self.config.witnesses {
+            let cosigned = tlog::checkpoint::open(bytes, &self.config.log_key, &policy.witnesses)
+                .map(|v| policy.cosigners(&v, Some(unix_now())))
+                .unwrap_or(0);
+            if cosigned < policy.threshold {
+                self.alerts.raise(
+                    AlertRecord::log(
+                        AlertKind::WitnessPolicy,
+                        format!(
+                            "the log serves checkpoint {size} with {cosigned} of the {} witness cosignatures its clients require: clients with the policy refuse it",
+                            policy.threshold
+                        ),
+                        None,
+                    ),
+                    Some(format!("witness-policy/{}", served.note)),
+                );
+            }
+        }
+    }
+
+    /// Takes the monitor's tree to `heard`'s size (the caller holds `stepping`):
+    /// fetches the new entries, requires them to hash to the signed root, and
+    /// replays them. A checkpoint within the tree is judged against it. Then the
+    /// heard checkpoints the tree now passes are judged.
+    async fn advance_to(
+        &self,
+        heard: &Signed,
+        source: Source,
+        progress: &dyn Progress,
+    ) -> Result<(Step, Verdict), Error> {
         let size = self.size();
         let new_size = heard.checkpoint.size();
         if new_size <= size {
-            return Ok(match self.judge_within(&heard).await? {
-                Verdict::Consistent => Step::UpToDate,
-                _ => Step::Diverged,
+            return Ok(match self.judge_within(heard).await? {
+                Verdict::Consistent => (Step::UpToDate, Verdict::Consistent),
+                v => (Step::Diverged, v),
             });
         }
         // The new leaves, verified against the signed root before any is replayed.
@@ -314,15 +441,19 @@ impl Monitor {
             range.root()
         };
         if root != *heard.checkpoint.root() {
-            self.diverged(&heard, Source::Entries).await?;
-            return Ok(Step::Diverged);
+            let verdict = self.diverged(heard, source).await?;
+            return Ok((Step::Diverged, verdict));
         }
-        self.replay_range(size, &leaves, cached, &heard, progress)
+        self.replay_range(size, &leaves, cached, heard, progress)
             .await?;
-        Ok(Step::Advanced {
-            from: size,
-            to: new_size,
-        })
+        self.settle_heard().await;
+        Ok((
+            Step::Advanced {
+                from: size,
+                to: new_size,
+            },
+            Verdict::Consistent,
+        ))
     }
 
     /// Fetches the entry bundles of `from..to` and hashes their leaves; keeps the
@@ -511,14 +642,15 @@ impl Monitor {
         Ok(())
     }
 
-    /// Stores a judged batch, with `heard` when it is the last.
+    /// Stores a judged batch, with `heard` when it is the last (and the time, as
+    /// when a tree of its size was first verified).
     fn store_batch(&self, u: &Unsaved, heard: &Signed) -> Result<(), Error> {
         let view = self.read_view();
         self.state.save(
             &view.tree,
             u.from,
             &u.changes,
-            u.done.then_some(heard.note.as_str()),
+            u.done.then(|| (heard.note.as_str(), unix_now())),
         )
     }
 
@@ -527,6 +659,7 @@ impl Monitor {
         self.metrics.entries_replayed_total.inc_by(u.to - u.from);
         if u.done {
             self.metrics.set_verified_size(u.to);
+            self.verified_at.store(unix_now(), Ordering::Relaxed);
         }
         self.report(&u.findings);
         progress.advance(u.to - u.from);
@@ -582,9 +715,11 @@ impl Monitor {
                 if newer {
                     // A checkpoint for leaves already replayed (after a restart
                     // mid-catch-up): it becomes the latest verified.
-                    self.state.save_checkpoint(&heard.note)?;
+                    let now = unix_now();
+                    self.state.save_checkpoint(&heard.note, now)?;
                     self.write_view().latest = Some(heard.clone());
                     self.metrics.set_verified_size(m);
+                    self.verified_at.store(now, Ordering::Relaxed);
                 }
                 Ok(Verdict::Consistent)
             }
@@ -611,10 +746,11 @@ impl Monitor {
     }
 
     /// Judges `heard`, signed by the log and larger than the monitor's latest
-    /// verified checkpoint, from the log's own tiles: a checkpoint they prove
-    /// consistent is ahead (heard through gossip) or was served with the wrong
-    /// entries (followed); one they prove inconsistent is a split view, with
-    /// evidence; one they cannot prove either way is unproven.
+    /// verified checkpoint, from the log's own tiles: one they prove inconsistent
+    /// is a split view, with evidence; one they cannot prove either way is
+    /// unproven. One they prove consistent was served with the wrong entries
+    /// (`Entries`, `Tiles`), or is still `Behind` (`Heard`: the monitor could not
+    /// fetch its entries, so it vouches for nothing).
     async fn diverged(&self, heard: &Signed, source: Source) -> Result<Verdict, Error> {
         // Every tree extends the empty one: only a non-empty view can be forked.
         let ours = self
@@ -623,8 +759,8 @@ impl Monitor {
             .clone()
             .filter(|l| l.checkpoint.size() > 0);
         let Some(ours) = ours else {
-            if source == Source::Gossip {
-                return Ok(Verdict::Ahead);
+            if source == Source::Heard {
+                return Ok(Verdict::Behind);
             }
             self.alerts.raise(
                 AlertRecord::log(
@@ -655,8 +791,8 @@ impl Monitor {
             Err(Error::Evidence("the heard checkpoint is not larger".into()))
         };
         match proven {
-            Ok((old, _)) if old == *ours.checkpoint.root() && source == Source::Gossip => {
-                Ok(Verdict::Ahead)
+            Ok((old, _)) if old == *ours.checkpoint.root() && source == Source::Heard => {
+                Ok(Verdict::Behind)
             }
             Ok((old, _)) if old == *ours.checkpoint.root() => {
                 // The log's tree extends the monitor's: the entries it served were
@@ -733,14 +869,14 @@ impl Monitor {
         Ok(())
     }
 
-    /// Judges a checkpoint heard from a peer or a client.
-    pub async fn hear(&self, note: &[u8]) -> Result<Verdict, Error> {
+    /// Judges a checkpoint heard from `from` (a client, a peer, a witness). One
+    /// ahead of the tree is kept durably until the tree passes it, and the monitor
+    /// follows the log to its size first, waiting at most `gossip_wait`: only a
+    /// checkpoint whose every entry the monitor has fetched, hashed into its own
+    /// tree and replayed is [`Verdict::Consistent`].
+    pub async fn hear(self: &Arc<Self>, note: &[u8], from: &str) -> Result<Verdict, Error> {
         let heard = self.open_note(note)?;
-        let verdict = if heard.checkpoint.size() <= self.size() {
-            self.judge_within(&heard).await?
-        } else {
-            self.diverged(&heard, Source::Gossip).await?
-        };
+        let verdict = self.judge_heard(heard, from).await?;
         self.metrics
             .gossip_checkpoints_total
             .with_label_values(&[verdict.as_str()])
@@ -748,13 +884,271 @@ impl Monitor {
         Ok(verdict)
     }
 
+    async fn judge_heard(self: &Arc<Self>, heard: Signed, from: &str) -> Result<Verdict, Error> {
+        if heard.checkpoint.size() <= self.size() {
+            return self.judge_within(&heard).await;
+        }
+        if let Some(verdict) = self.keep_heard(&heard, from)? {
+            return Ok(verdict);
+        }
+        if !self.failed_lately(&heard.note) {
+            // In a task of its own: a catch-up cut short by the wait would leave a
+            // batch judged but not stored. Past the wait it goes on, and the
+            // checkpoint is judged when the tree passes it.
+            let monitor = self.clone();
+            let target = heard.clone();
+            let task = tokio::spawn(async move { monitor.catch_up_to(&target).await });
+            match tokio::time::timeout(self.config.gossip_wait, task).await {
+                Err(_) => return Ok(Verdict::Behind),
+                Ok(Ok(Ok(Some(verdict)))) => return Ok(verdict),
+                Ok(Ok(Ok(None))) => {}
+                Ok(Ok(Err(e))) => {
+                    tracing::info!(from, error = %e, "could not follow the log to a heard checkpoint");
+                    self.catch_up_failed(&heard.note);
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(from, error = %e, "a catch-up task failed");
+                    self.catch_up_failed(&heard.note);
+                }
+            }
+        }
+        if heard.checkpoint.size() <= self.size() {
+            return self.judge_within(&heard).await;
+        }
+        // The log would not take the monitor there; its own tiles may still prove
+        // the checkpoint a fork.
+        self.diverged(&heard, Source::Heard).await
+    }
+
+    /// Follows the log to `heard`'s size from its tiles; `Some` verdict when its
+    /// entries do not lead there.
+    async fn catch_up_to(&self, heard: &Signed) -> Result<Option<Verdict>, Error> {
+        let _one_at_a_time = self.stepping.lock().await;
+        if self.size() >= heard.checkpoint.size() {
+            return Ok(None);
+        }
+        Ok(
+            match self.advance_to(heard, Source::Entries, &NoProgress).await? {
+                (Step::Diverged, v) => Some(v),
+                _ => None,
+            },
+        )
+    }
+
+    fn lock_heard(&self) -> std::sync::MutexGuard<'_, Heard> {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn failed_lately(&self, note: &str) -> bool {
+        let pause = self.config.interval.min(Duration::from_secs(60));
+        self.lock_heard()
+            .failed
+            .get(note)
+            .is_some_and(|at| at.elapsed() < pause)
+    }
+
+    fn catch_up_failed(&self, note: &str) {
+        let mut heard = self.lock_heard();
+        if heard.failed.len() >= MAX_HEARD_CHECKPOINTS {
+            heard.failed.clear();
+        }
+        heard.failed.insert(note.to_string(), Instant::now());
+    }
+
+    /// Keeps `heard` (ahead of the tree) durably. `Some` verdict when that
+    /// already settles it: another signed checkpoint of the same size with another
+    /// root (a split view, evidence at once), or no room left.
+    fn keep_heard(&self, heard: &Signed, from: &str) -> Result<Option<Verdict>, Error> {
+        let mut kept = self.lock_heard();
+        let size = heard.checkpoint.size();
+        let mut twin = None;
+        for record in &kept.kept {
+            if record.note == heard.note {
+                return Ok(None);
+            }
+            if let Ok(other) = self.open_note(record.note.as_bytes()) {
+                if other.checkpoint.size() == size
+                    && other.checkpoint.root() == heard.checkpoint.root()
+                {
+                    return Ok(None);
+                }
+                if other.checkpoint.size() == size {
+                    twin = Some(other);
+                }
+            }
+        }
+        if let Some(other) = twin {
+            drop(kept);
+            let evidence = Evidence::new(
+                &self.config.log_key,
+                &other.note,
+                &heard.note,
+                None,
+                format!(
+                    "two checkpoints of size {size}, both signed by the log, with different roots (the second heard from {from})"
+                ),
+            )?;
+            self.split_view(&evidence)?;
+            return Ok(Some(Verdict::SplitView));
+        }
+        if kept.kept.len() >= MAX_HEARD_CHECKPOINTS {
+            drop(kept);
+            self.alerts.raise(
+                AlertRecord::log(
+                    AlertKind::UnprovenCheckpoint,
+                    format!(
+                        "more than {MAX_HEARD_CHECKPOINTS} checkpoints signed by the log are ahead of the monitor's tree; checkpoint {size} heard from {from} was not kept"
+                    ),
+                    None,
+                ),
+                Some(format!("heard-overflow/{}", heard.note)),
+            );
+            return Ok(Some(Verdict::Unproven));
+        }
+        kept.kept.push(HeardRecord {
+            note: heard.note.clone(),
+            heard_at: unix_now(),
+            from: from.to_string(),
+        });
+        self.state.save_heard(&kept.kept)?;
+        self.metrics.set_heard_pending(kept.kept.len());
+        Ok(None)
+    }
+
+    /// Judges every kept checkpoint the tree now covers, and forgets it.
+    async fn settle_heard(&self) {
+        let size = self.size();
+        let due: Vec<HeardRecord> = self
+            .lock_heard()
+            .kept
+            .iter()
+            .filter(|h| note_size(&h.note).is_none_or(|s| s <= size))
+            .cloned()
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        for record in &due {
+            match self.open_note(record.note.as_bytes()) {
+                Ok(heard) => match self.judge_within(&heard).await {
+                    Ok(verdict) => tracing::info!(
+                        size = heard.checkpoint.size(),
+                        from = %record.from,
+                        %verdict,
+                        "a heard checkpoint judged"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "a heard checkpoint could not be judged"),
+                },
+                Err(e) => tracing::warn!(error = %e, "a kept checkpoint no longer verifies"),
+            }
+        }
+        let mut kept = self.lock_heard();
+        kept.kept.retain(|h| !due.contains(h));
+        if let Err(e) = self.state.save_heard(&kept.kept) {
+            tracing::warn!(error = %e, "storing the heard checkpoints failed");
+        }
+        self.metrics.set_heard_pending(kept.kept.len());
+    }
+
+    /// Tries to follow the log to each kept checkpoint it has not reached, the
+    /// smallest first (at most once per interval each).
+    async fn pursue_heard(&self, progress: &dyn Progress) {
+        let mut ahead: Vec<Signed> = {
+            let kept = self.lock_heard();
+            kept.kept
+                .iter()
+                .filter_map(|h| self.open_note(h.note.as_bytes()).ok())
+                .collect()
+        };
+        ahead.sort_by_key(|h| h.checkpoint.size());
+        for heard in ahead {
+            if heard.checkpoint.size() <= self.size() || self.failed_lately(&heard.note) {
+                continue;
+            }
+            let _one_at_a_time = self.stepping.lock().await;
+            let outcome = self.advance_to(&heard, Source::Entries, progress).await;
+            if !matches!(outcome, Ok((Step::Advanced { .. }, _))) {
+                self.catch_up_failed(&heard.note);
+            }
+        }
+        self.settle_heard().await;
+    }
+
+    /// Freshness: the newest verified checkpoint may not be older than
+    /// `max_checkpoint_age`, and a heard size must be reached within
+    /// `heard_deadline`.
+    fn check_freshness(&self) {
+        let now = unix_now();
+        let age = self.refresh_age_metric(now);
+        let latest = self.read_view().latest.clone();
+        if let (Some(max), Some(latest)) = (self.config.max_checkpoint_age, latest) {
+            if age > max.as_secs() {
+                self.alerts.raise(
+                    AlertRecord::log(
+                        AlertKind::CheckpointStale,
+                        format!(
+                            "the newest checkpoint verified, of size {}, was first verified {age} s ago (more than {} s): the log stopped growing, or shows the monitor a frozen view",
+                            latest.checkpoint.size(),
+                            max.as_secs()
+                        ),
+                        None,
+                    ),
+                    Some(format!("stale/{}", latest.note)),
+                );
+            }
+        }
+        let size = self.size();
+        let overdue: Vec<HeardRecord> = self
+            .lock_heard()
+            .kept
+            .iter()
+            .filter(|h| {
+                note_size(&h.note).is_some_and(|s| s > size)
+                    && h.heard_at
+                        .saturating_add(self.config.heard_deadline.as_secs())
+                        <= now
+            })
+            .cloned()
+            .collect();
+        for h in overdue {
+            self.alerts.raise(
+                AlertRecord::log(
+                    AlertKind::CheckpointFrozen,
+                    format!(
+                        "checkpoint {} signed by the log, heard from {} {} s ago, is still ahead of everything the log let the monitor verify (size {size})",
+                        note_size(&h.note).unwrap_or(0),
+                        h.from,
+                        now.saturating_sub(h.heard_at)
+                    ),
+                    None,
+                ),
+                Some(format!("frozen/{}", h.note)),
+            );
+        }
+    }
+
+    /// Sets the age gauge; returns the age in seconds.
+    fn refresh_age_metric(&self, now: u64) -> u64 {
+        let age = now.saturating_sub(self.verified_at.load(Ordering::Relaxed));
+        if self.read_view().latest.is_some() {
+            self.metrics.set_checkpoint_age(age);
+        }
+        age
+    }
+
+    /// The metrics, with the checkpoint age as of now.
+    pub fn render_metrics(&self) -> String {
+        self.refresh_age_metric(unix_now());
+        self.metrics.render()
+    }
+
     /// Polls every peer's `GET /gossip/checkpoints` and judges what it reports.
-    pub async fn poll_peers(&self) {
+    pub async fn poll_peers(self: &Arc<Self>) {
         for peer in &self.config.peers {
             match crate::http::fetch_peer(&self.http, peer).await {
                 Ok(notes) => {
                     for note in notes {
-                        if let Err(e) = self.hear(note.as_bytes()).await {
+                        if let Err(e) = self.hear(note.as_bytes(), &format!("peer {peer}")).await {
                             tracing::debug!(peer, error = %e, "a peer's checkpoint was not judged");
                         }
                     }
@@ -763,6 +1157,35 @@ impl Monitor {
             }
         }
     }
+
+    /// Reads every configured witness's latest cosigned checkpoint of the log
+    /// (`GET {url}/checkpoint?origin=…`) and judges it like gossip: a witness
+    /// that cosigned a fork first is how the monitor hears of it.
+    pub async fn poll_witnesses(self: &Arc<Self>) {
+        for url in &self.config.witness_urls {
+            match crate::http::fetch_witness(&self.http, url, self.config.log_key.name().as_str())
+                .await
+            {
+                Ok(Some(note)) => {
+                    if let Err(e) = self.hear(&note, &format!("witness {url}")).await {
+                        tracing::info!(witness = %url, error = %e, "a witness's checkpoint was not judged");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::info!(witness = %url, error = %e, "witness poll failed"),
+            }
+        }
+    }
+
+    /// Signed checkpoints heard ahead of the tree, not yet judged.
+    pub fn heard_pending(&self) -> usize {
+        self.lock_heard().kept.len()
+    }
+}
+
+/// The size a checkpoint note claims (unverified; for ordering only).
+fn note_size(note: &str) -> Option<u64> {
+    note.lines().nth(1)?.parse().ok()
 }
 
 /// What fetching a batch takes, owned, so that the fetch runs on the runtime while

@@ -13,7 +13,8 @@ use axum::Router;
 use client::Http;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -22,6 +23,37 @@ pub const MAX_GOSSIP_NOTE_BYTES: usize = tlog::note::MAX_NOTE_BYTES;
 
 /// Most checkpoints a peer's answer may list.
 pub const MAX_PEER_CHECKPOINTS: usize = 64;
+
+/// Gossip requests answered per second, all senders together, beyond a burst of
+/// as many; the rest get 429. A monitor must not be a lever on the log: each
+/// checkpoint ahead of it can cost a catch-up.
+pub const MAX_GOSSIP_PER_SECOND: u32 = 50;
+
+/// A token bucket over all gossip requests.
+struct GossipLimit {
+    tokens: f64,
+    at: Instant,
+}
+
+impl GossipLimit {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let rate = f64::from(MAX_GOSSIP_PER_SECOND);
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * rate).min(rate);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Served {
+    monitor: Arc<Monitor>,
+    limit: Mutex<GossipLimit>,
+}
 
 /// `GET /gossip/checkpoints`: the latest verified checkpoint per log.
 #[derive(Debug, Serialize, Deserialize)]
@@ -43,6 +75,13 @@ use client::gossip::GossipReply;
 
 /// The monitor's routes.
 pub fn router(monitor: Arc<Monitor>) -> Router {
+    let served = Arc::new(Served {
+        monitor,
+        limit: Mutex::new(GossipLimit {
+            tokens: f64::from(MAX_GOSSIP_PER_SECOND),
+            at: Instant::now(),
+        }),
+    });
     Router::new()
         .route(
             "/gossip/checkpoint",
@@ -52,7 +91,7 @@ pub fn router(monitor: Arc<Monitor>) -> Router {
         .route("/alerts", get(alerts))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
-        .with_state(monitor)
+        .with_state(served)
 }
 
 /// Serves `monitor` on `listener`, follows its log and polls its peers every
@@ -73,6 +112,7 @@ pub async fn run(
                     Err(e) => tracing::warn!(error = %e, "follow step failed"),
                 }
                 monitor.poll_peers().await;
+                monitor.poll_witnesses().await;
                 tokio::select! {
                     _ = tokio::time::sleep(monitor.config().interval) => {}
                     _ = stop.wait_for(|s| *s) => return,
@@ -93,10 +133,19 @@ pub async fn run(
     served
 }
 
-async fn gossip_checkpoint(State(monitor): State<Arc<Monitor>>, body: Bytes) -> Response {
-    match monitor.hear(&body).await {
+async fn gossip_checkpoint(State(served): State<Arc<Served>>, body: Bytes) -> Response {
+    if !served
+        .limit
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
+        return (StatusCode::TOO_MANY_REQUESTS, "too many gossip requests\n").into_response();
+    }
+    let monitor = &served.monitor;
+    match monitor.hear(&body, "a client").await {
         Ok(verdict) => json(&GossipReply {
-            verdict: verdict.as_str().into(),
+            verdict,
             size: monitor.size(),
         }),
         Err(e @ (Error::Log(_) | Error::Evidence(_))) => {
@@ -106,7 +155,8 @@ async fn gossip_checkpoint(State(monitor): State<Arc<Monitor>>, body: Bytes) -> 
     }
 }
 
-async fn gossip_checkpoints(State(monitor): State<Arc<Monitor>>) -> Response {
+async fn gossip_checkpoints(State(served): State<Arc<Served>>) -> Response {
+    let monitor = &served.monitor;
     let checkpoints = monitor
         .latest_note()
         .map(|note| LogCheckpoint {
@@ -118,8 +168,8 @@ async fn gossip_checkpoints(State(monitor): State<Arc<Monitor>>) -> Response {
     json(&Checkpoints { checkpoints })
 }
 
-async fn alerts(State(monitor): State<Arc<Monitor>>) -> Response {
-    json(&monitor.alerts().recent())
+async fn alerts(State(served): State<Arc<Served>>) -> Response {
+    json(&served.monitor.alerts().recent())
 }
 
 fn json(value: &impl Serialize) -> Response {
@@ -129,10 +179,10 @@ fn json(value: &impl Serialize) -> Response {
     }
 }
 
-async fn metrics(State(monitor): State<Arc<Monitor>>) -> impl IntoResponse {
+async fn metrics(State(served): State<Arc<Served>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        monitor.metrics().render(),
+        served.monitor.render_metrics(),
     )
 }
 
@@ -151,4 +201,21 @@ pub async fn fetch_peer(http: &Http, peer: &str) -> Result<Vec<String>, Error> {
         .take(MAX_PEER_CHECKPOINTS)
         .map(|c| c.note)
         .collect())
+}
+
+/// A witness's latest cosigned checkpoint of the log `origin` (`GET
+/// {witness}/checkpoint?origin=…`); `None` when it has cosigned none.
+pub async fn fetch_witness(
+    http: &Http,
+    witness: &str,
+    origin: &str,
+) -> Result<Option<Vec<u8>>, Error> {
+    let url = format!(
+        "{}/checkpoint?origin={}",
+        witness.trim_end_matches('/'),
+        tuf::client::encode_role_name(origin)
+    );
+    http.get(&url, tlog::note::MAX_NOTE_BYTES as u64)
+        .await
+        .map_err(|e| Error::fetch(&url, e))
 }

@@ -21,6 +21,11 @@ pub struct Metrics {
     pub gossip_checkpoints_total: IntCounterVec,
     /// Time per follow step.
     pub follow_step_duration_seconds: Histogram,
+    /// Seconds since a tree of the latest verified checkpoint's size was first
+    /// verified.
+    pub verified_checkpoint_age_seconds: IntGauge,
+    /// Signed checkpoints heard ahead of the tree, kept until it passes them.
+    pub heard_checkpoints_pending: IntGauge,
 }
 
 impl Metrics {
@@ -64,6 +69,16 @@ impl Metrics {
             )
             .buckets(prometheus::exponential_buckets(0.001, 4.0, 10)?),
         )?;
+        let verified_checkpoint_age_seconds = IntGauge::new(
+            "tuflog_monitor_verified_checkpoint_age_seconds",
+            "Seconds since a tree of the latest verified checkpoint's size was first verified",
+        )?;
+        let heard_checkpoints_pending = IntGauge::new(
+            "tuflog_monitor_heard_checkpoints_pending",
+            "Signed checkpoints heard ahead of the monitor's tree, not yet judged",
+        )?;
+        registry.register(Box::new(verified_checkpoint_age_seconds.clone()))?;
+        registry.register(Box::new(heard_checkpoints_pending.clone()))?;
         registry.register(Box::new(alerts_total.clone()))?;
         registry.register(Box::new(watched_versions_total.clone()))?;
         registry.register(Box::new(entries_replayed_total.clone()))?;
@@ -80,7 +95,21 @@ impl Metrics {
             follow_errors_total,
             gossip_checkpoints_total,
             follow_step_duration_seconds,
+            verified_checkpoint_age_seconds,
+            heard_checkpoints_pending,
         })
+    }
+
+    /// Records the latest verified checkpoint's age.
+    pub fn set_checkpoint_age(&self, seconds: u64) {
+        self.verified_checkpoint_age_seconds
+            .set(i64::try_from(seconds).unwrap_or(i64::MAX));
+    }
+
+    /// Records how many heard checkpoints wait to be judged.
+    pub fn set_heard_pending(&self, n: usize) {
+        self.heard_checkpoints_pending
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Records `size` as the latest verified tree size.

@@ -71,6 +71,17 @@ pub enum AlertKind {
     BadEntries,
     /// The log commits to metadata it does not serve.
     MetadataUnavailable,
+    /// The log served a checkpoint smaller than one it signed that the monitor
+    /// verified or heard (a rollback, or a view frozen for the monitor).
+    CheckpointRollback,
+    /// A checkpoint the log signed, heard from someone, that the monitor's tree
+    /// has not reached within the deadline: the log does not let it verify what
+    /// it shows others.
+    CheckpointFrozen,
+    /// The newest verified checkpoint is older than the maximum age.
+    CheckpointStale,
+    /// The log serves a checkpoint short of the witness policy its clients apply.
+    WitnessPolicy,
 }
 
 impl AlertKind {
@@ -90,6 +101,10 @@ impl AlertKind {
             AlertKind::UnprovenCheckpoint => "unproven_checkpoint",
             AlertKind::BadEntries => "bad_entries",
             AlertKind::MetadataUnavailable => "metadata_unavailable",
+            AlertKind::CheckpointRollback => "checkpoint_rollback",
+            AlertKind::CheckpointFrozen => "checkpoint_frozen",
+            AlertKind::CheckpointStale => "checkpoint_stale",
+            AlertKind::WitnessPolicy => "witness_policy",
         }
     }
 }

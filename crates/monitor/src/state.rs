@@ -15,6 +15,10 @@ use tlog::{Hash, MemoryHashStore, NodeId};
 
 const LOG_KEY: &[u8] = b"monitor/log";
 const CHECKPOINT: &[u8] = b"monitor/checkpoint";
+/// When the stored checkpoint's size was first verified (seconds since the epoch).
+const CHECKPOINT_AT: &[u8] = b"monitor/checkpoint_at";
+/// Checkpoints heard ahead of the monitor's tree, kept until it passes them.
+const HEARD: &[u8] = b"monitor/heard";
 const SIZE: &[u8] = b"monitor/size";
 const LEAVES: &[u8] = b"monitor/leaves/";
 const REPO: &[u8] = b"monitor/repo/";
@@ -24,6 +28,10 @@ const LOGGED: &[u8] = b"monitor/logged/";
 pub struct Stored {
     /// The latest verified checkpoint note.
     pub checkpoint: Option<String>,
+    /// When a checkpoint of its size was first verified (seconds since the epoch).
+    pub checkpoint_at: Option<u64>,
+    /// Signed checkpoints heard ahead of the tree, not yet judged.
+    pub heard: Vec<HeardRecord>,
     /// Every leaf replayed.
     pub tree: MemoryHashStore,
     /// The replay.
@@ -34,6 +42,18 @@ pub struct Stored {
 #[derive(Clone)]
 pub struct State {
     kv: Arc<dyn KvStore>,
+}
+
+/// A signed checkpoint heard ahead of the monitor's tree, kept durably until the
+/// tree passes its size and it is judged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeardRecord {
+    /// The note as heard.
+    pub note: String,
+    /// When it was first heard (seconds since the epoch).
+    pub heard_at: u64,
+    /// Who told the monitor (a client, a peer, a witness).
+    pub from: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -200,21 +220,37 @@ impl State {
             Ok(())
         })?;
         let replay = Replay::restore(repos, logged).map_err(Error::Damaged)?;
+        let checkpoint_at = match self.kv.get(CHECKPOINT_AT)? {
+            Some(b) => {
+                Some(u64::from_be_bytes(b.as_slice().try_into().map_err(
+                    |_| Error::Damaged("stored checkpoint time".into()),
+                )?))
+            }
+            None => None,
+        };
+        let heard = match self.kv.get(HEARD)? {
+            Some(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::Damaged(format!("stored heard checkpoints: {e}")))?,
+            None => Vec::new(),
+        };
         Ok(Stored {
             checkpoint,
+            checkpoint_at,
+            heard,
             tree,
             replay,
         })
     }
 
     /// Stores, in one synced write: the leaves of `tree` from `from` on, its size,
-    /// the replay's changes and, when given, the new latest checkpoint.
+    /// the replay's changes and, when given, the new latest checkpoint and when its
+    /// size was first verified.
     pub fn save(
         &self,
         tree: &MemoryHashStore,
         from: u64,
         changes: &Changes,
-        checkpoint: Option<&str>,
+        checkpoint: Option<(&str, u64)>,
     ) -> Result<(), Error> {
         let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let per_tile = MAX_BUNDLE_ENTRIES as u64;
@@ -267,8 +303,9 @@ impl State {
                 l.sha256.as_bytes().to_vec(),
             ));
         }
-        if let Some(note) = checkpoint {
+        if let Some((note, at)) = checkpoint {
             pairs.push((CHECKPOINT.to_vec(), note.as_bytes().to_vec()));
+            pairs.push((CHECKPOINT_AT.to_vec(), be(at).to_vec()));
         }
         let refs: Vec<(&[u8], &[u8])> = pairs
             .iter()
@@ -277,9 +314,17 @@ impl State {
         Ok(self.kv.put_all(&refs)?)
     }
 
-    /// Stores a new latest checkpoint alone.
-    pub fn save_checkpoint(&self, note: &str) -> Result<(), Error> {
-        Ok(self.kv.put_all(&[(CHECKPOINT, note.as_bytes())])?)
+    /// Stores a new latest checkpoint alone, with when its size was first verified.
+    pub fn save_checkpoint(&self, note: &str, at: u64) -> Result<(), Error> {
+        Ok(self
+            .kv
+            .put_all(&[(CHECKPOINT, note.as_bytes()), (CHECKPOINT_AT, &be(at))])?)
+    }
+
+    /// Replaces the checkpoints heard ahead of the tree (one synced write).
+    pub fn save_heard(&self, heard: &[HeardRecord]) -> Result<(), Error> {
+        let bytes = serde_json::to_vec(heard).map_err(|e| Error::Damaged(e.to_string()))?;
+        Ok(self.kv.put_all(&[(HEARD, &bytes)])?)
     }
 }
 

@@ -210,10 +210,7 @@ async fn submit(
         .await
         .map_err(|e| other(&e))?;
     let status = resp.status();
-    let reply = resp.bytes().await.map_err(|e| other(&e))?;
-    if reply.len() > MAX_WITNESS_REPLY_BYTES {
-        return Err(Refused::Other(format!("a {}-byte reply", reply.len())));
-    }
+    let reply = read_reply(resp).await?;
     let text = String::from_utf8_lossy(&reply);
     if status == reqwest::StatusCode::CONFLICT {
         // "409 Conflict ... the tree size of the latest cosigned checkpoint."
@@ -246,4 +243,65 @@ async fn submit(
         .find(|l| l.starts_with(&prefix))
         .ok_or_else(|| Refused::Other("no cosignature line".into()))?;
     Ok(format!("{line}\n"))
+}
+
+/// A witness's reply, read no further than [`MAX_WITNESS_REPLY_BYTES`]: a witness
+/// (or whatever answers at its address) cannot make the server buffer more.
+async fn read_reply(mut resp: reqwest::Response) -> Result<Vec<u8>, Refused> {
+    let too_large = |n: u64| Refused::Other(format!("a reply of more than {n} bytes"));
+    let limit = MAX_WITNESS_REPLY_BYTES as u64;
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    let mut reply = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Refused::Other(e.to_string()))?
+    {
+        if reply.len() + chunk.len() > MAX_WITNESS_REPLY_BYTES {
+            return Err(too_large(limit));
+        }
+        reply.extend_from_slice(&chunk);
+    }
+    Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Regression: a witness reply was read whole before its size was checked,
+    /// so whatever answered at a witness's address could make the server buffer
+    /// an endless body.
+    #[tokio::test]
+    async fn an_endless_witness_reply_is_read_only_to_its_limit() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+            if conn.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            let chunk = [format!("{:x}\r\n", 4096).as_bytes(), &[b'x'; 4096], b"\r\n"].concat();
+            while conn.write_all(&chunk).await.is_ok() {}
+        });
+        let resp = reqwest::Client::new()
+            .post(format!("http://{addr}/add-checkpoint"))
+            .send()
+            .await
+            .unwrap();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(20), read_reply(resp))
+            .await
+            .expect("reading stops at the limit");
+        match read {
+            Err(Refused::Other(m)) => assert!(m.contains("more than"), "{m}"),
+            Err(Refused::Behind(n)) => panic!("behind {n}"),
+            Ok(r) => panic!("read {} bytes", r.len()),
+        }
+    }
 }

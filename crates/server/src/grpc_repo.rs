@@ -3,10 +3,13 @@
 
 use crate::grpc::observed;
 use crate::http::AppState;
+use crate::repos::auth::Tokens;
 use crate::repos::name::RepoName;
 use crate::repos::{add_file, file_limit};
 use crate::Error;
 use proto::repo::v1 as pb;
+use std::sync::Arc;
+use tonic::codegen::{http, BoxFuture, Service};
 use tonic::{Request, Response, Status};
 use tuf::repository::Push;
 
@@ -22,10 +25,56 @@ impl RepoService {
         RepoService { state }
     }
 
-    /// The tonic server wrapper; a push may be as large as over HTTP.
-    pub fn into_server(self) -> pb::repository_server::RepositoryServer<Self> {
-        pb::repository_server::RepositoryServer::new(self)
-            .max_decoding_message_size(crate::MAX_PUSH_BYTES)
+    /// The tonic server wrapper; a push may be as large as over HTTP, and its
+    /// token is checked before its body is decoded ([`TokenFirst`]).
+    pub fn into_server(self) -> TokenFirst<pb::repository_server::RepositoryServer<Self>> {
+        let tokens = self.state.tokens.clone();
+        TokenFirst {
+            inner: pb::repository_server::RepositoryServer::new(self)
+                .max_decoding_message_size(crate::MAX_PUSH_BYTES),
+            tokens,
+        }
+    }
+}
+
+/// The gRPC path of `Push`.
+const PUSH_PATH: &str = "/tuflog.repo.v1.Repository/Push";
+
+/// Checks a `Push`'s bearer token from its headers before tonic reads and decodes
+/// its body (up to [`crate::MAX_PUSH_BYTES`]), as the HTTP route does: a caller
+/// without a token costs no decoding. Which repositories the token may write is
+/// checked after decoding, where the repository's name is.
+#[derive(Clone)]
+pub struct TokenFirst<S> {
+    inner: S,
+    tokens: Arc<Tokens>,
+}
+
+impl<S, B> Service<http::Request<B>> for TokenFirst<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        if req.uri().path() == PUSH_PATH {
+            let authorization = req.headers().get("authorization").map(|v| v.as_bytes());
+            if let Err(e) = self.tokens.authenticate(authorization) {
+                let refused = crate::grpc::status(e).into_http();
+                return Box::pin(async move { Ok(refused) });
+            }
+        }
+        Box::pin(self.inner.call(req))
     }
 }
 

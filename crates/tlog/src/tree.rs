@@ -250,7 +250,7 @@ pub fn range_hash(begin: u64, end: u64, reader: &impl HashReader) -> Result<Hash
         )));
     }
     let width = (end - begin).next_power_of_two();
-    if begin % width != 0 {
+    if !begin.is_multiple_of(width) {
         return Err(Error::InvalidProofRequest(format!(
             "leaf range [{begin}, {end}) is not a subtree of the RFC 9162 tree"
         )));

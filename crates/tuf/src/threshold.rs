@@ -219,7 +219,7 @@ fn verify_hex(key: &PublicKey, message: &[u8], signature: &str) -> bool {
 /// of odd length, or does not fit.
 fn decode_signature<'o>(signature: &str, out: &'o mut [u8]) -> Option<&'o [u8]> {
     let raw = out.get_mut(..signature.len() / 2)?;
-    (signature.len() % 2 == 0 && hex::decode_to_slice(signature, &mut *raw).is_ok())
+    (signature.len().is_multiple_of(2) && hex::decode_to_slice(signature, &mut *raw).is_ok())
         .then_some(&*raw)
 }
 

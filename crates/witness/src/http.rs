@@ -1,4 +1,5 @@
-//! The witness over HTTP: `POST /add-checkpoint`, `GET /metrics`, `GET /healthz`.
+//! The witness over HTTP: `POST /add-checkpoint`, `GET /checkpoint?origin=…`,
+//! `GET /metrics`, `GET /healthz`.
 
 use crate::{protocol::MAX_REQUEST_BYTES, Error, Witness};
 use axum::body::Bytes;
@@ -70,6 +71,7 @@ pub fn router(witness: Arc<Witness>) -> Result<Router, prometheus::Error> {
             "/add-checkpoint",
             post(add_checkpoint).layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
         )
+        .route("/checkpoint", get(latest_checkpoint))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .with_state(served))
@@ -110,6 +112,41 @@ async fn add_checkpoint(State(served): State<Arc<Served>>, body: Bytes) -> Respo
         .with_label_values(&[&code])
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// Longest `origin` accepted by `GET /checkpoint` (a note key name's limit).
+pub const MAX_ORIGIN_BYTES: usize = tlog::note::MAX_KEY_NAME_BYTES;
+
+/// `GET /checkpoint?origin=<percent-encoded origin>`: the latest checkpoint this
+/// witness cosigned for the log, as a signed note with its cosignature
+/// (`text/plain`); 404 for an origin it does not follow or has cosigned nothing
+/// for.
+async fn latest_checkpoint(
+    State(served): State<Arc<Served>>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let origin = query.as_deref().and_then(|q| {
+        let value = q.strip_prefix("origin=")?;
+        if value.len() > 3 * MAX_ORIGIN_BYTES || value.contains('&') {
+            return None;
+        }
+        let decoded = percent_encoding::percent_decode_str(value)
+            .decode_utf8()
+            .ok()?;
+        (decoded.len() <= MAX_ORIGIN_BYTES).then(|| decoded.into_owned())
+    });
+    let Some(origin) = origin else {
+        return (StatusCode::BAD_REQUEST, "want ?origin=<log origin>\n").into_response();
+    };
+    match served.witness.latest(&origin) {
+        Ok(Some(c)) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            c.note,
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "nothing cosigned for this origin\n").into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
 }
 
 fn refusal(e: &Error) -> Response {

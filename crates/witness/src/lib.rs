@@ -6,11 +6,14 @@
 //! checkpoint no honest witness cosigned.
 //!
 //! [`Witness::add_checkpoint`] is the protocol, over any [`store::KvStore`];
-//! [`http`] serves it (`POST /add-checkpoint`, `/metrics`, `/healthz`).
+//! [`http`] serves it (`POST /add-checkpoint`, `GET /checkpoint?origin=…`,
+//! `/metrics`, `/healthz`). The specification leaves monitor retrieval "TBD";
+//! `GET /checkpoint` is tuflog's: the latest checkpoint cosigned for a log, with
+//! the witness's cosignature, so monitors hear what the witness was shown.
 //!
 //! # What this crate does not do
 //!
-//! No monitor retrieval API (the specification leaves it "TBD"), no bastion, no
+//! No bastion, no
 //! request authentication beyond the checkpoint's signature (as specified). It does
 //! not fetch anything from the log: proofs come with the request. A witness whose
 //! database is lost must get a new key, not be restarted empty: it would cosign
@@ -144,7 +147,8 @@ impl Witness {
         self.key.verifier()
     }
 
-    /// The latest checkpoint cosigned for `origin`.
+    /// The latest checkpoint cosigned for `origin`, with this witness's
+    /// cosignature (checkpoints stored before cosignatures were kept have none).
     pub fn latest(&self, origin: &str) -> Result<Option<Cosigned>, Error> {
         let Some(note) = self.store.get(&key(LATEST, origin))? else {
             return Ok(None);
@@ -232,9 +236,17 @@ impl Witness {
         // Signed first: a witness that cannot sign must not have moved on.
         let line = tlog::cosignature::cosign(&self.key, note.text(), (self.clock)())
             .map_err(|e| Error::Cosign(e.to_string()))?;
-        // "The witness MUST persist the new checkpoint before responding."
-        self.store
-            .put_all(&[(&key(LATEST, checkpoint.origin()), &request.note)])?;
+        // "The witness MUST persist the new checkpoint before responding." Kept
+        // with the witness's own cosignature, so that monitors reading it back
+        // (`GET /checkpoint`) hold what the witness vouched for.
+        let mut cosigned = note.clone();
+        cosigned
+            .push_signature(line.clone())
+            .map_err(|e| Error::Cosign(e.to_string()))?;
+        self.store.put_all(&[(
+            &key(LATEST, checkpoint.origin()),
+            cosigned.to_string().as_bytes(),
+        )])?;
         Ok(line.to_line())
     }
 

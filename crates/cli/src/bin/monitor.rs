@@ -61,6 +61,26 @@ fn main() -> anyhow::Result<()> {
     config.watch = args.watch;
     config.webhook = args.webhook;
     config.interval = args.interval;
+    config.gossip_wait = args.gossip_wait;
+    config.heard_deadline = args.heard_deadline;
+    config.max_checkpoint_age =
+        (!args.max_checkpoint_age.is_zero()).then_some(args.max_checkpoint_age);
+    config.witness_urls = args.witness_urls;
+    if !args.witnesses.is_empty() {
+        let keys = args
+            .witnesses
+            .iter()
+            .map(|w| tlog::VerifierKey::parse(w.trim()).with_context(|| format!("--witness {w:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let threshold = args.witness_threshold.unwrap_or(keys.len());
+        let policy = client::WitnessPolicy::new(keys, threshold);
+        policy
+            .check(&config.log_key)
+            .map_err(|e| anyhow::anyhow!("--witness: {e}"))?;
+        config.witnesses = Some(policy);
+    } else if args.witness_threshold.is_some() {
+        anyhow::bail!("--witness-threshold without --witness");
+    }
     config.evidence_dir = args.data_dir.join("evidence");
     let evidence_dir = config.evidence_dir.clone();
     let monitor = Arc::new(monitor::Monitor::open(config, Arc::new(kv))?);

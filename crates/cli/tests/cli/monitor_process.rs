@@ -88,6 +88,21 @@ fn the_monitor_binary_follows_hears_gossip_and_writes_evidence_the_cli_verifies(
         said.contains(&format!("monitor {monitor_url}: consistent")),
         "{said}"
     );
+    // Without --root, a first update says on stderr that it trusts the logged
+    // root version 1 on first use; a second one has nothing to announce.
+    let newcomer = dir.path().join("newcomer");
+    for first in [true, false] {
+        let out = tuflog(
+            &newcomer,
+            &server_url,
+            &vkey,
+            "",
+            &["update", "example.com/app"],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        ok(out);
+        assert_eq!(stderr.contains("trust on first use"), first, "{stderr}");
+    }
 
     // Whoever holds the log key signs another tree of the same size.
     let stolen = tlog::SignerKey::parse(

@@ -65,6 +65,25 @@ impl Tokens {
     /// Checks the `Authorization` header of a write to `repo`; returns the token's
     /// name.
     pub fn authorize(&self, authorization: Option<&[u8]>, repo: &RepoName) -> Result<&str, Error> {
+        let rule = self.authenticate(authorization)?;
+        if rule.prefixes.iter().any(|p| repo.is_under(p)) {
+            Ok(&rule.name)
+        } else {
+            Err(Error::PermissionDenied(format!(
+                "token {:?} may write only to repositories under {}; not to {repo}",
+                rule.name,
+                rule.prefixes
+                    .iter()
+                    .map(|p| format!("{p:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    }
+
+    /// Checks that the `Authorization` header holds a configured token, whatever
+    /// it may write: what can be checked before the request's body is read.
+    pub fn authenticate(&self, authorization: Option<&[u8]>) -> Result<&TokenRule, Error> {
         let header = authorization.ok_or_else(|| {
             Error::Unauthenticated("writes need an 'Authorization: Bearer <token>' header".into())
         })?;
@@ -88,26 +107,13 @@ impl Tokens {
                 found = Some(rule);
             }
         }
-        let rule = found.ok_or_else(|| {
+        found.ok_or_else(|| {
             Error::Unauthenticated(if self.rules.is_empty() {
                 "no write tokens are configured on this server".into()
             } else {
                 "the bearer token is not valid".into()
             })
-        })?;
-        if rule.prefixes.iter().any(|p| repo.is_under(p)) {
-            Ok(&rule.name)
-        } else {
-            Err(Error::PermissionDenied(format!(
-                "token {:?} may write only to repositories under {}; not to {repo}",
-                rule.name,
-                rule.prefixes
-                    .iter()
-                    .map(|p| format!("{p:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )))
-        }
+        })
     }
 }
 
