@@ -288,6 +288,49 @@ mod tests {
         args: ServerArgs,
     }
 
+    #[derive(Parser)]
+    struct MonitorProbe {
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+        #[command(flatten)]
+        args: MonitorArgs,
+    }
+
+    #[test]
+    fn monitor_flags_survive_the_hand_over_to_tuflog_monitor() {
+        let given = MonitorProbe::try_parse_from([
+            "tuflog-monitor",
+            "--log",
+            "http://127.0.0.1:8080",
+            "--log-key",
+            "localhost/tuflog+00000000+AAAA",
+            "--witness",
+            "w1+1+AAAA",
+            "--witness",
+            "w2+2+BBBB",
+            "--witness-threshold",
+            "1",
+            "--witness-url",
+            "http://127.0.0.1:8081",
+            "--gossip-wait",
+            "3s",
+            "--heard-deadline",
+            "2m",
+            "--max-checkpoint-age",
+            "0s",
+        ])
+        .unwrap();
+        let mut argv: Vec<OsString> = vec!["tuflog-monitor".into()];
+        argv.extend(given.args.to_args(LogFormat::Json));
+        let again = MonitorProbe::try_parse_from(argv).unwrap();
+        assert_eq!(again.args.witnesses, vec!["w1+1+AAAA", "w2+2+BBBB"]);
+        assert_eq!(again.args.witness_threshold, Some(1));
+        assert_eq!(again.args.witness_urls, vec!["http://127.0.0.1:8081"]);
+        assert_eq!(again.args.gossip_wait, Duration::from_secs(3));
+        assert_eq!(again.args.heard_deadline, Duration::from_secs(120));
+        assert_eq!(again.args.max_checkpoint_age, Duration::ZERO);
+    }
+
     #[test]
     fn server_flags_survive_the_hand_over_to_tuflog_server() {
         let given = Probe::try_parse_from([
