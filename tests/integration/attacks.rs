@@ -342,13 +342,8 @@ async fn assert_only_alert(m: &monitor::Monitor, kind: &str, role: &str, version
 fn split_view_proven(m: &monitor::Monitor, log_key: &tlog::VerifierKey) -> (u64, u64) {
     let alerts = m.alerts().recent();
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
-    assert_eq!(alerts[0].kind, "split_view");
-    let evidence = std::fs::read(alerts[0].evidence.as_ref().unwrap()).unwrap();
-    let verdict = tlog::evidence::Evidence::parse(&evidence)
-        .unwrap()
-        .verify(Some(log_key))
-        .unwrap();
-    (verdict.smaller_size, verdict.larger_size)
+    let (smaller, larger, _) = split_view_evidence(m, log_key);
+    (smaller, larger)
 }
 
 /// With the online keys alone the server signs a targets version listing a
@@ -1035,7 +1030,7 @@ fn monitor_behind(
 
 /// `m`'s alert kinds, in the order raised.
 fn alert_kinds(m: &monitor::Monitor) -> Vec<String> {
-    m.alerts().recent().into_iter().map(|a| a.kind).collect()
+    crate::monitor::kinds(&m.alerts().recent())
 }
 
 /// The split-view evidence behind `m`'s `split_view` alert, verified with the log

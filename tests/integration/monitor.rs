@@ -145,7 +145,7 @@ pub(crate) fn monitor_at(config: Config, dir: &Path) -> Monitor {
     Monitor::open(config, Arc::new(kv)).unwrap()
 }
 
-fn kinds(alerts: &[AlertRecord]) -> Vec<String> {
+pub(crate) fn kinds(alerts: &[AlertRecord]) -> Vec<String> {
     alerts.iter().map(|a| a.kind.clone()).collect()
 }
 
