@@ -1,8 +1,9 @@
 //! python-tuf's client (PyPI `tuf`, ngclient) against the server: it refreshes from
 //! the server's metadata URL and downloads targets, for repositories signed with
-//! ed25519 and with ECDSA keys, before and after a push.
+//! ed25519 and with ECDSA keys, before and after a push, and from a delegated role
+//! whose name is a relative path (`../x`).
 
-use crate::publisher::{verify_receipt, Publisher};
+use crate::publisher::{push, sign, verify_receipt, Publisher};
 use crate::util::{get_ok, http, InProcess, ADMIN_TOKEN};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -42,8 +43,10 @@ fn python() -> &'static Path {
 /// snapshots), as a target server would hold it.
 fn put_target(dir: &Path, name: &str, contents: &[u8]) {
     let hash = hex::encode(Sha256::digest(contents));
+    let (subdir, base) = name.rsplit_once('/').unwrap_or(("", name));
+    std::fs::create_dir_all(dir.join(subdir)).unwrap();
     std::fs::write(dir.join(name), contents).unwrap();
-    std::fs::write(dir.join(format!("{hash}.{name}")), contents).unwrap();
+    std::fs::write(dir.join(subdir).join(format!("{hash}.{base}")), contents).unwrap();
 }
 
 fn python_client(
@@ -124,6 +127,44 @@ async fn python_tuf_updates_from_the_server_with_ed25519_and_ecdsa_keys() {
             &work.join("first"),
             &["app-v2.tgz"],
         );
+
+        // A delegated role named "../x": pushed as "..%2Fx.json", served as
+        // "{n}...%2Fx.json", and kept by python-tuf in its own metadata directory.
+        let mut targets_v3 = p.targets(3);
+        targets_v3
+            .add_delegation(
+                "../x",
+                &[p.team_key.public()],
+                1,
+                vec!["up/*".into()],
+                false,
+            )
+            .unwrap();
+        let reply = push(
+            &base,
+            repo,
+            ADMIN_TOKEN,
+            &[
+                ("targets.json", &sign(targets_v3, &[&p.targets_key])),
+                ("..%2Fx.json", &sign(p.team(1, "up/x.tgz"), &[&p.team_key])),
+            ],
+        )
+        .await;
+        verify_receipt(&srv, repo, &reply).await;
+        put_target(&targets, "up/x.tgz", b"team file");
+        python_client(
+            &srv,
+            repo,
+            &root,
+            &targets,
+            &work.join("first"),
+            &["up/x.tgz"],
+        );
+        let kept: Vec<String> = std::fs::read_dir(work.join("first"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(kept.contains(&"..%2Fx.json".to_string()), "{kept:?}");
     }
     srv.stop().await;
 }

@@ -118,6 +118,7 @@ async fn every_bad_push_is_refused_with_its_own_error_and_changes_nothing() {
         case("content changed after signing", repo, admin, targets_part(edited(&good_targets, |v| { v["signed"]["targets"]["evil.tgz"] = v["signed"]["targets"]["app-v2.tgz"].clone(); })), 422, "threshold_not_met"),
         case("signature bytes flipped", repo, admin, targets_part(edited(&good_targets, flip_first_hex_digit)), 422, "threshold_not_met"),
         case("signature by an unknown keyid", repo, admin, targets_part(edited(&good_targets, |v| { v["signatures"][0]["keyid"] = "00".repeat(32).into(); })), 422, "threshold_not_met"),
+        case("one signature repeated", repo, admin, targets_part(edited(&good_targets, |v| { let first = v["signatures"][0].clone(); v["signatures"].as_array_mut().unwrap().push(first); })), 422, "repeated_signature"),
         case("version replay", repo, admin, targets_part(t(p.targets(1))), 409, "rollback"),
         case("version skip", repo, admin, targets_part(t(p.targets(3))), 409, "version_mismatch"),
         case("expired targets", repo, admin, targets_part(targets_with(&|d| d.expires = expired)), 422, "expired"),

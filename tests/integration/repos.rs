@@ -340,3 +340,54 @@ async fn a_due_timestamp_is_resigned_as_a_new_logged_version() {
     verify_bundle(&base, &srv.vkey, repo, "timestamp", 2, ts.bytes(), &first).await;
     srv.stop().await;
 }
+
+/// Regression: the server decoded the whole request path before splitting it, so a
+/// role whose name holds a `/` (`../x`, `team/one`) was pushed but never served:
+/// `1...%2Fx.json` became `1.../x.json` and split into the wrong route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_named_like_a_path_is_served_from_its_quoted_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = InProcess::start(dir.path()).await;
+    let base = srv.url("");
+    let repo = "example.com/quoted";
+    let p = Publisher::new(&base, repo, KeyKind::Ed25519).await;
+    verify_receipt(&srv, repo, &p.create(&base, ADMIN_TOKEN).await).await;
+    let (cp, _) = checkpoint(&http(), &base, &srv.vkey).await;
+    let mut targets = p.targets(2);
+    for (role, paths) in [("../x", "up/*"), ("team/one", "one/*")] {
+        targets
+            .add_delegation(role, &[p.team_key.public()], 1, vec![paths.into()], false)
+            .unwrap();
+    }
+    let up = sign(p.team(1, "up/a.tgz"), &[&p.team_key]);
+    let one = sign(p.team(1, "one/a.tgz"), &[&p.team_key]);
+    let reply = push(
+        &base,
+        repo,
+        ADMIN_TOKEN,
+        &[
+            ("targets.json", &sign(targets, &[&p.targets_key])),
+            ("..%2Fx.json", &up),
+            ("team%2Fone.json", &one),
+        ],
+    )
+    .await;
+    verify_receipt(&srv, repo, &reply).await;
+    for (role, bytes) in [("../x", &up), ("team/one", &one)] {
+        let file = tuf::client::encode_role_name(role);
+        for path in [format!("1.{file}.json"), format!("{file}.json")] {
+            let served = get_ok(&http(), &srv.url(&format!("/repos/{repo}/metadata/{path}"))).await;
+            assert_eq!(&served, bytes, "{path}");
+        }
+        verify_bundle(&base, &srv.vkey, repo, role, 1, bytes, &cp).await;
+    }
+    // The decoded path is another route (a repository ".../metadata/1..."), which
+    // is refused: nothing is served but under the role's own quoted name.
+    let decoded = http()
+        .get(srv.url(&format!("/repos/{repo}/metadata/1.../x.json")))
+        .send()
+        .await
+        .unwrap();
+    assert!(decoded.status().is_client_error(), "{}", decoded.status());
+    srv.stop().await;
+}

@@ -169,12 +169,15 @@ impl Workspace {
         self.dir.join("targets")
     }
 
-    fn metadata_path(&self, role: &str) -> PathBuf {
-        self.dir.join("metadata").join(format!("{role}.json"))
+    /// Where `role`'s latest published metadata is kept: in the metadata
+    /// directory whatever the role's name ([`tuf::client::role_file_name`]).
+    fn metadata_path(&self, role: &str) -> Result<PathBuf> {
+        let file = tuf::client::role_file_name(role).map_err(tuf_err(role))?;
+        Ok(self.dir.join("metadata").join(file))
     }
 
     fn published<T: tuf::metadata::Role>(&self, role: &str) -> Result<Metadata<T>> {
-        let path = self.metadata_path(role);
+        let path = self.metadata_path(role)?;
         let bytes = read_optional(&path)?.ok_or_else(|| {
             Error::Usage(format!(
                 "{} has no published {role} here; run `tuflog repo init {}` first",
@@ -242,7 +245,7 @@ impl Workspace {
         token: &str,
         log_key: &VerifierKey,
     ) -> Result<Receipt> {
-        if self.metadata_path("root").exists() {
+        if self.metadata_path("root")?.exists() {
             return Err(Error::Usage(format!(
                 "{} already has a workspace at {}",
                 self.repo,
@@ -279,8 +282,8 @@ impl Workspace {
         .map_err(tuf_err("targets"))?;
         let files = [("root", root.bytes()), ("targets", targets.bytes())];
         let receipt = self.push(&files, token, log_key).await?;
-        write_atomic(&self.metadata_path("root"), root.bytes())?;
-        write_atomic(&self.metadata_path("targets"), targets.bytes())?;
+        write_atomic(&self.metadata_path("root")?, root.bytes())?;
+        write_atomic(&self.metadata_path("targets")?, targets.bytes())?;
         Ok(receipt)
     }
 
@@ -438,7 +441,7 @@ impl Workspace {
         let refs: Vec<(&str, &[u8])> = files.iter().map(|(r, b)| (*r, b.as_slice())).collect();
         let receipt = self.push(&refs, token, log_key).await?;
         for (role, bytes) in &files {
-            write_atomic(&self.metadata_path(role), bytes)?;
+            write_atomic(&self.metadata_path(role)?, bytes)?;
         }
         Ok(receipt)
     }
@@ -499,7 +502,7 @@ impl Workspace {
         let receipt = self
             .push(&[("targets", signed.bytes())], token, log_key)
             .await?;
-        write_atomic(&self.metadata_path("targets"), signed.bytes())?;
+        write_atomic(&self.metadata_path("targets")?, signed.bytes())?;
         std::fs::remove_file(self.staged_path()).map_err(|e| Error::io(&self.staged_path(), e))?;
         Ok(receipt)
     }
@@ -515,10 +518,12 @@ impl Workspace {
         let url = format!("{}/repos/{}/metadata", self.server, self.repo);
         let mut form = reqwest::multipart::Form::new();
         for (role, bytes) in files {
+            // Named as the server's routes name the file: the role quoted.
+            let part = format!("{}.json", tuf::client::encode_role_name(role));
             form = form.part(
-                format!("{role}.json"),
+                part.clone(),
                 reqwest::multipart::Part::bytes(bytes.to_vec())
-                    .file_name(format!("{role}.json"))
+                    .file_name(part)
                     .mime_str("application/json")
                     .map_err(|e| Error::malformed("push", e))?,
             );

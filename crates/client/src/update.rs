@@ -397,6 +397,7 @@ impl Session {
         for (role, name) in [
             (LocalRole::Timestamp, "timestamp.json"),
             (LocalRole::Snapshot, "snapshot.json"),
+            (LocalRole::Targets, "targets.json"),
         ] {
             if let Some(bytes) = read_optional(&metadata_dir.join(name))? {
                 match updater.load_local(role, &bytes) {
@@ -506,7 +507,11 @@ impl Session {
             .map(|(p, t)| (p.to_string(), t.clone()))
             .ok_or_else(|| Error::Tuf {
                 file: "targets.json".into(),
-                source: tuf::Error::TargetNotFound(target.into()),
+                source: self
+                    .updater
+                    .lookup_failure()
+                    .cloned()
+                    .unwrap_or_else(|| tuf::Error::TargetNotFound(target.into())),
             })
     }
 

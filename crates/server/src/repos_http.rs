@@ -12,7 +12,9 @@
 //! A repository name has slashes in it, so the routes are parsed from the right:
 //! the last segment is a file name (or `keys`, or `metadata` for a push), and the
 //! one before it says which kind. Names cannot contain the reserved segments, so a
-//! path reads one way only.
+//! path reads one way only. The path is split as sent, before percent-decoding: a
+//! role name is one segment with its `/` quoted (`../x` is `1...%2Fx.json`, as
+//! python-tuf names it), decoded only once it is split off.
 
 use crate::http::{
     b64_hashes, cached, cached_as, etag_of, params, AppState, CHECKPOINT_CACHE, IMMUTABLE,
@@ -23,7 +25,7 @@ use crate::repos::{add_file, file_limit, ProofBundle, PushReceipt};
 use crate::Error;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -106,12 +108,16 @@ fn split_last(path: &str) -> Option<(&str, &str)> {
 
 async fn get_repo_path(
     State(state): State<AppState>,
-    Path(rest): Path<String>,
+    uri: Uri,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
+    let rest = uri.path().strip_prefix("/repos/").unwrap_or_default();
     let no_route = || Error::NotFound(format!("no route for GET /repos/{rest}"));
-    let (head, last) = split_last(&rest).ok_or_else(no_route)?;
+    let (head, last) = split_last(rest).ok_or_else(no_route)?;
+    let head = &percent_decode_str(head)
+        .decode_utf8()
+        .map_err(|_| Error::invalid(format!("{head:?} is not UTF-8")))?;
     if last == "keys" {
         let repo = RepoName::new(head)?;
         let keys = state.repos.keys(&repo).await?;

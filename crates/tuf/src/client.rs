@@ -51,17 +51,68 @@ impl Default for Limits {
     }
 }
 
-/// Characters kept as they are in role names in URLs and file names; everything else,
-/// "/" included, is percent-encoded (as python-tuf's `quote(name, "")`).
+/// Characters kept as they are in role names in URLs; everything else, "/"
+/// included, is percent-encoded, as python-tuf's `quote(name, safe="")` does, so
+/// that clients and repositories of either name the same file.
 const ROLE_NAME_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
 
-/// A role name made safe for a URL path segment and a file name.
+/// A role name as one URL path segment: `../x` is `..%2Fx`, `?` is `%3F`.
 pub fn encode_role_name(role: &str) -> String {
     utf8_percent_encode(role, ROLE_NAME_ENCODE).to_string()
+}
+
+/// [`ROLE_NAME_ENCODE`] with capital letters encoded too, so that two names that
+/// differ only in case never map to one file on a file system that ignores case.
+const LOCAL_NAME_ENCODE: &AsciiSet = &{
+    let mut set = ROLE_NAME_ENCODE.add(b'A');
+    let mut capital = b'B';
+    while capital <= b'Z' {
+        set = set.add(capital);
+        capital += 1;
+    }
+    set
+};
+
+/// Longest local file name, in bytes: the name limit of common file systems.
+pub const MAX_LOCAL_NAME_BYTES: usize = 255;
+
+/// A role name or target path as a file name in one directory: one path
+/// component that cannot be `.` or `..` or hidden (a leading `.` is encoded), names
+/// no other directory (`/` and `\` are encoded), and is distinct from the file of
+/// every other name even where the file system ignores case (capitals are encoded;
+/// the encoding's own hex digits are always capitals, and `%` itself is encoded).
+/// Refused when empty or longer than [`MAX_LOCAL_NAME_BYTES`].
+pub fn local_file_name(name: &str) -> Result<String> {
+    file_name_with(name, "")
+}
+
+/// The file that keeps trusted metadata of `role`: [`local_file_name`] with
+/// `.json`, so `root.json`, `targets.json` and so on for the top-level roles.
+pub fn role_file_name(role: &str) -> Result<String> {
+    file_name_with(role, ".json")
+}
+
+fn file_name_with(name: &str, suffix: &str) -> Result<String> {
+    let mut file = match name.strip_prefix('.') {
+        Some(rest) => format!("%2E{}", utf8_percent_encode(rest, LOCAL_NAME_ENCODE)),
+        None => utf8_percent_encode(name, LOCAL_NAME_ENCODE).to_string(),
+    };
+    if file.is_empty() {
+        return Err(Error::Usage("an empty name has no local file".into()));
+    }
+    file.push_str(suffix);
+    if file.len() > MAX_LOCAL_NAME_BYTES {
+        return Err(Error::TooLarge {
+            what: format!("the local file name of {name:?}"),
+            len: file.len() as u64,
+            limit: MAX_LOCAL_NAME_BYTES as u64,
+        });
+    }
+    Ok(file)
 }
 
 /// What the updater needs next: one metadata file.
@@ -101,7 +152,7 @@ pub struct Accepted {
     pub version: u64,
     /// The exact bytes received.
     pub bytes: Bytes,
-    /// `<encoded role>.json`.
+    /// Where to keep it in a metadata directory: [`role_file_name`].
     pub file_name: String,
 }
 
@@ -112,6 +163,8 @@ pub enum LocalRole {
     Timestamp,
     /// snapshot.json
     Snapshot,
+    /// targets.json (top-level)
+    Targets,
 }
 
 /// The metadata trusted so far.
@@ -145,6 +198,8 @@ enum Phase {
     Ready,
     Lookup(Lookup),
     Found(String, TargetFile),
+    /// The last lookup ended without the target; why.
+    NotFound(Error),
     Failed,
 }
 
@@ -159,6 +214,15 @@ pub struct Updater {
     start_root: Root,
     roots_read: u32,
     phase: Phase,
+    /// Top-level targets kept from an earlier update, used instead of a download
+    /// when it is the very file the trusted snapshot lists and passes every check a
+    /// downloaded one would (TUF §5.6).
+    local_targets: Option<Bytes>,
+    /// (role, delegator) pairs whose trusted targets metadata was verified against
+    /// that delegator's keys and threshold: a role reached through a second
+    /// delegator is verified again against that one's (TUF §5.6.7.1), not trusted
+    /// on the strength of the first check.
+    verified_by: BTreeSet<(String, String)>,
 }
 
 fn parse_checked<T: Role>(bytes: &[u8], max: u64, what: &str) -> Result<Metadata<T>> {
@@ -172,13 +236,13 @@ fn parse_checked<T: Role>(bytes: &[u8], max: u64, what: &str) -> Result<Metadata
     Metadata::from_bytes(bytes)
 }
 
-fn accepted<T: Role>(role: &str, doc: &Metadata<T>) -> Accepted {
-    Accepted {
+fn accepted<T: Role>(role: &str, doc: &Metadata<T>) -> Result<Accepted> {
+    Ok(Accepted {
         role: role.to_string(),
         version: doc.version(),
         bytes: doc.shared_bytes(),
-        file_name: format!("{}.json", encode_role_name(role)),
-    }
+        file_name: role_file_name(role)?,
+    })
 }
 
 impl Updater {
@@ -199,12 +263,18 @@ impl Updater {
             },
             roots_read: 0,
             phase: Phase::Root,
+            local_targets: None,
+            verified_by: BTreeSet::new(),
         })
     }
 
-    /// Offers a locally persisted timestamp or snapshot from an earlier update, so
-    /// rollback checks compare against it. It must verify under the trusted root; it
-    /// may have expired (an expired file still proves which versions were seen).
+    /// Offers a locally persisted file from an earlier update. A timestamp or
+    /// snapshot must verify under the trusted root, and rollback checks compare
+    /// against it; it may have expired (an expired file still proves which versions
+    /// were seen). A snapshot, and top-level targets, are used in place of a download
+    /// when they are the very files the newly trusted parent lists (version, and
+    /// length and hashes where listed) and pass every check a downloaded file
+    /// would; targets is judged only then, under the root trusted by that time.
     pub fn load_local(&mut self, role: LocalRole, bytes: &[u8]) -> Result<()> {
         let root = self.trusted.root.signed();
         match role {
@@ -220,6 +290,8 @@ impl Updater {
                 verify_threshold(&Authorization::top_level(root, "snapshot")?, &snap)?;
                 self.trusted.snapshot = Some(snap);
             }
+            // Judged later, as a download would be (its length among the rest).
+            LocalRole::Targets => self.local_targets = Some(Bytes::copy_from_slice(bytes)),
         }
         Ok(())
     }
@@ -236,7 +308,10 @@ impl Updater {
 
     /// True once root, timestamp, snapshot and top-level targets are trusted.
     pub fn is_ready(&self) -> bool {
-        matches!(self.phase, Phase::Ready | Phase::Found(..))
+        matches!(
+            self.phase,
+            Phase::Ready | Phase::Found(..) | Phase::NotFound(_)
+        )
     }
 
     fn consistent(&self) -> bool {
@@ -310,7 +385,7 @@ impl Updater {
                 Some((role, _)) => Some(self.role_request(role)?),
                 None => None,
             },
-            Phase::Ready | Phase::Found(..) | Phase::Failed => None,
+            Phase::Ready | Phase::Found(..) | Phase::NotFound(_) | Phase::Failed => None,
         })
     }
 
@@ -359,7 +434,9 @@ impl Updater {
             Phase::Snapshot => self.handle_snapshot(response),
             Phase::Targets => self.handle_targets(response),
             Phase::Lookup(l) => self.handle_lookup(l, response),
-            Phase::Ready | Phase::Found(..) => Err(Error::Usage("no request outstanding".into())),
+            Phase::Ready | Phase::Found(..) | Phase::NotFound(_) => {
+                Err(Error::Usage("no request outstanding".into()))
+            }
             Phase::Failed => Err(Error::Usage(
                 "the update has failed; start a new one".into(),
             )),
@@ -406,7 +483,7 @@ impl Updater {
         }
         // TUF §5.3.6: expiry of an intermediate root "does not matter yet".
         // TUF §5.3.7: "Set the trusted root metadata file to the new root".
-        let acc = accepted("root", &new);
+        let acc = accepted("root", &new)?;
         self.trusted.root = new;
         self.roots_read += 1;
         // TUF §5.3.3: "or we have downloaded more than Y number of root metadata
@@ -472,21 +549,21 @@ impl Updater {
                 });
             }
             check_snapshot_listing(trusted.signed(), new.signed())?;
-            // An unchanged version: keep the trusted timestamp, as python-tuf does;
-            // the same version with other bytes is equivocation, which the log's
-            // monitors catch.
+            // An equal version is not an update: the trusted timestamp is kept,
+            // whatever the new one lists, and nothing is persisted. The same version
+            // with other bytes is equivocation, which the log's monitors catch.
             if new.version() == trusted.version() {
                 check_not_expired(trusted, "timestamp", self.now)?;
-                self.phase = Phase::Snapshot;
+                self.after_timestamp();
                 return Ok(None);
             }
         }
         // TUF §5.4.4: "The expiration timestamp in the new timestamp metadata file MUST
         // be higher than the fixed update start time."
         check_not_expired(&new, "timestamp", self.now)?;
-        let acc = accepted("timestamp", &new);
+        let acc = accepted("timestamp", &new)?;
         self.trusted.timestamp = Some(new);
-        self.phase = Phase::Snapshot;
+        self.after_timestamp();
         Ok(Some(acc))
     }
 
@@ -530,12 +607,13 @@ impl Updater {
         // TUF §5.5.6: "The expiration timestamp in the new snapshot metadata file MUST
         // be higher than the fixed update start time."
         check_not_expired(&new, "snapshot", self.now)?;
-        let acc = accepted("snapshot", &new);
+        let acc = accepted("snapshot", &new)?;
         self.trusted.snapshot = Some(new);
         // Targets metadata trusted under an older snapshot is re-checked against this
         // one when next needed.
         self.trusted.targets.clear();
-        self.phase = Phase::Targets;
+        self.verified_by.clear();
+        self.after_snapshot();
         Ok(Some(acc))
     }
 
@@ -551,23 +629,9 @@ impl Updater {
                 limit: max,
             });
         }
-        // Who may sign: for a delegated role (TUF §5.6.7.1) the keys and threshold
-        // come from the delegating role. An error here is reported after the
-        // document's own, as it always was.
-        let auth = if delegator == "root" {
-            Authorization::top_level(self.trusted.root.signed(), "targets")
-        } else {
-            self.trusted
-                .targets
-                .get(delegator)
-                .ok_or_else(|| Error::Usage(format!("delegator {delegator} is not trusted")))
-                .and_then(|parent| {
-                    parent.signed().delegations.as_ref().ok_or_else(|| {
-                        Error::Missing(format!("{delegator} delegates nothing, not {role}"))
-                    })
-                })
-                .and_then(|delegations| Authorization::delegated(delegations, role))
-        };
+        // Who may sign. An error here is reported after the document's own, as it
+        // always was.
+        let auth = self.authorization(role, delegator);
         // The signatures of a large targets document are checked on the thread that
         // makes its canonical form, while this one reads it and then hashes it; each
         // check below still decides in the spec's order.
@@ -599,9 +663,86 @@ impl Updater {
         // TUF §5.6.5: "The expiration timestamp in the new targets metadata file MUST
         // be higher than the fixed update start time."
         check_not_expired(&new, role, self.now)?;
-        let acc = accepted(role, &new);
+        let acc = accepted(role, &new)?;
         self.trusted.targets.insert(role.to_string(), new);
+        self.verified_by
+            .insert((role.to_string(), delegator.to_string()));
         Ok(acc)
+    }
+
+    /// Who may sign `role`: for top-level targets (`delegator` is `root`) the keys
+    /// and threshold root lists; for a delegated role (TUF §5.6.7.1), those of the
+    /// delegating role.
+    fn authorization<'a>(&'a self, role: &'a str, delegator: &str) -> Result<Authorization<'a>> {
+        if delegator == "root" {
+            return Authorization::top_level(self.trusted.root.signed(), "targets");
+        }
+        let parent = self
+            .trusted
+            .targets
+            .get(delegator)
+            .ok_or_else(|| Error::Usage(format!("delegator {delegator} is not trusted")))?;
+        let delegations =
+            parent.signed().delegations.as_ref().ok_or_else(|| {
+                Error::Missing(format!("{delegator} delegates nothing, not {role}"))
+            })?;
+        Authorization::delegated(delegations, role)
+    }
+
+    /// Verifies `role`, trusted earlier through another delegator, against the
+    /// keys and threshold `delegator` gives it (TUF §5.6.7.1: the role's metadata
+    /// is checked "using the keys and threshold of the delegating role"). Version
+    /// and expiry do not depend on the delegator and were checked when it was
+    /// trusted.
+    fn verify_cached(&mut self, role: &str, delegator: &str) -> Result<()> {
+        let doc = self
+            .trusted
+            .targets
+            .get(role)
+            .ok_or_else(|| Error::Usage(format!("{role} is not trusted")))?;
+        verify_threshold(&self.authorization(role, delegator)?, doc)?;
+        self.verified_by
+            .insert((role.to_string(), delegator.to_string()));
+        Ok(())
+    }
+
+    /// The timestamp is trusted: the snapshot comes next, unless the snapshot
+    /// already trusted is the very one it lists.
+    fn after_timestamp(&mut self) {
+        self.phase = Phase::Snapshot;
+        let (Ok(meta), Some(local)) = (self.timestamp_snapshot_meta(), &self.trusted.snapshot)
+        else {
+            return;
+        };
+        // The checks a downloaded snapshot gets (TUF §5.5.2, §5.5.4, §5.5.6); its
+        // signatures were verified under the trusted root when it was loaded, and
+        // it was dropped if the snapshot keys rotated since (TUF §5.3.11).
+        let same = local.version() == meta.version
+            && check_length_and_hashes(
+                "snapshot",
+                local.bytes(),
+                meta.length,
+                meta.hashes.as_ref(),
+            )
+            .is_ok()
+            && check_not_expired(local, "snapshot", self.now).is_ok();
+        if same {
+            self.after_snapshot();
+        }
+    }
+
+    /// The snapshot is trusted: top-level targets come next, unless the local copy
+    /// is the very file the snapshot lists and passes every check a download would.
+    fn after_snapshot(&mut self) {
+        self.phase = Phase::Targets;
+        let Some(local) = self.local_targets.take() else {
+            return;
+        };
+        // A local file that is not the one listed, or no longer valid (keys
+        // rotated, expired), is not used: the listed one is downloaded and judged.
+        if self.accept_targets("targets", "root", local).is_ok() {
+            self.phase = Phase::Ready;
+        }
     }
 
     fn handle_targets(&mut self, response: Response) -> Result<Option<Accepted>> {
@@ -647,9 +788,20 @@ impl Updater {
         }
     }
 
+    /// Why the last lookup ended without its target, once it has: the target is in
+    /// no role searched ([`Error::TargetNotFound`]), or a role on the way did not
+    /// verify. The roles it trusted on the way were handed back by
+    /// [`Updater::handle`] all the same.
+    pub fn lookup_failure(&self) -> Option<&Error> {
+        match &self.phase {
+            Phase::NotFound(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// Walks trusted roles until one needs fetching (stack top untrusted), the target
     /// is found, or the search ends.
-    fn advance_lookup(&self, l: &mut Lookup) -> Result<Option<TargetFile>> {
+    fn advance_lookup(&mut self, l: &mut Lookup) -> Result<Option<TargetFile>> {
         // TUF §5.6.7: "Perform a pre-order depth-first search for metadata about the
         // desired target, beginning with the top-level targets role."
         while let Some((role, delegator)) = l.stack.last().cloned() {
@@ -665,8 +817,17 @@ impl Updater {
                 l.stack.clear();
                 return Ok(None);
             }
-            let Some(doc) = self.trusted.targets.get(&role) else {
+            if !self.trusted.targets.contains_key(&role) {
                 return Ok(None); // needs fetching
+            }
+            if !self
+                .verified_by
+                .contains(&(role.clone(), delegator.clone()))
+            {
+                self.verify_cached(&role, &delegator)?;
+            }
+            let Some(doc) = self.trusted.targets.get(&role) else {
+                return Ok(None);
             };
             l.stack.pop();
             l.visited.insert((role.clone(), delegator));
@@ -705,11 +866,14 @@ impl Updater {
             return Err(Error::TargetNotFound(l.target));
         };
         let acc = self.accept_targets(&role, &delegator, bytes)?;
-        match self.advance_lookup(&mut l)? {
-            Some(found) => self.phase = Phase::Found(l.target.clone(), found),
-            None if l.stack.is_empty() => return Err(Error::TargetNotFound(l.target)),
-            None => self.phase = Phase::Lookup(l),
-        }
+        // The role is trusted whatever the search finds next: it is handed back to
+        // be kept even when the search then ends without the target, or fails.
+        self.phase = match self.advance_lookup(&mut l) {
+            Ok(Some(found)) => Phase::Found(l.target.clone(), found),
+            Ok(None) if !l.stack.is_empty() => Phase::Lookup(l),
+            Ok(None) => Phase::NotFound(Error::TargetNotFound(l.target)),
+            Err(e) => Phase::NotFound(e),
+        };
         Ok(Some(acc))
     }
 
@@ -781,4 +945,68 @@ pub fn check_targets_listing(trusted: &Snapshot, new: &Snapshot) -> Result<()> {
 /// and every listed hash.
 pub fn verify_target(path: &str, info: &TargetFile, bytes: &[u8]) -> Result<()> {
     check_length_and_hashes(path, bytes, Some(info.length), Some(&info.hashes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_name() -> impl Strategy<Value = String> {
+        // Short names from an alphabet rich in what needs care: case, dots,
+        // separators, the escape character itself, and non-ASCII.
+        proptest::collection::vec(
+            prop::sample::select(vec![
+                'a', 'A', 'z', 'Z', '0', '.', '/', '\\', '%', '?', '#', ' ', '-', '_', '~', 'é',
+                'É', 'ß',
+            ]),
+            1..8,
+        )
+        .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn local_names_are_one_plain_component_distinct_ignoring_case(
+            a in any_name(),
+            b in any_name(),
+        ) {
+            let (fa, fb) = (local_file_name(&a).unwrap(), local_file_name(&b).unwrap());
+            prop_assert!(!fa.contains('/') && !fa.contains('\\') && !fa.starts_with('.'));
+            // Capitals only as the hex digits of an escape.
+            let bytes = fa.as_bytes();
+            for (i, c) in bytes.iter().enumerate() {
+                if c.is_ascii_uppercase() {
+                    let escaped = (i >= 1 && bytes[i - 1] == b'%') || (i >= 2 && bytes[i - 2] == b'%');
+                    prop_assert!(escaped, "{fa}");
+                }
+            }
+            if a != b {
+                prop_assert_ne!(fa.to_lowercase(), fb.to_lowercase());
+            }
+            // The URL segment is python-tuf's quote(name, safe=""): it decodes back.
+            let url = encode_role_name(&a);
+            prop_assert!(!url.contains('/'));
+            let decoded = percent_encoding::percent_decode_str(&url).decode_utf8().unwrap();
+            prop_assert_eq!(decoded, a.as_str());
+        }
+    }
+
+    #[test]
+    fn local_names_refuse_what_cannot_be_a_file() {
+        assert!(matches!(local_file_name(""), Err(Error::Usage(_))));
+        assert_eq!(local_file_name(".").unwrap(), "%2E");
+        assert_eq!(local_file_name("..").unwrap(), "%2E.");
+        assert_eq!(local_file_name("../x").unwrap(), "%2E.%2Fx");
+        let long = "x".repeat(MAX_LOCAL_NAME_BYTES);
+        assert!(local_file_name(&long).is_ok());
+        assert!(matches!(
+            role_file_name(&long),
+            Err(Error::TooLarge { limit, .. }) if limit == MAX_LOCAL_NAME_BYTES as u64
+        ));
+        assert!(matches!(
+            local_file_name(&"/".repeat(100)),
+            Err(Error::TooLarge { .. })
+        ));
+    }
 }

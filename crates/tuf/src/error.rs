@@ -2,7 +2,7 @@
 ///
 /// Each variant carries the role (and where it matters the version) so an operator can
 /// tell which file was refused and why.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The bytes are not JSON, or not the shape the role requires.
@@ -43,6 +43,18 @@ pub enum Error {
         valid: u64,
         /// The threshold.
         threshold: u64,
+    },
+
+    /// One key ID names two entries of `signatures` (TUF §4.2: "The keyid MUST be
+    /// unique in the signatures array").
+    #[error("{role} v{version}: key {keyid} signs more than once")]
+    RepeatedSignature {
+        /// The role whose signatures were counted.
+        role: String,
+        /// The version of the document.
+        version: u64,
+        /// The key ID named twice.
+        keyid: String,
     },
 
     /// A version lower than the trusted one (TUF §5.3.5, §5.4.3, §5.5.5).
@@ -176,6 +188,7 @@ impl Error {
             Error::WrongType { .. } => "wrong_type",
             Error::UnsupportedSpecVersion { .. } => "unsupported_spec_version",
             Error::ThresholdNotMet { .. } => "threshold_not_met",
+            Error::RepeatedSignature { .. } => "repeated_signature",
             Error::Rollback { .. } => "rollback",
             Error::VersionMismatch { .. } => "version_mismatch",
             Error::Expired { .. } => "expired",

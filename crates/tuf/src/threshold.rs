@@ -231,6 +231,17 @@ pub fn verify_threshold_with<T: Role>(
     doc: &Metadata<T>,
     check: &SignatureCheck<'_>,
 ) -> Result<()> {
+    // TUF §4.2: "The keyid MUST be unique in the "signatures" array: multiple
+    // signatures with the same keyid are not allowed." Refused outright, before
+    // anything is counted: a document that breaks the format is not trusted even
+    // when its distinct keys would meet the threshold.
+    if let Some(keyid) = repeated_keyid(doc.signatures()) {
+        return Err(Error::RepeatedSignature {
+            role: auth.role.to_string(),
+            version: doc.version(),
+            keyid: keyid.to_string(),
+        });
+    }
     let valid = count_valid(auth, doc.signatures(), doc.canonical_signed(), check);
     if valid < auth.threshold {
         return Err(Error::ThresholdNotMet {
@@ -241,6 +252,16 @@ pub fn verify_threshold_with<T: Role>(
         });
     }
     Ok(())
+}
+
+/// A key ID that names more than one entry of `signatures`, if any.
+fn repeated_keyid(signatures: &[Signature]) -> Option<&str> {
+    if signatures.len() < 2 {
+        return None;
+    }
+    let mut keyids: Vec<&str> = signatures.iter().map(|s| s.keyid.as_str()).collect();
+    keyids.sort_unstable();
+    keyids.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
 }
 
 /// The counting rules: how many distinct authorised keys made a valid signature
@@ -394,7 +415,6 @@ mod tests {
             ("two keys", &two, None),
             ("two keys, large", &big_parsed, None),
             ("one key", &one, Some(1)),
-            ("one signature twice", &repeated, Some(1)),
             ("one key under two key IDs", &aliased, Some(1)),
             ("one of two corrupted", &corrupted, Some(1)),
             ("one of two not hex", &not_hex, Some(1)),
@@ -403,6 +423,34 @@ mod tests {
             let (checked, prechecked) = outcome(&root, doc);
             assert_eq!(valid_count(&checked), expected, "{name}");
             assert_eq!(valid_count(&prechecked), expected, "{name}");
+        }
+
+        // One key ID named twice (the same valid signature repeated) is refused,
+        // not counted once, however the signatures were checked; with a second key
+        // it would meet the threshold, and is refused all the same.
+        let two_and_repeated = with_signatures(
+            &two,
+            vec![
+                two.signatures()[0].clone(),
+                two.signatures()[1].clone(),
+                two.signatures()[0].clone(),
+            ],
+        );
+        for doc in [&repeated, &two_and_repeated] {
+            let (checked, prechecked) = outcome(&root, doc);
+            let ahead = precheck_many(&[(
+                Authorization::top_level(&root, "targets").unwrap(),
+                doc.canonical_signed(),
+                doc.signatures(),
+            )]);
+            let auth = Authorization::top_level(&root, "targets").unwrap();
+            for r in [checked, prechecked, ahead[0].verify_threshold(&auth, doc)] {
+                assert!(
+                    matches!(&r, Err(Error::RepeatedSignature { keyid, .. })
+                        if *keyid == doc.signatures()[0].keyid),
+                    "{r:?}"
+                );
+            }
         }
 
         // All of them checked ahead together, and one whose checks made ahead are not
@@ -415,7 +463,6 @@ mod tests {
             (&two, None, 2),
             (&big_parsed, None, 2),
             (&one, Some(1), 1),
-            (&repeated, Some(1), 1),
             (&aliased, Some(1), 1),
             (&corrupted, Some(1), 2),
             (&bad_then_good, None, 3),

@@ -153,7 +153,7 @@ async fn session(cli: &Cli) -> anyhow::Result<Session> {
 /// Downloads `name` unless a file with its length and hashes is already there.
 async fn download(session: &mut Session, base: &str, dir: &Path, name: &str) -> anyhow::Result<()> {
     let (path, info) = session.find(name).await?;
-    let local = dir.join(tuf::client::encode_role_name(&path));
+    let local = dir.join(tuf::client::local_file_name(&path)?);
     if let Ok(existing) = std::fs::read(&local) {
         if tuf::client::verify_target(&path, &info, &existing).is_ok() {
             return Ok(());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let out = Command::new(repo_root().join("scripts/python-env"))
         .output()
         .expect("scripts/python-env runs (it needs python3 with venv: see scripts/setup)");
@@ -21,13 +21,18 @@ fn python() -> PathBuf {
 }
 
 /// A static file server over `dir` (tests/cli/static_server.py), killed on drop.
-struct StaticServer {
+pub(crate) struct StaticServer {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl StaticServer {
     fn start(python: &Path, dir: &Path) -> StaticServer {
+        Self::start_logging(python, dir, None)
+    }
+
+    /// As [`StaticServer::start`], appending each request's path to `log`.
+    pub(crate) fn start_logging(python: &Path, dir: &Path, log: Option<&Path>) -> StaticServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -37,6 +42,7 @@ impl StaticServer {
             .arg(repo_root().join("crates/cli/tests/cli/static_server.py"))
             .arg(port.to_string())
             .arg(dir)
+            .args(log)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -60,7 +66,7 @@ impl Drop for StaticServer {
     }
 }
 
-fn conformance(args: &[&std::ffi::OsStr]) -> std::process::Output {
+pub(crate) fn conformance(args: &[&std::ffi::OsStr]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tuflog-conformance"))
         .args(args)
         .output()
@@ -162,7 +168,7 @@ fn python_tuf_repositories_update_and_download_through_the_conformance_client() 
             String::from_utf8_lossy(&download.stderr)
         );
         for t in &targets {
-            let local = tdir.join(tuf::client::encode_role_name(t));
+            let local = tdir.join(tuf::client::local_file_name(t).unwrap());
             assert!(local.exists(), "{scenario}: {t} not downloaded");
         }
         if scenario == "all-key-types" {

@@ -3,12 +3,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod conformance;
+mod conformance_cases;
 mod log_commands;
 mod monitor_process;
 mod quickstart;
 mod server_process;
 mod surface;
 mod witness_process;
+
+// The in-memory TUF repositories of the workflow tests, written to disk here for
+// the conformance client.
+#[allow(dead_code)]
+#[path = "../../../tuf/tests/workflow/harness.rs"]
+mod tuf_harness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -162,10 +162,12 @@ fn write_our_repository(dir: &Path) -> Vec<String> {
     write("2.root.json", v2.bytes());
 
     let nested_key = gen(KeyKind::Ed25519);
+    let up_key = gen(KeyKind::Ed25519);
     let mut targets = new_targets(far());
     let files: Vec<(String, Vec<u8>)> = vec![
         ("top.txt".into(), b"top".to_vec()),
         ("team/app.tgz".into(), b"delegated".to_vec()),
+        ("up/x.txt".into(), b"from ../x".to_vec()),
     ];
     targets
         .add_target(&files[0].0, &files[0].1, Some(serde_json::json!({"x": 1})))
@@ -179,6 +181,10 @@ fn write_our_repository(dir: &Path) -> Vec<String> {
             true,
         )
         .unwrap();
+    // A role name that is a relative path: its file is "..%2Fx" everywhere.
+    targets
+        .add_delegation("../x", &[up_key.public()], 1, vec!["up/*".into()], false)
+        .unwrap();
     targets
         .unknown
         .insert("x-tuflog".into(), serde_json::json!("kept"));
@@ -186,13 +192,22 @@ fn write_our_repository(dir: &Path) -> Vec<String> {
     let mut team: Targets = new_targets(far());
     team.add_target(&files[1].0, &files[1].1, None).unwrap();
     let team = Metadata::sign_new(team, &[&nested_key], &mut OsRng).unwrap();
+    let mut up: Targets = new_targets(far());
+    up.add_target(&files[2].0, &files[2].1, None).unwrap();
+    let up = Metadata::sign_new(up, &[&up_key], &mut OsRng).unwrap();
     write("1.targets.json", targets.bytes());
     write(
         &format!("1.{}.json", encode_role_name("team/one")),
         team.bytes(),
     );
+    assert_eq!(encode_role_name("../x"), "..%2Fx");
+    write("1...%2Fx.json", up.bytes());
     let snapshot = Metadata::sign_new(
-        next_snapshot(None, &[("targets", &targets), ("team/one", &team)], far()),
+        next_snapshot(
+            None,
+            &[("targets", &targets), ("team/one", &team), ("../x", &up)],
+            far(),
+        ),
         &[&snapshot_key],
         &mut OsRng,
     )
@@ -206,11 +221,15 @@ fn write_our_repository(dir: &Path) -> Vec<String> {
     .unwrap();
     write("timestamp.json", timestamp.bytes());
     for (path, data) in &files {
-        let info = if path == "top.txt" { &targets } else { &team }
-            .signed()
-            .targets
-            .get(path)
-            .expect("the target is listed");
+        let info = match path.as_str() {
+            "top.txt" => &targets,
+            "up/x.txt" => &up,
+            _ => &team,
+        }
+        .signed()
+        .targets
+        .get(path)
+        .expect("the target is listed");
         let hash = info.hashes.get("sha256").expect("python-tuf lists sha256");
         let (d, base) = path.rsplit_once('/').unwrap_or(("", path));
         let name = if d.is_empty() {
@@ -232,7 +251,7 @@ fn our_repository_passes_python_tuf_client_and_ours() {
     let mut args = vec!["client", dir.path().to_str().unwrap()];
     args.extend(targets.iter().map(String::as_str));
     let out = pytuf(&args);
-    assert!(out.contains("verified 2 target(s)"), "{out}");
+    assert!(out.contains("verified 3 target(s)"), "{out}");
     our_client_accepts(dir.path(), &targets);
 }
 

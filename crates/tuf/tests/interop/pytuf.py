@@ -146,17 +146,23 @@ def scenario_all_key_types(out):
 def scenario_delegations(out):
     repo = Repo(out, consistent=True, kinds=("ed25519", "p256", "ed25519", "ed25519"))
     repo.write_root()
-    d1, d2, nested = signer("ed25519"), signer("p256"), signer("p384")
+    d1, d2, nested, up = signer("ed25519"), signer("p256"), signer("p384"), signer("ed25519")
     top = repo.targets["targets"].signed
     top.delegations = Delegations(keys={}, roles={})
     top.delegations.keys[d1.public_key.keyid] = d1.public_key
     top.delegations.keys[d2.public_key.keyid] = d2.public_key
+    top.delegations.keys[up.public_key.keyid] = up.public_key
     top.delegations.roles["role1"] = DelegatedRole(
         "role1", [d1.public_key.keyid], 1, False, paths=["dir/*", "dir/nested/*"]
     )
     prefix = hashlib.sha256(b"hashed/c.txt").hexdigest()[:2]
     top.delegations.roles["role2"] = DelegatedRole(
         "role2", [d2.public_key.keyid], 1, True, path_hash_prefixes=[prefix]
+    )
+    # A role name that is a relative path: its file must stay in the metadata
+    # directory, on the repository (quoted, "..%2Fx") and on every client.
+    top.delegations.roles["../x"] = DelegatedRole(
+        "../x", [up.public_key.keyid], 1, False, paths=["up/*"]
     )
     role1 = Targets(expires=EXPIRES)
     role1.delegations = Delegations(
@@ -170,7 +176,9 @@ def scenario_delegations(out):
     repo.targets["role1"] = Metadata(role1)
     repo.targets["role2"] = Metadata(Targets(expires=EXPIRES))
     repo.targets["role1/nested"] = Metadata(Targets(expires=EXPIRES))
+    repo.targets["../x"] = Metadata(Targets(expires=EXPIRES))
     repo.add_target("targets", "top.txt", b"top")
+    repo.add_target("../x", "up/x.txt", b"from ../x")
     repo.add_target("role1", "dir/a.txt", b"from role1")
     repo.add_target("role2", "hashed/c.txt", b"from role2")
     repo.add_target("role1/nested", "dir/nested/b.txt", b"from nested")
@@ -180,9 +188,10 @@ def scenario_delegations(out):
             "role1": [d1],
             "role2": [d2],
             "role1/nested": [nested],
+            "../x": [up],
         }
     )
-    return ["top.txt", "dir/a.txt", "hashed/c.txt", "dir/nested/b.txt"]
+    return ["top.txt", "dir/a.txt", "hashed/c.txt", "dir/nested/b.txt", "up/x.txt"]
 
 
 def scenario_hash_bins(out):

@@ -6,6 +6,7 @@ use rand_core::OsRng;
 use std::collections::BTreeMap;
 use tuf::client::{Limits, Request, Response, Updater};
 use tuf::editor::{bump, new_root, new_targets, next_snapshot, next_timestamp};
+use tuf::keys::Signature;
 use tuf::metadata::{Expires, TargetFile};
 use tuf::{KeyKind, Metadata, PrivateKey, Root, Snapshot, Targets, Timestamp};
 
@@ -235,7 +236,126 @@ pub fn lookup(
     while let Some(req) = u.next_request()? {
         u.handle(serve(&req))?;
     }
-    u.found_target()
-        .map(|(_, t)| t.clone())
-        .ok_or_else(|| tuf::Error::TargetNotFound(target.into()))
+    u.found_target().map(|(_, t)| t.clone()).ok_or_else(|| {
+        u.lookup_failure()
+            .cloned()
+            .unwrap_or_else(|| tuf::Error::TargetNotFound(target.into()))
+    })
 }
+
+/// The document with its signatures replaced, as bytes.
+pub fn with_signatures<T: tuf::metadata::Role>(doc: &Metadata<T>, sigs: Vec<Signature>) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(doc.bytes()).unwrap();
+    v["signatures"] = serde_json::to_value(sigs).unwrap();
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// Targets delegates `a/*` to `A` and `*/*` to `B`; each delegates `*/*` to
+/// `shared`, with a key of its own. `shared` lists `a/file` and `b/file` (both also
+/// in `target_files`) and is signed by A's key for it, and by B's too when
+/// `signed_for_both`.
+pub fn shared_by_two_delegators(signed_for_both: bool) -> Repo {
+    let mut repo = Repo::new(true);
+    let (ka, kb, sa, sb) = (key(), key(), key(), key());
+    let (pa, pb) = (ka.public().clone(), kb.public().clone());
+    let (psa, psb) = (sa.public().clone(), sb.public().clone());
+    repo.publish_targets(|t| {
+        t.add_delegation("A", &[&pa], 1, vec!["a/*".into()], false)
+            .unwrap();
+        t.add_delegation("B", &[&pb], 1, vec!["*/*".into()], false)
+            .unwrap();
+    });
+    repo.publish_delegated("A", &[&ka], |t| {
+        t.add_delegation("shared", &[&psa], 1, vec!["*/*".into()], false)
+            .unwrap()
+    });
+    repo.publish_delegated("B", &[&kb], |t| {
+        t.add_delegation("shared", &[&psb], 1, vec!["*/*".into()], false)
+            .unwrap()
+    });
+    let signers = if signed_for_both {
+        vec![&sa, &sb]
+    } else {
+        vec![&sa]
+    };
+    repo.publish_delegated("shared", &signers, |t| {
+        t.add_target("a/file", b"a", None).unwrap();
+        t.add_target("b/file", b"b", None).unwrap();
+    });
+    repo.target_files.insert("a/file".into(), b"a".to_vec());
+    repo.target_files.insert("b/file".into(), b"b".to_vec());
+    repo
+}
+
+/// A repository whose targets delegates `*` to `role`, published empty.
+pub fn delegating_everything_to(role: &str) -> Repo {
+    let mut repo = Repo::new(true);
+    let k = key();
+    let public = k.public().clone();
+    repo.publish_targets(|t| {
+        t.add_delegation(role, &[&public], 1, vec!["*".into()], false)
+            .unwrap()
+    });
+    repo.publish_delegated(role, &[&k], |_| {});
+    repo
+}
+
+impl Repo {
+    /// Serves, as `timestamp.json`, the current timestamp version again with other
+    /// content: it now names snapshot `snapshot_version`. Validly signed.
+    pub fn serve_timestamp_changed_in_place(&mut self, snapshot_version: u64) {
+        let mut same_version = self.timestamp.signed().clone();
+        same_version.meta.get_mut("snapshot.json").unwrap().version = snapshot_version;
+        let same_version =
+            Metadata::sign_new(same_version, &[&self.timestamp_key], &mut OsRng).unwrap();
+        assert_eq!(same_version.version(), self.timestamp.version());
+        self.files
+            .insert("timestamp.json".into(), same_version.bytes().to_vec());
+    }
+}
+
+/// A repository whose snapshot v1 lists its one signature twice, under a timestamp
+/// that lists the snapshot's version only (as many repositories write it), so that
+/// nothing but the signatures can refuse the file. Also returns the key ID.
+pub fn snapshot_signed_twice_by_one_key() -> (Repo, String) {
+    let mut repo = Repo::new(true);
+    let one = repo.snapshot.signatures()[0].clone();
+    let keyid = one.keyid.clone();
+    let doubled = with_signatures(&repo.snapshot, vec![one.clone(), one]);
+    repo.files.insert("1.snapshot.json".into(), doubled);
+    let mut ts = repo.timestamp.signed().clone();
+    let listed = ts.meta.get_mut("snapshot.json").unwrap();
+    (listed.length, listed.hashes) = (None, None);
+    let ts = Metadata::sign_new(ts, &[&repo.timestamp_key], &mut OsRng).unwrap();
+    repo.files
+        .insert("timestamp.json".into(), ts.bytes().to_vec());
+    (repo, keyid)
+}
+
+/// Targets delegates `pkg/*` to `team`, which the snapshot does not list; the
+/// repository would serve a validly signed `1.team.json` listing `pkg/x` if asked.
+pub fn delegating_to_a_role_snapshot_omits() -> Repo {
+    let mut repo = Repo::new(true);
+    let k = key();
+    let public = k.public().clone();
+    repo.publish_targets(|t| {
+        t.add_delegation("team", &[&public], 1, vec!["pkg/*".into()], false)
+            .unwrap()
+    });
+    assert!(!repo.snapshot.signed().meta.contains_key("team.json"));
+    let mut team = new_targets(far());
+    team.add_target("pkg/x", b"x", None).unwrap();
+    let team = Metadata::sign_new(team, &[&k], &mut OsRng).unwrap();
+    repo.files
+        .insert("1.team.json".into(), team.bytes().to_vec());
+    repo
+}
+
+/// Role names a client must quote, each with its URL form, python-tuf's
+/// `quote(name, safe="")`.
+pub const NAMES_THAT_NEED_QUOTING: [(&str, &str); 4] = [
+    ("?", "%3F"),
+    ("#", "%23"),
+    ("/delegatedrole", "%2Fdelegatedrole"),
+    ("../delegatedrole", "..%2Fdelegatedrole"),
+];

@@ -11,4 +11,5 @@
 
 mod attacks;
 mod harness;
+mod spec_cases;
 mod updates;
