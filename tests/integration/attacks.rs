@@ -1347,7 +1347,7 @@ async fn witnesses_that_cosigned_a_fork_first_are_heard_by_the_monitor() {
     let witness_keys: Vec<_> = witnesses.iter().map(|w| w.verifier.clone()).collect();
     let opened =
         tlog::checkpoint::open(kept.as_bytes(), &attack.server.vkey, &witness_keys).unwrap();
-    assert!(!opened.cosignatures.is_empty(), "{kept}");
+    assert!(!opened.cosignatures().is_empty(), "{kept}");
     assert_eq!(watching.monitor.heard_pending(), 0);
     watching.stop().await;
     fork.stop().await;

@@ -98,7 +98,7 @@ async fn grpc_push_read_and_prove_match_http() {
         .into_inner();
     let cp = tlog::checkpoint::open(&receipt.checkpoint, &srv.vkey, &[])
         .unwrap()
-        .checkpoint;
+        .into_checkpoint();
     assert_eq!(cp.size(), receipt.size);
     assert_eq!(receipt.versions.len(), 4);
     for v in &receipt.versions {
@@ -181,7 +181,7 @@ async fn grpc_push_read_and_prove_match_http() {
         .into_inner();
     let latest = tlog::checkpoint::open(&b.checkpoint, &srv.vkey, &[])
         .unwrap()
-        .checkpoint;
+        .into_checkpoint();
     assert!(latest.size() >= later.size);
     assert!(b.has_consistency);
     assert_eq!(

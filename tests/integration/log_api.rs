@@ -80,7 +80,7 @@ async fn concurrent_appends_then_every_served_proof_verifies_and_tiles_agree() {
     for note in &acknowledging_notes {
         let c = tlog::checkpoint::open(note, &srv.vkey, &[])
             .unwrap()
-            .checkpoint;
+            .into_checkpoint();
         if let Some(prev) = seen.insert(c.size(), *c.root()) {
             assert_eq!(prev, *c.root(), "two roots for size {}", c.size());
         }

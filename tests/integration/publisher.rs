@@ -190,7 +190,7 @@ pub async fn verify_receipt(srv: &InProcess, repo: &str, reply: &Reply) -> Check
     let note = body["checkpoint"].as_str().unwrap();
     let cp = tlog::checkpoint::open(note.as_bytes(), &srv.vkey, &[])
         .unwrap()
-        .checkpoint;
+        .into_checkpoint();
     assert_eq!(cp.size(), body["size"].as_u64().unwrap());
     for e in body["entries"].as_array().unwrap() {
         let role = e["role"].as_str().unwrap();
@@ -253,7 +253,7 @@ pub async fn verify_bundle(
     );
     let cp = tlog::checkpoint::open(b["checkpoint"].as_str().unwrap().as_bytes(), vkey, &[])
         .unwrap()
-        .checkpoint;
+        .into_checkpoint();
     let index = b["index"].as_u64().unwrap();
     tlog::verify::verify_inclusion(
         &leaf_hash(&entry),

@@ -184,7 +184,7 @@ pub async fn checkpoint(
 ) -> (Checkpoint, Vec<u8>) {
     let note = get_ok(client, &format!("{base}/log/checkpoint")).await;
     let opened = tlog::checkpoint::open(&note, vkey, &[]).unwrap();
-    (opened.checkpoint, note)
+    (opened.into_checkpoint(), note)
 }
 
 pub fn hash_b64(s: &serde_json::Value) -> Hash {

@@ -415,9 +415,9 @@ async fn a_server_with_a_two_of_three_policy_serves_cosigned_checkpoints_only() 
     .unwrap();
     let served = crate::util::get_ok(&http(), &server.url("/log/checkpoint")).await;
     let opened = tlog::checkpoint::open(&served, &server.vkey, &keys).unwrap();
-    assert_eq!(opened.checkpoint.size(), 4);
+    assert_eq!(opened.checkpoint().size(), 4);
     assert!(
-        opened.cosignatures.len() >= 2,
+        opened.cosignatures().len() >= 2,
         "{}",
         String::from_utf8_lossy(&served)
     );
@@ -444,8 +444,8 @@ async fn a_server_with_a_two_of_three_policy_serves_cosigned_checkpoints_only() 
         .unwrap();
     let served = crate::util::get_ok(&http(), &server.url("/log/checkpoint")).await;
     let opened = tlog::checkpoint::open(&served, &server.vkey, &keys).unwrap();
-    assert_eq!(opened.checkpoint.size(), 7);
-    assert_eq!(opened.cosignatures.len(), 2);
+    assert_eq!(opened.checkpoint().size(), 7);
+    assert_eq!(opened.cosignatures().len(), 2);
     user.update("example.com/app", None).await.unwrap();
 
     // Two down: the next push is logged, never shown; readers keep size 7.
@@ -461,7 +461,7 @@ async fn a_server_with_a_two_of_three_policy_serves_cosigned_checkpoints_only() 
     assert_eq!(
         tlog::checkpoint::open(&served, &server.vkey, &keys)
             .unwrap()
-            .checkpoint
+            .checkpoint()
             .size(),
         7
     );
@@ -504,8 +504,8 @@ async fn the_witness_serves_its_latest_cosigned_checkpoint_to_monitors() {
     assert_eq!(status, 200);
     let opened =
         tlog::checkpoint::open(&served, &server.vkey, std::slice::from_ref(&w.verifier)).unwrap();
-    assert_eq!(opened.cosignatures.len(), 1, "cosigned by the witness");
-    assert_eq!(opened.note.text(), Note::parse(&note).unwrap().text());
+    assert_eq!(opened.cosignatures().len(), 1, "cosigned by the witness");
+    assert_eq!(opened.note().text(), Note::parse(&note).unwrap().text());
     assert_eq!(read(Some("example.com/another-log")).await.0, 404);
     assert_eq!(read(None).await.0, 400);
     w.stop().await;

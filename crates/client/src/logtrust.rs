@@ -76,7 +76,7 @@ impl WitnessPolicy {
         };
         distinct_keys(
             verified
-                .cosignatures
+                .cosignatures()
                 .iter()
                 .filter(|c| fresh(c.timestamp))
                 .map(|c| &c.key),
@@ -194,7 +194,7 @@ impl LogTrust {
     pub fn restore(&mut self, note: &str) -> Result<()> {
         let verified = self.open_at(note, "trusted checkpoint", None)?;
         self.trusted = Some(Trusted {
-            checkpoint: verified.checkpoint,
+            checkpoint: verified.into_checkpoint(),
             note: note.to_string(),
         });
         Ok(())
@@ -241,7 +241,7 @@ impl LogTrust {
         if let Some(policy) = &self.policy {
             let fail = |detail: String| Error::Log {
                 file: file.into(),
-                checkpoint: describe(&verified.checkpoint),
+                checkpoint: describe(verified.checkpoint()),
                 detail,
             };
             policy
@@ -262,8 +262,8 @@ impl LogTrust {
     /// trusted size, and returns it. Trust moves only through [`LogTrust::advance`].
     pub fn check_checkpoint(&self, note: &str, consistency: &[String]) -> Result<Checkpoint> {
         let verified = self.open(note, "checkpoint")?;
-        self.check_consistency(&verified.checkpoint, consistency, "checkpoint")?;
-        Ok(verified.checkpoint)
+        self.check_consistency(verified.checkpoint(), consistency, "checkpoint")?;
+        Ok(verified.into_checkpoint())
     }
 
     fn check_consistency(&self, new: &Checkpoint, proof: &[String], file: &str) -> Result<()> {
@@ -335,7 +335,7 @@ impl LogTrust {
         bytes: &[u8],
         file: &str,
     ) -> Result<(Checkpoint, String)> {
-        let checkpoint = self.open(&bundle.checkpoint, file)?.checkpoint;
+        let checkpoint = self.open(&bundle.checkpoint, file)?.into_checkpoint();
         let downloaded = Downloaded {
             repo,
             role,
@@ -352,7 +352,7 @@ impl LogTrust {
     /// update usually come with one note, which then needs checking once (see
     /// [`LogTrust::check_bundle_under`]).
     pub fn open_checkpoint(&self, note: &str, file: &str) -> Result<Checkpoint> {
-        Ok(self.open(note, file)?.checkpoint)
+        Ok(self.open(note, file)?.into_checkpoint())
     }
 
     /// [`LogTrust::check_bundle`] for a bundle whose note `checkpoint` was opened by

@@ -229,7 +229,7 @@ impl Monitor {
         let latest = match stored.checkpoint {
             Some(note) => {
                 let checkpoint =
-                    tlog::checkpoint::open(note.as_bytes(), &config.log_key, &[])?.checkpoint;
+                    tlog::checkpoint::open(note.as_bytes(), &config.log_key, &[])?.into_checkpoint();
                 let own = tree_root(checkpoint.size(), &stored.tree)?;
                 if checkpoint.size() > stored.tree.size() || own != *checkpoint.root() {
                     return Err(Error::Damaged(
@@ -314,7 +314,7 @@ impl Monitor {
             .map_err(|_| Error::Log(tlog::Error::MalformedNote("not UTF-8".into())))?;
         Ok(Signed {
             note,
-            checkpoint: verified.checkpoint,
+            checkpoint: verified.into_checkpoint(),
         })
     }
 

@@ -27,10 +27,9 @@
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use tuf::keys::Signature;
 use tuf::logentry::LogEntry;
 use tuf::metadata::{Metadata, Role, Root, Snapshot, Targets, Timestamp};
-use tuf::threshold::{precheck_many, verify_threshold, Authorization, CheckedSignatures};
+use tuf::threshold::{verify_next_root, verify_threshold, Authorization};
 
 /// Most delegated versions one repository may have waiting for a delegator;
 /// beyond it they are judged (and reported) at once.
@@ -343,7 +342,7 @@ impl Replay {
         let watched = self.watched.covers(&entry.repo);
         let repo = self.repos.entry(entry.repo.clone()).or_default();
         repo.watched = watched;
-        let judged = repo.judge(index, entry, entry_bytes, metadata, Prepared::default());
+        let judged = repo.judge(index, entry, entry_bytes, metadata);
         self.absorb(judged)
     }
 
@@ -404,23 +403,13 @@ impl Replay {
                 entries,
             } in share
             {
-                // A root changes the keys the entries after it are checked with, so
-                // the signature checks are made together only between roots.
-                let mut run = Vec::new();
                 for (position, entry) in entries {
-                    if entry.role == "root" {
-                        state.judge_run(std::mem::take(&mut run), batch, &mut judged);
-                        let (index, entry_bytes, metadata) = batch[position];
-                        let alone = Prepared::default();
-                        judged.push((
-                            position,
-                            state.judge(index, entry, entry_bytes, metadata, alone),
-                        ));
-                    } else {
-                        run.push((position, entry));
-                    }
+                    let (index, entry_bytes, metadata) = batch[position];
+                    judged.push((
+                        position,
+                        state.judge(index, entry, entry_bytes, metadata),
+                    ));
                 }
-                state.judge_run(run, batch, &mut judged);
                 states.push((name, state));
             }
             (judged, states)
@@ -543,144 +532,15 @@ impl Replay {
     }
 }
 
-/// A top-level document other than root, parsed before its entry is judged so that
-/// the signature checks of many entries can be made together.
-enum Ahead {
-    Timestamp(Metadata<Timestamp>),
-    Snapshot(Metadata<Snapshot>),
-    Targets(Box<Metadata<Targets>>),
-}
-
-impl Ahead {
-    /// The document of a timestamp, snapshot or top-level targets entry, when it
-    /// parses at the entry's version; anything else is left to the judgement, which
-    /// says what is wrong with it.
-    fn parse(entry: &LogEntry, bytes: &[u8]) -> Option<Ahead> {
-        fn at_version<T: Role>(entry: &LogEntry, bytes: &[u8]) -> Option<Metadata<T>> {
-            Metadata::<T>::from_bytes(bytes)
-                .ok()
-                .filter(|doc| doc.version() == entry.version)
-        }
-        match entry.role.as_str() {
-            "timestamp" => at_version(entry, bytes).map(Ahead::Timestamp),
-            "snapshot" => at_version(entry, bytes).map(Ahead::Snapshot),
-            "targets" => at_version(entry, bytes).map(|d| Ahead::Targets(Box::new(d))),
-            _ => None,
-        }
-    }
-
-    /// The signed bytes and the signatures.
-    fn envelope(&self) -> (&[u8], &[Signature]) {
-        match self {
-            Ahead::Timestamp(d) => (d.canonical_signed(), d.signatures()),
-            Ahead::Snapshot(d) => (d.canonical_signed(), d.signatures()),
-            Ahead::Targets(d) => (d.canonical_signed(), d.signatures()),
-        }
-    }
-}
-
-/// The roles a document parsed ahead can be taken back as.
-trait TakeAhead: Role + Sized {
-    fn take(ahead: Ahead) -> Option<Metadata<Self>>;
-}
-
-impl TakeAhead for Timestamp {
-    fn take(ahead: Ahead) -> Option<Metadata<Self>> {
-        match ahead {
-            Ahead::Timestamp(d) => Some(d),
-            _ => None,
-        }
-    }
-}
-
-impl TakeAhead for Snapshot {
-    fn take(ahead: Ahead) -> Option<Metadata<Self>> {
-        match ahead {
-            Ahead::Snapshot(d) => Some(d),
-            _ => None,
-        }
-    }
-}
-
-impl TakeAhead for Targets {
-    fn take(ahead: Ahead) -> Option<Metadata<Self>> {
-        match ahead {
-            Ahead::Targets(d) => Some(*d),
-            _ => None,
-        }
-    }
-}
-
-impl TakeAhead for Root {
-    fn take(_: Ahead) -> Option<Metadata<Self>> {
-        None
-    }
-}
-
-/// What is ready for an entry when it is judged: its document, and signature checks
-/// made ahead. The default has neither: the judgement parses and verifies as it goes.
-#[derive(Default)]
-struct Prepared {
-    doc: Option<Ahead>,
-    checked: CheckedSignatures,
-}
-
 impl RepoReplay {
-    /// Judges `run`, entries of this repository in log order with none of them a
-    /// root: all of them are signed under the root in force now, so their documents
-    /// are parsed and their signature checks made, together, before the first is
-    /// judged. The verdicts are the ones judging them one by one gives: checks are
-    /// made for each document separately, and any a count needs beyond them are made
-    /// when it asks.
-    fn judge_run(
-        &mut self,
-        run: Vec<(usize, LogEntry)>,
-        batch: &[(u64, &[u8], &[u8])],
-        judged: &mut Vec<(usize, Judged)>,
-    ) {
-        let mut prepared: Vec<Prepared> = run
-            .iter()
-            .map(|(position, entry)| Prepared {
-                doc: Ahead::parse(entry, batch[*position].2),
-                checked: CheckedSignatures::default(),
-            })
-            .collect();
-        if let Some(root) = &self.root {
-            let mut documents = Vec::new();
-            let mut which = Vec::new();
-            for (i, (ready, (_, entry))) in prepared.iter().zip(&run).enumerate() {
-                let Some(doc) = &ready.doc else { continue };
-                // TUF §5.4.2, §5.5.3, §5.6.3: the keys root authorises for the role.
-                let Ok(auth) = Authorization::top_level(root.signed(), &entry.role) else {
-                    continue;
-                };
-                let (message, signatures) = doc.envelope();
-                documents.push((auth, message, signatures));
-                which.push(i);
-            }
-            let checked = precheck_many(&documents);
-            for (i, checked) in which.into_iter().zip(checked) {
-                prepared[i].checked = checked;
-            }
-        }
-        for ((position, entry), ready) in run.into_iter().zip(prepared) {
-            let (index, entry_bytes, metadata) = batch[position];
-            judged.push((
-                position,
-                self.judge(index, entry, entry_bytes, metadata, ready),
-            ));
-        }
-    }
-
     /// Judges the entry at `index` of this repository (see the module docs for
-    /// the checks, in order), with what was `prepared` for it.
+    /// the checks, in order).
     fn judge(
         &mut self,
         index: u64,
         entry: LogEntry,
         entry_bytes: &[u8],
         metadata: &[u8],
-        prepared: Prepared,
     ) -> Judged {
         let at = |kind, detail: String| {
             alert(kind, index, &entry.repo, &entry.role, entry.version, detail)
@@ -743,16 +603,11 @@ impl RepoReplay {
         // 3–6, by role.
         let repo = self;
         let findings = &mut judged.findings;
-        let Prepared {
-            doc: ahead,
-            checked,
-        } = prepared;
         match entry.role.as_str() {
-            "root" => findings.extend(repo.root(index, &entry, metadata, &checked)),
+            "root" => findings.extend(repo.root(index, &entry, metadata)),
             "timestamp" => {
-                let ready = (ahead, &checked);
                 let (found, doc) =
-                    repo.top_level::<Timestamp>(index, &entry, metadata, ready, |r, new| {
+                    repo.top_level::<Timestamp>(index, &entry, metadata, |r, new| {
                         r.timestamp.as_ref().map_or(Ok(()), |t| {
                             tuf::client::check_snapshot_listing(t.signed(), new)
                         })
@@ -770,9 +625,8 @@ impl RepoReplay {
                 }
             }
             "snapshot" => {
-                let ready = (ahead, &checked);
                 let (found, doc) =
-                    repo.top_level::<Snapshot>(index, &entry, metadata, ready, |r, new| {
+                    repo.top_level::<Snapshot>(index, &entry, metadata, |r, new| {
                         r.snapshot.as_ref().map_or(Ok(()), |s| {
                             tuf::client::check_targets_listing(s.signed(), new)
                         })
@@ -786,13 +640,13 @@ impl RepoReplay {
                 findings.extend(repo.judge_pending(true));
             }
             "targets" => {
-                if let Some(doc) = parse::<Targets>(index, &entry, metadata, ahead, findings) {
-                    findings.extend(repo.authorise_top_level(index, &entry, doc, &checked));
+                if let Some(doc) = parse::<Targets>(index, &entry, metadata, findings) {
+                    findings.extend(repo.authorise_top_level(index, &entry, doc));
                     findings.extend(repo.judge_pending(false));
                 }
             }
             _ => {
-                if let Some(doc) = parse::<Targets>(index, &entry, metadata, None, findings) {
+                if let Some(doc) = parse::<Targets>(index, &entry, metadata, findings) {
                     repo.pending.push(Pending {
                         index,
                         entry: entry.clone(),
@@ -831,34 +685,32 @@ impl RepoReplay {
         index: u64,
         entry: &LogEntry,
         bytes: &[u8],
-        checked: &CheckedSignatures,
     ) -> Vec<Finding> {
         let mut findings = Vec::new();
-        let Some(doc) = parse::<Root>(index, entry, bytes, None, &mut findings) else {
+        let Some(doc) = parse::<Root>(index, entry, bytes, &mut findings) else {
             return findings;
         };
         let fail = |kind, detail: String| vec![on_entry(kind, index, entry, detail)];
-        if let Some(trusted) = &self.root {
-            // TUF §5.3.4: "version N+1 ... signed by a threshold of keys specified in
-            // the trusted root metadata file (version N)", and by its own.
-            if doc.version() != trusted.version() + 1 {
-                return fail(
-                    AlertKind::RootSkipped,
-                    format!("the root in force is version {}", trusted.version()),
-                );
-            }
-            if let Err(e) = authorised(trusted.signed(), "root", &doc, checked) {
-                return fail(
+        let judged = match &self.root {
+            // TUF §5.3.4, §5.3.5: the rule every judge of a new root applies.
+            Some(trusted) => verify_next_root(trusted.signed(), &doc).map_err(|e| {
+                let kind = match e {
+                    tuf::Error::Rollback { .. } | tuf::Error::VersionMismatch { .. } => {
+                        AlertKind::RootSkipped
+                    }
+                    _ => AlertKind::RootNotAuthorized,
+                };
+                (kind, format!("against root v{}: {e}", trusted.version()))
+            }),
+            None => authorised(doc.signed(), "root", &doc).map_err(|e| {
+                (
                     AlertKind::RootNotAuthorized,
-                    format!("not signed by root v{}'s threshold: {e}", trusted.version()),
-                );
-            }
-        }
-        if let Err(e) = authorised(doc.signed(), "root", &doc, checked) {
-            return fail(
-                AlertKind::RootNotAuthorized,
-                format!("not signed by its own threshold: {e}"),
-            );
+                    format!("not signed by its own threshold: {e}"),
+                )
+            }),
+        };
+        if let Err((kind, detail)) = judged {
+            return fail(kind, detail);
         }
         findings.extend(self.new_version(index, entry, &doc));
         self.root = Some(doc);
@@ -868,19 +720,18 @@ impl RepoReplay {
     /// A timestamp or snapshot: signed as the root in force says, and listing no
     /// less than the one before it (`listing`). Returns the document when it is
     /// legitimate.
-    fn top_level<T: TakeAhead>(
+    fn top_level<T: Role>(
         &self,
         index: u64,
         entry: &LogEntry,
         bytes: &[u8],
-        (ahead, checked): (Option<Ahead>, &CheckedSignatures),
         listing: impl FnOnce(&Self, &T) -> Result<(), tuf::Error>,
     ) -> (Vec<Finding>, Option<Metadata<T>>) {
         let mut findings = Vec::new();
-        let Some(doc) = parse::<T>(index, entry, bytes, ahead, &mut findings) else {
+        let Some(doc) = parse::<T>(index, entry, bytes, &mut findings) else {
             return (findings, None);
         };
-        if let Err(detail) = self.check_top_level(entry, &doc, checked) {
+        if let Err(detail) = self.check_top_level(entry, &doc) {
             findings.push(on_entry(AlertKind::Unauthorized, index, entry, detail));
             return (findings, None);
         }
@@ -902,9 +753,8 @@ impl RepoReplay {
         index: u64,
         entry: &LogEntry,
         doc: Metadata<Targets>,
-        checked: &CheckedSignatures,
     ) -> Vec<Finding> {
-        match self.check_top_level(entry, &doc, checked) {
+        match self.check_top_level(entry, &doc) {
             Ok(()) => {
                 let found = self.new_version(index, entry, &doc);
                 self.targets.insert(entry.role.clone(), doc);
@@ -919,13 +769,12 @@ impl RepoReplay {
         &self,
         entry: &LogEntry,
         doc: &Metadata<T>,
-        checked: &CheckedSignatures,
     ) -> Result<(), String> {
         let root = self
             .root
             .as_ref()
             .ok_or_else(|| "no root of this repository was logged before it".to_string())?;
-        authorised(root.signed(), &entry.role, doc, checked).map_err(|e| {
+        authorised(root.signed(), &entry.role, doc).map_err(|e| {
             format!(
                 "not signed by the keys root v{} authorises for {}: {e}",
                 root.version(),
@@ -983,14 +832,8 @@ impl RepoReplay {
     }
 }
 
-/// `checked` holds the checks already made over `doc`: they are not made again.
-fn authorised<T: Role>(
-    root: &Root,
-    role: &str,
-    doc: &Metadata<T>,
-    checked: &CheckedSignatures,
-) -> tuf::Result<()> {
-    checked.verify_threshold(&Authorization::top_level(root, role)?, doc)
+fn authorised<T: Role>(root: &Root, role: &str, doc: &Metadata<T>) -> tuf::Result<()> {
+    verify_threshold(&Authorization::top_level(root, role)?, doc)
 }
 
 fn malformed_entry(index: u64, e: &tuf::Error) -> Finding {
@@ -1015,16 +858,12 @@ impl Judged {
 
 /// Parses `bytes` as `T` at the entry's version, or records why not; a document
 /// parsed `ahead` (from the same bytes, at that version) is taken as it is.
-fn parse<T: TakeAhead>(
+fn parse<T: Role>(
     index: u64,
     entry: &LogEntry,
     bytes: &[u8],
-    ahead: Option<Ahead>,
     findings: &mut Vec<Finding>,
 ) -> Option<Metadata<T>> {
-    if let Some(doc) = ahead.and_then(T::take) {
-        return Some(doc);
-    }
     let problem = match Metadata::<T>::from_bytes(bytes) {
         Ok(doc) if doc.version() == entry.version => return Some(doc),
         Ok(doc) => format!("the document is version {}", doc.version()),

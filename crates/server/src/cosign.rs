@@ -232,7 +232,7 @@ async fn submit(
         std::slice::from_ref(&witness.key),
     )
     .map_err(|e| other(&e))?;
-    if opened.cosignatures.len() != 1 {
+    if opened.cosignatures().len() != 1 {
         return Err(Refused::Other(
             "no cosignature by its key in the reply".into(),
         ));

@@ -470,7 +470,7 @@ fn recover(
              is this the key the log was created with?"
         ))
     })?;
-    let cp = opened.checkpoint;
+    let cp = opened.into_checkpoint();
     if cp.size() != state.size {
         return Err(Error::Inconsistent(format!(
             "stored size {} but the stored checkpoint is for {}",
@@ -722,7 +722,7 @@ impl Integrator {
             .ok_or_else(|| Error::Inconsistent("the stored log state is gone".into()))?;
         let last = checkpoint::open(&stored.checkpoint, &self.verifier, &[])
             .map_err(|e| Error::Inconsistent(format!("the stored checkpoint: {e}")))?
-            .checkpoint;
+            .into_checkpoint();
         if last.size() != old_size {
             return Err(Error::Inconsistent(format!(
                 "the stored checkpoint is for size {} but the integrator is at {old_size}",
@@ -856,7 +856,7 @@ mod tests {
         let latest = log.latest();
         assert_eq!(latest.size(), 0);
         let opened = checkpoint::open(&latest.note, log.verifier(), &[]).unwrap();
-        assert_eq!(opened.checkpoint.root(), &tlog::EMPTY_ROOT);
+        assert_eq!(opened.checkpoint().root(), &tlog::EMPTY_ROOT);
     }
 
     #[test]

@@ -147,15 +147,43 @@ impl Checkpoint {
     }
 }
 
-/// A checkpoint whose log signature verified.
+/// A checkpoint whose log signature verified. Only [`open`] makes one: its parts
+/// can be read, not set, so holding one means the check was made.
+///
+/// ```compile_fail,E0451
+/// use tlog::checkpoint::{Checkpoint, VerifiedCheckpoint};
+/// use tlog::note::Note;
+/// fn forge(checkpoint: Checkpoint, note: Note) -> VerifiedCheckpoint {
+///     VerifiedCheckpoint { checkpoint, note, cosignatures: Vec::new() }
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedCheckpoint {
+    checkpoint: Checkpoint,
+    note: Note,
+    cosignatures: Vec<VerifiedSignature>,
+}
+
+impl VerifiedCheckpoint {
     /// The checkpoint body.
-    pub checkpoint: Checkpoint,
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
     /// The note as received, all signature lines included.
-    pub note: Note,
+    pub fn note(&self) -> &Note {
+        &self.note
+    }
+
     /// Verified signatures of the witnesses the caller named, one per witness.
-    pub cosignatures: Vec<VerifiedSignature>,
+    pub fn cosignatures(&self) -> &[VerifiedSignature] {
+        &self.cosignatures
+    }
+
+    /// The checkpoint body, the rest dropped.
+    pub fn into_checkpoint(self) -> Checkpoint {
+        self.checkpoint
+    }
 }
 
 /// Parses and verifies a signed checkpoint.

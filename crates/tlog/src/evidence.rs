@@ -136,8 +136,8 @@ impl Evidence {
             crate::checkpoint::open(note.as_bytes(), &key, &[])
         };
         let (small, large) = (
-            open(&self.smaller)?.checkpoint,
-            open(&self.larger)?.checkpoint,
+            open(&self.smaller)?.into_checkpoint(),
+            open(&self.larger)?.into_checkpoint(),
         );
         let (m, n) = (small.size(), large.size());
         let verdict = |reason: String| Verdict {

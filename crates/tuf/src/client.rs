@@ -14,7 +14,7 @@ use crate::metadata::{
     check_length_and_hashes, check_not_expired, MetaFile, Metadata, Role, Root, Snapshot,
     TargetFile, Targets, Timestamp,
 };
-use crate::threshold::{precheck, verify_threshold, Authorization, CheckedSignatures};
+use crate::threshold::{verify_next_root, verify_threshold, Authorization};
 use crate::{Error, Result};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -456,31 +456,9 @@ impl Updater {
                 key.reuse_parsed(kept);
             }
         }
-        // TUF §5.3.4: "Version N+1 of the root metadata file MUST have been signed by:
-        // (1) a threshold of keys specified in the trusted root metadata file (version
-        // N), and (2) a threshold of keys specified in the new root metadata file".
-        // A key in both roots signed once; its signature is checked once for both
-        // counts (each count keeps all its own rules).
-        let checked = CheckedSignatures::default();
-        checked.verify_threshold(&Authorization::top_level(trusted, "root")?, &new)?;
-        checked.verify_threshold(&Authorization::top_level(new.signed(), "root")?, &new)?;
-        // TUF §5.3.5: "checking that the version number signed in the new root metadata
-        // file is indeed N+1".
-        let expected = trusted.version + 1;
-        if new.version() < trusted.version {
-            return Err(Error::Rollback {
-                role: "root".into(),
-                trusted: trusted.version,
-                new: new.version(),
-            });
-        }
-        if new.version() != expected {
-            return Err(Error::VersionMismatch {
-                role: "root".into(),
-                expected,
-                got: new.version(),
-            });
-        }
+        // TUF §5.3.4 and §5.3.5: signed by the trusted and the new thresholds, and
+        // exactly version N+1.
+        verify_next_root(trusted, &new)?;
         // TUF §5.3.6: expiry of an intermediate root "does not matter yet".
         // TUF §5.3.7: "Set the trusted root metadata file to the new root".
         let acc = accepted("root", &new)?;
@@ -629,28 +607,14 @@ impl Updater {
                 limit: max,
             });
         }
-        // Who may sign. An error here is reported after the document's own, as it
-        // always was.
-        let auth = self.authorization(role, delegator);
-        // The signatures of a large targets document are checked on the thread that
-        // makes its canonical form, while this one reads it and then hashes it; each
-        // check below still decides in the spec's order.
-        let parsed = Metadata::<Targets>::from_bytes_beside(
-            bytes.clone(),
-            || check_length_and_hashes(role, &bytes, meta.length, meta.hashes.as_ref()),
-            |canonical, sigs| auth.as_ref().map(|a| precheck(a, canonical, sigs)).ok(),
-        );
         // TUF §5.6.2: "The hashes of the new targets metadata file MUST match the
         // hashes, if any, listed in the trusted snapshot metadata."
-        parsed.meanwhile?;
-        let new = parsed.document?;
-        let prechecked = parsed.beside.flatten();
+        check_length_and_hashes(role, &bytes, meta.length, meta.hashes.as_ref())?;
+        let new = Metadata::<Targets>::from_shared(bytes)?;
         // TUF §5.6.3: "The new targets metadata file MUST have been signed by a
         // threshold of keys specified in the trusted root metadata file." (For a
         // delegated role, of the delegating role's keys: TUF §5.6.7.1.)
-        prechecked
-            .unwrap_or_default()
-            .verify_threshold(&auth?, &new)?;
+        verify_threshold(&self.authorization(role, delegator)?, &new)?;
         // TUF §5.6.4: "The version number of the new targets metadata file MUST match
         // the version number listed in the trusted snapshot metadata."
         if new.version() != meta.version {

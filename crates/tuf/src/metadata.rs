@@ -816,22 +816,6 @@ fn range_within(outer: &[u8], inner: &[u8]) -> Option<std::ops::Range<usize>> {
     (range.end <= outer.len()).then_some(range)
 }
 
-/// Above this many bytes of a document, its canonical form and its typed parse are
-/// computed side by side: each is a full pass over the text (for a 1,000-target
-/// document, ~0.5 ms apiece), and a thread costs ~30 µs.
-pub const PARALLEL_PARSE_BYTES: usize = 64 << 10;
-
-/// What [`Metadata::from_bytes_beside`] made: the document, and the results of the
-/// work done alongside it.
-#[derive(Debug)]
-pub struct ParsedBeside<D, A, R> {
-    /// The parsed document, or why it could not be.
-    pub document: Result<D>,
-    /// What `meanwhile` returned.
-    pub meanwhile: A,
-    /// What `beside` returned (`None` where it did not run).
-    pub beside: Option<R>,
-}
 
 /// The envelope of a document, `signed` left as text.
 struct Envelope<'b> {
@@ -882,17 +866,6 @@ impl<'de: 'b, 'b> Deserialize<'de> for Envelope<'b> {
     }
 }
 
-/// The canonical form of `signed` and what `beside` makes of it (nothing when there
-/// is no canonical form).
-fn canonical_then<'s, R>(
-    signed: &'s str,
-    beside: impl FnOnce(&[u8]) -> R,
-) -> (Result<std::borrow::Cow<'s, [u8]>>, Option<R>) {
-    let canonical = canonical_text_borrowed(signed);
-    let made = canonical.as_deref().ok().map(beside);
-    (canonical, made)
-}
-
 impl<T: Role> Metadata<T> {
     /// Parses a document read as role `T`. Repeated keys in `signed` are refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
@@ -900,87 +873,11 @@ impl<T: Role> Metadata<T> {
     }
 
     /// [`Metadata::from_bytes`] keeping `bytes` themselves, not a copy.
-    pub fn from_shared(bytes: Bytes) -> Result<Self> {
-        Self::from_bytes_beside(bytes, || (), |_, _| ()).document
-    }
-
-    /// [`Metadata::from_bytes`], with work done alongside: `beside(canonical_signed,
-    /// signatures)` as soon as the canonical form of `signed` is known, and
-    /// `meanwhile()`. For a large document `beside` runs on a second thread, the one
-    /// that makes the canonical form, and `meanwhile` on this one once the typed
-    /// parse is done, before waiting for the second; for a small one, both here. A
-    /// client checks signatures beside (`threshold::precheck`) and hashes the file
-    /// meanwhile, so that neither hash of a large document waits for the other work.
-    ///
-    /// `beside` does not run when the envelope or the canonical form could not be
-    /// made, nor when no thread could be started: it may hold nothing the caller
-    /// cannot redo. `meanwhile` always runs.
-    pub fn from_bytes_beside<A, R: Send>(
-        document: Bytes,
-        meanwhile: impl FnOnce() -> A,
-        beside: impl FnOnce(&[u8], &[Signature]) -> R + Send,
-    ) -> ParsedBeside<Self, A, R> {
-        let role = T::TYPE;
-        let bytes: &[u8] = &document;
-        if bytes.len() < PARALLEL_PARSE_BYTES {
-            let meanwhile = meanwhile();
-            let envelope = match read_envelope(role, bytes) {
-                Ok(e) => e,
-                Err(e) => {
-                    return ParsedBeside {
-                        document: Err(e),
-                        meanwhile,
-                        beside: None,
-                    }
-                }
-            };
-            let (canonical, made) =
-                canonical_then(envelope.signed, |c| beside(c, &envelope.signatures));
-            let typed = T::read_signed(envelope.signed, &document);
-            return ParsedBeside {
-                document: Self::assemble(&document, envelope, canonical, typed),
-                meanwhile,
-                beside: made,
-            };
-        }
-        std::thread::scope(|scope| {
-            let (hand_over, handed) = std::sync::mpsc::sync_channel::<(&str, Vec<Signature>)>(1);
-            let side = std::thread::Builder::new()
-                .spawn_scoped(scope, move || {
-                    let (signed, signatures) = handed.recv().ok()?;
-                    Some(canonical_then(signed, |c| beside(c, &signatures)))
-                })
-                .ok();
-            let envelope = read_envelope(role, bytes);
-            if let (Some(_), Ok(envelope)) = (&side, &envelope) {
-                // A helper that has died is found at the join.
-                let _ = hand_over.send((envelope.signed, envelope.signatures.clone()));
-            }
-            drop(hand_over);
-            let parsed = envelope.map(|e| {
-                let typed = T::read_signed(e.signed, &document);
-                (e, typed)
-            });
-            let meanwhile = meanwhile();
-            let rest = side.and_then(|s| s.join().ok()).flatten();
-            let (envelope, typed) = match parsed {
-                Ok(parsed) => parsed,
-                Err(e) => {
-                    return ParsedBeside {
-                        document: Err(e),
-                        meanwhile,
-                        beside: None,
-                    }
-                }
-            };
-            let (canonical, made) =
-                rest.unwrap_or_else(|| (canonical_text_borrowed(envelope.signed), None));
-            ParsedBeside {
-                document: Self::assemble(&document, envelope, canonical, typed),
-                meanwhile,
-                beside: made,
-            }
-        })
+    pub fn from_shared(document: Bytes) -> Result<Self> {
+        let envelope = read_envelope(T::TYPE, &document)?;
+        let canonical = canonical_text_borrowed(envelope.signed);
+        let typed = T::read_signed(envelope.signed, &document);
+        Self::assemble(&document, envelope, canonical, typed)
     }
 
     /// The document from its parts, once the role-independent checks pass.

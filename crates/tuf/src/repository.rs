@@ -20,7 +20,7 @@ use crate::metadata::{
     check_length_and_hashes, check_not_expired, Expires, Metadata, Root, Snapshot, Targets,
     Timestamp,
 };
-use crate::threshold::{verify_threshold, Authorization};
+use crate::threshold::{verify_next_root, verify_threshold, Authorization};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -211,22 +211,11 @@ pub fn validate_push(
         Some(bytes) => {
             check_size("root", bytes, limits.root_max_bytes)?;
             let root: Metadata<Root> = Metadata::from_bytes(bytes)?;
-            let own = Authorization::top_level(root.signed(), "root")?;
             match current {
-                Some(cur) => {
-                    // TUF §5.3.4: "Version N+1 of the root metadata file MUST have been
-                    // signed by: (1) a threshold of keys specified in the trusted root
-                    // metadata file (version N), and (2) a threshold of keys specified
-                    // in the new root metadata file being validated (version N+1)."
-                    verify_threshold(&Authorization::top_level(cur.root.signed(), "root")?, &root)?;
-                    verify_threshold(&own, &root)?;
-                    // TUF §5.3.5: "The version number of the trusted root metadata file
-                    // (version N) MUST be less than the version number of the new root
-                    // metadata file (version N+1)", fetched as exactly N+1.
-                    check_next_version("root", Some(cur.root.version()), root.version())?;
-                }
+                // TUF §5.3.4, §5.3.5: the rule every judge of a new root applies.
+                Some(cur) => verify_next_root(cur.root.signed(), &root)?,
                 None => {
-                    verify_threshold(&own, &root)?;
+                    verify_threshold(&Authorization::top_level(root.signed(), "root")?, &root)?;
                     check_next_version("root", None, root.version())?;
                 }
             }

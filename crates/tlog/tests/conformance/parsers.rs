@@ -67,7 +67,7 @@ fn every_bit_flip_of_a_signed_checkpoint_is_rejected() {
     let log = log_key().verifier();
     let w = witness().verifier();
     let v = open(good.as_bytes(), &log, std::slice::from_ref(&w)).unwrap();
-    assert_eq!(v.cosignatures.len(), 1);
+    assert_eq!(v.cosignatures().len(), 1);
     let bytes = good.as_bytes();
     let mut accepted = Vec::new();
     for i in 0..bytes.len() {
@@ -77,11 +77,11 @@ fn every_bit_flip_of_a_signed_checkpoint_is_rejected() {
             if let Ok(v) = open(&m, &log, std::slice::from_ref(&w)) {
                 // Accepting is only right if the witness line became an unknown
                 // signer (its name or ID changed) and the checkpoint is unchanged.
-                if v.checkpoint.to_text()
+                if v.checkpoint().to_text()
                     != Checkpoint::parse(&good[..good.find("\n\n").unwrap() + 1])
                         .unwrap()
                         .to_text()
-                    || !v.cosignatures.is_empty()
+                    || !v.cosignatures().is_empty()
                 {
                     accepted.push((i, bit));
                 }
