@@ -107,7 +107,9 @@ async fn sigkill_during_concurrent_appends_loses_nothing_acknowledged() {
     let mut notes = notes.lock().unwrap().clone();
     notes.push(last_note);
     for note in &notes {
-        let c = tlog::checkpoint::open(note, &vkey, &[]).unwrap().into_checkpoint();
+        let c = tlog::checkpoint::open(note, &vkey, &[])
+            .unwrap()
+            .into_checkpoint();
         if let Some(prev) = chain.insert(c.size(), *c.root()) {
             assert_eq!(prev, *c.root(), "two roots served for size {}", c.size());
         }

@@ -919,8 +919,8 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
                 client.config().witnesses.clone(),
             );
             let file = metadata.display().to_string();
-            let (checkpoint, _) =
-                trust.check_bundle(&parsed, &repo, &role, version, &bytes, &file)?;
+            let opened = trust.check_bundle(&parsed, &repo, &role, version, &bytes, &file)?;
+            let checkpoint = opened.checkpoint();
             match args.output {
                 Output::Json => print_json(&serde_json::json!({
                     "verified": true,

@@ -21,7 +21,7 @@ pub mod transport;
 pub mod update;
 
 pub use error::{Error, Result};
-pub use logtrust::{LogTrust, ProofBundle, WitnessPolicy};
+pub use logtrust::{LogTrust, OpenedCheckpoint, ProofBundle, WitnessPolicy};
 pub use transport::Http;
 pub use update::{Session, UpdateReport};
 
@@ -291,13 +291,19 @@ impl Client {
             .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
         let mut proofs = self.proofs(repo)?;
         let bundle = update::fetch_bundle(&self.http, &proofs, &file).await?;
-        let (checkpoint, note) = proofs
+        let opened = proofs
             .log
             .check_bundle(&bundle, repo, role, version, &bytes, &file)?;
         // Shown to the monitors before it is trusted, as an update's is.
-        gossip::check_with_monitors(&self.http, &self.monitors, &note, &checkpoint).await?;
-        let summary = update::CheckpointSummary::from(&checkpoint);
-        proofs.log.advance(checkpoint, note);
+        gossip::check_with_monitors(
+            &self.http,
+            &self.monitors,
+            opened.note(),
+            opened.checkpoint(),
+        )
+        .await?;
+        let summary = update::CheckpointSummary::from(opened.checkpoint());
+        proofs.log.advance(opened)?;
         if let Some(note) = proofs.log.trusted_note() {
             fsutil::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
         }
@@ -339,10 +345,10 @@ impl Client {
         } else {
             Vec::new()
         };
-        let checkpoint = trust.check_checkpoint(&note, &proof)?;
-        gossip::check_with_monitors(&self.http, &self.monitors, &note, &checkpoint).await?;
-        let summary = update::CheckpointSummary::from(&checkpoint);
-        trust.advance(checkpoint, note);
+        let opened = trust.check_checkpoint(&note, &proof)?;
+        gossip::check_with_monitors(&self.http, &self.monitors, &note, opened.checkpoint()).await?;
+        let summary = update::CheckpointSummary::from(opened.checkpoint());
+        trust.advance(opened)?;
         if let Some(note) = trust.trusted_note() {
             fsutil::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
         }

@@ -776,14 +776,15 @@ impl Session {
         let Some(proofs) = &mut self.proofs else {
             return Ok(());
         };
-        let mut seen: Vec<(tlog::checkpoint::Checkpoint, String, String)> = Vec::new();
+        // Each bundle's checkpoint as opened, and the file it came with.
+        let mut seen: Vec<(crate::logtrust::OpenedCheckpoint, String)> = Vec::new();
         for mut p in self.pending.drain(..) {
             p.arrive().await?;
             let bundle = parse_bundle(proofs, &p.file, &p.url, p.arrived())?;
             // Bundles served together usually carry one note: its signatures are
             // checked once, and a note already checked is matched byte for byte.
-            let checkpoint = match seen.iter().find(|(_, note, _)| *note == bundle.checkpoint) {
-                Some((checkpoint, _, _)) => checkpoint.clone(),
+            let checkpoint = match seen.iter().find(|(c, _)| c.note() == bundle.checkpoint) {
+                Some((checkpoint, _)) => checkpoint.clone(),
                 None => proofs.log.open_checkpoint(&bundle.checkpoint, &p.file)?,
             };
             let downloaded = crate::logtrust::Downloaded {
@@ -796,30 +797,36 @@ impl Session {
             proofs
                 .log
                 .check_bundle_under(&bundle, &checkpoint, &downloaded)?;
-            seen.push((checkpoint, bundle.checkpoint, p.file));
+            seen.push((checkpoint, p.file));
         }
-        let Some(newest) = seen.iter().max_by_key(|(c, _, _)| c.size()).cloned() else {
+        let Some((newest, _)) = seen
+            .iter()
+            .max_by_key(|(c, _)| c.checkpoint().size())
+            .cloned()
+        else {
             return Ok(());
         };
-        for (c, _, file) in &seen {
-            if c.size() == newest.0.size() {
-                if c.root() != newest.0.root() {
+        let newest_size = newest.checkpoint().size();
+        for (opened, file) in &seen {
+            let c = opened.checkpoint();
+            if c.size() == newest_size {
+                if c.root() != newest.checkpoint().root() {
                     return Err(Error::Log {
                         file: file.clone(),
                         checkpoint: crate::logtrust::describe(c),
                         detail: format!(
                             "split view: another file of this update came with {}",
-                            crate::logtrust::describe(&newest.0)
+                            crate::logtrust::describe(newest.checkpoint())
                         ),
                     });
                 }
                 continue;
             }
             let proof =
-                fetch_consistency(&self.http, &proofs.log_url, c.size(), newest.0.size()).await?;
-            proofs.log.check_between(c, &newest.0, &proof, file)?;
+                fetch_consistency(&self.http, &proofs.log_url, c.size(), newest_size).await?;
+            proofs.log.check_between(opened, &newest, &proof, file)?;
         }
-        proofs.log.advance(newest.0, newest.1);
+        proofs.log.advance(newest)?;
         tracing::debug!(size = proofs.log.trusted_size(), "every proof checked");
         Ok(())
     }

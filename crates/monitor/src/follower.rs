@@ -228,8 +228,8 @@ impl Monitor {
         let stored = state.load(&config.log_key.to_string())?;
         let latest = match stored.checkpoint {
             Some(note) => {
-                let checkpoint =
-                    tlog::checkpoint::open(note.as_bytes(), &config.log_key, &[])?.into_checkpoint();
+                let checkpoint = tlog::checkpoint::open(note.as_bytes(), &config.log_key, &[])?
+                    .into_checkpoint();
                 let own = tree_root(checkpoint.size(), &stored.tree)?;
                 if checkpoint.size() > stored.tree.size() || own != *checkpoint.root() {
                     return Err(Error::Damaged(

@@ -405,10 +405,7 @@ impl Replay {
             {
                 for (position, entry) in entries {
                     let (index, entry_bytes, metadata) = batch[position];
-                    judged.push((
-                        position,
-                        state.judge(index, entry, entry_bytes, metadata),
-                    ));
+                    judged.push((position, state.judge(index, entry, entry_bytes, metadata)));
                 }
                 states.push((name, state));
             }
@@ -625,12 +622,11 @@ impl RepoReplay {
                 }
             }
             "snapshot" => {
-                let (found, doc) =
-                    repo.top_level::<Snapshot>(index, &entry, metadata, |r, new| {
-                        r.snapshot.as_ref().map_or(Ok(()), |s| {
-                            tuf::client::check_targets_listing(s.signed(), new)
-                        })
-                    });
+                let (found, doc) = repo.top_level::<Snapshot>(index, &entry, metadata, |r, new| {
+                    r.snapshot.as_ref().map_or(Ok(()), |s| {
+                        tuf::client::check_targets_listing(s.signed(), new)
+                    })
+                });
                 findings.extend(found);
                 if doc.is_some() {
                     repo.snapshot = doc;
@@ -680,12 +676,7 @@ impl RepoReplay {
         }
     }
 
-    fn root(
-        &mut self,
-        index: u64,
-        entry: &LogEntry,
-        bytes: &[u8],
-    ) -> Vec<Finding> {
+    fn root(&mut self, index: u64, entry: &LogEntry, bytes: &[u8]) -> Vec<Finding> {
         let mut findings = Vec::new();
         let Some(doc) = parse::<Root>(index, entry, bytes, &mut findings) else {
             return findings;
@@ -765,11 +756,7 @@ impl RepoReplay {
     }
 
     /// TUF §5.4.2, §5.5.3, §5.6.3: signed by the threshold the root in force sets.
-    fn check_top_level<T: Role>(
-        &self,
-        entry: &LogEntry,
-        doc: &Metadata<T>,
-    ) -> Result<(), String> {
+    fn check_top_level<T: Role>(&self, entry: &LogEntry, doc: &Metadata<T>) -> Result<(), String> {
         let root = self
             .root
             .as_ref()

@@ -662,7 +662,10 @@ mod tests {
                 key.verify(&msg, &sig).is_ok(),
                 "forgery does not pass the plain check"
             );
-            assert!(!accepted(&key, &msg, &sig.to_bytes()), "small-order R accepted");
+            assert!(
+                !accepted(&key, &msg, &sig.to_bytes()),
+                "small-order R accepted"
+            );
         }
         assert_eq!(forged, 8, "every torsion point should be reachable as R");
 
@@ -686,8 +689,8 @@ mod tests {
             // A non-canonical S (S + L, still below 2^253) satisfies the equation;
             // strict refuses it.
             const L: [u8; 32] = [
-                0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde,
-                0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+                0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+                0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
             ];
             let mut non_canonical = good;
             let mut carry = 0u16;

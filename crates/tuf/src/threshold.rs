@@ -22,8 +22,7 @@ pub struct Authorization<'a> {
 /// The threshold a role's metadata gives, refused if zero (metadata validation
 /// refuses it too; this is the check nothing can go around).
 fn nonzero(role: &str, threshold: u64) -> Result<NonZeroU64> {
-    NonZeroU64::new(threshold)
-        .ok_or_else(|| Error::malformed(role, "threshold must be at least 1"))
+    NonZeroU64::new(threshold).ok_or_else(|| Error::malformed(role, "threshold must be at least 1"))
 }
 
 impl<'a> Authorization<'a> {
@@ -271,8 +270,8 @@ mod tests {
     fn a_key_id_named_twice_is_refused_even_above_the_threshold() {
         let (root, keys, _) = root_and_keys();
         let auth = Authorization::top_level(&root, "targets").unwrap();
-        let two = Metadata::sign_new(new_targets(expires()), &[&keys[0], &keys[1]], &mut OsRng)
-            .unwrap();
+        let two =
+            Metadata::sign_new(new_targets(expires()), &[&keys[0], &keys[1]], &mut OsRng).unwrap();
         let sigs = two.signatures();
         for repeated in [
             vec![sigs[0].clone(), sigs[0].clone()],

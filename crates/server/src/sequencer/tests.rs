@@ -1,0 +1,310 @@
+use super::*;
+use store::memory::MemoryStore;
+use tlog::note::{KeyName, SignatureType};
+
+fn key() -> SignerKey {
+    SignerKey::from_seed(
+        KeyName::new("example.com/log").unwrap(),
+        SignatureType::Ed25519,
+        &[7; 32],
+    )
+}
+
+fn open(store: Arc<MemoryStore>, config: Config) -> Log {
+    Log::open(store, key(), config, Arc::new(Metrics::new().unwrap())).unwrap()
+}
+
+fn one(entry: &str) -> Append {
+    Append {
+        entries: vec![entry.as_bytes().to_vec()],
+        ..Append::default()
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn metadata_bundles_carry_each_entrys_file_and_find_the_rest_by_content() {
+    use sha2::{Digest, Sha256};
+    use tuf::logentry::{parse_metadata_bundle, Bundled, LogEntry};
+    let store = Arc::new(MemoryStore::new());
+    let log = open(store.clone(), Config::default());
+    let doc = |n: u8| format!("{{\"doc\":{n}}}").into_bytes();
+    let entry = |n: u8| {
+        LogEntry::new("example.com/app", "timestamp", u64::from(n), &doc(n))
+            .to_bytes()
+            .unwrap()
+    };
+    let beside = |index: u64, n: u8| Blob {
+        index,
+        sha256: Sha256::digest(doc(n)).into(),
+        bytes: doc(n),
+    };
+    let append = |entries: Vec<Vec<u8>>, blobs: Vec<Blob>| Append {
+        entries,
+        blobs,
+        versions: vec![],
+    };
+    block_on(async {
+        log.append(append(vec![entry(1)], vec![beside(0, 1)]))
+            .await
+            .unwrap();
+        // A file must name an entry of its own append.
+        assert!(log
+            .append(append(vec![entry(2)], vec![beside(1, 2)]))
+            .await
+            .is_err());
+        // Entry 2 commits to the bytes entry 0 logged, and comes without them;
+        // entry 3 commits to bytes the log never received.
+        log.append(append(
+            vec![entry(2), entry(1), entry(3)],
+            vec![beside(0, 2)],
+        ))
+        .await
+        .unwrap();
+    });
+    use store::MetadataStore;
+    assert_eq!(
+        store.entry_blobs(0, 4).unwrap(),
+        [Some(doc(1)), Some(doc(2)), None, None],
+        "each file is stored beside its entry's log index"
+    );
+    let bundle = log
+        .metadata_bundle(&tlog::tile::Tile::new(0, 0, 4).unwrap())
+        .unwrap();
+    assert_eq!(
+        parse_metadata_bundle(&bundle, 4).unwrap(),
+        [
+            Bundled::Bytes(doc(1)),
+            Bundled::Bytes(doc(2)),
+            Bundled::Bytes(doc(1)),
+            Bundled::NotStored
+        ]
+    );
+}
+
+#[test]
+fn a_new_log_publishes_a_signed_empty_checkpoint() {
+    let log = open(Arc::new(MemoryStore::new()), Config::default());
+    let latest = log.latest();
+    assert_eq!(latest.size(), 0);
+    let opened = checkpoint::open(&latest.note, log.verifier(), &[]).unwrap();
+    assert_eq!(opened.checkpoint().root(), &tlog::EMPTY_ROOT);
+}
+
+#[test]
+fn appends_get_consecutive_indices_and_a_checkpoint_covering_them() {
+    let store = Arc::new(MemoryStore::new());
+    let log = open(store.clone(), Config::default());
+    let results = block_on(async {
+        let mut out = Vec::new();
+        for i in 0..5 {
+            out.push(log.append(one(&format!("entry {i}"))).await.unwrap());
+        }
+        out
+    });
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.first_index, i as u64);
+        assert!(r.checkpoint.size() > i as u64);
+    }
+    assert_eq!(log.latest().size(), 5);
+    let leaf = leaf_hash(b"entry 3");
+    let proof = tlog::tree::inclusion_proof(3, 5, store.as_ref()).unwrap();
+    tlog::verify::verify_inclusion(&leaf, 3, 5, &proof, log.latest().checkpoint.root()).unwrap();
+}
+
+#[test]
+fn queued_appends_are_batched_and_an_append_is_never_split() {
+    let store = Arc::new(MemoryStore::new());
+    let config = Config {
+        max_batch_entries: 3,
+        max_batch_delay: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let log = open(store, config);
+    let receivers: Vec<_> = (0..4)
+        .map(|i| {
+            log.submit(Append {
+                entries: vec![format!("a{i}").into_bytes(), format!("b{i}").into_bytes()],
+                ..Append::default()
+            })
+            .unwrap()
+        })
+        .collect();
+    let results: Vec<Appended> = block_on(async { futures_join(receivers).await });
+    let firsts: Vec<u64> = results.iter().map(|r| r.first_index).collect();
+    assert_eq!(firsts, vec![0, 2, 4, 6]);
+    // Two appends of two entries fill a batch of three.
+    assert_eq!(results[0].checkpoint.size(), 4);
+    assert_eq!(results[1].checkpoint.size(), 4);
+    assert_eq!(results[3].checkpoint.size(), 8);
+}
+
+async fn futures_join(receivers: Vec<oneshot::Receiver<Result<Appended, Error>>>) -> Vec<Appended> {
+    let mut out = Vec::new();
+    for r in receivers {
+        out.push(r.await.unwrap().unwrap());
+    }
+    out
+}
+
+#[test]
+fn a_full_queue_refuses_with_overloaded_and_queues_nothing() {
+    let config = Config {
+        max_batch_entries: 1,
+        max_batch_delay: Duration::from_millis(0),
+        max_queued_entries: 2,
+        ..Config::default()
+    };
+    let log = open(Arc::new(MemoryStore::new()), config);
+    // Fill the queue faster than a synced batch drains it: at most the queue
+    // plus the batch in flight can be accepted.
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    for i in 0..200 {
+        match log.submit(one(&format!("e{i}"))) {
+            Ok(r) => accepted.push(r),
+            Err(Error::Overloaded(msg)) => {
+                assert!(msg.contains("queued"), "{msg}");
+                refused += 1;
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert!(refused > 0, "200 appends never filled a queue of 2");
+    let n = accepted.len() as u64;
+    block_on(async {
+        for r in accepted {
+            r.await.unwrap().unwrap();
+        }
+    });
+    assert_eq!(log.latest().size(), n);
+}
+
+#[test]
+fn invalid_appends_are_refused_with_reasons() {
+    let log = open(Arc::new(MemoryStore::new()), Config::default());
+    let cases = [
+        (Append::default(), "at least one"),
+        (
+            Append {
+                entries: vec![vec![1]; MAX_ENTRIES_PER_APPEND + 1],
+                ..Append::default()
+            },
+            "at most",
+        ),
+        (
+            Append {
+                entries: vec![Vec::new()],
+                ..Append::default()
+            },
+            "entries are",
+        ),
+        (
+            Append {
+                entries: vec![vec![0; tlog::tile::MAX_ENTRY_BYTES + 1]],
+                ..Append::default()
+            },
+            "entries are",
+        ),
+    ];
+    for (append, why) in cases {
+        match log.submit(append) {
+            Err(Error::InvalidRequest(msg)) => assert!(msg.contains(why), "{msg}"),
+            other => panic!("expected InvalidRequest, got {:?}", other.map(|_| ())),
+        }
+    }
+    assert_eq!(log.latest().size(), 0);
+}
+
+#[test]
+fn reopening_recovers_the_state_and_keeps_growing_consistently() {
+    let store = Arc::new(MemoryStore::new());
+    let first = {
+        let log = open(store.clone(), Config::default());
+        block_on(async {
+            for i in 0..10 {
+                log.append(one(&format!("e{i}"))).await.unwrap();
+            }
+        });
+        log.latest()
+    };
+    let log = open(store.clone(), Config::default());
+    assert_eq!(log.latest().note, first.note);
+    block_on(log.append(one("after"))).unwrap();
+    let proof = tlog::tree::consistency_proof(10, 11, store.as_ref()).unwrap();
+    tlog::verify::verify_consistency(
+        10,
+        11,
+        first.checkpoint.root(),
+        log.latest().checkpoint.root(),
+        &proof,
+    )
+    .unwrap();
+}
+
+#[test]
+fn opening_with_another_key_is_refused() {
+    let store = Arc::new(MemoryStore::new());
+    drop(open(store.clone(), Config::default()));
+    let other = SignerKey::from_seed(
+        KeyName::new("example.com/log").unwrap(),
+        SignatureType::Ed25519,
+        &[8; 32],
+    );
+    let err = Log::open(
+        store,
+        other,
+        Config::default(),
+        Arc::new(Metrics::new().unwrap()),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, Error::Inconsistent(_)), "{err}");
+}
+
+#[test]
+fn a_corrupted_stored_node_halts_the_log_before_signing() {
+    // Regression guard for the pre-signing check: the integrator must refuse to
+    // sign when stored nodes no longer agree with the last signed checkpoint.
+    let store = Arc::new(MemoryStore::new());
+    let log = open(store.clone(), Config::default());
+    block_on(async {
+        for i in 0..3 {
+            log.append(one(&format!("e{i}"))).await.unwrap();
+        }
+    });
+    let before = log.latest();
+    // Leaf 2 is a stored node the consistency proof from 3 to 4 needs.
+    store.dangerous_overwrite_node(NodeId::new(0, 2), Hash([9; 32]));
+    let err = block_on(log.append(one("e3"))).err().unwrap();
+    assert!(
+        matches!(err, Error::Halted(ref m) if m.contains("inconsistent")),
+        "{err}"
+    );
+    assert_eq!(log.latest().note, before.note);
+    assert!(matches!(log.health(), Health::Halted(_)));
+    assert!(matches!(log.submit(one("e4")), Err(Error::Halted(_))));
+}
+
+#[test]
+fn shutdown_integrates_what_was_queued_then_refuses() {
+    let log = open(Arc::new(MemoryStore::new()), Config::default());
+    let pending: Vec<_> = (0..50)
+        .map(|i| log.submit(one(&format!("e{i}"))).unwrap())
+        .collect();
+    log.shutdown();
+    block_on(async {
+        for r in pending {
+            r.await.unwrap().unwrap();
+        }
+    });
+    assert_eq!(log.latest().size(), 50);
+    assert!(matches!(log.submit(one("late")), Err(Error::ShuttingDown)));
+    assert_eq!(log.health(), Health::Stopped);
+}
