@@ -80,6 +80,16 @@ impl<'a> Authorization<'a> {
 /// signed yet) and invalid signatures are not counted, and are not errors: only the
 /// count against the threshold is.
 pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) -> Result<()> {
+    count_against(auth, doc, &mut Verdicts::default())
+}
+
+/// [`verify_threshold`], with the signature checks of this one document kept in
+/// `verdicts` for a second count over it.
+fn count_against<T: Role>(
+    auth: &Authorization<'_>,
+    doc: &Metadata<T>,
+    verdicts: &mut Verdicts,
+) -> Result<()> {
     // TUF §4.2: "The keyid MUST be unique in the "signatures" array: multiple
     // signatures with the same keyid are not allowed." Refused outright, before
     // anything is counted: a document that breaks the format is not trusted even
@@ -91,7 +101,7 @@ pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) ->
             keyid: keyid.to_string(),
         });
     }
-    let valid = count_valid(auth, doc.signatures(), doc.canonical_signed());
+    let valid = count_valid(auth, doc.signatures(), doc.canonical_signed(), verdicts);
     if valid < auth.threshold.get() {
         return Err(Error::ThresholdNotMet {
             role: auth.role.to_string(),
@@ -110,8 +120,19 @@ pub fn verify_threshold<T: Role>(auth: &Authorization<'_>, doc: &Metadata<T>) ->
 /// metadata file being validated (version N+1)"; then TUF §5.3.5, its version is
 /// exactly N+1 (a lower or equal one is a rollback, a higher one skips a version).
 pub fn verify_next_root(trusted: &Root, new: &Metadata<Root>) -> Result<()> {
-    verify_threshold(&Authorization::top_level(trusted, "root")?, new)?;
-    verify_threshold(&Authorization::top_level(new.signed(), "root")?, new)?;
+    // A key in both roots signed once; its signature is verified once for the two
+    // counts, which keep every other rule of their own.
+    let mut verdicts = Verdicts::default();
+    count_against(
+        &Authorization::top_level(trusted, "root")?,
+        new,
+        &mut verdicts,
+    )?;
+    count_against(
+        &Authorization::top_level(new.signed(), "root")?,
+        new,
+        &mut verdicts,
+    )?;
     if new.version() <= trusted.version {
         return Err(Error::Rollback {
             role: "root".into(),
@@ -151,13 +172,38 @@ fn repeated_keyid(signatures: &[Signature]) -> Option<&str> {
     keyids.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
 }
 
+/// Verdicts on the signatures of one document, by place in its `signatures` and the
+/// key material checked: made inside one call on one document, never kept beyond it.
+#[derive(Default)]
+struct Verdicts(Vec<(usize, PublicKey, bool)>);
+
+impl Verdicts {
+    fn verify(&mut self, place: usize, key: &PublicKey, message: &[u8], signature: &str) -> bool {
+        if let Some((_, _, valid)) = self
+            .0
+            .iter()
+            .find(|(p, k, _)| *p == place && k.same_material(key))
+        {
+            return *valid;
+        }
+        let valid = verify_hex(key, message, signature);
+        self.0.push((place, key.clone(), valid));
+        valid
+    }
+}
+
 /// The counting rules: how many distinct authorised keys made a valid signature
 /// over `message`, stopping at the threshold.
-fn count_valid(auth: &Authorization<'_>, signatures: &[Signature], message: &[u8]) -> u64 {
+fn count_valid(
+    auth: &Authorization<'_>,
+    signatures: &[Signature],
+    message: &[u8],
+    verdicts: &mut Verdicts,
+) -> u64 {
     // Key of each signature counted so far. Signatures are few (a threshold is met
     // by a handful), so a list searched end to end is enough.
     let mut counted: Vec<PublicKey> = Vec::new();
-    for sig in signatures {
+    for (place, sig) in signatures.iter().enumerate() {
         if sig.sig.is_empty()
             || sig.sig.len() > crate::keys::MAX_SIGNATURE_HEX_CHARS
             || !auth.keyids.contains(&sig.keyid)
@@ -173,7 +219,7 @@ fn count_valid(auth: &Authorization<'_>, signatures: &[Signature], message: &[u8
         if counted.iter().any(|k| k.same_material(&public)) {
             continue;
         }
-        if verify_hex(&public, message, &sig.sig) {
+        if verdicts.verify(place, &public, message, &sig.sig) {
             counted.push(public);
             // Enough: further signatures cannot change the outcome, and each costs a
             // public-key operation.
@@ -301,5 +347,60 @@ mod tests {
         delegations.roles.as_mut().unwrap()[0].threshold = 0;
         let r = Authorization::delegated(delegations, "team");
         assert!(matches!(r, Err(Error::Malformed { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_new_root_needs_both_thresholds_and_the_next_version() {
+        let keys: Vec<PrivateKey> = (1..=3u8)
+            .map(|i| PrivateKey::ed25519_from_seed(&[i; 32]).unwrap())
+            .collect();
+        let mut v1 = new_root(expires(), false);
+        v1.add_key("root", keys[0].public()).unwrap();
+        // v2 moves root from key 0 to key 1.
+        let mut v2 = v1.clone();
+        v2.version = 2;
+        v2.remove_key("root", keys[0].key_id()).unwrap();
+        v2.add_key("root", keys[1].public()).unwrap();
+        let sign =
+            |r: &Root, ks: &[&PrivateKey]| Metadata::sign_new(r.clone(), ks, &mut OsRng).unwrap();
+        verify_next_root(&v1, &sign(&v2, &[&keys[0], &keys[1]])).unwrap();
+        for (signers, what) in [
+            (vec![&keys[1]], "without the trusted root's threshold"),
+            (vec![&keys[0]], "without its own threshold"),
+            (vec![&keys[0], &keys[2]], "with a stranger's key"),
+        ] {
+            let r = verify_next_root(&v1, &sign(&v2, &signers));
+            assert!(
+                matches!(r, Err(Error::ThresholdNotMet { .. })),
+                "{what}: {r:?}"
+            );
+        }
+        let mut v3 = v2.clone();
+        v3.version = 3;
+        let r = verify_next_root(&v1, &sign(&v3, &[&keys[0], &keys[1]]));
+        assert!(
+            matches!(
+                r,
+                Err(Error::VersionMismatch {
+                    expected: 2,
+                    got: 3,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        let again = sign(&v1, &[&keys[0]]);
+        let r = verify_next_root(&v1, &again);
+        assert!(
+            matches!(
+                r,
+                Err(Error::Rollback {
+                    trusted: 1,
+                    new: 1,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
     }
 }
