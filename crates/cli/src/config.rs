@@ -199,7 +199,6 @@ pub fn build(
             threshold: file.witness_threshold.unwrap_or(witnesses.len()),
             witnesses,
         };
-        policy.check()?;
         c.witnesses = Some(policy);
     } else if file.witness_threshold.is_some() {
         bail!("witness_threshold without [[witnesses]]");

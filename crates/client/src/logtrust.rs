@@ -13,92 +13,15 @@ use crate::{Error, Result};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
-use tlog::checkpoint::{Checkpoint, VerifiedCheckpoint};
+use tlog::checkpoint::Checkpoint;
 use tlog::hash::{leaf_hash, Hash};
 use tlog::note::VerifierKey;
+pub use tlog::witness_policy::WitnessPolicy;
 use tuf::logentry::LogEntry;
 
 /// Most hashes in one inclusion or consistency proof: 2·64 covers any tree size a
 /// u64 can count, so a longer list is malformed, not big.
 pub const MAX_PROOF_HASHES: usize = 128;
-
-/// A k-of-n witness cosignature policy: the one rule clients and monitors apply
-/// to a checkpoint's cosignatures ([`WitnessPolicy::cosigners`]).
-#[derive(Clone, Debug)]
-pub struct WitnessPolicy {
-    /// The witnesses' verifier keys (C2SP cosignature/v1).
-    pub witnesses: Vec<VerifierKey>,
-    /// How many distinct witness keys must have cosigned a checkpoint.
-    pub threshold: usize,
-    /// Cosignatures whose timestamp is older than this do not count.
-    pub max_cosignature_age: Option<std::time::Duration>,
-}
-
-impl WitnessPolicy {
-    /// `threshold` of `witnesses`, cosignatures of any age.
-    pub fn new(witnesses: Vec<VerifierKey>, threshold: usize) -> Self {
-        WitnessPolicy {
-            witnesses,
-            threshold,
-            max_cosignature_age: None,
-        }
-    }
-
-    /// Refuses a policy that cannot mean what it says for the log `log_key`: a
-    /// threshold of zero, or above the number of distinct witness keys, or a
-    /// witness key that is the log's own key (its holder could cosign for it).
-    pub fn check(&self, log_key: &VerifierKey) -> std::result::Result<(), String> {
-        if self.witnesses.iter().any(|w| same_key(w, log_key)) {
-            return Err(format!(
-                "a witness key is the log's own key {log_key}: the log could cosign its own checkpoints"
-            ));
-        }
-        let distinct = distinct_keys(self.witnesses.iter());
-        if self.threshold == 0 || self.threshold > distinct {
-            return Err(format!(
-                "a threshold of {} with {distinct} distinct witness keys",
-                self.threshold
-            ));
-        }
-        Ok(())
-    }
-
-    /// How many distinct witness keys cosigned `verified` (opened with this
-    /// policy's witnesses) no longer than `max_cosignature_age` before `now`
-    /// (seconds since the Unix epoch; `None` does not check ages). One key named
-    /// twice counts once.
-    pub fn cosigners(&self, verified: &VerifiedCheckpoint, now: Option<u64>) -> usize {
-        let fresh = |timestamp: Option<u64>| match (self.max_cosignature_age, now) {
-            (Some(age), Some(now)) => {
-                timestamp.is_some_and(|t| t.saturating_add(age.as_secs()) >= now)
-            }
-            _ => true,
-        };
-        distinct_keys(
-            verified
-                .cosignatures()
-                .iter()
-                .filter(|c| fresh(c.timestamp))
-                .map(|c| &c.key),
-        )
-    }
-}
-
-/// Whether two verifier keys hold the same public key, whatever their names.
-fn same_key(a: &VerifierKey, b: &VerifierKey) -> bool {
-    a.public_key().as_bytes() == b.public_key().as_bytes()
-}
-
-fn distinct_keys<'a>(keys: impl Iterator<Item = &'a VerifierKey>) -> usize {
-    let mut seen: Vec<[u8; 32]> = Vec::new();
-    for k in keys {
-        let bytes = *k.public_key().as_bytes();
-        if !seen.contains(&bytes) {
-            seen.push(bytes);
-        }
-    }
-    seen.len()
-}
 
 /// The proof bundle served at `/repos/{repo}/proof/{n}.{role}.json?from=M`.
 #[derive(Clone, Debug, Deserialize, serde::Serialize)]
@@ -258,7 +181,7 @@ impl LogTrust {
             };
             policy
                 .check(&self.log_key)
-                .map_err(|e| fail(format!("unusable witness policy: {e}")))?;
+                .map_err(|e| fail(e.to_string()))?;
             let cosigned = policy.cosigners(&verified, now);
             if cosigned < policy.threshold {
                 return Err(fail(format!(

@@ -7,6 +7,7 @@
 use crate::sequencer::{Log, Published};
 use std::sync::Arc;
 use std::time::Duration;
+use tlog::witness_policy::WitnessPolicy;
 use tlog::VerifierKey;
 use tokio::sync::watch;
 
@@ -41,21 +42,23 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Checks the policy can be met at all.
-    pub fn check(&self) -> Result<(), crate::Error> {
+    /// How cosignatures are counted: the rule clients and monitors apply to what
+    /// this log publishes.
+    pub fn rule(&self) -> WitnessPolicy {
+        WitnessPolicy::new(
+            self.witnesses.iter().map(|w| w.key.clone()).collect(),
+            self.threshold,
+        )
+    }
+
+    /// Checks the policy can be met at all by the log `log_key`.
+    pub fn check(&self, log_key: &VerifierKey) -> Result<(), crate::Error> {
         if self.witnesses.len() > MAX_WITNESSES {
             return Err(crate::Error::invalid(format!(
                 "at most {MAX_WITNESSES} witnesses"
             )));
         }
-        if self.threshold == 0 || self.threshold > self.witnesses.len() {
-            return Err(crate::Error::invalid(format!(
-                "a witness threshold of {} with {} witnesses",
-                self.threshold,
-                self.witnesses.len()
-            )));
-        }
-        Ok(())
+        self.rule().check(log_key).map_err(crate::Error::invalid)
     }
 }
 
@@ -84,7 +87,7 @@ pub async fn run(log: Arc<Log>, policy: Policy, mut stopping: watch::Receiver<bo
     let mut integrated = log.integrated();
     loop {
         let latest = integrated.borrow_and_update().clone();
-        let met = gather(&http, &log, &mut tracked, &latest, policy.threshold).await;
+        let met = gather(&http, &log, &mut tracked, &latest, &policy.rule()).await;
         tokio::select! {
             changed = integrated.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(RETRY_AFTER), if !met => {}
@@ -94,13 +97,13 @@ pub async fn run(log: Arc<Log>, policy: Policy, mut stopping: watch::Receiver<bo
 }
 
 /// Submits `latest` to every witness at once; publishes it with the cosignatures
-/// when they meet `threshold`. Returns whether they did.
+/// when they meet `rule`. Returns whether they did.
 async fn gather(
     http: &reqwest::Client,
     log: &Arc<Log>,
     tracked: &mut [Tracked],
     latest: &Arc<Published>,
-    threshold: usize,
+    rule: &WitnessPolicy,
 ) -> bool {
     let mut asks = tokio::task::JoinSet::new();
     for (i, t) in tracked.iter().enumerate() {
@@ -146,18 +149,21 @@ async fn gather(
             }
         }
     }
-    if lines.len() < threshold {
+    let mut note = latest.note.clone();
+    for line in &lines {
+        note.extend_from_slice(line.as_bytes());
+    }
+    // Counted as a client counts them: distinct witness keys.
+    let cosigners = tlog::checkpoint::open(&note, log.verifier(), &rule.witnesses)
+        .map_or(0, |opened| rule.cosigners(&opened, None));
+    if cosigners < rule.threshold {
         tracing::warn!(
             size = latest.size(),
-            cosignatures = lines.len(),
-            threshold,
+            cosigners,
+            threshold = rule.threshold,
             "the checkpoint is short of its witness threshold; readers keep the previous one"
         );
         return false;
-    }
-    let mut note = latest.note.clone();
-    for line in lines {
-        note.extend_from_slice(line.as_bytes());
     }
     log.publish_cosigned(Arc::new(Published {
         checkpoint: latest.checkpoint.clone(),
@@ -303,5 +309,54 @@ mod tests {
             Err(Refused::Behind(n)) => panic!("behind {n}"),
             Ok(r) => panic!("read {} bytes", r.len()),
         }
+    }
+
+    #[test]
+    fn a_policy_counts_distinct_keys_and_never_the_logs_own() {
+        use tlog::note::{KeyName, SignatureType, SignerKey};
+        let key = |name: &str, seed: u8| {
+            SignerKey::from_seed(
+                KeyName::new(name).unwrap(),
+                SignatureType::Ed25519,
+                &[seed; 32],
+            )
+            .verifier()
+        };
+        let log_key = key("example.com/log", 1);
+        let witness = |url: &str, key| Witness {
+            url: url.into(),
+            key,
+        };
+        let (a, a_again, b) = (key("w1", 2), key("w1-renamed", 2), key("w2", 3));
+        let policy = |witnesses: Vec<Witness>, threshold| Policy {
+            witnesses,
+            threshold,
+        };
+        policy(
+            vec![
+                witness("http://a", a.clone()),
+                witness("http://b", b.clone()),
+            ],
+            2,
+        )
+        .check(&log_key)
+        .unwrap();
+        // One key under two names is one witness.
+        assert!(policy(
+            vec![witness("http://a", a), witness("http://c", a_again)],
+            2
+        )
+        .check(&log_key)
+        .is_err());
+        assert!(policy(vec![witness("http://b", b.clone())], 0)
+            .check(&log_key)
+            .is_err());
+        // The log's own key cosigning for itself.
+        assert!(policy(
+            vec![witness("http://b", b), witness("http://l", log_key.clone())],
+            1
+        )
+        .check(&log_key)
+        .is_err());
     }
 }

@@ -167,7 +167,7 @@ impl Server {
             Arc::new(Metrics::new().map_err(|e| Error::invalid(format!("metrics: {e}")))?);
         let mut sequencer = config.sequencer.clone();
         if let Some(policy) = &config.witnesses {
-            policy.check()?;
+            policy.check(&key.verifier())?;
             sequencer.witnessed = true;
         }
         let log = Arc::new(Log::open(store, key, sequencer, metrics.clone())?);

@@ -78,6 +78,10 @@ pub enum Error {
     #[error("malformed cosignature: {0}")]
     MalformedCosignature(String),
 
+    /// A witness policy that cannot mean what it says.
+    #[error("unusable witness policy: {0}")]
+    UnusablePolicy(String),
+
     /// An update pack was malformed, or too large to write.
     #[error("malformed update pack: {0}")]
     MalformedPack(String),

@@ -21,6 +21,7 @@
 //! | [`note`] | C2SP signed-note with Ed25519 |
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
 //! | [`cosignature`] | C2SP tlog-cosignature, cosignature/v1 (Ed25519, type 0x04) |
+//! | [`witness_policy`] | k of n witnesses: the one rule by which a checkpoint's cosignatures are counted, for clients, monitors and the server alike |
 //! | [`pack`] | tuflog's update pack: the files of one client update, each with its proof bundle, in one reply |
 //! | [`evidence`] | tuflog's split-view evidence file: two checkpoints one key signed that cannot both be true, with the RFC 9162 §2.1.4 proof |
 #![forbid(unsafe_code)]
@@ -38,6 +39,7 @@ pub mod pack;
 pub mod tile;
 pub mod tree;
 pub mod verify;
+pub mod witness_policy;
 
 pub use checkpoint::Checkpoint;
 pub use compact::CompactRange;
