@@ -10,7 +10,6 @@
 //! | `state` | `log` | size, frontier, signed checkpoint | one key, every batch |
 //! | `entry_blobs` | index (u64 BE) of the entry that logs the file | metadata file bytes | ranges in log order (monitors), point gets |
 //! | `blob_entries` | SHA-256 | index (u64 BE) into `entry_blobs` | point gets by content |
-//! | `blobs` | SHA-256 | metadata file bytes | point gets by content, in stores written before `entry_blobs`; never written now |
 //! | `heads` | repo NUL role | version (u64 BE), SHA-256, entry index (u64 BE) | point gets, repo listing |
 //! | `versions` | repo NUL role NUL version (u64 BE) | version, SHA-256, entry index | point gets |
 //!
@@ -26,7 +25,7 @@
 //!   block read and decompressed (~10 µs per entry at a million entries, most of the
 //!   server's CPU in a catch-up). A read by content takes one more point get, in
 //!   `blob_entries`, whose 40-byte records mostly stay in the block cache;
-//! - LZ4 on `entries`, `entry_blobs` and `blobs`, which are JSON and shrink
+//! - LZ4 on `entries` and `entry_blobs`, which are JSON and shrink
 //!   several-fold for a cheap CPU cost on the write path, and zstd on the bottommost
 //!   level of `entries`, where most data settles and reads are ranges (metadata files
 //!   are also read one at a time by clients, a block decompressed per file, so they
@@ -62,7 +61,10 @@ const STATE_KEY: &[u8] = b"log";
 const ENTRIES: &str = "entries";
 const NODES: &str = "nodes";
 const STATE: &str = "state";
-const BLOBS: &str = "blobs";
+/// A column family of an earlier layout (files keyed by content alone), found only
+/// in stores written before `entry_blobs`: dropped on open when empty, refused when
+/// it holds anything.
+const LEGACY_BLOBS: &str = "blobs";
 const ENTRY_BLOBS: &str = "entry_blobs";
 const BLOB_ENTRIES: &str = "blob_entries";
 const HEADS: &str = "heads";
@@ -99,6 +101,28 @@ fn family(
     ColumnFamilyDescriptor::new(name, opts)
 }
 
+/// Drops [`LEGACY_BLOBS`] if it is empty. A store whose files still live there was
+/// written by an early version and is refused rather than read in part.
+fn drop_empty_legacy_family(db: &mut DB) -> Result<()> {
+    let holds_files = {
+        let cf = db
+            .cf_handle(LEGACY_BLOBS)
+            .ok_or_else(|| Error::Corrupt(format!("column family {LEGACY_BLOBS} missing")))?;
+        db.iterator_cf(cf, rocksdb::IteratorMode::Start)
+            .next()
+            .is_some()
+    };
+    if holds_files {
+        return Err(Error::Corrupt(format!(
+            "metadata files are in the column family `{LEGACY_BLOBS}` of an early layout, \
+             which this version no longer reads; serve this store with the version that \
+             wrote it, or start a new log"
+        )));
+    }
+    db.drop_cf(LEGACY_BLOBS)?;
+    Ok(())
+}
+
 impl RocksStore {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self> {
@@ -118,11 +142,19 @@ impl RocksStore {
             // server's CPU time serving a monitor's catch-up.
             family(ENTRY_BLOBS, &cache, false, C::Lz4, C::Lz4),
             family(BLOB_ENTRIES, &cache, true, C::None, C::None),
-            family(BLOBS, &cache, true, C::Lz4, C::Lz4),
             family(HEADS, &cache, true, C::None, C::None),
             family(VERSIONS, &cache, true, C::None, C::None),
         ];
-        let db = DB::open_cf_descriptors(&opts, path, families)?;
+        let legacy =
+            DB::list_cf(&opts, path).is_ok_and(|names| names.iter().any(|n| n == LEGACY_BLOBS));
+        let mut families = families;
+        if legacy {
+            families.push(family(LEGACY_BLOBS, &cache, true, C::Lz4, C::Lz4));
+        }
+        let mut db = DB::open_cf_descriptors(&opts, path, families)?;
+        if legacy {
+            drop_empty_legacy_family(&mut db)?;
+        }
         Ok(RocksStore {
             db,
             commit_lock: Mutex::new(()),
@@ -359,19 +391,9 @@ impl MetadataStore for RocksStore {
             .map(|v| v?.map(|i| entry_index(&i)).transpose())
             .collect::<Result<Vec<Option<u64>>>>()?;
         let by_entry: Vec<[u8; 8]> = indices.iter().flatten().map(|i| i.to_be_bytes()).collect();
-        let older: Vec<[u8; 32]> = sha256s
-            .iter()
-            .zip(&indices)
-            .filter(|(_, i)| i.is_none())
-            .map(|(sha, _)| *sha)
-            .collect();
         let mut by_entry = self
             .db
             .batched_multi_get_cf(self.cf(ENTRY_BLOBS)?, &by_entry, false)
-            .into_iter();
-        let mut older = self
-            .db
-            .batched_multi_get_cf(self.cf(BLOBS)?, &older, false)
             .into_iter();
         indices
             .iter()
@@ -381,10 +403,7 @@ impl MetadataStore for RocksStore {
                     Some(Err(e)) => Err(e.into()),
                     Some(Ok(None)) | None => Err(missing_beside(*index)),
                 },
-                None => match older.next() {
-                    Some(v) => Ok(v?.map(|b| b.to_vec())),
-                    None => Ok(None),
-                },
+                None => Ok(None),
             })
             .collect()
     }
@@ -505,7 +524,6 @@ impl crate::KvStore for RocksKv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Blob;
 
     #[test]
     fn state_encoding_round_trips_and_rejects_damage() {
@@ -524,38 +542,47 @@ mod tests {
     }
 
     #[test]
-    fn files_a_store_keyed_by_content_alone_are_still_found() {
+    fn a_store_of_the_early_layout_is_refused_unless_its_old_files_are_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let write_legacy = |at: &Path, holding: bool| {
+            let mut opts = Options::default();
+            opts.create_if_missing(true);
+            opts.create_missing_column_families(true);
+            let db = DB::open_cf(&opts, at, [LEGACY_BLOBS]).unwrap();
+            if holding {
+                db.put_cf(db.cf_handle(LEGACY_BLOBS).unwrap(), [7; 32], b"old")
+                    .unwrap();
+            }
+        };
+        write_legacy(dir.path(), true);
+        let refused = RocksStore::open(dir.path());
+        assert!(
+            matches!(&refused, Err(Error::Corrupt(m)) if m.contains("early layout")),
+            "{:?}",
+            refused.err()
+        );
+        // Nothing was changed by the refusal: the old files are still there.
+        let names = DB::list_cf(&Options::default(), dir.path()).unwrap();
+        assert!(names.iter().any(|n| n == LEGACY_BLOBS));
+
+        let empty = tempfile::tempdir().unwrap();
+        write_legacy(empty.path(), false);
+        let s = RocksStore::open(empty.path()).unwrap();
+        drop(s);
+        let names = DB::list_cf(&Options::default(), empty.path()).unwrap();
+        assert!(!names.iter().any(|n| n == LEGACY_BLOBS), "{names:?}");
+        RocksStore::open(empty.path()).unwrap();
+    }
+
+    #[test]
+    fn an_index_that_points_at_nothing_is_damage_not_a_miss() {
         let dir = tempfile::tempdir().unwrap();
         let s = RocksStore::open(dir.path()).unwrap();
-        // As a store written before files were kept by entry holds them.
-        let older = s.cf(BLOBS).unwrap();
-        s.db.put_cf(older, [7; 32], b"old").unwrap();
-        let batch = Batch {
-            first_index: 0,
-            entries: vec![b"e0".to_vec()],
-            state: Some(LogState {
-                size: 1,
-                frontier: vec![Hash([0; 32])],
-                checkpoint: b"c".to_vec(),
-            }),
-            blobs: vec![Blob {
-                index: 0,
-                sha256: [8; 32],
-                bytes: b"new".to_vec(),
-            }],
-            ..Batch::default()
-        };
-        s.commit(&batch).unwrap();
-        assert_eq!(s.blob(&[7; 32]).unwrap().unwrap(), b"old");
-        assert_eq!(
-            s.blobs(&[[8; 32], [7; 32], [9; 32]]).unwrap(),
-            [Some(b"new".to_vec()), Some(b"old".to_vec()), None]
-        );
-        // An index that points at nothing is damage, not a miss.
         s.db.put_cf(s.cf(BLOB_ENTRIES).unwrap(), [9; 32], 5u64.to_be_bytes())
             .unwrap();
         assert!(matches!(s.blob(&[9; 32]), Err(Error::Corrupt(_))));
         assert!(matches!(s.blobs(&[[9; 32]]), Err(Error::Corrupt(_))));
+        assert_eq!(s.blobs(&[[8; 32]]).unwrap(), [None]);
     }
 
     #[test]
