@@ -7,8 +7,9 @@
 //! - [`keystore`]: private keys encrypted at rest (Argon2id, XChaCha20-Poly1305).
 //! - [`publish`]: staging and publishing repository changes.
 //!
-//! It does not: host targets (any static file server does), gossip checkpoints
-//! (issue [6]), or prompt for passphrases (the CLI does).
+//! It does not host targets (any static file server does) or prompt for
+//! passphrases (the CLI does); it asks the configured monitors about each
+//! checkpoint before trusting it (`gossip`).
 #![forbid(unsafe_code)]
 
 mod error;

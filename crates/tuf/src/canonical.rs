@@ -5,7 +5,7 @@
 //! (control characters and non-NFC sequences included) written as it is, integers
 //! only.
 //!
-//! Off-spec from issue [2]'s advice to use `olpc-cjson`: that crate NFC-normalises
+//! Not `olpc-cjson`, the usual choice: that crate NFC-normalises
 //! strings and securesystemslib does not, so a python-tuf repository with a target
 //! path such as "e" + U+0301 fails verification under it (regression test:
 //! `python_tuf_repository_with_every_key_type`); it also orders keys by their quoted
