@@ -1,9 +1,9 @@
-//! Update pack decoding (`tlog::pack`): typed errors, no panics, every range within
+//! Update pack decoding (`wire::pack`): typed errors, no panics, every range within
 //! the input, and a decoded pack re-encodes to exactly the bytes it came from.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tlog::pack::{decode, encode, PackFile};
+use wire::pack::{decode, encode, PackFile};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(pack) = decode(data) {

@@ -1038,7 +1038,7 @@ fn alert_kinds(m: &monitor::Monitor) -> Vec<String> {
 fn split_view_evidence(
     m: &monitor::Monitor,
     log_key: &tlog::VerifierKey,
-) -> (u64, u64, tlog::evidence::Evidence) {
+) -> (u64, u64, wire::evidence::Evidence) {
     let alert = m
         .alerts()
         .recent()
@@ -1046,7 +1046,7 @@ fn split_view_evidence(
         .find(|a| a.kind == "split_view")
         .unwrap_or_else(|| panic!("no split view: {:#?}", m.alerts().recent()));
     let bytes = std::fs::read(alert.evidence.as_ref().unwrap()).unwrap();
-    let evidence = tlog::evidence::Evidence::parse(&bytes).unwrap();
+    let evidence = wire::evidence::Evidence::parse(&bytes).unwrap();
     let verdict = evidence.verify(Some(log_key)).unwrap();
     (verdict.smaller_size, verdict.larger_size, evidence)
 }

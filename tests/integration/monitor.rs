@@ -12,11 +12,11 @@ use rand_core::OsRng;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
-use tlog::evidence::Evidence;
 use tuf::editor::{new_root, new_targets, next_snapshot, next_timestamp};
 use tuf::keys::{KeyKind, PrivateKey};
 use tuf::logentry::LogEntry;
 use tuf::metadata::{Expires, Metadata, Role, Root, Snapshot, Timestamp};
+use wire::evidence::Evidence;
 
 fn key() -> PrivateKey {
     PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap()

@@ -149,7 +149,7 @@ async fn create_push_delegate_rotate_and_every_version_is_proven() {
         &srv.url(&format!("/repos/{repo}/update?root=1&from={from}")),
     )
     .await;
-    let pack = tlog::pack::decode(&packed).unwrap();
+    let pack = wire::pack::decode(&packed).unwrap();
     assert_eq!(pack.latest_root, 2);
     let parts: Vec<(&str, u64)> = pack
         .parts
@@ -184,7 +184,7 @@ async fn create_push_delegate_rotate_and_every_version_is_proven() {
             &srv.url(&format!("/repos/{repo}/update?root={root}")),
         )
         .await;
-        let pack = tlog::pack::decode(&packed).unwrap();
+        let pack = wire::pack::decode(&packed).unwrap();
         let got: Vec<u64> = pack
             .parts
             .iter()
@@ -221,7 +221,7 @@ async fn packs_served(srv: &InProcess, cache: &str) -> u64 {
 }
 
 fn targets_version_in_pack(packed: &[u8]) -> u64 {
-    let pack = tlog::pack::decode(packed).unwrap();
+    let pack = wire::pack::decode(packed).unwrap();
     pack.parts
         .iter()
         .find(|p| p.role == "targets")

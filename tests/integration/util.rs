@@ -404,7 +404,7 @@ async fn rebuilt_pack(
     if !status.is_success() {
         return (status, upstream);
     }
-    let pack = tlog::pack::decode(&upstream).unwrap();
+    let pack = wire::pack::decode(&upstream).unwrap();
     let mut parts = Vec::new();
     for part in &pack.parts {
         let file = match part.role.as_str() {
@@ -428,9 +428,9 @@ async fn rebuilt_pack(
             parts.push((part.role.clone(), version, metadata, bundle));
         }
     }
-    let files: Vec<tlog::pack::PackFile<'_>> = parts
+    let files: Vec<wire::pack::PackFile<'_>> = parts
         .iter()
-        .map(|(role, version, metadata, bundle)| tlog::pack::PackFile {
+        .map(|(role, version, metadata, bundle)| wire::pack::PackFile {
             role,
             version: *version,
             metadata,
@@ -439,7 +439,7 @@ async fn rebuilt_pack(
         .collect();
     (
         axum::http::StatusCode::OK,
-        tlog::pack::encode(pack.latest_root, &files).unwrap(),
+        wire::pack::encode(pack.latest_root, &files).unwrap(),
     )
 }
 

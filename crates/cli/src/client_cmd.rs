@@ -910,7 +910,7 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("{} is not JSON", bundle.display()))?;
             // Either a bare bundle or `log prove --output json` around one.
             let inner = value.get("bundle").cloned().unwrap_or(value);
-            let parsed: client::ProofBundle = serde_json::from_value(inner)
+            let parsed: wire::ProofBundle = serde_json::from_value(inner)
                 .with_context(|| format!("{} is not a proof bundle", bundle.display()))?;
             let bytes = std::fs::read(&metadata)
                 .with_context(|| format!("reading {}", metadata.display()))?;
@@ -951,8 +951,8 @@ fn verify_evidence(args: &ClientArgs, file: &Path) -> anyhow::Result<()> {
         .unwrap_or_default();
     let pinned = pinned_log_key(args, &settings)?;
     // One byte over the limit, so that Evidence::parse refuses an oversized file.
-    let text = read_limited(file, tlog::evidence::MAX_EVIDENCE_BYTES as u64 + 1)?;
-    let evidence = tlog::evidence::Evidence::parse(text.as_bytes())?;
+    let text = read_limited(file, wire::evidence::MAX_EVIDENCE_BYTES as u64 + 1)?;
+    let evidence = wire::evidence::Evidence::parse(text.as_bytes())?;
     let verdict = evidence
         .verify(pinned.as_ref())
         .with_context(|| format!("{} proves no split view", file.display()))?;

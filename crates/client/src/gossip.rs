@@ -15,9 +15,10 @@
 use crate::logtrust::describe;
 use crate::transport::Http;
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::time::Duration;
 use tlog::checkpoint::Checkpoint;
+pub use wire::gossip::{GossipReply, Verdict};
 
 /// Largest reply read from a monitor.
 pub const MAX_GOSSIP_REPLY_BYTES: u64 = 4 * 1024;
@@ -27,61 +28,6 @@ pub const MAX_GOSSIP_ATTEMPTS: usize = 3;
 
 /// Pause before asking a monitor that answered [`Verdict::Behind`] again.
 pub const GOSSIP_RETRY_DELAY: Duration = Duration::from_millis(500);
-
-/// A monitor's judgement of a checkpoint shown to it: the one wire type monitor
-/// and client share. The set is closed: a reply naming anything else does not
-/// parse, and the client trusts nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// The monitor fetched every entry up to the checkpoint's size, hashed them
-    /// into its own tree, found the signed root, and replayed them against TUF
-    /// rules. The only verdict a client trusts.
-    Consistent,
-    /// The checkpoint is ahead of everything the monitor has verified, and it
-    /// could not follow the log to that size in time. The monitor keeps the
-    /// checkpoint and judges it once its tree passes that size.
-    Behind,
-    /// It cannot be true together with the monitor's view; evidence was written.
-    SplitView,
-    /// The log could not prove it either way against the monitor's view.
-    Unproven,
-}
-
-impl Verdict {
-    /// The label on the wire, in metrics and in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Consistent => "consistent",
-            Verdict::Behind => "behind",
-            Verdict::SplitView => "split_view",
-            Verdict::Unproven => "unproven",
-        }
-    }
-
-    /// Every verdict, for tests and metrics.
-    pub const ALL: [Verdict; 4] = [
-        Verdict::Consistent,
-        Verdict::Behind,
-        Verdict::SplitView,
-        Verdict::Unproven,
-    ];
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// `POST /gossip/checkpoint`'s answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GossipReply {
-    /// The monitor's judgement.
-    pub verdict: Verdict,
-    /// Size of the latest checkpoint the monitor verified.
-    pub size: u64,
-}
 
 /// What one monitor said of the checkpoint this client trusted.
 #[derive(Clone, Debug, Serialize)]
@@ -99,7 +45,7 @@ pub async fn submit(http: &Http, url: &str, note: &str) -> Result<GossipReply> {
     let body = http
         .post_text(&endpoint, note.to_string(), MAX_GOSSIP_REPLY_BYTES)
         .await?;
-    serde_json::from_slice(&body).map_err(|e| Error::malformed(&endpoint, e))
+    GossipReply::from_json(&body).map_err(|e| Error::malformed(&endpoint, e))
 }
 
 /// Shows `note` (which verifies as `checkpoint`) to every monitor in `monitors`;
@@ -146,35 +92,5 @@ fn refusal(url: &str, reply: &GossipReply) -> String {
         v => format!(
             "the monitor at {url} cannot square it with its own view of the log ({v}): the log may be showing this client a fork; nothing was trusted"
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn verdicts_are_a_closed_set_on_the_wire() {
-        for v in Verdict::ALL {
-            let reply = GossipReply {
-                verdict: v,
-                size: 7,
-            };
-            let text = serde_json::to_string(&reply).unwrap();
-            assert_eq!(
-                text,
-                format!("{{\"verdict\":\"{}\",\"size\":7}}", v.as_str())
-            );
-            assert_eq!(serde_json::from_str::<GossipReply>(&text).unwrap(), reply);
-        }
-        // What an older monitor said of a checkpoint it had not verified, and
-        // anything else, is no verdict at all.
-        for other in ["ahead", "Consistent", "", "consistent "] {
-            let text = format!("{{\"verdict\":\"{other}\",\"size\":7}}");
-            assert!(
-                serde_json::from_str::<GossipReply>(&text).is_err(),
-                "{other}"
-            );
-        }
     }
 }

@@ -10,34 +10,13 @@
 //! consistency check or gossip catches it).
 
 use crate::{Error, Result};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use serde::Deserialize;
 use tlog::checkpoint::Checkpoint;
 use tlog::hash::{leaf_hash, Hash};
 use tlog::note::VerifierKey;
 pub use tlog::witness_policy::WitnessPolicy;
 use tuf::logentry::LogEntry;
 
-/// Most hashes in one inclusion or consistency proof: 2·64 covers any tree size a
-/// u64 can count, so a longer list is malformed, not big.
-pub const MAX_PROOF_HASHES: usize = 128;
-
-/// The proof bundle served at `/repos/{repo}/proof/{n}.{role}.json?from=M`.
-#[derive(Clone, Debug, Deserialize, serde::Serialize)]
-pub struct ProofBundle {
-    /// The log entry, base64.
-    pub entry: String,
-    /// Its index in the log.
-    pub index: u64,
-    /// The signed checkpoint note, cosignatures included.
-    pub checkpoint: String,
-    /// The inclusion path, base64 hashes.
-    pub inclusion: Vec<String>,
-    /// The consistency path from `from`, base64 hashes, when `from` was given.
-    #[serde(default)]
-    pub consistency: Option<Vec<String>>,
-}
+pub use wire::ProofBundle;
 
 /// The client's view of one log: the pinned key, the witness policy, and the
 /// latest checkpoint it verified.
@@ -98,15 +77,7 @@ pub fn describe(c: &Checkpoint) -> String {
 }
 
 fn hashes(list: &[String], what: &str) -> Result<Vec<Hash>> {
-    if list.len() > MAX_PROOF_HASHES {
-        return Err(Error::malformed(
-            what,
-            format!("{} hashes (at most {MAX_PROOF_HASHES})", list.len()),
-        ));
-    }
-    list.iter()
-        .map(|h| Hash::from_base64(h).map_err(|e| Error::malformed(what, e)))
-        .collect()
+    wire::hashes::decode("proof", list).map_err(|e| Error::malformed(what, e))
 }
 
 impl LogTrust {
@@ -324,8 +295,8 @@ impl LogTrust {
         let expected = LogEntry::new(repo, role, version, bytes)
             .to_bytes()
             .map_err(|e| fail(format!("cannot describe the file as a log entry: {e}")))?;
-        let served = B64
-            .decode(&bundle.entry)
+        let served = bundle
+            .entry_bytes()
             .map_err(|e| Error::malformed(format!("{file} proof bundle entry"), e))?;
         if served != expected {
             return Err(fail(

@@ -11,7 +11,7 @@
 
 use crate::fsutil::{read_optional, write_atomic};
 use crate::keystore::Keystore;
-use crate::logtrust::{LogTrust, ProofBundle};
+use crate::logtrust::LogTrust;
 use crate::transport::{http_error, Http};
 use crate::{repo_component, Error, Result};
 use chrono::{DateTime, Duration, Utc};
@@ -22,6 +22,8 @@ use tlog::note::VerifierKey;
 use tuf::editor::{bump, describe, new_root, new_targets};
 use tuf::keys::{Key, PrivateKey};
 use tuf::metadata::{Expires, Metadata, Root, TargetFile, Targets};
+use wire::replies::OnlineKeys;
+use wire::PushReceipt;
 
 /// How long published root metadata stays valid.
 pub const ROOT_EXPIRY_DAYS: i64 = 365;
@@ -68,32 +70,6 @@ pub enum Change {
         /// The delegated role's name.
         role: String,
     },
-}
-
-/// The server's push reply, as far as the publisher checks it.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct Receipt {
-    /// The checkpoint the entries are proven against.
-    pub checkpoint: String,
-    /// The log size at that checkpoint.
-    pub size: u64,
-    /// One per logged version.
-    pub entries: Vec<ReceiptEntry>,
-}
-
-/// One logged version in a [`Receipt`].
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct ReceiptEntry {
-    /// Role.
-    pub role: String,
-    /// Version.
-    pub version: u64,
-    /// Log index.
-    pub index: u64,
-    /// Entry bytes, base64.
-    pub entry: String,
-    /// Inclusion path, base64.
-    pub inclusion: Vec<String>,
 }
 
 /// A repository's local publishing workspace.
@@ -221,16 +197,7 @@ impl Workspace {
             .get(&url, 64 * 1024)
             .await?
             .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
-        #[derive(Deserialize)]
-        struct Online {
-            key: Key,
-        }
-        #[derive(Deserialize)]
-        struct Keys {
-            snapshot: Online,
-            timestamp: Online,
-        }
-        let keys: Keys = serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))?;
+        let keys = OnlineKeys::from_json(&body).map_err(|e| Error::malformed(&url, e))?;
         Ok((keys.snapshot.key, keys.timestamp.key))
     }
 
@@ -244,7 +211,7 @@ impl Workspace {
         targets_threshold: u64,
         token: &str,
         log_key: &VerifierKey,
-    ) -> Result<Receipt> {
+    ) -> Result<PushReceipt> {
         if self.metadata_path("root")?.exists() {
             return Err(Error::Usage(format!(
                 "{} already has a workspace at {}",
@@ -397,7 +364,7 @@ impl Workspace {
         old_root_keys: &[&PrivateKey],
         token: &str,
         log_key: &VerifierKey,
-    ) -> Result<Receipt> {
+    ) -> Result<PushReceipt> {
         if role != "root" && role != "targets" {
             return Err(Error::Usage(format!(
                 "{role}: only root and targets keys are held offline; the server holds the {role} key"
@@ -489,7 +456,7 @@ impl Workspace {
         targets_keys: &[&PrivateKey],
         token: &str,
         log_key: &VerifierKey,
-    ) -> Result<Receipt> {
+    ) -> Result<PushReceipt> {
         let staged = self.staged()?;
         if staged.is_empty() {
             return Err(Error::Usage(format!("{}: nothing staged", self.repo)));
@@ -514,7 +481,7 @@ impl Workspace {
         files: &[(&str, &[u8])],
         token: &str,
         log_key: &VerifierKey,
-    ) -> Result<Receipt> {
+    ) -> Result<PushReceipt> {
         let url = format!("{}/repos/{}/metadata", self.server, self.repo);
         let mut form = reqwest::multipart::Form::new();
         for (role, bytes) in files {
@@ -553,27 +520,16 @@ impl Workspace {
                 limit: MAX_RECEIPT_BYTES,
             });
         }
-        let receipt: Receipt =
-            serde_json::from_slice(&body).map_err(|e| Error::malformed(&url, e))?;
+        let receipt = PushReceipt::from_json(&body).map_err(|e| Error::malformed(&url, e))?;
         let trust = LogTrust::new(log_key.clone(), None);
         for (role, bytes) in files {
             let doc_version = version_of(bytes)?;
-            let entry = receipt
-                .entries
-                .iter()
-                .find(|e| e.role == *role && e.version == doc_version)
-                .ok_or_else(|| Error::Log {
-                    file: format!("{doc_version}.{role}.json"),
-                    checkpoint: format!("size {}", receipt.size),
-                    detail: "the push reply does not list this file".into(),
-                })?;
-            let bundle = ProofBundle {
-                entry: entry.entry.clone(),
-                index: entry.index,
-                checkpoint: receipt.checkpoint.clone(),
-                inclusion: entry.inclusion.clone(),
-                consistency: None,
-            };
+            let entry = receipt.entry(role, doc_version).ok_or_else(|| Error::Log {
+                file: format!("{doc_version}.{role}.json"),
+                checkpoint: format!("size {}", receipt.size),
+                detail: "the push reply does not list this file".into(),
+            })?;
+            let bundle = receipt.bundle(entry);
             let file = format!("{doc_version}.{role}.json");
             trust.check_bundle(&bundle, &self.repo, role, doc_version, bytes, &file)?;
         }

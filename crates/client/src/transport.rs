@@ -178,15 +178,10 @@ pub(crate) async fn http_error(url: &str, mut resp: reqwest::Response) -> Error 
     let body = body.as_slice();
     // tuflog's errors are {"error":{"code":…,"message":…}}; anything else is shown
     // as text.
-    let message = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            let e = v.get("error")?;
-            let message = e.get("message")?.as_str()?;
-            Some(match e.get("code").and_then(|c| c.as_str()) {
-                Some(code) => format!("{message} ({code})"),
-                None => message.to_string(),
-            })
+    let message = wire::replies::ErrorReply::from_json(body)
+        .map(|reply| match reply.error.code.as_str() {
+            "" => reply.error.message,
+            code => format!("{} ({code})", reply.error.message),
         })
         .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_string());
     Error::Http {

@@ -67,7 +67,7 @@ pub struct Session {
     pack: PackState,
 }
 
-/// The update pack ([`tlog::pack`]): every file this update is likely to need and
+/// The update pack ([`wire::pack`]): every file this update is likely to need and
 /// its proof bundle, in one reply, asked for as the session opens. Used as the
 /// files fetched ahead are: a file is taken from it only when it is the very file
 /// the workflow asks for, and judged as if fetched alone.
@@ -81,13 +81,13 @@ enum PackState {
     },
     Arrived {
         bytes: Bytes,
-        pack: tlog::pack::Pack,
+        pack: wire::pack::Pack,
     },
 }
 
 impl PackState {
     /// The part for `role` at `version` (any version when `None`).
-    fn part(&self, role: &str, version: Option<u64>) -> Option<(&tlog::pack::PackPart, &Bytes)> {
+    fn part(&self, role: &str, version: Option<u64>) -> Option<(&wire::pack::PackPart, &Bytes)> {
         let PackState::Arrived { bytes, pack } = self else {
             return None;
         };
@@ -126,14 +126,14 @@ impl PackState {
 }
 
 /// A part's proof bundle, if within the limit for a bundle fetched alone.
-fn bundle_within_limit(part: &tlog::pack::PackPart, bytes: &Bytes) -> Option<Vec<u8>> {
+fn bundle_within_limit(part: &wire::pack::PackPart, bytes: &Bytes) -> Option<Vec<u8>> {
     (part.bundle.len() as u64 <= MAX_BUNDLE_BYTES).then(|| bytes[part.bundle.clone()].to_vec())
 }
 
 /// Most bytes of an update pack read: the most each part may hold, as if each
 /// file and bundle were fetched alone.
 fn pack_max_bytes(limits: &Limits) -> u64 {
-    use tlog::pack::{MAX_PACK_ROOTS, PACK_HEADER_BYTES, PART_FRAMING_MAX_BYTES};
+    use wire::pack::{MAX_PACK_ROOTS, PACK_HEADER_BYTES, PART_FRAMING_MAX_BYTES};
     let part = |max: u64| max + MAX_BUNDLE_BYTES + PART_FRAMING_MAX_BYTES as u64;
     PACK_HEADER_BYTES as u64
         + MAX_PACK_ROOTS as u64 * part(limits.root_max_bytes)
@@ -664,7 +664,7 @@ impl Session {
         let unpacked = match fetch.await {
             Ok(Ok(Some(body))) => {
                 let bytes = Bytes::from(body);
-                tlog::pack::decode(&bytes)
+                wire::pack::decode(&bytes)
                     .map(|pack| PackState::Arrived { bytes, pack })
                     .map_err(|e| e.to_string())
             }
@@ -1017,11 +1017,7 @@ pub(crate) async fn fetch_consistency(
         .get(&url, MAX_BUNDLE_BYTES)
         .await?
         .ok_or_else(|| Error::malformed(&url, "not found"))?;
-    #[derive(serde::Deserialize)]
-    struct Consistency {
-        proof: Vec<String>,
-    }
-    Ok(serde_json::from_slice::<Consistency>(&body)
+    Ok(wire::replies::ConsistencyReply::from_json(&body)
         .map_err(|e| Error::malformed(&url, e))?
         .proof)
 }

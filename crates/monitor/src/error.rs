@@ -44,3 +44,12 @@ impl Error {
         }
     }
 }
+
+impl From<wire::Error> for Error {
+    fn from(e: wire::Error) -> Self {
+        match e {
+            wire::Error::Log(e) => Error::Log(e),
+            other => Error::Evidence(other.to_string()),
+        }
+    }
+}

@@ -28,11 +28,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use store::KvStore;
-use tlog::evidence::Evidence;
 use tlog::tile::MAX_BUNDLE_ENTRIES;
 use tlog::tree::{consistency_proof, tree_root};
 use tlog::{leaf_hash, Checkpoint, CompactRange, Hash, MemoryHashStore, Tile, VerifierKey};
 use tuf::logentry::{Bundled, LogEntry};
+use wire::evidence::Evidence;
 
 /// Entry bundles kept in memory between verifying a catch-up and replaying it;
 /// beyond this they are fetched again (and checked against the verified leaves).
@@ -149,7 +149,7 @@ pub enum Step {
 
 /// How a heard checkpoint compares with the monitor's view: the wire type the
 /// client reads.
-pub use client::gossip::Verdict;
+pub use wire::Verdict;
 
 /// Why a checkpoint larger than the monitor's verified view is judged from the
 /// log's tiles.

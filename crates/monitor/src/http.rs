@@ -71,7 +71,7 @@ pub struct LogCheckpoint {
     pub note: String,
 }
 
-use client::gossip::GossipReply;
+use wire::GossipReply;
 
 /// The monitor's routes.
 pub fn router(monitor: Arc<Monitor>) -> Router {

@@ -7,7 +7,7 @@
 //! - [`follower::Monitor`] follows one log over its tile API: it verifies every
 //!   checkpoint against its own copy of the tree, replays every entry, stores its
 //!   state durably ([`state`]) and judges checkpoints heard through gossip.
-//! - split-view evidence files are written with [`tlog::evidence`], which anyone
+//! - split-view evidence files are written with [`wire::evidence`], which anyone
 //!   can check without this crate.
 //! - [`alerts`]: structured log events, `tuflog_monitor_alerts_total{kind}`, an
 //!   optional webhook.

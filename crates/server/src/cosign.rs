@@ -202,7 +202,7 @@ async fn submit(
     } else {
         Vec::new()
     };
-    let body = witness::AddCheckpoint {
+    let body = tlog::witness_protocol::AddCheckpoint {
         old_size: old,
         proof,
         note: latest.note.clone(),

@@ -16,8 +16,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Instant;
@@ -113,14 +111,14 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
 /// An error for programs and people alike: `{"error":{"code":…,"message":…}}`, where
 /// `code` is stable ([`Error::code`]) and `message` says what was wrong.
 pub(crate) fn error_json(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    let body = wire::replies::ErrorReply::new(code, message).to_json_line();
     (
         status,
         [
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, NO_STORE),
         ],
-        format!("{body}\n"),
+        body,
     )
         .into_response()
 }
@@ -263,10 +261,7 @@ pub(crate) fn params<const N: usize>(
                 "query parameter {name} given twice"
             )));
         }
-        let digits_ok = !value.is_empty()
-            && value.bytes().all(|b| b.is_ascii_digit())
-            && (value == "0" || !value.starts_with('0'));
-        let parsed = digits_ok.then(|| value.parse::<u64>().ok()).flatten();
+        let parsed = tlog::decimal::parse_canonical(value).ok();
         values[slot] = Some(parsed.ok_or_else(|| {
             Error::invalid(format!(
                 "{name} must be a decimal integer below 2^64 without leading zeros, got {value:?}"
@@ -282,17 +277,8 @@ pub(crate) fn params<const N: usize>(
 }
 
 /// A proof document: its content is fixed by the request, so it never changes.
-fn immutable_json(headers: &HeaderMap, body: &serde_json::Value) -> Response {
-    cached(
-        headers,
-        body.to_string().into_bytes(),
-        "application/json",
-        IMMUTABLE,
-    )
-}
-
-pub(crate) fn b64_hashes(hashes: &[tlog::Hash]) -> Vec<String> {
-    hashes.iter().map(|h| B64.encode(h.as_bytes())).collect()
+fn immutable_json(headers: &HeaderMap, body: Vec<u8>) -> Response {
+    cached(headers, body, "application/json", IMMUTABLE)
 }
 
 async fn inclusion(
@@ -302,13 +288,8 @@ async fn inclusion(
 ) -> Result<Response, Error> {
     let [index, size] = params(query.as_deref(), ["index", "size"])?;
     let p = state.log.inclusion_proof(index, size)?;
-    let body = serde_json::json!({
-        "index": p.index,
-        "size": p.size,
-        "leaf_hash": B64.encode(p.leaf_hash.as_bytes()),
-        "proof": b64_hashes(&p.proof),
-    });
-    Ok(immutable_json(&headers, &body))
+    let body = wire::replies::InclusionReply::new(p.index, p.size, &p.leaf_hash, &p.proof);
+    Ok(immutable_json(&headers, body.to_json_line()))
 }
 
 async fn consistency(
@@ -318,12 +299,8 @@ async fn consistency(
 ) -> Result<Response, Error> {
     let [from, size] = params(query.as_deref(), ["from", "size"])?;
     let p = state.log.consistency_proof(from, size)?;
-    let body = serde_json::json!({
-        "from": p.from,
-        "size": p.size,
-        "proof": b64_hashes(&p.proof),
-    });
-    Ok(immutable_json(&headers, &body))
+    let body = wire::replies::ConsistencyReply::new(p.from, p.size, &p.proof);
+    Ok(immutable_json(&headers, body.to_json_line()))
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

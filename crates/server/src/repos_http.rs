@@ -16,9 +16,7 @@
 //! role name is one segment with its `/` quoted (`../x` is `1...%2Fx.json`, as
 //! python-tuf names it), decoded only once it is split off.
 
-use crate::http::{
-    b64_hashes, cached, cached_as, etag_of, params, AppState, CHECKPOINT_CACHE, IMMUTABLE,
-};
+use crate::http::{cached, cached_as, etag_of, params, AppState, CHECKPOINT_CACHE, IMMUTABLE};
 use crate::pack_cache::{CachedPack, PackKey};
 use crate::repos::name::RepoName;
 use crate::repos::{add_file, file_limit, ProofBundle, PushReceipt};
@@ -29,9 +27,8 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use percent_encoding::percent_decode_str;
+use tlog::decimal::DecimalFlaw;
 use tuf::repository::Push;
 
 /// Largest push body. Per-file limits ([`tuf::repository::PushLimits`]) are checked
@@ -80,17 +77,15 @@ fn parse_file(file: &str) -> Result<(String, Option<u64>), Error> {
         .strip_suffix(".json")
         .ok_or_else(|| Error::NotFound(format!("{file:?} is not a metadata file name")))?;
     let (version, role) = match stem.split_once('.') {
-        Some((n, role))
-            if !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-                && (n == "0" || !n.starts_with('0')) =>
-        {
-            let v = n
-                .parse::<u64>()
-                .map_err(|_| Error::invalid(format!("version {n} out of range")))?;
-            (Some(v), role)
-        }
-        _ => (None, stem),
+        Some((n, role)) => match tlog::decimal::parse_canonical(n) {
+            Ok(v) => (Some(v), role),
+            Err(DecimalFlaw::TooLarge) => {
+                return Err(Error::invalid(format!("version {n} out of range")))
+            }
+            // `01.root.json` is the file of a role named `01.root`.
+            Err(DecimalFlaw::NotCanonical) => (None, stem),
+        },
+        None => (None, stem),
     };
     let role = percent_decode_str(role)
         .decode_utf8()
@@ -121,14 +116,20 @@ async fn get_repo_path(
     if last == "keys" {
         let repo = RepoName::new(head)?;
         let keys = state.repos.keys(&repo).await?;
-        let body = serde_json::json!({
-            "repo": repo.as_str(),
-            "snapshot": { "keyid": keys.snapshot_keyid, "key": keys.snapshot },
-            "timestamp": { "keyid": keys.timestamp_keyid, "key": keys.timestamp },
-        });
+        let body = wire::replies::OnlineKeys {
+            repo: repo.as_str().to_string(),
+            snapshot: wire::replies::OnlineKey {
+                keyid: keys.snapshot_keyid,
+                key: keys.snapshot,
+            },
+            timestamp: wire::replies::OnlineKey {
+                keyid: keys.timestamp_keyid,
+                key: keys.timestamp,
+            },
+        };
         return Ok(cached(
             &headers,
-            format!("{body}\n").into_bytes(),
+            body.to_json_line(),
             "application/json",
             CHECKPOINT_CACHE,
         ));
@@ -175,19 +176,17 @@ async fn get_repo_path(
 
 /// A proof bundle as `proof/{n}.{role}.json` serves it.
 fn bundle_json(b: &ProofBundle) -> Vec<u8> {
-    let mut body = serde_json::json!({
-        "entry": B64.encode(&b.entry),
-        "index": b.index,
-        "checkpoint": String::from_utf8_lossy(&b.checkpoint.note),
-        "inclusion": b64_hashes(&b.inclusion),
-    });
-    if let Some(c) = &b.consistency {
-        body["consistency"] = b64_hashes(c).into();
-    }
-    format!("{body}\n").into_bytes()
+    wire::ProofBundle::new(
+        &b.entry,
+        b.index,
+        &String::from_utf8_lossy(&b.checkpoint.note),
+        &b.inclusion,
+        b.consistency.as_deref(),
+    )
+    .to_json_line()
 }
 
-/// `GET /repos/{repo}/update?root=N[&from=M]`: an update pack ([`tlog::pack`]),
+/// `GET /repos/{repo}/update?root=N[&from=M]`: an update pack ([`wire::pack`]),
 /// root versions from N on, then the latest timestamp, snapshot and targets, each
 /// with its proof bundle (a consistency proof from M in each when given).
 async fn update_pack(
@@ -232,18 +231,18 @@ async fn update_pack(
     }
     let pack = state.repos.update_pack(&repo, root, from).await?;
     let bundles: Vec<Vec<u8>> = pack.files.iter().map(|f| bundle_json(&f.bundle)).collect();
-    let files: Vec<tlog::pack::PackFile<'_>> = pack
+    let files: Vec<wire::pack::PackFile<'_>> = pack
         .files
         .iter()
         .zip(&bundles)
-        .map(|(f, bundle)| tlog::pack::PackFile {
+        .map(|(f, bundle)| wire::pack::PackFile {
             role: f.role,
             version: f.version,
             metadata: &f.metadata,
             bundle,
         })
         .collect();
-    let body = tlog::pack::encode(pack.latest_root, &files).map_err(Error::invalid)?;
+    let body = wire::pack::encode(pack.latest_root, &files).map_err(Error::invalid)?;
     let etag = etag_of(&body);
     let pack = CachedPack {
         body: body.into(),
@@ -345,29 +344,35 @@ async fn post_repo_path(
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        format!("{}\n", receipt_json(&repo, &receipt)),
+        receipt_reply(&repo, &receipt).to_json_line(),
     )
         .into_response())
 }
 
 /// The push reply: every logged version with its entry, index and inclusion proof,
 /// and the checkpoint they are proven against.
-pub(crate) fn receipt_json(repo: &RepoName, r: &PushReceipt) -> serde_json::Value {
-    serde_json::json!({
-        "repo": repo.as_str(),
-        "checkpoint": String::from_utf8_lossy(&r.checkpoint.note),
-        "size": r.checkpoint.size(),
-        "entries": r.versions.iter().map(|v| serde_json::json!({
-            "role": v.role,
-            "version": v.version,
-            "index": v.inclusion.index,
-            "sha256": hex::encode(v.sha256),
-            "length": v.length,
-            "entry": B64.encode(&v.entry),
-            "leaf_hash": B64.encode(v.inclusion.leaf_hash.as_bytes()),
-            "inclusion": b64_hashes(&v.inclusion.proof),
-        })).collect::<Vec<_>>(),
-    })
+pub(crate) fn receipt_reply(repo: &RepoName, r: &PushReceipt) -> wire::PushReceipt {
+    wire::PushReceipt {
+        repo: repo.as_str().to_string(),
+        checkpoint: String::from_utf8_lossy(&r.checkpoint.note).into_owned(),
+        size: r.checkpoint.size(),
+        entries: r
+            .versions
+            .iter()
+            .map(|v| {
+                wire::ReceiptEntry::new(&wire::receipt::Logged {
+                    role: &v.role,
+                    version: v.version,
+                    index: v.inclusion.index,
+                    sha256: &v.sha256,
+                    length: v.length,
+                    entry: &v.entry,
+                    leaf_hash: &v.inclusion.leaf_hash,
+                    inclusion: &v.inclusion.proof,
+                })
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

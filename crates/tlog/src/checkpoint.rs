@@ -11,6 +11,7 @@
 //! cosignatures of known witnesses; deciding how many witnesses are enough is the
 //! caller's policy.
 
+use crate::decimal::DecimalFlaw;
 use crate::hash::Hash;
 use crate::note::{Note, SignerKey, VerifiedSignature, VerifierKey, MAX_NOTE_BYTES};
 use crate::{Error, Result};
@@ -73,17 +74,12 @@ impl Checkpoint {
         check_line(origin, "origin")?;
         // "the ASCII decimal representation of the number of leaves in the tree, with
         // no leading zeroes (unless the tree is empty, in which case the tree size is 0)"
-        if size.is_empty()
-            || !size.bytes().all(|b| b.is_ascii_digit())
-            || (size.len() > 1 && size.starts_with('0'))
-        {
-            return Err(Error::MalformedCheckpoint(format!(
-                "tree size {size:?} is not a canonical decimal"
-            )));
-        }
-        let size: u64 = size
-            .parse()
-            .map_err(|_| Error::MalformedCheckpoint("tree size overflows u64".into()))?;
+        let size = crate::decimal::parse_canonical(size).map_err(|flaw| match flaw {
+            DecimalFlaw::TooLarge => Error::MalformedCheckpoint("tree size overflows u64".into()),
+            DecimalFlaw::NotCanonical => {
+                Error::MalformedCheckpoint(format!("tree size {size:?} is not a canonical decimal"))
+            }
+        })?;
         let root = Hash::from_base64(root).map_err(|_| {
             Error::MalformedCheckpoint("root hash is not base64 of 32 bytes".into())
         })?;

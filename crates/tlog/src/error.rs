@@ -61,10 +61,6 @@ pub enum Error {
     #[error("malformed checkpoint: {0}")]
     MalformedCheckpoint(String),
 
-    /// A split-view evidence file that is malformed or proves nothing.
-    #[error("evidence: {0}")]
-    Evidence(String),
-
     /// A checkpoint was signed by the right key but is for another log.
     #[error("checkpoint origin {found:?} does not match the expected origin {expected:?}")]
     WrongOrigin {
@@ -78,11 +74,11 @@ pub enum Error {
     #[error("malformed cosignature: {0}")]
     MalformedCosignature(String),
 
+    /// A C2SP tlog-witness `add-checkpoint` request that is not one.
+    #[error("malformed add-checkpoint request: {0}")]
+    MalformedWitnessRequest(String),
+
     /// A witness policy that cannot mean what it says.
     #[error("unusable witness policy: {0}")]
     UnusablePolicy(String),
-
-    /// An update pack was malformed, or too large to write.
-    #[error("malformed update pack: {0}")]
-    MalformedPack(String),
 }

@@ -6,8 +6,9 @@
 //! No I/O, no async runtime, no clock and no randomness of its own: callers hand in
 //! bytes, stored hashes (through [`HashReader`]), tiles (through [`TileSource`]), the
 //! time, and a random number generator, and take bytes out. No HTTP, no storage
-//! engine, no witness or client *policy* (how many cosignatures suffice, which
-//! checkpoints to trust first): those live in the crates above this one.
+//! engine, and no choice of whom to trust: which witnesses and how many of them is
+//! the caller's configuration, counted by [`witness_policy`]. tuflog's own wire
+//! formats (proof bundles, update packs, evidence files) live in `tuflog-wire`.
 //!
 //! # Map
 //!
@@ -20,26 +21,26 @@
 //! | [`tile`] | C2SP tlog-tiles: tile paths, tile contents, entry bundles, proofs from tiles |
 //! | [`note`] | C2SP signed-note with Ed25519 |
 //! | [`checkpoint`] | C2SP tlog-checkpoint |
+//! | [`decimal`] | the canonical ASCII decimal the C2SP text formats share |
 //! | [`cosignature`] | C2SP tlog-cosignature, cosignature/v1 (Ed25519, type 0x04) |
+//! | [`witness_protocol`] | C2SP tlog-witness: the `add-checkpoint` request a log sends a witness |
 //! | [`witness_policy`] | k of n witnesses: the one rule by which a checkpoint's cosignatures are counted, for clients, monitors and the server alike |
-//! | [`pack`] | tuflog's update pack: the files of one client update, each with its proof bundle, in one reply |
-//! | [`evidence`] | tuflog's split-view evidence file: two checkpoints one key signed that cannot both be true, with the RFC 9162 §2.1.4 proof |
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 
 pub mod checkpoint;
 pub mod compact;
 pub mod cosignature;
+pub mod decimal;
 mod error;
-pub mod evidence;
 pub mod hash;
 pub mod memory;
 pub mod note;
-pub mod pack;
 pub mod tile;
 pub mod tree;
 pub mod verify;
 pub mod witness_policy;
+pub mod witness_protocol;
 
 pub use checkpoint::Checkpoint;
 pub use compact::CompactRange;

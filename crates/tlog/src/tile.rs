@@ -146,12 +146,8 @@ fn encode_index(mut n: u64, out: &mut String) {
 }
 
 fn parse_decimal_no_leading_zero(s: &str, what: &str) -> Result<u64> {
-    let bad = || Error::MalformedTile(format!("{what} {s:?} is not a canonical decimal"));
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
-    {
-        return Err(bad());
-    }
-    s.parse().map_err(|_| bad())
+    crate::decimal::parse_canonical(s)
+        .map_err(|_| Error::MalformedTile(format!("{what} {s:?} is not a canonical decimal")))
 }
 
 /// A parsed tile-API path: a hash tile or an entry bundle.

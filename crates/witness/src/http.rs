@@ -1,7 +1,7 @@
 //! The witness over HTTP: `POST /add-checkpoint`, `GET /checkpoint?origin=…`,
 //! `GET /metrics`, `GET /healthz`.
 
-use crate::{protocol::MAX_REQUEST_BYTES, Error, Witness};
+use crate::{Error, Witness};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
@@ -12,6 +12,7 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Regi
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
+use tlog::witness_protocol::MAX_REQUEST_BYTES;
 use tokio::net::TcpListener;
 
 /// The witness's Prometheus metrics.

@@ -21,7 +21,6 @@
 #![forbid(unsafe_code)]
 
 pub mod http;
-pub mod protocol;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -30,7 +29,7 @@ use tlog::checkpoint::Checkpoint;
 use tlog::note::{Note, SignerKey, VerifierKey};
 use tlog::verify::verify_consistency;
 
-pub use protocol::AddCheckpoint;
+pub use tlog::witness_protocol::AddCheckpoint;
 
 /// Namespace of the latest cosigned checkpoint per origin in the store.
 const LATEST: &[u8] = b"witness/latest/";
@@ -162,7 +161,7 @@ impl Witness {
     /// Handles an `add-checkpoint` request body: the cosignature lines to reply
     /// with, or why not. Every step is the specification's, in its order.
     pub fn add_checkpoint(&self, body: &[u8]) -> Result<String, Error> {
-        let request = AddCheckpoint::parse(body)?;
+        let request = AddCheckpoint::parse(body).map_err(|e| Error::Malformed(e.to_string()))?;
         let note = Note::parse(&request.note).map_err(|e| Error::Malformed(e.to_string()))?;
         let checkpoint =
             Checkpoint::parse(note.text()).map_err(|e| Error::Malformed(e.to_string()))?;

@@ -1,4 +1,6 @@
 use super::*;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use tlog::memory::MemoryHashStore;
 use tlog::note::{KeyName, SignatureType, SignerKey};
 

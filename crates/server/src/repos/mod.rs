@@ -546,7 +546,7 @@ impl Repos {
     }
 
     /// What one client update of `repo` needs, all proven against one checkpoint:
-    /// root versions from `root` on (at most [`tlog::pack::MAX_PACK_ROOTS`]), then
+    /// root versions from `root` on (at most [`wire::pack::MAX_PACK_ROOTS`]), then
     /// the latest timestamp, snapshot and top-level targets, each with its bundle
     /// (with a consistency proof from `from` when given). Roles the repository
     /// lacks are left out; the client asks for them one by one and learns so.
@@ -564,7 +564,7 @@ impl Repos {
         let mut records = Vec::new();
         let last_root = latest_root
             .version
-            .min(root.saturating_add(tlog::pack::MAX_PACK_ROOTS as u64 - 1));
+            .min(root.saturating_add(wire::pack::MAX_PACK_ROOTS as u64 - 1));
         for version in root.max(1)..=last_root {
             if let Some(r) = store.version(repo.as_str(), "root", version)? {
                 records.push(("root", r));

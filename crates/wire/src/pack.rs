@@ -272,7 +272,8 @@ mod tests {
 
         let mut bytes = sample();
         let count_at = PACK_MAGIC.len() + 8;
-        bytes[count_at..count_at + 2].copy_from_slice(&(MAX_PACK_PARTS as u16 + 1).to_be_bytes());
+        bytes[count_at..count_at + 2]
+            .copy_from_slice(&(u16::try_from(MAX_PACK_PARTS).unwrap() + 1).to_be_bytes());
         assert!(decode(&bytes).is_err());
 
         let file = PackFile {

@@ -1,14 +1,14 @@
 //! The `add-checkpoint` request body (C2SP tlog-witness): an `old N` line, up to 63
 //! consistency proof lines, an empty line, then the signed checkpoint note.
 
-use crate::Error;
-use tlog::Hash;
+use crate::decimal::parse_canonical;
+use crate::{Error, Hash};
 
 /// "The client MUST NOT send more than 63 consistency proof lines."
 pub const MAX_PROOF_LINES: usize = 63;
 /// Largest request body read: the old size line, 63 base64 hashes and the largest
 /// note `tlog` parses.
-pub const MAX_REQUEST_BYTES: usize = 32 + MAX_PROOF_LINES * 45 + tlog::note::MAX_NOTE_BYTES;
+pub const MAX_REQUEST_BYTES: usize = 32 + MAX_PROOF_LINES * 45 + crate::note::MAX_NOTE_BYTES;
 
 /// A parsed `add-checkpoint` request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,31 +22,33 @@ pub struct AddCheckpoint {
 }
 
 impl AddCheckpoint {
-    /// Parses a request body. Every malformation is [`Error::Malformed`] (400).
+    /// Parses a request body. Every malformation is
+    /// [`Error::MalformedWitnessRequest`] (a witness answers 400).
     pub fn parse(body: &[u8]) -> Result<Self, Error> {
         if body.len() > MAX_REQUEST_BYTES {
-            return Err(Error::Malformed(format!(
+            return Err(Error::MalformedWitnessRequest(format!(
                 "the request is larger than {MAX_REQUEST_BYTES} bytes"
             )));
         }
         let text = std::str::from_utf8(body)
-            .map_err(|_| Error::Malformed("the request is not UTF-8".into()))?;
+            .map_err(|_| Error::MalformedWitnessRequest("the request is not UTF-8".into()))?;
         let mut rest = text;
         let mut next_line = |what: &str| -> Result<&str, Error> {
             let (line, after) = rest
                 .split_once('\n')
-                .ok_or_else(|| Error::Malformed(format!("{what}: no line ending")))?;
+                .ok_or_else(|| Error::MalformedWitnessRequest(format!("{what}: no line ending")))?;
             rest = after;
             Ok(line)
         };
         // "The old size line MUST consist of the string `old`, a single space (0x20),
         // and the tree size ... as an ASCII decimal with no leading zeroes."
         let old_line = next_line("the old size line")?;
-        let digits = old_line
-            .strip_prefix("old ")
-            .ok_or_else(|| Error::Malformed(format!("{old_line:?} is not an old size line")))?;
-        let old_size = parse_decimal(digits)
-            .ok_or_else(|| Error::Malformed(format!("old size {digits:?} is not a decimal")))?;
+        let digits = old_line.strip_prefix("old ").ok_or_else(|| {
+            Error::MalformedWitnessRequest(format!("{old_line:?} is not an old size line"))
+        })?;
+        let old_size = parse_canonical(digits).map_err(|_| {
+            Error::MalformedWitnessRequest(format!("old size {digits:?} is not a decimal"))
+        })?;
         let mut proof = Vec::new();
         loop {
             let line = next_line("the consistency proof")?;
@@ -54,14 +56,13 @@ impl AddCheckpoint {
                 break;
             }
             if proof.len() == MAX_PROOF_LINES {
-                return Err(Error::Malformed(format!(
+                return Err(Error::MalformedWitnessRequest(format!(
                     "more than {MAX_PROOF_LINES} consistency proof lines"
                 )));
             }
-            proof.push(
-                Hash::from_base64(line)
-                    .map_err(|_| Error::Malformed(format!("proof line {line:?} is not a hash")))?,
-            );
+            proof.push(Hash::from_base64(line).map_err(|_| {
+                Error::MalformedWitnessRequest(format!("proof line {line:?} is not a hash"))
+            })?);
         }
         Ok(AddCheckpoint {
             old_size,
@@ -84,15 +85,9 @@ impl AddCheckpoint {
     }
 }
 
-/// A decimal with no leading zeroes ("0" itself is fine), no sign, no spaces.
-fn parse_decimal(s: &str) -> Option<u64> {
-    let canonical =
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
-    canonical.then(|| s.parse().ok()).flatten()
-}
-
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     const NOTE: &str = "example.com/log\n3\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n— example.com/log AAAA\n";
@@ -131,7 +126,7 @@ mod tests {
             String::new(),
         ] {
             match AddCheckpoint::parse(bad.as_bytes()) {
-                Err(Error::Malformed(_)) => {}
+                Err(Error::MalformedWitnessRequest(_)) => {}
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
@@ -139,7 +134,7 @@ mod tests {
         let huge = vec![b'a'; MAX_REQUEST_BYTES + 1];
         assert!(matches!(
             AddCheckpoint::parse(&huge),
-            Err(Error::Malformed(_))
+            Err(Error::MalformedWitnessRequest(_))
         ));
     }
 }

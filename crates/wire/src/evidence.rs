@@ -13,9 +13,10 @@
 //! The file carries that proof and the root it starts from, so checking it needs
 //! no access to the log.
 
-use crate::checkpoint::VerifiedCheckpoint;
-use crate::{Checkpoint, Error, Hash, VerifierKey};
+use crate::Error;
 use serde::{Deserialize, Serialize};
+use tlog::checkpoint::VerifiedCheckpoint;
+use tlog::{Checkpoint, Hash, VerifierKey};
 
 /// The `type` line of every evidence file.
 pub const EVIDENCE_TYPE: &str = "tuflog-split-view-evidence/v1";
@@ -76,7 +77,7 @@ impl Evidence {
         detail: String,
     ) -> Result<Self, Error> {
         let size = |note: &str| -> Result<u64, Error> {
-            let c = Checkpoint::parse(crate::Note::parse(note.as_bytes())?.text())?;
+            let c = Checkpoint::parse(tlog::Note::parse(note.as_bytes())?.text())?;
             Ok(c.size())
         };
         let (smaller, larger) = if size(a)? <= size(b)? { (a, b) } else { (b, a) };
@@ -133,7 +134,7 @@ impl Evidence {
             }
         }
         let open = |note: &str| -> Result<VerifiedCheckpoint, Error> {
-            crate::checkpoint::open(note.as_bytes(), &key, &[])
+            Ok(tlog::checkpoint::open(note.as_bytes(), &key, &[])?)
         };
         let (small, large) = (
             open(&self.smaller)?.into_checkpoint(),
@@ -172,7 +173,7 @@ impl Evidence {
             .collect::<Result<Vec<_>, _>>()?;
         // RFC 9162 §2.1.4.2: the proof must lead from `old` to the larger root;
         // then `old` is what the larger tree says its first m leaves hash to.
-        crate::verify::verify_consistency(m, n, &old, large.root(), &proof)
+        tlog::verify::verify_consistency(m, n, &old, large.root(), &proof)
             .map_err(|e| Error::Evidence(format!("the proof does not hold: {e}")))?;
         if old == *small.root() {
             return Err(Error::Evidence(
@@ -191,9 +192,9 @@ impl Evidence {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::note::{KeyName, SignatureType};
-    use crate::tree::{consistency_proof, tree_root};
-    use crate::{MemoryHashStore, SignerKey};
+    use tlog::note::{KeyName, SignatureType};
+    use tlog::tree::{consistency_proof, tree_root};
+    use tlog::{MemoryHashStore, SignerKey};
 
     fn log_key() -> SignerKey {
         SignerKey::generate(
