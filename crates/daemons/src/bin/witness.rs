@@ -2,12 +2,9 @@
 //! runs. Thin: parse flags, open the state, `run(listener, shutdown)`.
 #![forbid(unsafe_code)]
 
-#[path = "../common.rs"]
-mod common;
-
 use anyhow::Context;
 use clap::Parser;
-use common::{LogFormat, WitnessArgs};
+use daemons::args::{LogFormat, WitnessArgs};
 use std::sync::Arc;
 use tlog::note::SignatureType;
 
@@ -26,7 +23,7 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    common::init_logging(cli.log_format);
+    cli.log_format.init();
     let args = cli.args;
     let logs = args
         .logs
@@ -49,7 +46,7 @@ fn main() -> anyhow::Result<()> {
     let witness = Arc::new(witness::Witness::new(key, logs, Arc::new(state)));
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let shutdown = common::shutdown_signal()?;
+        let shutdown = daemons::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;

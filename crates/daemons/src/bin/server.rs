@@ -2,17 +2,12 @@
 //! Thin: parse config, build, `run(listener, shutdown)`.
 #![forbid(unsafe_code)]
 
-#[path = "../common.rs"]
-mod common;
-#[path = "../config.rs"]
-mod config;
-
 use anyhow::Context;
 use clap::Parser;
-use common::{LogFormat, ServerArgs};
+use daemons::args::{LogFormat, ServerArgs};
 
-// glibc malloc/free was ~15% of the server's CPU under push load (perf on
-// tuflog-pushload); mimalloc took pushes/s from ~2,900 to ~3,300 there.
+// Allocation is a visible share of the server's CPU under push load, and
+// mimalloc's is cheaper than glibc's (the push figures in bench/RESULTS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -32,18 +27,18 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    common::init_logging(cli.log_format);
+    cli.log_format.init();
     serve(cli.args)
 }
 
 fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let file = match &args.config {
-        Some(path) => config::FileConfig::read(path)?,
-        None => config::FileConfig::default(),
+        Some(path) => daemons::config::FileConfig::read(path)?,
+        None => daemons::config::FileConfig::default(),
     };
-    let (config, listen) = config::build(
+    let (config, listen) = daemons::config::build(
         file,
-        config::Overrides {
+        daemons::config::Overrides {
             listen: args.listen,
             data_dir: args.data_dir,
             origin: args.origin,
@@ -53,7 +48,7 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let shutdown = common::shutdown_signal()?;
+        let shutdown = daemons::shutdown_signal()?;
         let srv = server::Server::open(&config).with_context(|| {
             format!("opening the server state in {}", config.data_dir.display())
         })?;

@@ -3,12 +3,9 @@
 //! Thin: parse flags, open the state, `run(listener, shutdown)`.
 #![forbid(unsafe_code)]
 
-#[path = "../common.rs"]
-mod common;
-
 use anyhow::Context;
 use clap::Parser;
-use common::{LogFormat, MonitorArgs};
+use daemons::args::{LogFormat, MonitorArgs};
 use std::sync::Arc;
 
 #[global_allocator]
@@ -47,7 +44,7 @@ impl monitor::follower::Progress for Bar {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    common::init_logging(cli.log_format);
+    cli.log_format.init();
     let args = cli.args;
     let log_key = tlog::VerifierKey::parse(args.log_key.trim())
         .with_context(|| format!("log verifier key {:?}", args.log_key))?;
@@ -73,7 +70,7 @@ fn main() -> anyhow::Result<()> {
             .map(|w| tlog::VerifierKey::parse(w.trim()).with_context(|| format!("--witness {w:?}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let threshold = args.witness_threshold.unwrap_or(keys.len());
-        let policy = client::WitnessPolicy::new(keys, threshold);
+        let policy = tlog::witness_policy::WitnessPolicy::new(keys, threshold);
         policy
             .check(&config.log_key)
             .map_err(|e| anyhow::anyhow!("--witness: {e}"))?;
@@ -92,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let shutdown = common::shutdown_signal()?;
+        let shutdown = daemons::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;

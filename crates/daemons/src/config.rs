@@ -32,59 +32,59 @@ impl<'de> Deserialize<'de> for HumanDuration {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    pub listen: Option<SocketAddr>,
-    pub data_dir: Option<PathBuf>,
-    pub origin: Option<String>,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    origin: Option<String>,
     #[serde(default)]
-    pub sequencer: SequencerFile,
+    sequencer: SequencerFile,
     #[serde(default)]
-    pub repos: ReposFile,
+    repos: ReposFile,
     #[serde(default)]
-    pub tokens: Vec<TokenFile>,
+    tokens: Vec<TokenFile>,
     /// Witnesses every checkpoint is submitted to.
     #[serde(default)]
-    pub witnesses: Vec<WitnessFile>,
+    witnesses: Vec<WitnessFile>,
     /// How many of `witnesses` must cosign before readers see a checkpoint
     /// [default: all of them].
-    pub witness_threshold: Option<usize>,
+    witness_threshold: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WitnessFile {
+pub(crate) struct WitnessFile {
     /// Base URL (`POST {url}/add-checkpoint`).
-    pub url: String,
+    url: String,
     /// Its verifier key, as `tuflog witness` prints it.
-    pub key: String,
+    key: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SequencerFile {
-    pub max_batch_entries: Option<usize>,
-    pub max_batch_delay: Option<HumanDuration>,
-    pub max_queued_entries: Option<usize>,
-    pub max_queued_bytes: Option<usize>,
+pub(crate) struct SequencerFile {
+    max_batch_entries: Option<usize>,
+    max_batch_delay: Option<HumanDuration>,
+    max_queued_entries: Option<usize>,
+    max_queued_bytes: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ReposFile {
-    pub timestamp_expiry: Option<HumanDuration>,
-    pub snapshot_expiry: Option<HumanDuration>,
-    pub resign_margin: Option<HumanDuration>,
-    pub resign_interval: Option<HumanDuration>,
+pub(crate) struct ReposFile {
+    timestamp_expiry: Option<HumanDuration>,
+    snapshot_expiry: Option<HumanDuration>,
+    resign_margin: Option<HumanDuration>,
+    resign_interval: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TokenFile {
-    pub name: String,
+pub(crate) struct TokenFile {
+    name: String,
     /// Hex SHA-256 of the token (preferred: the file then holds no secret).
-    pub sha256: Option<String>,
+    sha256: Option<String>,
     /// The token itself.
-    pub token: Option<String>,
-    pub prefixes: Vec<String>,
+    token: Option<String>,
+    prefixes: Vec<String>,
 }
 
 impl FileConfig {
@@ -105,10 +105,15 @@ impl FileConfig {
 /// Overrides from the environment and flags (both through clap), applied last.
 #[derive(Debug, Default)]
 pub struct Overrides {
+    /// `--listen` / `TUFLOG_LISTEN`.
     pub listen: Option<SocketAddr>,
+    /// `--data-dir` / `TUFLOG_DATA_DIR`.
     pub data_dir: Option<PathBuf>,
+    /// `--origin` / `TUFLOG_ORIGIN`.
     pub origin: Option<String>,
+    /// `--max-batch-entries` / `TUFLOG_MAX_BATCH_ENTRIES`.
     pub max_batch_entries: Option<usize>,
+    /// `--max-batch-delay` / `TUFLOG_MAX_BATCH_DELAY`.
     pub max_batch_delay: Option<Duration>,
 }
 
