@@ -8,7 +8,7 @@
 //! alternate with tuflog's, one each, so both sides meet the same moments of a
 //! noisy machine; its rounds are then also run back to back, as before.
 //!
-//! Run: `cargo build --release -p tuflog-cli --bins && cargo bench -p tuflog-bench
+//! Run: `cargo build --release -p tuflog-cli -p tuflog-daemons --bins && cargo bench -p tuflog-bench
 //! --bench update` (TUFLOG_BIN names another `tuflog` binary, with its
 //! `tuflog-server` beside it; TUFLOG_BENCH_ROUNDS the rounds). Figures go to
 //! `bench/RESULTS.md`.
@@ -45,7 +45,7 @@ fn tuflog_bin() -> PathBuf {
     let bin = exe.parent().unwrap().parent().unwrap().join("tuflog");
     assert!(
         bin.exists(),
-        "{} missing: run `cargo build --release -p tuflog-cli` first",
+        "{} missing: run `cargo build --release -p tuflog-cli -p tuflog-daemons --bins` first",
         bin.display()
     );
     bin
@@ -63,7 +63,7 @@ impl Server {
         use std::io::BufRead;
         assert!(
             bin.exists(),
-            "{} missing: run `cargo build --release -p tuflog-cli --bins` first",
+            "{} missing: run `cargo build --release -p tuflog-cli -p tuflog-daemons --bins` first",
             bin.display()
         );
         let mut child = Command::new(bin)
