@@ -489,7 +489,7 @@ pub fn key(args: &ClientArgs, command: KeyCommand) -> anyhow::Result<()> {
             let pass = passphrase(&secret, false)?;
             let pem = ks.export_pem(&keyid, &pass)?;
             match out {
-                Some(path) => client::fsutil::write_atomic_private(&path, pem.as_bytes())?,
+                Some(path) => edge::durable::write_atomic_private(&path, pem.as_bytes())?,
                 None => {
                     #[allow(clippy::print_stdout)]
                     {
@@ -807,7 +807,7 @@ pub fn update(args: &ClientArgs, repo: &str, root: Option<&Path>) -> anyhow::Res
 /// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
 struct Bar(indicatif::ProgressBar);
 
-impl client::transport::Progress for Bar {
+impl client::Progress for Bar {
     fn start(&self, what: &str, total: Option<u64>) {
         if let Some(t) = total {
             self.0.set_length(t);

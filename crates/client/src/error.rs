@@ -93,5 +93,28 @@ impl Error {
     }
 }
 
+impl From<edge::Error> for Error {
+    fn from(e: edge::Error) -> Self {
+        match e {
+            edge::Error::Http {
+                url,
+                status,
+                message,
+            } => Error::Http {
+                url,
+                status,
+                message,
+            },
+            edge::Error::Transport { url, message } => Error::Transport { url, message },
+            edge::Error::TooLarge { url, limit } => Error::TooLarge { url, limit },
+            edge::Error::Io { path, source } => Error::Io { path, source },
+            other => Error::Io {
+                path: String::new(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        }
+    }
+}
+
 /// The client's result type.
 pub type Result<T> = std::result::Result<T, Error>;

@@ -13,8 +13,8 @@
 //! bounded number of times.
 
 use crate::logtrust::describe;
-use crate::transport::Http;
 use crate::{Error, Result};
+use edge::Http;
 use serde::Serialize;
 use std::time::Duration;
 use tlog::checkpoint::Checkpoint;

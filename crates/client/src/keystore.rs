@@ -6,13 +6,13 @@
 //! record fails to open. The public key is stored in the clear, so listing keys and
 //! writing metadata that names them needs no passphrase.
 
-use crate::fsutil::write_atomic_private;
 use crate::{Error, Result};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use edge::durable::write_atomic_private;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -184,7 +184,7 @@ impl Keystore {
     fn read(&self, keyid: &str) -> Result<KeyFile> {
         let keyid = self.resolve(keyid)?;
         let path = self.path(&keyid);
-        let bytes = crate::fsutil::read_optional(&path)?
+        let bytes = edge::durable::read_optional(&path)?
             .ok_or_else(|| Error::Keystore(format!("no key {keyid}")))?;
         if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
             return Err(Error::Keystore(format!("{}: too large", path.display())));

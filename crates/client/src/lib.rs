@@ -13,17 +13,15 @@
 #![forbid(unsafe_code)]
 
 mod error;
-pub mod fsutil;
 pub mod gossip;
 pub mod keystore;
 pub mod logtrust;
 pub mod publish;
-pub mod transport;
 pub mod update;
 
+pub use edge::http::{Http, Progress};
 pub use error::{Error, Result};
 pub use logtrust::{LogTrust, OpenedCheckpoint, ProofBundle, WitnessPolicy};
-pub use transport::Http;
 pub use update::{Session, UpdateReport};
 
 use std::path::{Path, PathBuf};
@@ -50,7 +48,7 @@ pub struct ClientConfig {
 pub struct Client {
     config: ClientConfig,
     http: Http,
-    progress: Option<std::sync::Arc<dyn transport::Progress>>,
+    progress: Option<std::sync::Arc<dyn edge::http::Progress>>,
     monitors: Vec<String>,
 }
 
@@ -134,7 +132,7 @@ impl Client {
     }
 
     /// Reports target downloads to `progress`.
-    pub fn with_progress(mut self, progress: std::sync::Arc<dyn transport::Progress>) -> Self {
+    pub fn with_progress(mut self, progress: std::sync::Arc<dyn edge::http::Progress>) -> Self {
         self.progress = Some(progress);
         self
     }
@@ -197,7 +195,7 @@ impl Client {
         let mut trust =
             LogTrust::new(self.config.log_key.clone(), self.config.witnesses.clone()).at(now);
         let path = self.checkpoint_path();
-        if let Some(note) = fsutil::read_optional(&path)? {
+        if let Some(note) = edge::durable::read_optional(&path)? {
             let note = String::from_utf8(note)
                 .map_err(|e| Error::malformed(path.display().to_string(), e))?;
             trust.restore(&note)?;
@@ -267,7 +265,7 @@ impl Client {
         let monitors = self.gossip(&session).await?;
         let mut update = session.commit()?;
         update.monitors = monitors;
-        fsutil::write_atomic(out, &bytes)?;
+        edge::durable::write_atomic(out, &bytes)?;
         Ok(DownloadReport {
             update,
             target: path,
@@ -306,7 +304,7 @@ impl Client {
         let summary = update::CheckpointSummary::from(opened.checkpoint());
         proofs.log.advance(opened)?;
         if let Some(note) = proofs.log.trusted_note() {
-            fsutil::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
+            edge::durable::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
         }
         let (length, hashes) = tuf::editor::describe(&bytes);
         Ok(ProveReport {
@@ -351,7 +349,7 @@ impl Client {
         let summary = update::CheckpointSummary::from(opened.checkpoint());
         trust.advance(opened)?;
         if let Some(note) = trust.trusted_note() {
-            fsutil::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
+            edge::durable::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
         }
         Ok(summary)
     }

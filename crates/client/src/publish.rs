@@ -9,12 +9,13 @@
 //! - `targets/`: target files as `<sha256>.<name>` (TUF §5.7.3 with consistent
 //!   snapshots), ready for any static file server.
 
-use crate::fsutil::{read_optional, write_atomic};
 use crate::keystore::Keystore;
 use crate::logtrust::LogTrust;
-use crate::transport::{http_error, Http};
 use crate::{repo_component, Error, Result};
 use chrono::{DateTime, Duration, Utc};
+use edge::durable::{read_optional, write_atomic};
+use edge::http::http_error;
+use edge::Http;
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -186,7 +187,7 @@ impl Workspace {
         staged.push(change);
         let json = serde_json::to_vec_pretty(&staged)
             .map_err(|e| Error::malformed("staged changes", e))?;
-        write_atomic(&self.staged_path(), &json)
+        Ok(write_atomic(&self.staged_path(), &json)?)
     }
 
     /// The online snapshot and timestamp keys the server holds for this repository.
@@ -508,7 +509,7 @@ impl Workspace {
                 message: e.to_string(),
             })?;
         if !resp.status().is_success() {
-            return Err(http_error(&url, resp).await);
+            return Err(http_error(&url, resp).await.into());
         }
         let body = resp.bytes().await.map_err(|e| Error::Transport {
             url: url.clone(),

@@ -2,12 +2,12 @@
 //! log proof for every metadata file before it counts, and persisting trusted state
 //! only when the whole update succeeded.
 
-use crate::fsutil::{read_optional, write_atomic, Replacement};
 use crate::logtrust::{LogTrust, ProofBundle};
-use crate::transport::Http;
 use crate::{Error, Result};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use edge::durable::{read_optional, write_atomic, Replacement};
+use edge::Http;
 use std::path::{Path, PathBuf};
 use tuf::client::{
     encode_role_name, verify_target, Accepted, Limits, LocalRole, Response, Updater,
@@ -191,7 +191,9 @@ impl PendingProof {
         let url = bundle_url(proofs, &file);
         let (http, fetch) = (http.clone(), url.clone());
         let body = BundleBody::Fetching(tokio::spawn(async move {
-            http.get(&fetch, MAX_BUNDLE_BYTES).await
+            http.get(&fetch, MAX_BUNDLE_BYTES)
+                .await
+                .map_err(Error::from)
         }));
         PendingProof {
             role: role.into(),
@@ -463,18 +465,6 @@ impl Session {
     /// TUF §5.3–§5.6: root rotations, timestamp, snapshot, top-level targets; each
     /// file proven in the log before the next is asked for.
     pub async fn refresh(&mut self) -> Result<()> {
-        if !self.persist_each {
-            // Started while the update waits on the network, so they are waiting
-            // too when the files arrive and the checks take both cores.
-            let checkpoints = self
-                .proofs
-                .as_ref()
-                .and_then(|p| p.checkpoint_path.parent());
-            let dirs: Vec<&Path> = std::iter::once(self.metadata_dir.as_path())
-                .chain(checkpoints)
-                .collect();
-            self.replacement.start_writers(&dirs);
-        }
         let driven = self.drive().await;
         for unused in self.ahead.drain(..) {
             unused.fetch.abort();
@@ -561,7 +551,6 @@ impl Session {
                 if let Some(body) = early_bundle {
                     self.stage_note_early(&body)?;
                 }
-                self.replacement.write_in_background();
                 tracing::debug!(file = %request.path, "staged");
             }
             let accepted = self.updater.handle(response).map_err(|source| Error::Tuf {
@@ -649,7 +638,9 @@ impl Session {
             (self.http.clone(), url.clone(), pack_max_bytes(&self.limits));
         self.pack = PackState::Fetching {
             url,
-            fetch: tokio::spawn(async move { http.get(&fetch, max_bytes).await }),
+            fetch: tokio::spawn(
+                async move { http.get(&fetch, max_bytes).await.map_err(Error::from) },
+            ),
         };
     }
 
@@ -715,7 +706,9 @@ impl Session {
             );
             self.ahead.push(Ahead {
                 role,
-                fetch: tokio::spawn(async move { http.get(&url, max_bytes).await }),
+                fetch: tokio::spawn(
+                    async move { http.get(&url, max_bytes).await.map_err(Error::from) },
+                ),
             });
         }
     }
@@ -849,7 +842,7 @@ impl Session {
         targets_url: &str,
         path: &str,
         info: &TargetFile,
-        progress: Option<&dyn crate::transport::Progress>,
+        progress: Option<&dyn edge::http::Progress>,
     ) -> Result<Vec<u8>> {
         let rel = self.updater.target_download_path(path, info);
         let url = format!(

@@ -1,7 +1,15 @@
-//! What every tuflog process does at its edges, written once: logging set-up.
+//! What every tuflog process does at its edges, written once: logging set-up,
+//! bounded HTTP fetches, durable file replacement.
 //!
 //! The pure crates (`tuflog-tlog`, `tuflog-tuf`, `tuflog-wire`) do no I/O; the
-//! services and the client do theirs through here where they share it.
+//! client, the services and the binaries do theirs through here where they share
+//! it.
 #![forbid(unsafe_code)]
 
+pub mod durable;
+mod error;
+pub mod http;
 pub mod logging;
+
+pub use error::{Error, Result};
+pub use http::Http;

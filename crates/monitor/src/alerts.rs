@@ -3,7 +3,7 @@
 
 use crate::metrics::Metrics;
 use crate::replay::{Alert, AlertKind, NewVersion};
-use client::Http;
+use edge::Http;
 use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};

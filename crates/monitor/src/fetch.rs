@@ -2,7 +2,7 @@
 //! (C2SP tlog-tiles), and metadata by content. Every read is bounded.
 
 use crate::Error;
-use client::Http;
+use edge::Http;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tlog::tile::{parse_bundle_for, TilePath, MAX_BUNDLE_ENTRIES, MAX_ENTRY_BYTES};
@@ -92,7 +92,7 @@ impl LogClient {
         match self.http.get(&url, max.min(MAX_METADATA_BYTES)).await {
             Ok(Some(bytes)) => Ok(Served::Bytes(bytes)),
             Ok(None) => Ok(Served::NotServed),
-            Err(client::Error::TooLarge { .. }) => Ok(Served::Oversized),
+            Err(edge::Error::TooLarge { .. }) => Ok(Served::Oversized),
             Err(e) => Err(Error::fetch(&url, e)),
         }
     }

@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::replay::{AlertKind, Finding, Replay, Watched};
 use crate::state::{HeardRecord, State};
 use crate::Error;
-use client::Http;
+use edge::Http;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,7 +71,7 @@ pub struct Config {
     pub metadata_bundles: bool,
     /// The witness policy the log's clients apply. A checkpoint the log serves
     /// that falls short of it is an alert.
-    pub witnesses: Option<client::WitnessPolicy>,
+    pub witnesses: Option<tlog::witness_policy::WitnessPolicy>,
     /// Witnesses whose latest cosigned checkpoint of this log is read every
     /// interval (`GET {url}/checkpoint?origin=…`) and judged like gossip.
     pub witness_urls: Vec<String>,
@@ -853,7 +853,7 @@ impl Monitor {
         let path = self.config.evidence_dir.join(name);
         let verdict = evidence.verify(Some(&self.config.log_key))?;
         if !path.exists() {
-            client::fsutil::write_atomic(&path, &evidence.to_json()).map_err(|e| Error::Io {
+            edge::durable::write_atomic(&path, &evidence.to_json()).map_err(|e| Error::Io {
                 path: path.display().to_string(),
                 source: std::io::Error::other(e.to_string()),
             })?;

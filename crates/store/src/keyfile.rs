@@ -8,8 +8,6 @@
 
 use crate::Error;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use tlog::note::{KeyName, SignatureType};
 use tlog::SignerKey;
@@ -68,20 +66,13 @@ pub fn load_or_generate(
 /// mode 0600, through a synced temporary file renamed into place, so a crash never
 /// leaves half a secret.
 pub fn write_secret_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("tmp");
-    let _ = fs::remove_file(&tmp);
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(contents)?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    fs::File::open(dir)?.sync_all()
+    let mut line = Zeroizing::new(Vec::with_capacity(contents.len() + 1));
+    line.extend_from_slice(contents);
+    line.push(b'\n');
+    edge::durable::write_atomic_private(path, &line).map_err(|e| match e {
+        edge::Error::Io { source, .. } => source,
+        other => std::io::Error::other(other.to_string()),
+    })
 }
 
 #[cfg(test)]

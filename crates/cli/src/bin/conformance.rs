@@ -88,7 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init { trusted_root } => {
             let bytes = std::fs::read(trusted_root)
                 .with_context(|| format!("reading {}", trusted_root.display()))?;
-            client::fsutil::write_atomic(&cli.metadata_dir.join("root.json"), &bytes)?;
+            edge::durable::write_atomic(&cli.metadata_dir.join("root.json"), &bytes)?;
             Ok(())
         }
         Command::Refresh => {
@@ -160,6 +160,6 @@ async fn download(session: &mut Session, base: &str, dir: &Path, name: &str) -> 
         }
     }
     let bytes = session.fetch_target(base, &path, &info).await?;
-    client::fsutil::write_atomic(&local, &bytes)?;
+    edge::durable::write_atomic(&local, &bytes)?;
     Ok(())
 }

@@ -163,7 +163,7 @@ async fn read_bounded(
 
 /// The error for a non-success reply, with the server's JSON `error` message when
 /// it sent one.
-pub(crate) async fn http_error(url: &str, mut resp: reqwest::Response) -> Error {
+pub async fn http_error(url: &str, mut resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
     // At most MAX_ERROR_BODY bytes are read: an error body is the server's to
     // make endless.
