@@ -21,26 +21,17 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
 
-/// Canonical JSON of any serialisable value.
+/// Canonical JSON of any serialisable value: its JSON text, canonicalised.
 pub fn to_canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    let v = serde_json::to_value(value)
+    let text = serde_json::to_string(value)
         .map_err(|e| Error::malformed("canonical JSON", e.to_string()))?;
-    canonical_value(&v)
+    Ok(match canonical_text_borrowed(&text)? {
+        Cow::Borrowed(_) => text.into_bytes(),
+        Cow::Owned(written) => written,
+    })
 }
 
-/// Canonical JSON of a parsed value. `serde_json`'s map keeps keys in byte order, which
-/// for UTF-8 is code-point order, the order securesystemslib sorts by.
-pub fn canonical_value(value: &Value) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(4096);
-    write_value(value, &mut out)?;
-    Ok(out)
-}
-
-/// Canonical JSON of raw JSON text, in one streaming pass without building a tree.
-///
-/// Objects whose keys arrive in order (as every TUF producer writes them) are copied
-/// through; others are reordered in place. Text with a repeated key goes through
-/// [`canonical_value`], whose parser keeps the last occurrence as python's does.
+/// Canonical JSON of raw JSON text.
 pub fn canonical_text(json: &str) -> Result<Vec<u8>> {
     canonical_text_borrowed(json).map(Cow::into_owned)
 }
@@ -48,15 +39,23 @@ pub fn canonical_text(json: &str) -> Result<Vec<u8>> {
 /// [`canonical_text`], borrowing `json` itself when it is canonical already: tuflog's
 /// own documents, and any producer's that stores what it signed, arrive that way, and
 /// then one scan replaces a parse, a rewrite and a copy.
+///
+/// Canonical JSON is written one way, by [`transcode`]; [`is_canonical`] only
+/// recognises text that [`transcode`] would return unchanged, and errs towards
+/// `false` (fuzzed against [`transcode`]).
 pub fn canonical_text_borrowed(json: &str) -> Result<Cow<'_, [u8]>> {
     if is_canonical(json) {
         return Ok(Cow::Borrowed(json.as_bytes()));
     }
-    transcode_text(json).map(Cow::Owned)
+    transcode(json).map(Cow::Owned)
 }
 
-/// [`canonical_text`] without the check for text that is canonical already.
-fn transcode_text(json: &str) -> Result<Vec<u8>> {
+/// The canonical writer: raw JSON text in, its canonical form out, in one
+/// streaming pass without building a tree. Objects whose keys arrive in order (as
+/// every TUF producer writes them) are copied through; others are reordered in
+/// place. Text with a repeated key is parsed whole first, keeping the last
+/// occurrence as python's parser does.
+pub fn transcode(json: &str) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(json.len());
     let mut de = serde_json::Deserializer::from_str(json);
     let streamed = Transcode { out: &mut out }
@@ -65,9 +64,10 @@ fn transcode_text(json: &str) -> Result<Vec<u8>> {
     match streamed {
         Ok(()) => Ok(out),
         Err(e) if e.to_string().starts_with(DUPLICATE_KEY) => {
-            let v: Value = serde_json::from_str(json)
+            let once = serde_json::from_str::<Value>(json)
+                .and_then(|v| serde_json::to_string(&v))
                 .map_err(|e| Error::malformed("canonical JSON", e.to_string()))?;
-            canonical_value(&v)
+            transcode(&once)
         }
         Err(e) => Err(Error::malformed("canonical JSON", e.to_string())),
     }
@@ -80,7 +80,7 @@ const DUPLICATE_KEY: &str = "duplicate object key";
 const CANONICAL_CHECK_MAX_DEPTH: usize = 64;
 
 /// Whether `json` is exactly the canonical form of itself, i.e. whether
-/// [`transcode_text`] would return these same bytes. Only ever errs towards `false`:
+/// [`transcode`] would return these same bytes. Only ever errs towards `false`:
 /// any text it is unsure of (a key with an escape, deep nesting) takes the full path,
 /// which decides. `true` needs: no whitespace; object keys strictly increasing by code
 /// point (so no repeats); strings whose only escapes are `\"` and `\\`; integers as
@@ -399,50 +399,6 @@ impl<'de> Visitor<'de> for Transcode<'_> {
     }
 }
 
-fn write_value(v: &Value, out: &mut Vec<u8>) -> Result<()> {
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => {
-            if let Some(i) = n.as_u64() {
-                out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
-            } else if let Some(i) = n.as_i64() {
-                out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
-            } else {
-                return Err(Error::malformed(
-                    "canonical JSON",
-                    format!("{n} is not an integer; canonical JSON has no floats"),
-                ));
-            }
-        }
-        Value::String(s) => write_string(s, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(item, out)?;
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            out.push(b'{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(k, out);
-                out.push(b':');
-                write_value(item, out)?;
-            }
-            out.push(b'}');
-        }
-    }
-    Ok(())
-}
-
 pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
@@ -462,6 +418,59 @@ pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The test oracle: canonical JSON of a parsed value, by walking the tree.
+    /// `serde_json`'s map keeps keys in byte order, which for UTF-8 is code-point
+    /// order, the order securesystemslib sorts by.
+    fn canonical_value(value: &Value) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        write_value(value, &mut out)?;
+        Ok(out)
+    }
+
+    fn write_value(v: &Value, out: &mut Vec<u8>) -> Result<()> {
+        match v {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Number(n) => {
+                if let Some(i) = n.as_u64() {
+                    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+                } else if let Some(i) = n.as_i64() {
+                    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+                } else {
+                    return Err(Error::malformed(
+                        "canonical JSON",
+                        format!("{n} is not an integer; canonical JSON has no floats"),
+                    ));
+                }
+            }
+            Value::String(s) => write_string(s, out),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_value(item, out)?;
+                }
+                out.push(b']');
+            }
+            Value::Object(map) => {
+                out.push(b'{');
+                for (i, (k, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_string(k, out);
+                    out.push(b':');
+                    write_value(item, out)?;
+                }
+                out.push(b'}');
+            }
+        }
+        Ok(())
+    }
 
     fn canon(json: &str) -> Vec<u8> {
         canonical_value(&serde_json::from_str(json).unwrap()).unwrap()
@@ -589,7 +598,7 @@ mod tests {
             "\"a\u{7f}é\"",
         ] {
             assert!(is_canonical(canonical), "{canonical}");
-            assert_eq!(transcode_text(canonical).unwrap(), canonical.as_bytes());
+            assert_eq!(transcode(canonical).unwrap(), canonical.as_bytes());
         }
         for other in [
             "-0",
@@ -629,7 +638,7 @@ mod tests {
         // Strings are skipped a block at a time; a quote, an escape or a control
         // character must be seen wherever it falls in a block, in values and in keys.
         let is_its_own_canonical_form =
-            |text: &str| transcode_text(text).is_ok_and(|t| t == text.as_bytes());
+            |text: &str| transcode(text).is_ok_and(|t| t == text.as_bytes());
         for len in [15, 16, 17, 31, 32, 33, 48, 64, 70] {
             for at in 0..len {
                 for special in [
@@ -703,7 +712,7 @@ mod tests {
             let m = mutated(&c, &edits);
             if let Ok(text) = std::str::from_utf8(&m) {
                 if is_canonical(text) {
-                    prop_assert_eq!(transcode_text(text).unwrap(), m.clone());
+                    prop_assert_eq!(transcode(text).unwrap(), m.clone());
                 }
             }
         }
