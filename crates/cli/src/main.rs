@@ -1,7 +1,11 @@
 //! `tuflog`: every tuflog role as a subcommand. Thin: parse, build, run.
 #![forbid(unsafe_code)]
 
-mod client_cmd;
+mod keys;
+mod log_inspection;
+mod publishing;
+mod settings;
+mod updating;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -24,7 +28,7 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
     #[command(flatten)]
-    client: client_cmd::ClientArgs,
+    client: settings::ClientArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -84,10 +88,10 @@ struct Passed {
 enum ClientCommand {
     /// Manage the local keystore (keys encrypted under a passphrase).
     #[command(subcommand)]
-    Key(client_cmd::KeyCommand),
+    Key(keys::KeyCommand),
     /// Publish: create repositories, stage targets, sign and push.
     #[command(subcommand)]
-    Repo(client_cmd::RepoCommand),
+    Repo(publishing::RepoCommand),
     /// Update a repository's trusted metadata: TUF verification plus, for every
     /// file, an inclusion proof in the pinned log consistent with what this client
     /// saw before.
@@ -118,7 +122,7 @@ enum ClientCommand {
     },
     /// Inspect the log by hand.
     #[command(subcommand)]
-    Log(client_cmd::LogCommand),
+    Log(log_inspection::LogCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -158,19 +162,19 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn run_client(args: &client_cmd::ClientArgs, command: ClientCommand) -> anyhow::Result<()> {
+fn run_client(args: &settings::ClientArgs, command: ClientCommand) -> anyhow::Result<()> {
     match command {
-        ClientCommand::Key(c) => client_cmd::key(args, c),
-        ClientCommand::Repo(c) => client_cmd::repo(args, c),
-        ClientCommand::Update { repo, root } => client_cmd::update(args, &repo, root.as_deref()),
+        ClientCommand::Key(c) => keys::key(args, c),
+        ClientCommand::Repo(c) => publishing::repo(args, c),
+        ClientCommand::Update { repo, root } => updating::update(args, &repo, root.as_deref()),
         ClientCommand::Download {
             repo,
             target,
             out,
             targets_url,
             root,
-        } => client_cmd::download(args, &repo, &target, &out, targets_url, root.as_deref()),
-        ClientCommand::Log(c) => client_cmd::log(args, c),
+        } => updating::download(args, &repo, &target, &out, targets_url, root.as_deref()),
+        ClientCommand::Log(c) => log_inspection::log(args, c),
     }
 }
 

@@ -20,20 +20,15 @@ pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024;
 /// Largest checkpoint note read.
 pub const MAX_CHECKPOINT_BYTES: u64 = 16 * 1024;
 
-/// Where proofs come from, and the log view they are checked against.
-#[derive(Clone, Debug)]
-pub struct Proofs {
-    /// `{server}/repos/{repo}/proof`.
-    pub proof_url: String,
-    /// `{server}/log`, for a consistency proof between two served checkpoints.
-    pub log_url: String,
-    /// The repository name, as the log entries carry it.
-    pub repo: String,
-    /// The pinned log and the last checkpoint trusted.
-    pub log: LogTrust,
-    /// Where the trusted checkpoint is persisted.
-    pub checkpoint_path: PathBuf,
-}
+mod prefetch;
+mod proofs;
+mod report;
+
+use prefetch::{declared_version, pack_max_bytes, Ahead, PackState};
+pub use proofs::Proofs;
+pub(crate) use proofs::{fetch_bundle, fetch_consistency};
+use proofs::{parse_bundle, BundleBody, PendingProof};
+pub use report::{CheckpointSummary, UpdateReport};
 
 /// One update of one repository: the TUF workflow, the proofs, and the files to
 /// persist once everything checked out.
@@ -47,10 +42,9 @@ pub struct Session {
     persist_each: bool,
     /// Proof bundles requested, not yet checked (see [`Session::settle`]).
     pending: Vec<PendingProof>,
-    /// Files written and syncing beside the trusted ones, renamed over them by
-    /// [`Session::commit`] only: fetched metadata is staged before it is checked,
-    /// and the checkpoint that came with it too, so the disk works while the CPU
-    /// verifies.
+    /// Files to write beside the trusted ones and rename over them in
+    /// [`Session::commit`] only: metadata as it is accepted, and the checkpoint
+    /// that came with it.
     replacement: Replacement,
     /// How many of `staged` are in `replacement` (or already on disk).
     accepted_staged: usize,
@@ -65,275 +59,6 @@ pub struct Session {
     ahead: Vec<Ahead>,
     /// The update pack asked for when the session opened.
     pack: PackState,
-}
-
-/// The update pack ([`wire::pack`]): every file this update is likely to need and
-/// its proof bundle, in one reply, asked for as the session opens. Used as the
-/// files fetched ahead are: a file is taken from it only when it is the very file
-/// the workflow asks for, and judged as if fetched alone.
-enum PackState {
-    /// No pack: plain TUF, or the server sent none (the session then fetches file
-    /// by file).
-    Off,
-    Fetching {
-        url: String,
-        fetch: tokio::task::JoinHandle<Result<Option<Vec<u8>>>>,
-    },
-    Arrived {
-        bytes: Bytes,
-        pack: wire::pack::Pack,
-    },
-}
-
-impl PackState {
-    /// The part for `role` at `version` (any version when `None`).
-    fn part(&self, role: &str, version: Option<u64>) -> Option<(&wire::pack::PackPart, &Bytes)> {
-        let PackState::Arrived { bytes, pack } = self else {
-            return None;
-        };
-        pack.parts
-            .iter()
-            .find(|p| p.role == role && version.is_none_or(|v| p.version == v))
-            .map(|p| (p, bytes))
-    }
-
-    /// The proof bundle the pack holds for `role` `version`, if within the limit
-    /// for a bundle fetched alone.
-    fn bundle(&self, role: &str, version: Option<u64>) -> Option<Vec<u8>> {
-        let (part, bytes) = self.part(role, version)?;
-        bundle_within_limit(part, bytes)
-    }
-
-    /// The proof bundle the pack holds for exactly `metadata` as `role` `version`.
-    /// A log may hold two documents for one version (an equivocation): the pack
-    /// carries the latest, the versioned route may serve the other, and the bundle
-    /// must be the one for the bytes the client judged.
-    fn bundle_for(&self, role: &str, version: u64, metadata: &[u8]) -> Option<Vec<u8>> {
-        let (part, bytes) = self.part(role, Some(version))?;
-        if bytes[part.metadata.clone()] != *metadata {
-            return None;
-        }
-        bundle_within_limit(part, bytes)
-    }
-
-    /// The newest root the server had when it wrote the pack.
-    fn latest_root(&self) -> Option<u64> {
-        match self {
-            PackState::Arrived { pack, .. } => Some(pack.latest_root),
-            _ => None,
-        }
-    }
-}
-
-/// A part's proof bundle, if within the limit for a bundle fetched alone.
-fn bundle_within_limit(part: &wire::pack::PackPart, bytes: &Bytes) -> Option<Vec<u8>> {
-    (part.bundle.len() as u64 <= MAX_BUNDLE_BYTES).then(|| bytes[part.bundle.clone()].to_vec())
-}
-
-/// Most bytes of an update pack read: the most each part may hold, as if each
-/// file and bundle were fetched alone.
-fn pack_max_bytes(limits: &Limits) -> u64 {
-    use wire::pack::{MAX_PACK_ROOTS, PACK_HEADER_BYTES, PART_FRAMING_MAX_BYTES};
-    let part = |max: u64| max + MAX_BUNDLE_BYTES + PART_FRAMING_MAX_BYTES as u64;
-    PACK_HEADER_BYTES as u64
-        + MAX_PACK_ROOTS as u64 * part(limits.root_max_bytes)
-        + part(limits.timestamp_max_bytes)
-        + part(limits.snapshot_max_bytes)
-        + part(limits.targets_max_bytes)
-}
-
-/// A top-level file fetched under its unversioned name before the workflow knew
-/// which version it needs.
-struct Ahead {
-    role: &'static str,
-    fetch: tokio::task::JoinHandle<Result<Option<Vec<u8>>>>,
-}
-
-/// The version a metadata file declares, read without building the rest; `None`
-/// when it has none to read. Only chooses between two fetches: the workflow checks
-/// the bytes in full either way.
-fn declared_version(bytes: &[u8]) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct Doc {
-        signed: Signed,
-    }
-    #[derive(serde::Deserialize)]
-    struct Signed {
-        version: u64,
-    }
-    serde_json::from_slice::<Doc>(bytes)
-        .ok()
-        .map(|d| d.signed.version)
-}
-
-/// A proof bundle on its way, for a file the TUF workflow accepted.
-struct PendingProof {
-    role: String,
-    version: u64,
-    bytes: Bytes,
-    file: String,
-    url: String,
-    body: BundleBody,
-}
-
-enum BundleBody {
-    /// To be taken from the update pack once it arrives, or fetched alone.
-    InPack,
-    Fetching(tokio::task::JoinHandle<Result<Option<Vec<u8>>>>),
-    Arrived(Option<Vec<u8>>),
-}
-
-impl PendingProof {
-    /// Starts fetching the bundle of `role` `version`, for `bytes` once they are
-    /// known (see [`PendingProof::is_for`]).
-    fn start(http: &Http, proofs: &Proofs, role: &str, version: u64) -> Self {
-        let file = format!("{version}.{}.json", encode_role_name(role));
-        let url = bundle_url(proofs, &file);
-        let (http, fetch) = (http.clone(), url.clone());
-        let body = BundleBody::Fetching(tokio::spawn(async move {
-            http.get(&fetch, MAX_BUNDLE_BYTES)
-                .await
-                .map_err(Error::from)
-        }));
-        PendingProof {
-            role: role.into(),
-            version,
-            bytes: Bytes::new(),
-            file,
-            url,
-            body,
-        }
-    }
-
-    /// Starts fetching the bundle for `bytes`, accepted as `role` `version`.
-    fn request(http: &Http, proofs: &Proofs, role: &str, version: u64, bytes: Bytes) -> Self {
-        let mut p = Self::start(http, proofs, role, version);
-        p.bytes = bytes;
-        p
-    }
-
-    /// The bundle for `bytes`, from the update pack when it holds one, otherwise
-    /// fetched alone.
-    fn from_pack_or_request(
-        pack: &PackState,
-        http: &Http,
-        proofs: &Proofs,
-        role: &str,
-        version: u64,
-        bytes: Bytes,
-    ) -> Self {
-        match pack.bundle_for(role, version, &bytes) {
-            Some(bundle) => {
-                let file = format!("{version}.{}.json", encode_role_name(role));
-                PendingProof {
-                    role: role.into(),
-                    version,
-                    bytes,
-                    url: format!("{} (update pack)", bundle_url(proofs, &file)),
-                    file,
-                    body: BundleBody::Arrived(Some(bundle)),
-                }
-            }
-            None => Self::request(http, proofs, role, version, bytes),
-        }
-    }
-
-    /// The bundle for `bytes`, to be taken from the update pack still on its way.
-    fn awaiting_pack(proofs: &Proofs, role: &str, version: u64, bytes: Bytes) -> Self {
-        let file = format!("{version}.{}.json", encode_role_name(role));
-        PendingProof {
-            role: role.into(),
-            version,
-            bytes,
-            url: bundle_url(proofs, &file),
-            file,
-            body: BundleBody::InPack,
-        }
-    }
-
-    fn is_for(&self, acc: &Accepted) -> bool {
-        self.role == acc.role && self.version == acc.version
-    }
-
-    /// Waits for the reply if it has not arrived.
-    async fn arrive(&mut self) -> Result<()> {
-        if let BundleBody::InPack = self.body {
-            return Err(Error::Usage(format!(
-                "{}: the proof bundle was never asked for",
-                self.url
-            )));
-        }
-        if let BundleBody::Fetching(fetching) = &mut self.body {
-            let reply = fetching.await.map_err(|e| Error::Transport {
-                url: self.url.clone(),
-                message: e.to_string(),
-            })??;
-            self.body = BundleBody::Arrived(reply);
-        }
-        Ok(())
-    }
-
-    /// The reply once arrived; `None` for a 404 (or before [`PendingProof::arrive`]).
-    fn arrived(&self) -> Option<&[u8]> {
-        match &self.body {
-            BundleBody::Arrived(reply) => reply.as_deref(),
-            BundleBody::Fetching(_) | BundleBody::InPack => None,
-        }
-    }
-
-    /// The reply if it has already arrived, without waiting for it: waiting for a
-    /// bundle cost 0.9 ms before the targets check could start, more than
-    /// staging its checkpoint at commit costs.
-    async fn arrived_already(&mut self) -> Result<Option<Vec<u8>>> {
-        if let BundleBody::Fetching(fetching) = &self.body {
-            if !fetching.is_finished() {
-                return Ok(None);
-            }
-        }
-        self.arrive().await?;
-        Ok(self.arrived().map(<[u8]>::to_vec))
-    }
-
-    fn abort(&self) {
-        if let BundleBody::Fetching(fetching) = &self.body {
-            fetching.abort();
-        }
-    }
-}
-
-/// What an update trusted.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct UpdateReport {
-    /// Trusted version of each role after the update.
-    pub versions: std::collections::BTreeMap<String, u64>,
-    /// The files newly accepted, as (role, version).
-    pub accepted: Vec<(String, u64)>,
-    /// The checkpoint trusted after the update, when proofs were checked.
-    pub checkpoint: Option<CheckpointSummary>,
-    /// What the configured monitors said of that checkpoint before it was trusted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub monitors: Vec<crate::gossip::MonitorVerdict>,
-}
-
-/// A checkpoint in reports.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct CheckpointSummary {
-    /// The log's origin.
-    pub origin: String,
-    /// Tree size.
-    pub size: u64,
-    /// Root hash, base64.
-    pub root: String,
-}
-
-impl From<&tlog::checkpoint::Checkpoint> for CheckpointSummary {
-    fn from(c: &tlog::checkpoint::Checkpoint) -> Self {
-        CheckpointSummary {
-            origin: c.origin().into(),
-            size: c.size(),
-            root: c.root().to_base64(),
-        }
-    }
 }
 
 impl Session {
@@ -967,62 +692,6 @@ fn stage_if_changed(replacement: &mut Replacement, path: &Path, bytes: &Bytes) -
     }
     replacement.stage_shared(path, bytes.clone())?;
     Ok(true)
-}
-
-/// Fetches the proof bundle for `file` (with a consistency proof from the trusted
-/// size).
-pub(crate) async fn fetch_bundle(http: &Http, proofs: &Proofs, file: &str) -> Result<ProofBundle> {
-    let url = bundle_url(proofs, file);
-    let body = http.get(&url, MAX_BUNDLE_BYTES).await?;
-    parse_bundle(proofs, file, &url, body.as_deref())
-}
-
-/// The bundle in a reply to `url`; no reply (404) means the log has no such entry.
-fn parse_bundle(
-    proofs: &Proofs,
-    file: &str,
-    url: &str,
-    body: Option<&[u8]>,
-) -> Result<ProofBundle> {
-    let body = body.ok_or_else(|| Error::Log {
-        file: file.into(),
-        checkpoint: proofs
-            .log
-            .trusted()
-            .map_or_else(|| "none yet".into(), crate::logtrust::describe),
-        detail: format!("{url}: the log has no entry for this file"),
-    })?;
-    serde_json::from_slice(body).map_err(|e| Error::malformed(url, e))
-}
-
-/// The consistency proof between two tree sizes, from `{log_url}/proof/consistency`.
-pub(crate) async fn fetch_consistency(
-    http: &Http,
-    log_url: &str,
-    from: u64,
-    size: u64,
-) -> Result<Vec<String>> {
-    let url = format!(
-        "{}/proof/consistency?from={from}&size={size}",
-        log_url.trim_end_matches('/')
-    );
-    let body = http
-        .get(&url, MAX_BUNDLE_BYTES)
-        .await?
-        .ok_or_else(|| Error::malformed(&url, "not found"))?;
-    Ok(wire::replies::ConsistencyReply::from_json(&body)
-        .map_err(|e| Error::malformed(&url, e))?
-        .proof)
-}
-
-/// The proof bundle URL for `file`, with a consistency proof from the trusted size.
-fn bundle_url(proofs: &Proofs, file: &str) -> String {
-    let from = proofs.log.trusted_size();
-    let mut url = format!("{}/{file}", proofs.proof_url.trim_end_matches('/'));
-    if from > 0 {
-        url.push_str(&format!("?from={from}"));
-    }
-    url
 }
 
 /// Percent-encodes each segment of a target path for a URL, keeping the slashes.
