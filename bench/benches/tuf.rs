@@ -17,10 +17,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand_core::OsRng;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use tuf::client::{Limits, Response, Updater};
 use tuf::editor::{bump, new_root, new_targets, next_snapshot, next_timestamp};
 use tuf::metadata::Expires;
 use tuf::threshold::{verify_threshold, Authorization};
+use tuf::updater::{Limits, Response, Updater};
 use tuf::{KeyKind, Metadata, PrivateKey, Root, Targets};
 
 /// The package directory, read when the test runs: a test binary built in another

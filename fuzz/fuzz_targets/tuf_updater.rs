@@ -8,7 +8,7 @@
 use chrono::TimeZone;
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tuf::client::{Limits, Response, Updater};
+use tuf::updater::{Limits, Response, Updater};
 use tuf::editor::new_root;
 use tuf::metadata::Expires;
 use tuf::{Metadata, PrivateKey};

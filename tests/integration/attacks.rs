@@ -175,7 +175,7 @@ impl Compromised {
             log_key: self.server.vkey.clone(),
             witnesses: None,
             home: self.path(name),
-            limits: tuf::client::Limits::default(),
+            limits: tuf::updater::Limits::default(),
         }
     }
 

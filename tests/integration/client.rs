@@ -70,7 +70,7 @@ fn client(
         log_key: log_key.clone(),
         witnesses,
         home: home.to_path_buf(),
-        limits: tuf::client::Limits::default(),
+        limits: tuf::updater::Limits::default(),
     })
 }
 

@@ -199,7 +199,7 @@ pub async fn verify_receipt(srv: &InProcess, repo: &str, reply: &Reply) -> Check
             &http(),
             &srv.url(&format!(
                 "/repos/{repo}/metadata/{version}.{}.json",
-                tuf::client::encode_role_name(role)
+                tuf::updater::encode_role_name(role)
             )),
         )
         .await;
@@ -239,7 +239,7 @@ pub async fn verify_bundle(
 ) -> Checkpoint {
     let url = format!(
         "{base}/repos/{repo}/proof/{version}.{}.json?from={}",
-        tuf::client::encode_role_name(role),
+        tuf::updater::encode_role_name(role),
         trusted.size()
     );
     let b = crate::util::get_json(&http(), &url).await;

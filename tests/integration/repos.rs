@@ -4,14 +4,14 @@
 
 use crate::publisher::{push, sign, verify_bundle, verify_receipt, Publisher};
 use crate::util::{checkpoint, get_ok, http, InProcess, ADMIN_TOKEN};
-use tuf::client::{Response, Updater};
 use tuf::keys::KeyKind;
 use tuf::metadata::Metadata;
+use tuf::updater::{Response, Updater};
 
 /// Runs the TUF client workflow against the server's metadata URL, from `root`.
 async fn client_update(base: &str, repo: &str, root: &[u8]) -> Updater {
     let client = http();
-    let mut u = Updater::new(root, chrono::Utc::now(), tuf::client::Limits::default()).unwrap();
+    let mut u = Updater::new(root, chrono::Utc::now(), tuf::updater::Limits::default()).unwrap();
     while let Some(req) = u.next_request().unwrap() {
         let url = format!("{base}/repos/{repo}/metadata/{}", req.path);
         let r = client.get(&url).send().await.unwrap();
@@ -124,7 +124,7 @@ async fn create_push_delegate_rotate_and_every_version_is_proven() {
                 &http(),
                 &srv.url(&format!(
                     "/repos/{repo}/metadata/{v}.{}.json",
-                    tuf::client::encode_role_name(role)
+                    tuf::updater::encode_role_name(role)
                 )),
             )
             .await;
@@ -374,7 +374,7 @@ async fn a_role_named_like_a_path_is_served_from_its_quoted_file_name() {
     .await;
     verify_receipt(&srv, repo, &reply).await;
     for (role, bytes) in [("../x", &up), ("team/one", &one)] {
-        let file = tuf::client::encode_role_name(role);
+        let file = tuf::updater::encode_role_name(role);
         for path in [format!("1.{file}.json"), format!("{file}.json")] {
             let served = get_ok(&http(), &srv.url(&format!("/repos/{repo}/metadata/{path}"))).await;
             assert_eq!(&served, bytes, "{path}");

@@ -428,7 +428,7 @@ async fn a_server_with_a_two_of_three_policy_serves_cosigned_checkpoints_only() 
         log_key: server.vkey.clone(),
         witnesses: Some(client::WitnessPolicy::new(keys.clone(), 2)),
         home: dir.path().join("user"),
-        limits: tuf::client::Limits::default(),
+        limits: tuf::updater::Limits::default(),
     });
     let report = user.update("example.com/app", None).await.unwrap();
     assert_eq!(report.checkpoint.unwrap().size, 4);
@@ -486,7 +486,7 @@ async fn the_witness_serves_its_latest_cosigned_checkpoint_to_monitors() {
             Some(o) => format!(
                 "{}/checkpoint?origin={}",
                 w.url,
-                tuf::client::encode_role_name(o)
+                tuf::updater::encode_role_name(o)
             ),
             None => format!("{}/checkpoint", w.url),
         };

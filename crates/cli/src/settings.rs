@@ -164,7 +164,7 @@ pub(crate) fn client(args: &ClientArgs) -> anyhow::Result<Client> {
         log_key,
         witnesses,
         home,
-        limits: tuf::client::Limits::default(),
+        limits: tuf::updater::Limits::default(),
     })
     .with_monitors(gossip_urls(args, &file));
     Ok(client)

@@ -26,7 +26,7 @@ pub use update::{Session, UpdateReport};
 
 use std::path::{Path, PathBuf};
 use tlog::note::VerifierKey;
-use tuf::client::Limits;
+use tuf::updater::Limits;
 
 /// What a client needs to know before its first update.
 #[derive(Clone, Debug)]
@@ -100,7 +100,7 @@ pub fn repo_component(repo: &str) -> Result<String> {
             "{repo:?} is not a repository name (like example.com/app)"
         )));
     }
-    Ok(tuf::client::encode_role_name(repo))
+    Ok(tuf::updater::encode_role_name(repo))
 }
 
 impl Client {
@@ -161,7 +161,7 @@ impl Client {
     pub fn checkpoint_path(&self) -> PathBuf {
         self.config.home.join("client/logs").join(format!(
             "{}.checkpoint",
-            tuf::client::encode_role_name(self.config.log_key.name().as_str())
+            tuf::updater::encode_role_name(self.config.log_key.name().as_str())
         ))
     }
 
@@ -281,7 +281,7 @@ impl Client {
     pub async fn prove(&self, repo: &str, role: &str, version: u64) -> Result<ProveReport> {
         repo_component(repo)?;
         let _locked = self.lock_home().await?;
-        let file = format!("{version}.{}.json", tuf::client::encode_role_name(role));
+        let file = format!("{version}.{}.json", tuf::updater::encode_role_name(role));
         let url = format!("{}/repos/{repo}/metadata/{file}", self.server());
         let bytes = self
             .http

@@ -147,9 +147,9 @@ impl Workspace {
     }
 
     /// Where `role`'s latest published metadata is kept: in the metadata
-    /// directory whatever the role's name ([`tuf::client::role_file_name`]).
+    /// directory whatever the role's name ([`tuf::updater::role_file_name`]).
     fn metadata_path(&self, role: &str) -> Result<PathBuf> {
-        let file = tuf::client::role_file_name(role).map_err(tuf_err(role))?;
+        let file = tuf::updater::role_file_name(role).map_err(tuf_err(role))?;
         Ok(self.dir.join("metadata").join(file))
     }
 
@@ -487,7 +487,7 @@ impl Workspace {
         let mut form = reqwest::multipart::Form::new();
         for (role, bytes) in files {
             // Named as the server's routes name the file: the role quoted.
-            let part = format!("{}.json", tuf::client::encode_role_name(role));
+            let part = format!("{}.json", tuf::updater::encode_role_name(role));
             form = form.part(
                 part.clone(),
                 reqwest::multipart::Part::bytes(bytes.to_vec())

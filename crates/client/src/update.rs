@@ -1,4 +1,4 @@
-//! Drives the sans-io TUF workflow ([`tuf::client::Updater`]) over HTTP, checking a
+//! Drives the sans-io TUF workflow ([`tuf::updater::Updater`]) over HTTP, checking a
 //! log proof for every metadata file before it counts, and persisting trusted state
 //! only when the whole update succeeded.
 
@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use edge::durable::{read_optional, write_atomic, Replacement};
 use edge::Http;
 use std::path::{Path, PathBuf};
-use tuf::client::{
+use tuf::metadata::TargetFile;
+use tuf::updater::{
     encode_role_name, verify_target, Accepted, Limits, LocalRole, Response, Updater,
 };
-use tuf::metadata::TargetFile;
 
 /// Largest proof bundle read: an entry, a checkpoint with cosignatures and two
 /// paths of at most 128 hashes.
@@ -446,7 +446,7 @@ impl Session {
     /// server may serve a different latest than the version asked for: a push
     /// mid-update, or an equivocation, which monitors must see the client receive
     /// as logged).
-    async fn take_ahead(&mut self, request: &tuf::client::Request) -> Option<Response> {
+    async fn take_ahead(&mut self, request: &tuf::updater::Request) -> Option<Response> {
         let bytes = match self.pack.part(&request.role, request.version) {
             Some((part, bytes)) => bytes.slice(part.metadata.clone()),
             None => {
@@ -628,7 +628,7 @@ impl Session {
     }
 
     /// The trusted metadata so far.
-    pub fn trusted(&self) -> &tuf::client::TrustedMetadata {
+    pub fn trusted(&self) -> &tuf::updater::TrustedMetadata {
         self.updater.trusted()
     }
 

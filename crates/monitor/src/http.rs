@@ -213,7 +213,7 @@ pub async fn fetch_witness(
     let url = format!(
         "{}/checkpoint?origin={}",
         witness.trim_end_matches('/'),
-        tuf::client::encode_role_name(origin)
+        tuf::updater::encode_role_name(origin)
     );
     http.get(&url, tlog::note::MAX_NOTE_BYTES as u64)
         .await

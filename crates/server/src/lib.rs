@@ -26,13 +26,13 @@ pub mod logkey;
 pub mod metrics;
 mod nodecache;
 pub mod pack_cache;
-mod reads;
+mod published_reads;
 pub mod repos;
 mod repos_http;
 pub mod sequencer;
 
 pub use error::{Error, ErrorKind};
-pub use reads::{ConsistencyProof, InclusionProof};
+pub use published_reads::{ConsistencyProof, InclusionProof};
 pub use repos_http::MAX_PUSH_BYTES;
 
 use axum::serve::ListenerExt;

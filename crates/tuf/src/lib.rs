@@ -14,7 +14,6 @@
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 
 pub mod canonical;
-pub mod client;
 pub mod delegation;
 pub mod editor;
 mod error;
@@ -23,6 +22,7 @@ pub mod logentry;
 pub mod metadata;
 pub mod repository;
 pub mod threshold;
+pub mod updater;
 
 pub use error::Error;
 pub use keys::{Key, KeyKind, PrivateKey};

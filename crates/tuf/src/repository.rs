@@ -41,7 +41,7 @@ pub struct PushLimits {
 }
 
 impl Default for PushLimits {
-    /// The client's read limits ([`crate::client::Limits`]), so a server never accepts a
+    /// The client's read limits ([`crate::updater::Limits`]), so a server never accepts a
     /// file a default client would refuse to read.
     fn default() -> Self {
         PushLimits {

@@ -20,7 +20,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use client::{Http, Session};
 use std::path::{Path, PathBuf};
-use tuf::client::Limits;
+use tuf::updater::Limits;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -153,9 +153,9 @@ async fn session(cli: &Cli) -> anyhow::Result<Session> {
 /// Downloads `name` unless a file with its length and hashes is already there.
 async fn download(session: &mut Session, base: &str, dir: &Path, name: &str) -> anyhow::Result<()> {
     let (path, info) = session.find(name).await?;
-    let local = dir.join(tuf::client::local_file_name(&path)?);
+    let local = dir.join(tuf::updater::local_file_name(&path)?);
     if let Ok(existing) = std::fs::read(&local) {
-        if tuf::client::verify_target(&path, &info, &existing).is_ok() {
+        if tuf::updater::verify_target(&path, &info, &existing).is_ok() {
             return Ok(());
         }
     }

@@ -168,7 +168,7 @@ fn python_tuf_repositories_update_and_download_through_the_conformance_client() 
             String::from_utf8_lossy(&download.stderr)
         );
         for t in &targets {
-            let local = tdir.join(tuf::client::local_file_name(t).unwrap());
+            let local = tdir.join(tuf::updater::local_file_name(t).unwrap());
             assert!(local.exists(), "{scenario}: {t} not downloaded");
         }
         if scenario == "all-key-types" {

@@ -126,7 +126,7 @@ impl Served {
             .dir
             .path()
             .join("targets")
-            .join(tuf::client::local_file_name(name).unwrap());
+            .join(tuf::updater::local_file_name(name).unwrap());
         std::fs::read(file).ok()
     }
 }

@@ -80,7 +80,7 @@ impl RepoReplay {
                 let (found, doc) =
                     repo.top_level::<Timestamp>(index, &entry, metadata, |r, new| {
                         r.timestamp.as_ref().map_or(Ok(()), |t| {
-                            tuf::client::check_snapshot_listing(t.signed(), new)
+                            tuf::updater::check_snapshot_listing(t.signed(), new)
                         })
                     });
                 findings.extend(found);
@@ -98,7 +98,7 @@ impl RepoReplay {
             "snapshot" => {
                 let (found, doc) = repo.top_level::<Snapshot>(index, &entry, metadata, |r, new| {
                     r.snapshot.as_ref().map_or(Ok(()), |s| {
-                        tuf::client::check_targets_listing(s.signed(), new)
+                        tuf::updater::check_targets_listing(s.signed(), new)
                     })
                 });
                 findings.extend(found);

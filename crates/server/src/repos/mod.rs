@@ -16,7 +16,7 @@ pub mod auth;
 pub mod name;
 pub mod signer;
 
-use crate::reads::InclusionProof;
+use crate::published_reads::InclusionProof;
 use crate::sequencer::{Append, Log, Published};
 use crate::Error;
 use chrono::{DateTime, Utc};

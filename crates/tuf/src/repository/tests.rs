@@ -1,8 +1,8 @@
 use super::*;
-use crate::client::{Response, Updater};
 use crate::editor::{new_root, new_targets};
 use crate::keys::{KeyKind, PrivateKey};
 use crate::metadata::Role;
+use crate::updater::{Response, Updater};
 use chrono::TimeZone;
 use rand_core::OsRng;
 
@@ -118,7 +118,7 @@ impl Fixture {
 /// What the server produces must be what a client accepts: run the client
 /// workflow over the state.
 fn client_accepts(state: &RepoState, first_root: &[u8], now: DateTime<Utc>) {
-    let mut u = Updater::new(first_root, now, crate::client::Limits::default()).unwrap();
+    let mut u = Updater::new(first_root, now, crate::updater::Limits::default()).unwrap();
     while let Some(req) = u.next_request().unwrap() {
         let bytes = match (req.role.as_str(), req.version) {
             ("root", Some(v)) if v == state.root.version() => state.root.bytes().to_vec(),

@@ -17,9 +17,9 @@ use rand_core::OsRng;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use tuf::client::{encode_role_name, verify_target, Limits, Response, Updater};
 use tuf::editor::{bump, new_root, new_targets, next_snapshot, next_timestamp};
 use tuf::metadata::Expires;
+use tuf::updater::{encode_role_name, verify_target, Limits, Response, Updater};
 use tuf::{KeyKind, Metadata, PrivateKey, Targets};
 
 /// The package directory, read when the test runs: a test binary built in another

@@ -3,9 +3,9 @@
 use crate::harness::*;
 use rand_core::OsRng;
 use std::collections::BTreeMap;
-use tuf::client::{verify_target, LocalRole, Response};
 use tuf::editor::{bump, next_snapshot};
 use tuf::keys::Signature;
+use tuf::updater::{verify_target, LocalRole, Response};
 use tuf::{Error, Metadata, Snapshot, Timestamp};
 
 /// A client that already trusts the repository's current timestamp and snapshot.
@@ -491,7 +491,7 @@ fn duplicate_json_keys_in_signed() {
 fn a_failed_update_accepts_nothing_more() {
     let mut repo = Repo::new(false);
     repo.publish_timestamp(past());
-    let mut u = tuf::client::Updater::new(&repo.initial_root, now(), Default::default()).unwrap();
+    let mut u = tuf::updater::Updater::new(&repo.initial_root, now(), Default::default()).unwrap();
     let req = u.next_request().unwrap().unwrap();
     assert!(u.handle(repo.serve(&req)).unwrap().is_none()); // no 2.root.json
     let req = u.next_request().unwrap().unwrap();

@@ -4,10 +4,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 use rand_core::OsRng;
 use std::collections::BTreeMap;
-use tuf::client::{Limits, Request, Response, Updater};
 use tuf::editor::{bump, new_root, new_targets, next_snapshot, next_timestamp};
 use tuf::keys::Signature;
 use tuf::metadata::{Expires, TargetFile};
+use tuf::updater::{Limits, Request, Response, Updater};
 use tuf::{KeyKind, Metadata, PrivateKey, Root, Snapshot, Targets, Timestamp};
 
 pub fn now() -> DateTime<Utc> {
@@ -96,7 +96,7 @@ impl Repo {
     }
 
     fn role_path(&self, role: &str, version: u64) -> String {
-        let name = tuf::client::encode_role_name(role);
+        let name = tuf::updater::encode_role_name(role);
         if self.consistent() {
             format!("{version}.{name}.json")
         } else {

@@ -5,7 +5,7 @@
 use crate::harness::*;
 use rand_core::OsRng;
 use std::cell::RefCell;
-use tuf::client::{role_file_name, Accepted, LocalRole, Updater};
+use tuf::updater::{role_file_name, Accepted, LocalRole, Updater};
 use tuf::{Error, Metadata};
 
 /// A client that trusts what the repository serves now, as a client that persisted
@@ -33,7 +33,7 @@ fn refresh_recording(
     local: &[(LocalRole, Vec<u8>)],
 ) -> (Result<Updater, Error>, Vec<String>, Vec<Accepted>) {
     let requested = RefCell::new(Vec::new());
-    let mut u = Updater::new(&repo.initial_root, now(), tuf::client::Limits::default()).unwrap();
+    let mut u = Updater::new(&repo.initial_root, now(), tuf::updater::Limits::default()).unwrap();
     for (role, bytes) in local {
         u.load_local(*role, bytes).unwrap();
     }

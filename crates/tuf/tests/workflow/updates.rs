@@ -2,7 +2,7 @@
 
 use crate::harness::*;
 use rand_core::OsRng;
-use tuf::client::{verify_target, LocalRole};
+use tuf::updater::{verify_target, LocalRole};
 use tuf::{KeyKind, PrivateKey};
 
 #[test]
