@@ -237,8 +237,8 @@ impl Server {
             .map(|policy| tokio::spawn(cosign::run(self.log.clone(), policy, stopping.clone())));
         let resigner = tokio::spawn(resign_loop(self.repos.clone(), stopping));
         // Without TCP_NODELAY a gRPC reply (headers, data and trailers written
-        // separately) waits out the client's delayed ACK: ~40 ms per push, measured
-        // by tuflog-pushload (bench/RESULTS.md).
+        // separately) waits out the client's delayed ACK on every push (seen with
+        // tuflog-pushload; bench/RESULTS.md).
         let listener = listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");

@@ -57,7 +57,7 @@ pub struct Config {
 impl Default for Config {
     /// Defaults from `cargo bench -p tuflog-bench --bench sequencer` (bench/RESULTS.md):
     /// batches of up to 1024 entries closing after 1 ms integrate as fast as larger,
-    /// slower ones (263k against 265k entries/s) with a quarter of their latency.
+    /// slower ones with a quarter of their latency.
     fn default() -> Self {
         Config {
             max_batch_entries: 1024,

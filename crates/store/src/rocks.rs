@@ -22,8 +22,7 @@
 //!   skip-list search;
 //! - metadata files keyed by the entry that logs them, not by their hash: a monitor
 //!   reads every file in log order, and keyed by hash each one cost a random data
-//!   block read and decompressed (~10 µs per entry at a million entries, most of the
-//!   server's CPU in a catch-up). A read by content takes one more point get, in
+//!   block read and decompressed (most of the server's CPU in a catch-up). A read by content takes one more point get, in
 //!   `blob_entries`, whose 40-byte records mostly stay in the block cache;
 //! - LZ4 on `entries` and `entry_blobs`, which are JSON and shrink
 //!   several-fold for a cheap CPU cost on the write path, and zstd on the bottommost

@@ -9,8 +9,8 @@
 //! strings and securesystemslib does not, so a python-tuf repository with a target
 //! path such as "e" + U+0301 fails verification under it (regression test:
 //! `python_tuf_repository_with_every_key_type`); it also orders keys by their quoted
-//! form (`" "` before `""`), where securesystemslib sorts by code point; and it is ~30×
-//! slower on a 10,000-target document (its formatter buffers and re-sorts every
+//! form (`" "` before `""`), where securesystemslib sorts by code point; and it is
+//! far slower on large targets documents (its formatter buffers and re-sorts every
 //! object). `olpc-cjson` remains the test oracle for every input on which the two
 //! agree.
 

@@ -140,8 +140,8 @@ impl PendingProof {
     }
 
     /// The reply if it has already arrived, without waiting for it: waiting for a
-    /// bundle cost 0.9 ms before the targets check could start, more than
-    /// staging its checkpoint at commit costs.
+    /// bundle held back the targets check longer than staging its checkpoint at
+    /// commit costs.
     pub(super) async fn arrived_already(&mut self) -> Result<Option<Vec<u8>>> {
         if let BundleBody::Fetching(fetching) = &self.body {
             if !fetching.is_finished() {
