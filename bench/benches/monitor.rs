@@ -96,11 +96,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let per_repo = entries / REPOS;
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tuflog_bench::two_core_runtime();
 
     let started = Instant::now();
     // Written on both cores, then interleaved round-robin so consecutive entries

@@ -42,11 +42,7 @@ fn open(config: Config) -> (tempfile::TempDir, Arc<Log>) {
 /// Appends `total` one-entry appends from `clients` concurrent tasks, each waiting
 /// for its acknowledgement before the next. Returns entries/s and latencies.
 fn run(log: &Arc<Log>, total: usize, clients: usize) -> (f64, Vec<Duration>) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tuflog_bench::two_core_runtime();
     rt.block_on(async {
         let started = Instant::now();
         let mut tasks = Vec::new();

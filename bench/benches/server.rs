@@ -17,8 +17,8 @@
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,10 +44,7 @@ fn config(dir: &std::path::Path) -> server::Config {
 
 /// The child: serve the log in `dir` until killed.
 fn serve(dir: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tuflog_bench::runtime(None);
     rt.block_on(async {
         let srv = server::Server::open(&config(std::path::Path::new(dir))).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -60,11 +57,7 @@ fn serve(dir: &str) {
 fn populate(dir: &std::path::Path, size: u64) -> f64 {
     let srv = server::Server::open(&config(dir)).unwrap();
     let log = srv.log().clone();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tuflog_bench::two_core_runtime();
     let started = Instant::now();
     rt.block_on(async {
         let window = Arc::new(tokio::sync::Semaphore::new(16_384));
@@ -177,22 +170,7 @@ fn main() {
     let rate = populate(dir.path(), size);
     println!("populated {size} entries at {rate:.0} entries/s");
 
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("--serve")
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: std::net::SocketAddr = line
-        .trim()
-        .strip_prefix("listening ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (mut child, addr) = tuflog_bench::serve_in_child(dir.path());
     let (rss_idle, _) = rss_kib(child.id());
 
     let rt = tokio::runtime::Builder::new_current_thread()

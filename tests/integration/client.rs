@@ -524,10 +524,10 @@ async fn targets_and_root_key_rotations_are_followed_by_the_client() {
     assert!(
         matches!(
             err,
-            Error::Http {
+            Error::Edge(edge::Error::Http {
                 status: 400..=499,
                 ..
-            }
+            })
         ),
         "the retired key is refused: {err}"
     );
@@ -564,10 +564,10 @@ async fn targets_and_root_key_rotations_are_followed_by_the_client() {
     assert!(
         matches!(
             err,
-            Error::Http {
+            Error::Edge(edge::Error::Http {
                 status: 400..=499,
                 ..
-            }
+            })
         ),
         "{err}"
     );
@@ -756,7 +756,10 @@ async fn prove_gossips_before_it_trusts_a_checkpoint() {
     let unreachable = "http://127.0.0.1:9".to_string();
     let c = client(&user, &server.url(""), &server.vkey, None).with_monitors(vec![unreachable]);
     let err = c.prove(REPO, "targets", 2).await.unwrap_err();
-    assert!(matches!(err, Error::Transport { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Edge(edge::Error::Transport { .. })),
+        "{err}"
+    );
     assert_eq!(c.log_trust().unwrap().trusted_size(), 0, "nothing trusted");
     client(&user, &server.url(""), &server.vkey, None)
         .prove(REPO, "targets", 2)

@@ -23,8 +23,7 @@
 use proto::repo::v1 as pb;
 use proto::repo::v1::repository_client::RepositoryClient;
 use rand_core::OsRng;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 use tonic::transport::Channel;
@@ -83,10 +82,7 @@ fn parse_args() -> Args {
 
 /// The child: the server on its defaults in `dir`, with one token for everything.
 fn serve(dir: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tuflog_bench::runtime(None);
     rt.block_on(async {
         let config = server::Config {
             data_dir: dir.into(),
@@ -188,24 +184,12 @@ fn main() {
     let url = match &args.server {
         Some(u) => u.clone(),
         None => {
-            let mut c = Command::new(std::env::current_exe().unwrap())
-                .args(["--serve", dir.path().to_str().unwrap()])
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut line = String::new();
-            BufReader::new(c.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
+            let (c, addr) = tuflog_bench::serve_in_child(dir.path());
             child = Some(c);
-            format!("http://{}", line.trim().strip_prefix("listening ").unwrap())
+            format!("http://{addr}")
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tuflog_bench::two_core_runtime();
     rt.block_on(async {
         let mut channels = Vec::new();
         for _ in 0..args.channels {

@@ -7,32 +7,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The server answered with an HTTP error status.
-    #[error("{url}: HTTP {status}: {message}")]
-    Http {
-        /// The URL fetched.
-        url: String,
-        /// The status code.
-        status: u16,
-        /// The server's message, if it sent one.
-        message: String,
-    },
-    /// The request never got an answer.
-    #[error("{url}: {message}")]
-    Transport {
-        /// The URL fetched.
-        url: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// A response longer than the client is willing to read (an endless-data attack).
-    #[error("{url}: more than {limit} bytes")]
-    TooLarge {
-        /// The URL fetched.
-        url: String,
-        /// The limit.
-        limit: u64,
-    },
+    /// A fetch failed (an HTTP error status, no answer, a reply over its
+    /// limit), or a local file could not be replaced.
+    #[error(transparent)]
+    Edge(#[from] edge::Error),
     /// TUF verification refused a file.
     #[error("{file}: {source}")]
     Tuf {
@@ -89,29 +67,6 @@ impl Error {
         Error::Malformed {
             what: what.into(),
             detail: detail.to_string(),
-        }
-    }
-}
-
-impl From<edge::Error> for Error {
-    fn from(e: edge::Error) -> Self {
-        match e {
-            edge::Error::Http {
-                url,
-                status,
-                message,
-            } => Error::Http {
-                url,
-                status,
-                message,
-            },
-            edge::Error::Transport { url, message } => Error::Transport { url, message },
-            edge::Error::TooLarge { url, limit } => Error::TooLarge { url, limit },
-            edge::Error::Io { path, source } => Error::Io { path, source },
-            other => Error::Io {
-                path: String::new(),
-                source: std::io::Error::other(other.to_string()),
-            },
         }
     }
 }

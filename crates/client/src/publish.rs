@@ -14,7 +14,6 @@ use crate::logtrust::LogTrust;
 use crate::{repo_component, Error, Result};
 use chrono::{DateTime, Duration, Utc};
 use edge::durable::{read_optional, write_atomic};
-use edge::http::http_error;
 use edge::Http;
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
@@ -496,31 +495,10 @@ impl Workspace {
                     .map_err(|e| Error::malformed("push", e))?,
             );
         }
-        let resp = self
+        let body = self
             .http
-            .inner()
-            .post(&url)
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .await
-            .map_err(|e| Error::Transport {
-                url: url.clone(),
-                message: e.to_string(),
-            })?;
-        if !resp.status().is_success() {
-            return Err(http_error(&url, resp).await.into());
-        }
-        let body = resp.bytes().await.map_err(|e| Error::Transport {
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
-        if body.len() as u64 > MAX_RECEIPT_BYTES {
-            return Err(Error::TooLarge {
-                url,
-                limit: MAX_RECEIPT_BYTES,
-            });
-        }
+            .post_multipart(&url, token, form, MAX_RECEIPT_BYTES)
+            .await?;
         let receipt = PushReceipt::from_json(&body).map_err(|e| Error::malformed(&url, e))?;
         let trust = LogTrust::new(log_key.clone(), None);
         for (role, bytes) in files {

@@ -579,7 +579,7 @@ impl Session {
             .http
             .get_with_progress(&url, info.length, progress)
             .await?
-            .ok_or_else(|| Error::Http {
+            .ok_or_else(|| edge::Error::Http {
                 url: url.clone(),
                 status: 404,
                 message: "target not found".into(),

@@ -30,3 +30,24 @@ pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>
         tracing::info!("shutting down");
     })
 }
+
+/// Binds `address`, saying which address failed.
+pub async fn bind(
+    address: std::net::SocketAddr,
+) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    use anyhow::Context;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening on {address}"))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
+}
+
+/// What a daemon prints on stderr as it starts: a title, then one aligned
+/// `label value` line each, what an operator copies (keys, URLs, paths).
+pub fn announce(title: &str, lines: &[(&str, String)]) {
+    eprintln!("{title}");
+    for (label, value) in lines {
+        eprintln!("  {label:<14} {value}");
+    }
+}

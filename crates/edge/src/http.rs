@@ -110,17 +110,40 @@ impl Http {
     /// POSTs `body` as text to `url` and reads at most `max_bytes` of a success
     /// reply; any other status is an error.
     pub async fn post_text(&self, url: &str, body: String, max_bytes: u64) -> Result<Vec<u8>> {
-        let mut resp = self
+        let request = self
             .client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| Error::Transport {
-                url: url.into(),
-                message: e.to_string(),
-            })?;
+            .body(body);
+        self.send_bounded(url, request, max_bytes).await
+    }
+}
+
+impl Http {
+    /// POSTs `form` to `url` with `token` as the bearer credential, and reads at
+    /// most `max_bytes` of a success reply; any other status is an error.
+    pub async fn post_multipart(
+        &self,
+        url: &str,
+        token: &str,
+        form: reqwest::multipart::Form,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>> {
+        let request = self.client.post(url).bearer_auth(token).multipart(form);
+        self.send_bounded(url, request, max_bytes).await
+    }
+
+    /// Sends `request`, and reads at most `max_bytes` of a success reply.
+    async fn send_bounded(
+        &self,
+        url: &str,
+        request: reqwest::RequestBuilder,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>> {
+        let mut resp = request.send().await.map_err(|e| Error::Transport {
+            url: url.into(),
+            message: e.to_string(),
+        })?;
         if !resp.status().is_success() {
             return Err(http_error(url, resp).await);
         }
@@ -163,7 +186,7 @@ async fn read_bounded(
 
 /// The error for a non-success reply, with the server's JSON `error` message when
 /// it sent one.
-pub async fn http_error(url: &str, mut resp: reqwest::Response) -> Error {
+async fn http_error(url: &str, mut resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
     // At most MAX_ERROR_BODY bytes are read: an error body is the server's to
     // make endless.

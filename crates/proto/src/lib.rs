@@ -6,32 +6,30 @@
 //! clients check every field they read.
 #![forbid(unsafe_code)]
 
+/// The code generated for one protobuf package, as generated: not documented
+/// item by item, and not held to this workspace's lints.
+macro_rules! generated {
+    ($package:literal) => {
+        /// Version 1.
+        #[allow(
+            missing_docs,
+            clippy::all,
+            clippy::pedantic,
+            clippy::unwrap_used,
+            clippy::expect_used
+        )]
+        pub mod v1 {
+            tonic::include_proto!($package);
+        }
+    };
+}
+
 /// `tuflog.log.v1`: the log's read API.
 pub mod log {
-    /// Version 1.
-    #[allow(
-        missing_docs,
-        clippy::all,
-        clippy::pedantic,
-        clippy::unwrap_used,
-        clippy::expect_used
-    )]
-    pub mod v1 {
-        tonic::include_proto!("tuflog.log.v1");
-    }
+    generated!("tuflog.log.v1");
 }
 
 /// `tuflog.repo.v1`: the repository service.
 pub mod repo {
-    /// Version 1.
-    #[allow(
-        missing_docs,
-        clippy::all,
-        clippy::pedantic,
-        clippy::unwrap_used,
-        clippy::expect_used
-    )]
-    pub mod v1 {
-        tonic::include_proto!("tuflog.repo.v1");
-    }
+    generated!("tuflog.repo.v1");
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tlog::tile::TilePath;
 use tracing::Instrument;
+use wire::JsonLine;
 
 /// Longest query string accepted; the longest valid one is about 50 bytes.
 pub const MAX_QUERY_BYTES: usize = 256;

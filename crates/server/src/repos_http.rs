@@ -30,6 +30,7 @@ use axum::Router;
 use percent_encoding::percent_decode_str;
 use tlog::decimal::DecimalFlaw;
 use tuf::repository::Push;
+use wire::JsonLine;
 
 /// Largest push body. Per-file limits ([`tuf::repository::PushLimits`]) are checked
 /// as each file is read; this bounds the whole request.

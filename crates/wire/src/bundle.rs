@@ -31,6 +31,8 @@ pub struct ProofBundle {
     pub consistency: Option<Vec<String>>,
 }
 
+impl JsonLine for ProofBundle {}
+
 impl ProofBundle {
     /// The bundle of the entry `entry` at `index`, proven by `inclusion` in the
     /// checkpoint `note`, and by `consistency` from the size the client named.
@@ -52,15 +54,7 @@ impl ProofBundle {
 
     /// Reads a bundle.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        serde_json::from_slice(bytes).map_err(|e| Error::MalformedField {
-            field: "proof bundle",
-            detail: e.to_string(),
-        })
-    }
-
-    /// The bundle as served: one line of JSON.
-    pub fn to_json_line(&self) -> Vec<u8> {
-        json_line(self)
+        from_json("proof bundle", bytes)
     }
 
     /// The log entry's bytes.
@@ -81,13 +75,27 @@ impl ProofBundle {
     }
 }
 
-/// `value` as one line of JSON, the way every JSON reply of this crate ends.
-pub(crate) fn json_line<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serialising these types cannot fail: no maps with non-string keys, no
-    // user-defined Serialize impls that error.
-    let mut out = serde_json::to_vec(value).unwrap_or_default();
-    out.push(b'\n');
-    out
+/// `bytes` read as the JSON format named `field`.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    field: &'static str,
+    bytes: &[u8],
+) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| Error::MalformedField {
+        field,
+        detail: e.to_string(),
+    })
+}
+
+/// A JSON format of this crate, served as one line.
+pub trait JsonLine: Serialize {
+    /// The value as served: one line of JSON.
+    fn to_json_line(&self) -> Vec<u8> {
+        // Serialising these types cannot fail: no maps with non-string keys, no
+        // user-defined Serialize impls that error.
+        let mut out = serde_json::to_vec(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
 }
 
 #[cfg(test)]

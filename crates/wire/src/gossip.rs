@@ -2,7 +2,7 @@
 //! shown to it, and the size of the log it has verified itself. A client trusts a
 //! checkpoint only on [`Verdict::Consistent`].
 
-use crate::bundle::json_line;
+use crate::bundle::{from_json, JsonLine};
 use crate::Error;
 use serde::{Deserialize, Serialize};
 
@@ -61,18 +61,12 @@ pub struct GossipReply {
     pub size: u64,
 }
 
+impl JsonLine for GossipReply {}
+
 impl GossipReply {
     /// Reads a reply; a verdict outside the closed set is malformed.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        serde_json::from_slice(bytes).map_err(|e| Error::MalformedField {
-            field: "gossip reply",
-            detail: e.to_string(),
-        })
-    }
-
-    /// The reply as served: one line of JSON.
-    pub fn to_json_line(&self) -> Vec<u8> {
-        json_line(self)
+        from_json("gossip reply", bytes)
     }
 }
 

@@ -25,7 +25,7 @@ pub mod pack;
 pub mod receipt;
 pub mod replies;
 
-pub use bundle::ProofBundle;
+pub use bundle::{JsonLine, ProofBundle};
 pub use error::Error;
 pub use gossip::{GossipReply, Verdict};
 pub use receipt::{PushReceipt, ReceiptEntry};

@@ -2,7 +2,7 @@
 //! log, with every version it logged and the checkpoint they are proven against.
 //! A publisher checks each of its files against it as a client would.
 
-use crate::bundle::json_line;
+use crate::bundle::{from_json, JsonLine};
 use crate::{hashes, Error, ProofBundle};
 use serde::{Deserialize, Serialize};
 use tlog::Hash;
@@ -77,18 +77,12 @@ impl ReceiptEntry {
     }
 }
 
+impl JsonLine for PushReceipt {}
+
 impl PushReceipt {
     /// Reads a receipt.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        serde_json::from_slice(bytes).map_err(|e| Error::MalformedField {
-            field: "push receipt",
-            detail: e.to_string(),
-        })
-    }
-
-    /// The receipt as served: one line of JSON.
-    pub fn to_json_line(&self) -> Vec<u8> {
-        json_line(self)
+        from_json("push receipt", bytes)
     }
 
     /// The entry for `role` version `version`, if the push logged it.

@@ -3,7 +3,7 @@
 //! online keys (`GET /repos/{repo}/keys`) and the error body every failed request
 //! carries.
 
-use crate::bundle::json_line;
+use crate::bundle::{from_json, JsonLine};
 use crate::{hashes, Error};
 use serde::{Deserialize, Serialize};
 use tlog::Hash;
@@ -21,6 +21,8 @@ pub struct InclusionReply {
     pub proof: Vec<String>,
 }
 
+impl JsonLine for InclusionReply {}
+
 impl InclusionReply {
     /// The reply for leaf `index` of the tree of `size` leaves.
     pub fn new(index: u64, size: u64, leaf_hash: &Hash, proof: &[Hash]) -> Self {
@@ -30,11 +32,6 @@ impl InclusionReply {
             leaf_hash: leaf_hash.to_base64(),
             proof: hashes::encode(proof),
         }
-    }
-
-    /// The reply as served: one line of JSON.
-    pub fn to_json_line(&self) -> Vec<u8> {
-        json_line(self)
     }
 }
 
@@ -49,6 +46,8 @@ pub struct ConsistencyReply {
     pub proof: Vec<String>,
 }
 
+impl JsonLine for ConsistencyReply {}
+
 impl ConsistencyReply {
     /// The reply for the proof from `from` to `size`.
     pub fn new(from: u64, size: u64, proof: &[Hash]) -> Self {
@@ -61,15 +60,7 @@ impl ConsistencyReply {
 
     /// Reads a reply.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        serde_json::from_slice(bytes).map_err(|e| Error::MalformedField {
-            field: "consistency reply",
-            detail: e.to_string(),
-        })
-    }
-
-    /// The reply as served: one line of JSON.
-    pub fn to_json_line(&self) -> Vec<u8> {
-        json_line(self)
+        from_json("consistency reply", bytes)
     }
 
     /// The proof's hashes.
@@ -99,18 +90,12 @@ pub struct OnlineKeys {
     pub timestamp: OnlineKey,
 }
 
+impl JsonLine for OnlineKeys {}
+
 impl OnlineKeys {
     /// Reads a reply.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        serde_json::from_slice(bytes).map_err(|e| Error::MalformedField {
-            field: "online keys",
-            detail: e.to_string(),
-        })
-    }
-
-    /// The reply as served: one line of JSON.
-    pub fn to_json_line(&self) -> Vec<u8> {
-        json_line(self)
+        from_json("online keys", bytes)
     }
 }
 
@@ -132,6 +117,8 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+impl JsonLine for ErrorReply {}
+
 impl ErrorReply {
     /// The body for `code` and `message`.
     pub fn new(code: &str, message: &str) -> Self {
@@ -146,11 +133,6 @@ impl ErrorReply {
     /// Reads a body; `None` when it is not one of these (a proxy's page, say).
     pub fn from_json(bytes: &[u8]) -> Option<Self> {
         serde_json::from_slice(bytes).ok()
-    }
-
-    /// The body as served: one line of JSON.
-    pub fn to_json_line(&self) -> Vec<u8> {
-        json_line(self)
     }
 }
 

@@ -57,19 +57,6 @@ impl PendingProof {
         }
     }
 
-    /// Starts fetching the bundle for `bytes`, accepted as `role` `version`.
-    pub(super) fn request(
-        http: &Http,
-        proofs: &Proofs,
-        role: &str,
-        version: u64,
-        bytes: Bytes,
-    ) -> Self {
-        let mut p = Self::start(http, proofs, role, version);
-        p.bytes = bytes;
-        p
-    }
-
     /// The bundle for `bytes`, from the update pack when it holds one, otherwise
     /// fetched alone.
     pub(super) fn from_pack_or_request(
@@ -92,7 +79,10 @@ impl PendingProof {
                     body: BundleBody::Arrived(Some(bundle)),
                 }
             }
-            None => Self::request(http, proofs, role, version, bytes),
+            None => PendingProof {
+                bytes,
+                ..Self::start(http, proofs, role, version)
+            },
         }
     }
 
@@ -122,7 +112,7 @@ impl PendingProof {
             )));
         }
         if let BundleBody::Fetching(fetching) = &mut self.body {
-            let reply = fetching.await.map_err(|e| Error::Transport {
+            let reply = fetching.await.map_err(|e| edge::Error::Transport {
                 url: self.url.clone(),
                 message: e.to_string(),
             })??;

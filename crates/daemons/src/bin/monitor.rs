@@ -90,16 +90,17 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let shutdown = daemons::shutdown_signal()?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("listening on {}", args.listen))?;
-        let addr = listener.local_addr()?;
-        eprintln!("tuflog monitor of {}", args.log);
-        eprintln!("  resumed at     {} entries", monitor.size());
-        eprintln!("  gossip         http://{addr}/gossip/checkpoints");
-        eprintln!("  alerts         http://{addr}/alerts");
-        eprintln!("  metrics        http://{addr}/metrics");
-        eprintln!("  evidence       {}", evidence_dir.display());
+        let (listener, addr) = daemons::bind(args.listen).await?;
+        daemons::announce(
+            &format!("tuflog monitor of {}", args.log),
+            &[
+                ("resumed at", format!("{} entries", monitor.size())),
+                ("gossip", format!("http://{addr}/gossip/checkpoints")),
+                ("alerts", format!("http://{addr}/alerts")),
+                ("metrics", format!("http://{addr}/metrics")),
+                ("evidence", evidence_dir.display().to_string()),
+            ],
+        );
         monitor::http::run(monitor, listener, Arc::new(Bar(bar)), shutdown).await?;
         tracing::info!("stopped");
         Ok(())

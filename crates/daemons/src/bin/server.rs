@@ -52,17 +52,21 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
         let srv = server::Server::open(&config).with_context(|| {
             format!("opening the server state in {}", config.data_dir.display())
         })?;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("listening on {listen}"))?;
-        let addr = listener.local_addr()?;
-        eprintln!("tuflog server: log {}", config.origin);
-        eprintln!("  verifier key   {}", srv.verifier_key());
-        eprintln!("  checkpoint     http://{addr}/log/checkpoint");
-        eprintln!("  repositories   http://{addr}/repos/<name>/metadata/");
-        eprintln!("  online keys    http://{addr}/repos/<name>/keys");
-        eprintln!("  metrics        http://{addr}/metrics");
-        eprintln!("  gRPC           http://{addr} (tuflog.log.v1.Log)");
+        let (listener, addr) = daemons::bind(listen).await?;
+        daemons::announce(
+            &format!("tuflog server: log {}", config.origin),
+            &[
+                ("verifier key", srv.verifier_key().to_string()),
+                ("checkpoint", format!("http://{addr}/log/checkpoint")),
+                (
+                    "repositories",
+                    format!("http://{addr}/repos/<name>/metadata/"),
+                ),
+                ("online keys", format!("http://{addr}/repos/<name>/keys")),
+                ("metrics", format!("http://{addr}/metrics")),
+                ("gRPC", format!("http://{addr} (tuflog.log.v1.Log)")),
+            ],
+        );
         if config.tokens.is_empty() {
             eprintln!(
                 "  write token    {} (covers every repository; configure [[tokens]] to scope them)",

@@ -47,15 +47,16 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let shutdown = daemons::shutdown_signal()?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("listening on {}", args.listen))?;
-        let addr = listener.local_addr()?;
-        eprintln!("tuflog witness: {}", args.name);
-        eprintln!("  verifier key   {}", witness.verifier());
-        eprintln!("  add-checkpoint http://{addr}/add-checkpoint");
-        eprintln!("  metrics        http://{addr}/metrics");
-        eprintln!("  logs           {}", origins.join(", "));
+        let (listener, addr) = daemons::bind(args.listen).await?;
+        daemons::announce(
+            &format!("tuflog witness: {}", args.name),
+            &[
+                ("verifier key", witness.verifier().to_string()),
+                ("add-checkpoint", format!("http://{addr}/add-checkpoint")),
+                ("metrics", format!("http://{addr}/metrics")),
+                ("logs", origins.join(", ")),
+            ],
+        );
         witness::http::run(witness, listener, shutdown).await?;
         tracing::info!("stopped");
         Ok(())
