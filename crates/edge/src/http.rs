@@ -308,6 +308,28 @@ mod tests {
 
     /// A server that sends its headers and then nothing is given up on after the
     /// read timeout, not waited on forever.
+    /// Regression: the reply to a push was read whole and only then compared
+    /// with its limit, so a server could make a publisher hold any amount.
+    #[tokio::test]
+    async fn regression_an_endless_push_reply_is_read_only_to_its_limit() {
+        let url = raw_server(
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            Some(&[b'x'; 4096]),
+        )
+        .await;
+        let form = reqwest::multipart::Form::new().text("root.json", "{}");
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            Http::new().post_multipart(&url, "token", form, 64 * 1024),
+        )
+        .await
+        .expect("the client stops reading the reply");
+        assert!(
+            matches!(answered, Err(Error::TooLarge { limit: 65536, .. })),
+            "{answered:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_server_that_stalls_mid_reply_times_out() {
         let url = raw_server(
