@@ -16,9 +16,15 @@ pub enum Error {
     #[error("malformed update pack: {0}")]
     MalformedPack(String),
 
-    /// A split-view evidence file that is malformed or proves nothing.
+    /// A split-view evidence file that is malformed, or whose signatures or
+    /// proof do not check.
     #[error("evidence: {0}")]
     Evidence(String),
+
+    /// A well-formed, correctly signed evidence file whose two checkpoints can
+    /// both be true: it proves no fork.
+    #[error("evidence proves no fork: {0}")]
+    NoFork(String),
 
     /// A note, checkpoint, key or proof inside a format failed its own checks.
     #[error(transparent)]

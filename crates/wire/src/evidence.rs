@@ -158,7 +158,7 @@ impl Evidence {
                     large.root().to_base64()
                 )))
             } else {
-                Err(Error::Evidence("the two checkpoints agree".into()))
+                Err(Error::NoFork("the two checkpoints agree".into()))
             };
         }
         let fork = self
@@ -176,7 +176,7 @@ impl Evidence {
         tlog::verify::verify_consistency(m, n, &old, large.root(), &proof)
             .map_err(|e| Error::Evidence(format!("the proof does not hold: {e}")))?;
         if old == *small.root() {
-            return Err(Error::Evidence(
+            return Err(Error::NoFork(
                 "the proof shows the two checkpoints are consistent".into(),
             ));
         }
@@ -262,7 +262,7 @@ mod tests {
             "".into(),
         )
         .unwrap();
-        assert!(same.verify(None).is_err());
+        assert!(matches!(same.verify(None), Err(Error::NoFork(_))));
     }
 
     /// Every corruption of valid evidence is refused: each proof hash, the old
