@@ -441,7 +441,7 @@ fn recover(
 ) -> Result<(CompactRange, Published), Error> {
     let Some(state) = store.state()? else {
         let range = CompactRange::new();
-        let checkpoint = Checkpoint::new(key.name().as_str(), 0, range.root())?;
+        let checkpoint = Checkpoint::new(key.public().name().as_str(), 0, range.root())?;
         let note = checkpoint.sign(key)?.to_string().into_bytes();
         store.commit(&Batch {
             first_index: 0,
@@ -452,7 +452,7 @@ fn recover(
             }),
             ..Batch::default()
         })?;
-        tracing::info!(origin = %key.name(), "created a new log");
+        tracing::info!(origin = %key.public().name(), "created a new log");
         let edge = RightEdge::new(&range);
         return Ok((
             range,
@@ -490,7 +490,7 @@ fn recover(
             "the stored nodes do not hash to the stored checkpoint's root".into(),
         ));
     }
-    tracing::info!(origin = %key.name(), size = cp.size(), "recovered the log");
+    tracing::info!(origin = %key.public().name(), size = cp.size(), "recovered the log");
     let edge = RightEdge::new(&range);
     Ok((
         range,
@@ -741,7 +741,7 @@ impl Integrator {
             tlog::verify::verify_consistency(old_size, new_size, last.root(), &new_root, &proof)
                 .map_err(|e| Error::Inconsistent(format!("size {old_size} to {new_size}: {e}")))?;
         }
-        let checkpoint = Checkpoint::new(self.key.name().as_str(), new_size, new_root)?;
+        let checkpoint = Checkpoint::new(self.key.public().name().as_str(), new_size, new_root)?;
         let note = checkpoint.sign(&self.key)?.to_string().into_bytes();
         batch.state = Some(LogState {
             size: new_size,

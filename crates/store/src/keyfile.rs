@@ -38,16 +38,16 @@ pub fn load_or_generate(
             let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| err(e.to_string()))?);
             let key = SignerKey::parse(text.trim_end())
                 .map_err(|e| err(format!("not a signer key: {e}")))?;
-            if key.name() != &key_name {
+            if key.public().name() != &key_name {
                 return Err(err(format!(
                     "the key is named {:?} but {name:?} was expected (the log's origin or the witness name)",
-                    key.name().as_str()
+                    key.public().name().as_str()
                 )));
             }
-            if key.sig_type() != sig_type {
+            if key.public().sig_type() != sig_type {
                 return Err(err(format!(
                     "the key is of type {:?}, {sig_type:?} was expected",
-                    key.sig_type()
+                    key.public().sig_type()
                 )));
             }
             Ok(key)

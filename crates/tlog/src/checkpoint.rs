@@ -131,9 +131,9 @@ impl Checkpoint {
 
     /// Signs the checkpoint with the log key, whose name must be the origin.
     pub fn sign(&self, log_key: &SignerKey) -> Result<Note> {
-        if log_key.name().as_str() != self.origin {
+        if log_key.public().name().as_str() != self.origin {
             return Err(Error::WrongOrigin {
-                expected: log_key.name().to_string(),
+                expected: log_key.public().name().to_string(),
                 found: self.origin.clone(),
             });
         }

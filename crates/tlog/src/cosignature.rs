@@ -45,7 +45,7 @@ pub(crate) fn split_timestamped_signature(sig: &[u8]) -> Option<(u64, Signature)
 /// Cosigns `checkpoint_body` (the note text, without signature lines) at `timestamp`,
 /// returning the signature line to append to the checkpoint note.
 pub fn cosign(signer: &SignerKey, checkpoint_body: &str, timestamp: u64) -> Result<NoteSignature> {
-    if signer.sig_type() != SignatureType::CosignatureV1 {
+    if signer.public().sig_type() != SignatureType::CosignatureV1 {
         return Err(Error::MalformedKey(
             "cosigning needs a cosignature/v1 (0x04) key".into(),
         ));
@@ -60,8 +60,8 @@ pub fn cosign(signer: &SignerKey, checkpoint_body: &str, timestamp: u64) -> Resu
     signature.extend_from_slice(&timestamp.to_be_bytes());
     signature.extend_from_slice(&sig);
     Ok(NoteSignature {
-        name: signer.name().clone(),
-        key_id: signer.key_id(),
+        name: signer.public().name().clone(),
+        key_id: signer.public().key_id(),
         signature,
     })
 }

@@ -247,9 +247,8 @@ fn parse_key_id(hex_id: &str) -> Result<u32> {
 ///
 /// Deliberately not `Debug` or `Display`; the key material is zeroized on drop.
 pub struct SignerKey {
-    name: KeyName,
-    id: u32,
-    sig_type: SignatureType,
+    /// The public half: name, key ID, signature type and key.
+    public: VerifierKey,
     key: SigningKey,
 }
 
@@ -273,11 +272,8 @@ impl SignerKey {
     }
 
     fn from_signing_key(name: KeyName, sig_type: SignatureType, key: SigningKey) -> Self {
-        let id = key_id(&name, sig_type, key.verifying_key().as_bytes());
         SignerKey {
-            name,
-            id,
-            sig_type,
+            public: VerifierKey::new(name, sig_type, key.verifying_key()),
             key,
         }
     }
@@ -310,7 +306,7 @@ impl SignerKey {
             .map_err(|_| Error::MalformedKey("Ed25519 seed is not 32 bytes".into()))?;
         let signer = Self::from_seed(name, sig_type, &seed);
         seed.zeroize();
-        if signer.id != id {
+        if signer.public.key_id() != id {
             return Err(Error::MalformedKey(format!(
                 "key ID {id:08x} does not match the key"
             )));
@@ -321,34 +317,24 @@ impl SignerKey {
     /// The signer-key string, for storing the key. Zeroized when dropped.
     pub fn to_skey_string(&self) -> Zeroizing<String> {
         let mut raw = Zeroizing::new(Vec::with_capacity(33));
-        raw.push(self.sig_type.byte());
+        raw.push(self.public.sig_type().byte());
         raw.extend_from_slice(self.key.as_bytes());
         Zeroizing::new(format!(
             "{SKEY_PREFIX}{}+{:08x}+{}",
-            self.name,
-            self.id,
+            self.public.name(),
+            self.public.key_id(),
             B64.encode(raw.as_slice())
         ))
     }
 
     /// The matching verifier key.
     pub fn verifier(&self) -> VerifierKey {
-        VerifierKey::new(self.name.clone(), self.sig_type, self.key.verifying_key())
+        self.public.clone()
     }
 
-    /// The key name.
-    pub fn name(&self) -> &KeyName {
-        &self.name
-    }
-
-    /// The key ID.
-    pub fn key_id(&self) -> u32 {
-        self.id
-    }
-
-    /// The signature type.
-    pub fn sig_type(&self) -> SignatureType {
-        self.sig_type
+    /// The public half: its name, key ID and signature type are the signer's.
+    pub fn public(&self) -> &VerifierKey {
+        &self.public
     }
 
     pub(crate) fn sign_bytes(&self, message: &[u8]) -> [u8; ED25519_SIGNATURE_LEN] {
@@ -508,7 +494,7 @@ impl Note {
 
     /// Signs the text with an Ed25519 (type 0x01) key and appends the line.
     pub fn sign(&mut self, signer: &SignerKey) -> Result<()> {
-        if signer.sig_type != SignatureType::Ed25519 {
+        if signer.public.sig_type() != SignatureType::Ed25519 {
             return Err(Error::MalformedKey(
                 "note signing needs an Ed25519 (0x01) key; cosigners use cosignature::cosign"
                     .into(),
@@ -516,8 +502,8 @@ impl Note {
         }
         let sig = signer.sign_bytes(self.text.as_bytes());
         self.push_signature(NoteSignature {
-            name: signer.name.clone(),
-            key_id: signer.id,
+            name: signer.public.name().clone(),
+            key_id: signer.public.key_id(),
             signature: sig.to_vec(),
         })
     }

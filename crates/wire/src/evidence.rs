@@ -213,7 +213,7 @@ mod tests {
     }
 
     fn note(key: &SignerKey, t: &MemoryHashStore) -> String {
-        let c = Checkpoint::new(key.name().as_str(), t.size(), t.root()).unwrap();
+        let c = Checkpoint::new(key.public().name().as_str(), t.size(), t.root()).unwrap();
         c.sign(key).unwrap().to_string()
     }
 

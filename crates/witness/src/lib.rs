@@ -302,7 +302,7 @@ mod tests {
     }
 
     fn request(log: &SignerKey, tree: &MemoryHashStore, old: u64) -> Vec<u8> {
-        let note = Checkpoint::new(log.name().as_str(), tree.size(), tree.root())
+        let note = Checkpoint::new(log.public().name().as_str(), tree.size(), tree.root())
             .unwrap()
             .sign(log)
             .unwrap()
