@@ -1,4 +1,4 @@
-//! The compromised-server attack suite (issue [7]): a server that has stolen
+//! The compromised-server attack suite: a server that has stolen
 //! everything it holds — its database, the online snapshot and timestamp keys, the
 //! log key — but not the owners' offline root and targets keys, nor any witness's
 //! key. Each scenario is one test that runs real clients and monitors against it
