@@ -349,3 +349,40 @@ mod in_flight {
         assert!(sigterm_and_wait(child).success());
     }
 }
+
+/// Regression: the daemons wrote ANSI colour codes into their logs whatever stderr
+/// was, so a log file or a collector reading a pipe got `\x1b[32m INFO\x1b[0m`.
+#[test]
+fn regression_logs_written_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tuflog"))
+        .args(["server", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.trim().starts_with("verifier key"))
+    {
+        match lines.next() {
+            Some(Ok(line)) => seen.push(line),
+            _ => break,
+        }
+    }
+    // Keep draining stderr so the process never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("INFO") && l.contains("created a new log")),
+        "the server logged its start: {seen:?}"
+    );
+    assert!(
+        seen.iter().all(|l| !l.contains('\u{1b}')),
+        "a colour code in a log written to a pipe: {seen:?}"
+    );
+    assert!(sigterm_and_wait(child).success());
+}
