@@ -11,6 +11,7 @@
 //! carrier: a client recomputes the entry from the file it downloaded and checks
 //! every proof itself.
 
+use crate::json::{from_json, JsonLine};
 use crate::{hashes, Error};
 use serde::{Deserialize, Serialize};
 use tlog::Hash;
@@ -72,29 +73,6 @@ impl ProofBundle {
         self.consistency
             .as_deref()
             .map(|list| hashes::decode("consistency", list))
-    }
-}
-
-/// `bytes` read as the JSON format named `field`.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
-    field: &'static str,
-    bytes: &[u8],
-) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::MalformedField {
-        field,
-        detail: e.to_string(),
-    })
-}
-
-/// A JSON format of this crate, served as one line.
-pub trait JsonLine: Serialize {
-    /// The value as served: one line of JSON.
-    fn to_json_line(&self) -> Vec<u8> {
-        // Serialising these types cannot fail: no maps with non-string keys, no
-        // user-defined Serialize impls that error.
-        let mut out = serde_json::to_vec(self).unwrap_or_default();
-        out.push(b'\n');
-        out
     }
 }
 

@@ -2,7 +2,7 @@
 //! shown to it, and the size of the log it has verified itself. A client trusts a
 //! checkpoint only on [`Verdict::Consistent`].
 
-use crate::bundle::{from_json, JsonLine};
+use crate::json::{from_json, JsonLine};
 use crate::Error;
 use serde::{Deserialize, Serialize};
 

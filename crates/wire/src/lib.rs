@@ -21,13 +21,15 @@ mod error;
 pub mod evidence;
 pub mod gossip;
 pub mod hashes;
+mod json;
 pub mod pack;
 pub mod receipt;
 pub mod replies;
 
-pub use bundle::{JsonLine, ProofBundle};
+pub use bundle::ProofBundle;
 pub use error::Error;
 pub use gossip::{GossipReply, Verdict};
+pub use json::JsonLine;
 pub use receipt::{PushReceipt, ReceiptEntry};
 
 /// Shorthand for results in this crate.

@@ -2,7 +2,7 @@
 //! log, with every version it logged and the checkpoint they are proven against.
 //! A publisher checks each of its files against it as a client would.
 
-use crate::bundle::{from_json, JsonLine};
+use crate::json::{from_json, JsonLine};
 use crate::{hashes, Error, ProofBundle};
 use serde::{Deserialize, Serialize};
 use tlog::Hash;

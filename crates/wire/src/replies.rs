@@ -3,7 +3,7 @@
 //! online keys (`GET /repos/{repo}/keys`) and the error body every failed request
 //! carries.
 
-use crate::bundle::{from_json, JsonLine};
+use crate::json::{from_json, JsonLine};
 use crate::{hashes, Error};
 use serde::{Deserialize, Serialize};
 use tlog::Hash;
