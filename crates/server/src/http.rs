@@ -1,5 +1,5 @@
 //! The HTTP surface of the log: C2SP tlog-tiles reads, JSON proofs, metrics and
-//! health. Routes and formats are the contract in DESIGN.md.
+//! health. Routes and formats are the contract in docs/PROTOCOL.md.
 //!
 //! Store reads run on the async workers directly: they are block-cache point reads
 //! of a few microseconds, cheaper than a hand-off to a blocking pool.

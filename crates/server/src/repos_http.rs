@@ -1,4 +1,4 @@
-//! The repository routes of the HTTP surface (paths fixed by the design brief):
+//! The repository routes of the HTTP surface (paths are a contract, docs/PROTOCOL.md):
 //!
 //! ```text
 //! GET  /repos/{repo}/keys                          online public keys
