@@ -4,12 +4,17 @@
 //! monitor` does on first start.
 //!
 //! The log: a release server in this process, on RocksDB, holding 1,000
-//! repositories' first pushes and then timestamp versions (what most of a real log
-//! is: timestamps re-signed), appended straight into its sequencer.
+//! repositories' histories, appended straight into its sequencer, in two mixes:
+//! - timestamps: each repository's first push, then timestamp versions (what most
+//!   of a log is: timestamps re-signed);
+//! - releases: the same, with a release every 20th step (a delegated `releases`
+//!   role of 100 new files, every fifth release also a new top-level targets of
+//!   500 files, then snapshot and timestamp) and a root rotation every 250th step
+//!   (new root and timestamp keys, the new root signed by the old and new root keys).
 //!
-//! Run: `cargo bench -p tuflog-bench --bench monitor`
-//! (TUFLOG_BENCH_MONITOR_ENTRIES sets the log size, 1,000,000 by default). Figures go
-//! to `bench/RESULTS.md`.
+//! Run: `bench/run monitor`, or `cargo bench -p tuflog-bench --bench monitor`
+//! (TUFLOG_BENCH_MONITOR_ENTRIES sets the log size, 1,000,000 by default;
+//! TUFLOG_BENCH_MONITOR_MIX `timestamps` or `releases`, both by default).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -27,7 +32,7 @@ use std::time::Instant;
 use tuf::editor::{new_root, new_targets, next_snapshot, next_timestamp};
 use tuf::keys::{KeyKind, PrivateKey};
 use tuf::logentry::LogEntry;
-use tuf::metadata::{Expires, Metadata, Snapshot, Timestamp};
+use tuf::metadata::{Expires, Metadata, Snapshot, Targets, Timestamp};
 
 const REPOS: usize = 1000;
 
@@ -40,8 +45,186 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// A log entry, the SHA-256 of its metadata, and the metadata.
 type Logged = (Vec<u8>, [u8; 32], Vec<u8>);
 
-/// One repository's documents, in log order.
-fn history(repo: &str, versions: usize) -> Vec<Logged> {
+/// The mix of documents a repository's history holds.
+#[derive(Clone, Copy, PartialEq)]
+enum Mix {
+    Timestamps,
+    Releases,
+}
+
+impl Mix {
+    fn name(self) -> &'static str {
+        match self {
+            Mix::Timestamps => "timestamps",
+            Mix::Releases => "releases, delegations and root rotations",
+        }
+    }
+}
+
+fn logged(repo: &str, docs: Vec<(&str, Vec<u8>)>) -> Vec<Logged> {
+    docs.into_iter()
+        .map(|(role, bytes)| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let version = v["signed"]["version"].as_u64().unwrap();
+            let entry = LogEntry::new(repo, role, version, &bytes)
+                .to_bytes()
+                .unwrap();
+            (entry, Sha256::digest(&bytes).into(), bytes)
+        })
+        .collect()
+}
+
+fn history(repo: &str, versions: usize, mix: Mix) -> Vec<Logged> {
+    match mix {
+        Mix::Timestamps => timestamps_history(repo, versions),
+        Mix::Releases => releases_history(repo, versions),
+    }
+}
+
+fn key() -> PrivateKey {
+    PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap()
+}
+
+/// Targets `version` listing `files` files under `prefix`, and delegating
+/// `releases/*` to `delegate` when given.
+fn targets_of(
+    version: u64,
+    prefix: &str,
+    files: usize,
+    delegate: Option<&PrivateKey>,
+    signer: &PrivateKey,
+    expires: Expires,
+) -> Metadata<Targets> {
+    let mut t = new_targets(expires);
+    t.version = version;
+    for f in 0..files {
+        t.add_target(
+            &format!("{prefix}/v{version}/file-{f:04}.tgz"),
+            format!("{prefix} {version} {f}").as_bytes(),
+            None,
+        )
+        .unwrap();
+    }
+    if let Some(d) = delegate {
+        t.add_delegation(
+            "releases",
+            &[d.public()],
+            1,
+            vec!["releases/*".into()],
+            false,
+        )
+        .unwrap();
+    }
+    Metadata::sign_new(t, &[signer], &mut OsRng).unwrap()
+}
+
+/// A repository that publishes releases and rotates keys, in log order.
+fn releases_history(repo: &str, versions: usize) -> Vec<Logged> {
+    let expires = Expires::parse("2040-01-01T00:00:00Z").unwrap();
+    let (mut root_key, targets_key, snapshot_key, mut timestamp_key, releases_key) =
+        (key(), key(), key(), key(), key());
+    let root_of = |version: u64, root_key: &PrivateKey, timestamp_key: &PrivateKey| {
+        let mut root = new_root(expires, true);
+        root.version = version;
+        root.add_key("root", root_key.public()).unwrap();
+        root.add_key("targets", targets_key.public()).unwrap();
+        root.add_key("snapshot", snapshot_key.public()).unwrap();
+        root.add_key("timestamp", timestamp_key.public()).unwrap();
+        root
+    };
+    let root = Metadata::sign_new(
+        root_of(1, &root_key, &timestamp_key),
+        &[&root_key],
+        &mut OsRng,
+    )
+    .unwrap();
+    let mut targets = targets_of(1, "apps", 500, Some(&releases_key), &targets_key, expires);
+    let mut releases = targets_of(1, "releases", 100, None, &releases_key, expires);
+    let mut snapshot: Metadata<Snapshot> = Metadata::sign_new(
+        next_snapshot(
+            None,
+            &[("targets", &targets), ("releases", &releases)],
+            expires,
+        ),
+        &[&snapshot_key],
+        &mut OsRng,
+    )
+    .unwrap();
+    let mut timestamp: Metadata<Timestamp> = Metadata::sign_new(
+        next_timestamp(None, &snapshot, expires),
+        &[&timestamp_key],
+        &mut OsRng,
+    )
+    .unwrap();
+    let mut root_version = 1;
+    let mut docs = vec![
+        ("root", root.bytes().to_vec()),
+        ("targets", targets.bytes().to_vec()),
+        ("releases", releases.bytes().to_vec()),
+        ("snapshot", snapshot.bytes().to_vec()),
+        ("timestamp", timestamp.bytes().to_vec()),
+    ];
+    let mut step = 0usize;
+    while docs.len() < versions {
+        step += 1;
+        if step.is_multiple_of(250) {
+            // A rotation: new root and timestamp keys; the new root is signed by the
+            // old root key and the new one (TUF §5.3.4).
+            let (new_root_key, new_timestamp_key) = (key(), key());
+            root_version += 1;
+            let root = Metadata::sign_new(
+                root_of(root_version, &new_root_key, &new_timestamp_key),
+                &[&root_key, &new_root_key],
+                &mut OsRng,
+            )
+            .unwrap();
+            docs.push(("root", root.bytes().to_vec()));
+            (root_key, timestamp_key) = (new_root_key, new_timestamp_key);
+        } else if step.is_multiple_of(20) {
+            releases = targets_of(
+                releases.version() + 1,
+                "releases",
+                100,
+                None,
+                &releases_key,
+                expires,
+            );
+            let mut changed = vec![("releases", &releases)];
+            if step.is_multiple_of(100) {
+                targets = targets_of(
+                    targets.version() + 1,
+                    "apps",
+                    500,
+                    Some(&releases_key),
+                    &targets_key,
+                    expires,
+                );
+                docs.push(("targets", targets.bytes().to_vec()));
+                changed.push(("targets", &targets));
+            }
+            docs.push(("releases", releases.bytes().to_vec()));
+            snapshot = Metadata::sign_new(
+                next_snapshot(Some(snapshot.signed()), &changed, expires),
+                &[&snapshot_key],
+                &mut OsRng,
+            )
+            .unwrap();
+            docs.push(("snapshot", snapshot.bytes().to_vec()));
+        }
+        timestamp = Metadata::sign_new(
+            next_timestamp(Some(timestamp.signed()), &snapshot, expires),
+            &[&timestamp_key],
+            &mut OsRng,
+        )
+        .unwrap();
+        docs.push(("timestamp", timestamp.bytes().to_vec()));
+    }
+    docs.truncate(versions);
+    logged(repo, docs)
+}
+
+/// One repository's first push, then timestamps, in log order.
+fn timestamps_history(repo: &str, versions: usize) -> Vec<Logged> {
     let expires = Expires::parse("2040-01-01T00:00:00Z").unwrap();
     let keys: Vec<PrivateKey> = (0..4)
         .map(|_| PrivateKey::generate(KeyKind::Ed25519, &mut OsRng).unwrap())
@@ -77,16 +260,7 @@ fn history(repo: &str, versions: usize) -> Vec<Logged> {
         previous = Some(t.signed().clone());
         docs.push(("timestamp", t.bytes().to_vec()));
     }
-    docs.into_iter()
-        .map(|(role, bytes)| {
-            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-            let version = v["signed"]["version"].as_u64().unwrap();
-            let entry = LogEntry::new(repo, role, version, &bytes)
-                .to_bytes()
-                .unwrap();
-            (entry, Sha256::digest(&bytes).into(), bytes)
-        })
-        .collect()
+    logged(repo, docs)
 }
 
 fn main() {
@@ -94,6 +268,18 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    let mixes = match std::env::var("TUFLOG_BENCH_MONITOR_MIX").as_deref() {
+        Ok("timestamps") => vec![Mix::Timestamps],
+        Ok("releases") => vec![Mix::Releases],
+        _ => vec![Mix::Timestamps, Mix::Releases],
+    };
+    for mix in mixes {
+        catch_up(entries, mix);
+    }
+}
+
+/// Writes a log of `entries` entries of `mix`, then times a monitor catching up.
+fn catch_up(entries: usize, mix: Mix) {
     let per_repo = entries / REPOS;
     let dir = tempfile::tempdir().unwrap();
     let rt = tuflog_bench::two_core_runtime();
@@ -107,7 +293,7 @@ fn main() {
                 s.spawn(move || {
                     (0..REPOS)
                         .filter(|r| r % 2 == half)
-                        .map(|r| history(&format!("bench{r}.example/app"), per_repo))
+                        .map(|r| history(&format!("bench{r}.example/app"), per_repo, mix))
                         .collect::<Vec<_>>()
                 })
             })
@@ -144,8 +330,11 @@ fn main() {
         }
     });
     let size = log.latest().size();
+    let bytes: usize = order.iter().map(|(_, _, b)| b.len()).sum();
     println!(
-        "log of {size} entries ({REPOS} repositories) written in {:.1} s",
+        "log of {size} entries ({REPOS} repositories, {}, {} MB of metadata) written in {:.1} s",
+        mix.name(),
+        bytes / 1_000_000,
         started.elapsed().as_secs_f64()
     );
     drop(histories);
@@ -177,6 +366,14 @@ fn main() {
     println!(
         "monitor catch-up, {size} entries over loopback, every signature checked: {took:.1} s, {:.0} entries/s",
         size as f64 / took
+    );
+    tuflog_bench::result(
+        "monitor",
+        &format!("catch-up, {size} entries, {}", mix.name()),
+        &[
+            ("entries_per_second", size as f64 / took),
+            ("seconds", took),
+        ],
     );
     println!(
         "CPU during catch-up: {:.1} s in all ({:.1} us per entry, {:.0}% of both cores): runtime workers (server and fetches) {:.1} s, monitor thread {:.1} s, other threads (signature checks, RocksDB) {:.1} s",

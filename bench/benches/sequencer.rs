@@ -117,5 +117,14 @@ fn main() {
             percentile(&light, 0.5),
             percentile(&light, 0.99),
         );
+        tuflog_bench::result(
+            "sequencer",
+            &format!("batch {max_batch_entries}, delay {max_batch_delay:?}"),
+            &[
+                ("flood_entries_per_second", flood_rate),
+                ("light_entries_per_second", light_rate),
+                ("light_p99_ms", percentile(&light, 0.99).as_secs_f64() * 1e3),
+            ],
+        );
     }
 }

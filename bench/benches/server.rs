@@ -21,9 +21,20 @@ use std::io::Write;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tuflog_bench::load::{closed_loop, next, PathFn};
+use tuflog_bench::rss_kib;
 
 /// Keep-alive connections the load generator holds open.
 const CONNECTIONS: usize = 32;
+
+async fn load(addr: std::net::SocketAddr, seconds: u64, path: PathFn) -> (f64, Duration, Duration) {
+    let (rate, lat) = closed_loop(addr, CONNECTIONS, Duration::from_secs(seconds), path).await;
+    (
+        rate,
+        Duration::from_secs_f64(lat.ms(0.5) / 1e3),
+        Duration::from_secs_f64(lat.ms(0.99) / 1e3),
+    )
+}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -88,73 +99,6 @@ fn populate(dir: &std::path::Path, size: u64) -> f64 {
     rate
 }
 
-/// A cheap xorshift, so index choice costs nothing next to a request.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
-async fn load(
-    addr: std::net::SocketAddr,
-    seconds: u64,
-    path: Arc<dyn Fn(&mut u64) -> String + Send + Sync>,
-) -> (f64, Duration, Duration) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for c in 0..CONNECTIONS {
-        let path = path.clone();
-        tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            let (mut send, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                    .await
-                    .unwrap();
-            tokio::spawn(conn);
-            let mut rng = 0x2545_f491_4f6c_dd1d ^ (c as u64 + 1);
-            let mut lat = Vec::new();
-            while Instant::now() < deadline {
-                let req = hyper::Request::get(path(&mut rng))
-                    .header("host", "bench")
-                    .body(Empty::<Bytes>::new())
-                    .unwrap();
-                let t = Instant::now();
-                let resp = send.send_request(req).await.unwrap();
-                assert_eq!(resp.status(), 200);
-                resp.into_body().collect().await.unwrap();
-                lat.push(t.elapsed());
-            }
-            lat
-        }));
-    }
-    let started = Instant::now();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let rate = all.len() as f64 / started.elapsed().as_secs_f64();
-    all.sort();
-    (
-        rate,
-        tuflog_bench::percentile(&all, 0.5),
-        tuflog_bench::percentile(&all, 0.99),
-    )
-}
-
-fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--list") {
@@ -177,7 +121,6 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    type PathFn = Arc<dyn Fn(&mut u64) -> String + Send + Sync>;
     let scenarios: Vec<(&str, PathFn)> = vec![
         (
             "inclusion proof, random leaf, latest size",
@@ -213,6 +156,14 @@ fn main() {
     for (name, path) in scenarios {
         let (rate, p50, p99) = rt.block_on(load(addr, seconds, path));
         println!("| {name} | {rate:.0} | {p50:.2?} | {p99:.2?} |");
+        tuflog_bench::result(
+            "server",
+            name,
+            &[
+                ("requests_per_second", rate),
+                ("p50_ms", p50.as_secs_f64() * 1e3),
+            ],
+        );
     }
     let (rss, hwm) = rss_kib(child.id());
     println!(
@@ -305,6 +256,14 @@ fn nginx_peer(rt: &tokio::runtime::Runtime, root: &std::path::Path, size: u64, s
         }),
     ));
     println!("| peer: nginx 2 workers, same full level-0 tiles as static files | {rate:.0} | {p50:.2?} | {p99:.2?} |");
+    tuflog_bench::result(
+        "server",
+        "peer: nginx, full level-0 tile, random",
+        &[
+            ("requests_per_second", rate),
+            ("p50_ms", p50.as_secs_f64() * 1e3),
+        ],
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -228,6 +228,17 @@ fn benches(c: &mut Criterion) {
                 String::from_utf8_lossy(&out.stdout).trim(),
                 String::from_utf8_lossy(&out.stderr).trim()
             );
+            if let Ok(serde_json::Value::Object(medians)) = serde_json::from_slice(&out.stdout) {
+                for (case, seconds) in medians {
+                    if let Some(s) = seconds.as_f64() {
+                        tuflog_bench::result(
+                            "tuf",
+                            &format!("tuf/{case}/python-tuf"),
+                            &[("median_us", s * 1e6)],
+                        );
+                    }
+                }
+            }
         }
         None => println!("python-tuf: not available (run scripts/setup)"),
     }

@@ -1,17 +1,18 @@
 //! `tuflog update` as a user runs it: the whole process (start, TUF workflow over
 //! loopback HTTP, a proof bundle per file, persist) against a repository of 1,000
-//! targets, beside python-tuf's in-process `Updater.refresh()` of the same repository
-//! with no proofs at all.
+//! targets, beside two peers on the same repository with no proofs at all:
+//! python-tuf's in-process `Updater.refresh()`, and tough as a whole process
+//! (`tuflog-bench-tough-update`).
 //!
-//! Both ends run as deployed: the release `tuflog-server` in its own process, and
-//! the release `tuflog` started afresh for every update. python-tuf's rounds
-//! alternate with tuflog's, one each, so both sides meet the same moments of a
-//! noisy machine; its rounds are then also run back to back, as before.
+//! Every side runs as deployed: the release `tuflog-server` in its own process, and
+//! the release `tuflog` started afresh for every update. The peers' rounds alternate
+//! with tuflog's, so every side meets the same moments of a noisy machine;
+//! python-tuf's rounds are then also run back to back.
 //!
-//! Run: `cargo build --release -p tuflog-cli -p tuflog-daemons --bins && cargo bench -p tuflog-bench
-//! --bench update` (TUFLOG_BIN names another `tuflog` binary, with its
-//! `tuflog-server` beside it; TUFLOG_BENCH_ROUNDS the rounds). Figures go to
-//! `bench/RESULTS.md`.
+//! Run: `bench/run update`, or `cargo build --release -p tuflog-cli -p tuflog-daemons
+//! -p tuflog-bench --bins && cargo bench -p tuflog-bench --bench update`
+//! (TUFLOG_BIN names another `tuflog` binary, with its `tuflog-server` beside it;
+//! TUFLOG_BENCH_ROUNDS the rounds).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -174,11 +175,30 @@ fn main() {
     // first-use update (root v1 proven, then timestamp, snapshot, targets).
     let mut samples = Vec::with_capacity(rounds);
     let mut peer_samples = Vec::with_capacity(rounds);
+
+    // tough as a whole process too, over the same server and root.
+    // target/release/deps/update-… → target/release/tuflog-bench-tough-update
+    let tough = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.parent()?.join("tuflog-bench-tough-update")))
+        .filter(|b| b.exists());
+    if tough.is_none() {
+        println!(
+            "tough peer skipped: build it with `cargo build --release -p tuflog-bench --bins`"
+        );
+    }
+    let tough_args = [
+        root_file.display().to_string(),
+        format!("{url}/repos/{REPO}/metadata/"),
+        "packages/pkg-0000.tgz".to_string(),
+    ];
+    let mut tough_samples = Vec::with_capacity(rounds);
     for round in 0..=rounds {
         // Round 0 warms both up; who goes first alternates.
         let peer_first = round % 2 == 1;
         if peer_first {
             peer_round(&mut peer, round > 0, &mut peer_samples);
+            tough_round(tough.as_deref(), &tough_args, round > 0, &mut tough_samples);
         }
         let user = tempfile::tempdir().unwrap();
         let start = Instant::now();
@@ -201,6 +221,7 @@ fn main() {
         }
         if !peer_first {
             peer_round(&mut peer, round > 0, &mut peer_samples);
+            tough_round(tough.as_deref(), &tough_args, round > 0, &mut tough_samples);
         }
     }
     samples.sort();
@@ -212,6 +233,15 @@ fn main() {
         ms(percentile(&samples, 0.9)),
         ms(samples[0])
     );
+    tuflog_bench::result(
+        "update",
+        "tuflog update, whole process",
+        &[
+            ("median_ms", ms(median)),
+            ("p90_ms", ms(percentile(&samples, 0.9))),
+            ("min_ms", ms(samples[0])),
+        ],
+    );
     if !peer_samples.is_empty() {
         peer_samples.sort();
         let peer_median = percentile(&peer_samples, 0.5);
@@ -221,9 +251,38 @@ fn main() {
             ms(percentile(&peer_samples, 0.9)),
             ms(peer_samples[0])
         );
+        tuflog_bench::result(
+            "update",
+            "python-tuf refresh, in-process, alternated",
+            &[
+                ("median_ms", ms(peer_median)),
+                ("p90_ms", ms(percentile(&peer_samples, 0.9))),
+                ("min_ms", ms(peer_samples[0])),
+            ],
+        );
         println!(
             "tuflog is {:.2}x as fast (medians)",
             peer_median.as_secs_f64() / median.as_secs_f64()
+        );
+    }
+    if !tough_samples.is_empty() {
+        tough_samples.sort();
+        let tough_median = percentile(&tough_samples, 0.5);
+        println!(
+            "tough, whole process, rounds alternated with tuflog's: median {:.2} ms, p90 {:.2} ms, min {:.2} ms; tuflog {:.2}x as fast",
+            ms(tough_median),
+            ms(percentile(&tough_samples, 0.9)),
+            ms(tough_samples[0]),
+            tough_median.as_secs_f64() / median.as_secs_f64()
+        );
+        tuflog_bench::result(
+            "update",
+            "tough, whole process, alternated",
+            &[
+                ("median_ms", ms(tough_median)),
+                ("p90_ms", ms(percentile(&tough_samples, 0.9))),
+                ("min_ms", ms(tough_samples[0])),
+            ],
         );
     }
     // python-tuf's rounds back to back as well, as this bench measured them before
@@ -248,6 +307,27 @@ fn peer_round(peer: &mut Option<Peer>, keep: bool, samples: &mut Vec<Duration>) 
         if keep {
             samples.push(took);
         }
+    }
+}
+
+/// One tough update as a whole process, its time kept in `samples` if `keep`.
+fn tough_round(
+    bin: Option<&std::path::Path>,
+    args: &[String; 3],
+    keep: bool,
+    samples: &mut Vec<Duration>,
+) {
+    let Some(bin) = bin else { return };
+    let start = Instant::now();
+    let out = Command::new(bin).args(args).output().unwrap();
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "tough: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if keep {
+        samples.push(took);
     }
 }
 

@@ -1,6 +1,11 @@
-//! Benchmarks live in `benches/`; this library holds what several of them share.
-//! See `bench/RESULTS.md` for the figures and the commands that reproduce them.
+//! Benchmarks live in `benches/` and `src/bin/`; this library holds what several of
+//! them share. `bench/run` runs the whole set; `bench/RESULTS.md` has the figures.
 #![forbid(unsafe_code)]
+
+pub mod load;
+pub mod shipped;
+
+use std::time::Duration;
 
 /// A log entry of the shape and size (~190 bytes) of a `tuflog/entry/v1` document,
 /// distinct for every `i`; the server benchmarks append these.
@@ -14,8 +19,8 @@ pub fn sample_entry(i: u64) -> Vec<u8> {
 }
 
 /// The `p` quantile (0..=1) of `sorted` latencies, by nearest rank below; zero for no
-/// samples. Every benchmark here reports p50 and p99 this one way.
-pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+/// samples. Every benchmark here reports quantiles this one way.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     #[allow(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
@@ -23,6 +28,58 @@ pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration
     )]
     let rank = (sorted.len().saturating_sub(1) as f64 * p) as usize;
     sorted.get(rank).copied().unwrap_or_default()
+}
+
+/// Latencies of one run, sorted.
+pub struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    /// Sorts `samples`.
+    pub fn new(mut samples: Vec<Duration>) -> Self {
+        samples.sort_unstable();
+        Self(samples)
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The `p` quantile in milliseconds.
+    pub fn ms(&self, p: f64) -> f64 {
+        percentile(&self.0, p).as_secs_f64() * 1e3
+    }
+}
+
+/// One result line for `bench/run`: `RESULT {json}` on stdout, beside the
+/// human-readable output. `fields` are (name, value) pairs of numbers.
+#[allow(clippy::print_stdout, reason = "stdout is how bench/run reads results")]
+pub fn result(benchmark: &str, case: &str, fields: &[(&str, f64)]) {
+    let mut line = serde_json::Map::new();
+    line.insert("benchmark".into(), benchmark.into());
+    line.insert("case".into(), case.into());
+    for (name, value) in fields {
+        line.insert((*name).into(), (*value).into());
+    }
+    println!("RESULT {}", serde_json::Value::Object(line));
+}
+
+/// Resident memory of process `pid` now and at its peak (`VmRSS`, `VmHWM`), in KiB.
+pub fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// The runtime every benchmark drives its clients with: two worker threads, the

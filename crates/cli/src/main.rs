@@ -15,7 +15,7 @@ use std::path::PathBuf;
 // The system allocator, unlike tuflog-server and tuflog-monitor (long-running; this
 // binary execs them for those roles): a client command lives for milliseconds, and
 // mimalloc's start-up and purge at exit cost more than its faster allocation saves
-// there (bench/RESULTS.md).
+// there (the update benchmark, run against both builds with `TUFLOG_BIN`).
 
 #[derive(Parser)]
 #[command(
@@ -184,6 +184,13 @@ fn exec_sibling(name: &str, args: Vec<OsString>) -> anyhow::Result<()> {
     use std::os::unix::process::CommandExt;
     let me = std::env::current_exe().context("locating this executable")?;
     let sibling = me.with_file_name(name);
+    if !sibling.exists() {
+        anyhow::bail!(
+            "{name} is not installed beside {}: the daemons ship as their own binaries \
+             (cargo build --release -p tuflog-cli -p tuflog-daemons builds both)",
+            me.display()
+        );
+    }
     let err = std::process::Command::new(&sibling).args(args).exec();
     Err(err).with_context(|| format!("starting {}", sibling.display()))
 }

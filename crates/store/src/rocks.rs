@@ -14,8 +14,10 @@
 //! | `versions` | repo NUL role NUL version (u64 BE) | version, SHA-256, entry index | point gets |
 //!
 //! Options, and why:
-//! - one LRU block cache of [`BLOCK_CACHE_BYTES`] shared by every family, so memory is
-//!   bounded as a whole (the server's RSS target is 200 MiB at a million entries);
+//! - one LRU block cache of [`BLOCK_CACHE_BYTES`] shared by every family, and one
+//!   budget of [`WRITE_BUFFERS_BYTES`] for the memtables of all families, so the
+//!   store's memory is bounded as a whole, whatever the log's size (the server's RSS
+//!   goal is 200 MiB at a million entries);
 //! - bloom filters (10 bits per key, ~1% false positives) on the point-lookup families,
 //!   so a miss (an unknown blob, a version never pushed) costs no data-block read, and
 //!   whole-key bloom filters on their memtables, so a key already flushed costs no
@@ -48,6 +50,9 @@ use tlog::{Hash, HashReader, NodeId};
 
 /// Bytes of block cache shared by all column families.
 pub const BLOCK_CACHE_BYTES: usize = 64 << 20;
+/// Bytes of memtables of all column families together: past it, RocksDB flushes the
+/// largest. Without it each of the seven families could hold two 64 MiB memtables.
+pub const WRITE_BUFFERS_BYTES: usize = 64 << 20;
 /// Bloom filter bits per key on point-lookup families.
 const BLOOM_BITS_PER_KEY: f64 = 10.0;
 /// Share of a memtable's size given to its whole-key bloom filter, on point-lookup
@@ -129,6 +134,7 @@ impl RocksStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
+        opts.set_db_write_buffer_size(WRITE_BUFFERS_BYTES);
         use DBCompressionType as C;
         let families = vec![
             // Read in ranges, a block decompressed per many entries: zstd's better

@@ -50,3 +50,21 @@ fn a_passphrase_is_never_a_flag() {
     assert!(help.contains("--passphrase-file"));
     assert!(!help.contains("--passphrase "), "{help}");
 }
+
+#[test]
+fn regression_tuflog_server_without_its_daemon_beside_it_says_what_is_missing() {
+    // `tuflog` alone, as an operator who copied one binary would have it.
+    let dir = tempfile::tempdir().unwrap();
+    let lone = dir.path().join("tuflog");
+    std::fs::copy(env!("CARGO_BIN_EXE_tuflog"), &lone).unwrap();
+    let out = Command::new(&lone)
+        .args(["server", "--help"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tuflog-server is not installed beside") && err.contains("tuflog-daemons"),
+        "{err}"
+    );
+}

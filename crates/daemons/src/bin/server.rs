@@ -7,7 +7,8 @@ use clap::Parser;
 use daemons::args::{LogFormat, ServerArgs};
 
 // Allocation is a visible share of the server's CPU under push load, and
-// mimalloc's is cheaper than glibc's (the push figures in bench/RESULTS.md).
+// mimalloc's is cheaper than glibc's (tuflog-pushload, 64 clients: 2,928 → 3,212
+// pushes/s).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
