@@ -236,11 +236,16 @@ fn nginx_peer(rt: &tokio::runtime::Runtime, root: &std::path::Path, size: u64, s
         ),
     )
     .unwrap();
+    // Its output goes nowhere: a worker holding this process's stdout would keep
+    // whoever reads it (bench/run) waiting after this process has exited.
     let mut child = Command::new(nginx)
         .arg("-c")
         .arg(&conf)
         .arg("-p")
         .arg(root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -264,7 +269,12 @@ fn nginx_peer(rt: &tokio::runtime::Runtime, root: &std::path::Path, size: u64, s
             ("p50_ms", p50.as_secs_f64() * 1e3),
         ],
     );
-    let _ = child.kill();
+    // SIGTERM, not SIGKILL: the master then stops its workers, which SIGKILL
+    // would leave running.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let _ = child.wait();
 }
 
