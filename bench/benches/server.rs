@@ -21,19 +21,15 @@ use std::io::Write;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tuflog_bench::load::{closed_loop, next, PathFn};
+use tuflog_bench::load::{closed_loop, full_tile, log_routes, next, PathFn};
 use tuflog_bench::rss_kib;
+use tuflog_bench::Latencies;
 
 /// Keep-alive connections the load generator holds open.
 const CONNECTIONS: usize = 32;
 
-async fn load(addr: std::net::SocketAddr, seconds: u64, path: PathFn) -> (f64, Duration, Duration) {
-    let (rate, lat) = closed_loop(addr, CONNECTIONS, Duration::from_secs(seconds), path).await;
-    (
-        rate,
-        Duration::from_secs_f64(lat.ms(0.5) / 1e3),
-        Duration::from_secs_f64(lat.ms(0.99) / 1e3),
-    )
+async fn load(addr: std::net::SocketAddr, seconds: u64, path: PathFn) -> (f64, Latencies) {
+    closed_loop(addr, CONNECTIONS, Duration::from_secs(seconds), path).await
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -121,48 +117,28 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let scenarios: Vec<(&str, PathFn)> = vec![
-        (
-            "inclusion proof, random leaf, latest size",
-            Arc::new(move |r| format!("/log/proof/inclusion?index={}&size={size}", next(r) % size)),
-        ),
-        (
-            "inclusion proof, random leaf and size",
-            Arc::new(move |r| {
-                let s = 1 + next(r) % size;
-                format!("/log/proof/inclusion?index={}&size={s}", next(r) % s)
-            }),
-        ),
-        (
-            "consistency proof, random from, latest size",
-            Arc::new(move |r| {
-                format!(
-                    "/log/proof/consistency?from={}&size={size}",
-                    1 + next(r) % size
-                )
-            }),
-        ),
-        (
-            "full level-0 tile, random",
-            Arc::new(move |r| {
-                let t = tlog::Tile::new(0, next(r) % (size / 256), 256).unwrap();
-                format!("/log/{}", tlog::tile::TilePath::Hashes(t))
-            }),
-        ),
-        ("checkpoint", Arc::new(|_| "/log/checkpoint".to_string())),
-    ];
-    println!("| request | requests/s | p50 | p99 |");
+    // The routes the read benchmark drives, and proofs at a random older size.
+    let mut scenarios = log_routes(size);
+    scenarios.push((
+        "inclusion proof, random leaf and size",
+        Arc::new(move |r| {
+            let s = 1 + next(r) % size;
+            format!("/log/proof/inclusion?index={}&size={s}", next(r) % s)
+        }),
+    ));
+    println!("| request | requests/s | p50 ms | p99 ms |");
     println!("|---|---|---|---|");
     for (name, path) in scenarios {
-        let (rate, p50, p99) = rt.block_on(load(addr, seconds, path));
-        println!("| {name} | {rate:.0} | {p50:.2?} | {p99:.2?} |");
+        let (rate, lat) = rt.block_on(load(addr, seconds, path));
+        println!(
+            "| {name} | {rate:.0} | {:.2} | {:.2} |",
+            lat.ms(0.5),
+            lat.ms(0.99)
+        );
         tuflog_bench::result(
             "server",
             name,
-            &[
-                ("requests_per_second", rate),
-                ("p50_ms", p50.as_secs_f64() * 1e3),
-            ],
+            &[("requests_per_second", rate), ("p50_ms", lat.ms(0.5))],
         );
     }
     let (rss, hwm) = rss_kib(child.id());
@@ -252,22 +228,20 @@ fn nginx_peer(rt: &tokio::runtime::Runtime, root: &std::path::Path, size: u64, s
     while std::net::TcpStream::connect(addr).is_err() {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let (rate, p50, p99) = rt.block_on(load(
+    let (rate, lat) = rt.block_on(load(
         addr,
         seconds,
-        Arc::new(move |r| {
-            let t = tlog::Tile::new(0, next(r) % (size / 256), 256).unwrap();
-            format!("/{}", tlog::tile::TilePath::Hashes(t))
-        }),
+        Arc::new(move |r| format!("/{}", full_tile(r, size, tlog::tile::TilePath::Hashes))),
     ));
-    println!("| peer: nginx 2 workers, same full level-0 tiles as static files | {rate:.0} | {p50:.2?} | {p99:.2?} |");
+    println!(
+        "| peer: nginx 2 workers, same full level-0 tiles as static files | {rate:.0} | {:.2} | {:.2} |",
+        lat.ms(0.5),
+        lat.ms(0.99)
+    );
     tuflog_bench::result(
         "server",
         "peer: nginx, full level-0 tile, random",
-        &[
-            ("requests_per_second", rate),
-            ("p50_ms", p50.as_secs_f64() * 1e3),
-        ],
+        &[("requests_per_second", rate), ("p50_ms", lat.ms(0.5))],
     );
     // SIGTERM, not SIGKILL: the master then stops its workers, which SIGKILL
     // would leave running.

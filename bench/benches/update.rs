@@ -52,57 +52,6 @@ fn tuflog_bin() -> PathBuf {
     bin
 }
 
-/// A `tuflog-server` child on a loopback port of its choosing, killed on drop.
-struct Server {
-    child: std::process::Child,
-    url: String,
-    vkey: String,
-}
-
-impl Server {
-    fn start(bin: &std::path::Path, data_dir: &std::path::Path) -> Server {
-        use std::io::BufRead;
-        assert!(
-            bin.exists(),
-            "{} missing: run `cargo build --release -p tuflog-cli -p tuflog-daemons --bins` first",
-            bin.display()
-        );
-        let mut child = Command::new(bin)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        let (mut url, mut vkey) = (None, None);
-        while url.is_none() || vkey.is_none() {
-            let line = lines.next().expect("the server printed its URLs").unwrap();
-            if let Some(v) = line.trim().strip_prefix("verifier key") {
-                vkey = Some(v.trim().to_string());
-            }
-            if let Some(u) = line.trim().strip_prefix("checkpoint") {
-                url = Some(u.trim().trim_end_matches("/log/checkpoint").to_string());
-            }
-        }
-        // Drain the rest so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server {
-            child,
-            url: url.unwrap(),
-            vkey: vkey.unwrap(),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn python() -> Option<PathBuf> {
     let out = Command::new(manifest_dir().join("../scripts/python-env"))
         .output()
@@ -124,13 +73,15 @@ fn main() {
         .unwrap();
     let bin = tuflog_bin();
     // The server as deployed: the release `tuflog-server`, its own process.
-    let server = Server::start(
+    let server = tuflog_bench::shipped::ShippedServer::start(
         &bin.with_file_name("tuflog-server"),
         &dir.path().join("server"),
     );
-    let (url, vkey_text) = (server.url.clone(), server.vkey.clone());
-    let token = std::fs::read_to_string(dir.path().join("server/admin.token")).unwrap();
-    let token = token.trim();
+    let (url, vkey_text) = (
+        format!("http://{}", server.addr),
+        server.verifier_key.clone(),
+    );
+    let token = server.token.as_str();
     let vkey = tlog::VerifierKey::parse(&vkey_text).unwrap();
 
     // The repository: 1,000 targets, published in one push.

@@ -80,3 +80,63 @@ pub async fn closed_loop(
     let rate = all.len() as f64 / started.elapsed().as_secs_f64();
     (rate, Latencies::new(all))
 }
+
+/// The log routes both read benchmarks drive, on a log of `size` entries, by the
+/// names the results carry: the checkpoint, inclusion and consistency proofs at the
+/// latest size from a random index, and a random full level-0 tile.
+pub fn log_routes(size: u64) -> Vec<(&'static str, PathFn)> {
+    vec![
+        ("checkpoint", Arc::new(|_| "/log/checkpoint".into())),
+        (
+            "inclusion proof, random leaf, latest size",
+            Arc::new(move |r| format!("/log/proof/inclusion?index={}&size={size}", next(r) % size)),
+        ),
+        (
+            "consistency proof, random from, latest size",
+            Arc::new(move |r| {
+                format!(
+                    "/log/proof/consistency?from={}&size={size}",
+                    1 + next(r) % size
+                )
+            }),
+        ),
+        (
+            "full level-0 tile, random",
+            Arc::new(move |r| format!("/log/{}", full_tile(r, size, tlog::tile::TilePath::Hashes))),
+        ),
+    ]
+}
+
+/// A random full level-0 tile of a log of `size` entries, as hashes or entries.
+#[allow(
+    clippy::panic,
+    reason = "a log smaller than one tile has nothing to measure"
+)]
+pub fn full_tile(
+    r: &mut u64,
+    size: u64,
+    kind: fn(tlog::Tile) -> tlog::tile::TilePath,
+) -> tlog::tile::TilePath {
+    let full = size / 256;
+    assert!(full > 0, "a log of {size} entries has no full tile");
+    let tile = tlog::Tile::new(0, next(r) % full, 256).unwrap_or_else(|e| panic!("{e}"));
+    kind(tile)
+}
+
+/// The size of the latest checkpoint the log at `url` publishes.
+#[allow(
+    clippy::panic,
+    reason = "a benchmark without a log has nothing to measure"
+)]
+pub async fn checkpoint_size(url: &str) -> u64 {
+    let body = edge::Http::new()
+        .get(&format!("{url}/log/checkpoint"), 1 << 16)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{url} serves no checkpoint"));
+    String::from_utf8_lossy(&body)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("{url}: a checkpoint without a size"))
+}

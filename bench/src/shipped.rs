@@ -17,6 +17,8 @@ pub struct ShippedServer {
     pub addr: SocketAddr,
     /// The admin write token it generated in its data directory.
     pub token: String,
+    /// The log's verifier key, as it announced it.
+    pub verifier_key: String,
     /// From spawning the process to its first successful `/readyz` with a checkpoint
     /// served: what an operator waits after a restart.
     pub time_to_ready: Duration,
@@ -64,11 +66,16 @@ impl ShippedServer {
             .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
         let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
         let mut lines = std::io::BufReader::new(stderr).lines();
-        // The start-up banner names the checkpoint URL, which carries the address.
+        // The start-up banner names the verifier key, then the checkpoint URL, which
+        // carries the address.
+        let mut verifier_key = None;
         let addr = loop {
             let Some(Ok(line)) = lines.next() else {
                 panic!("{} exited before announcing its address", binary.display());
             };
+            if let Some(key) = line.trim().strip_prefix("verifier key") {
+                verifier_key = Some(key.trim().to_string());
+            }
             if let Some(url) = line.trim().strip_prefix("checkpoint") {
                 let url = url.trim();
                 let host = url
@@ -94,6 +101,8 @@ impl ShippedServer {
             child,
             addr,
             token,
+            verifier_key: verifier_key
+                .unwrap_or_else(|| panic!("{} announced no verifier key", binary.display())),
             time_to_ready,
         }
     }
@@ -114,6 +123,14 @@ impl ShippedServer {
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A benchmark that fails part-way still leaves no server behind.
+impl Drop for ShippedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }

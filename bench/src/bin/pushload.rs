@@ -451,7 +451,7 @@ fn main() {
                     println!("  RSS {} MiB after {e} entries", r / 1024);
                 }
             }
-            let size = log_size(&url).await;
+            let size = tuflog_bench::load::checkpoint_size(&url).await;
             println!("log size at the end: {size} entries");
             fields.extend([
                 ("rss_end_mib", rss as f64 / 1024.0),
@@ -464,19 +464,4 @@ fn main() {
     if let Some(s) = server {
         s.stop();
     }
-}
-
-/// The size of the latest published checkpoint.
-async fn log_size(url: &str) -> u64 {
-    let body = edge::Http::new()
-        .get(&format!("{url}/log/checkpoint"), 1 << 16)
-        .await
-        .unwrap()
-        .unwrap();
-    String::from_utf8(body)
-        .unwrap()
-        .lines()
-        .nth(1)
-        .and_then(|l| l.parse().ok())
-        .unwrap()
 }

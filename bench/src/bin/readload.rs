@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tuflog_bench::load::{closed_loop, next, PathFn};
+use tuflog_bench::load::{checkpoint_size, closed_loop, full_tile, log_routes, next, PathFn};
 use tuflog_bench::shipped::ShippedServer;
 
 struct Args {
@@ -98,53 +98,19 @@ fn main() {
     let server = server.unwrap();
     let addr = server.addr;
     let rt = tuflog_bench::two_core_runtime();
-    let size = rt.block_on(async {
-        let body = edge::Http::new()
-            .get(&format!("http://{addr}/log/checkpoint"), 1 << 16)
-            .await
-            .unwrap()
-            .unwrap();
-        String::from_utf8(body)
-            .unwrap()
-            .lines()
-            .nth(1)
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-    });
+    let size = rt.block_on(checkpoint_size(&format!("http://{addr}")));
     println!(
         "log size {size}, {} repositories of {} targets versions",
         args.repos, args.versions
     );
     let (repos, versions) = (args.repos, args.versions);
     let repo = move |r: &mut u64| format!("bench.example/repo-{}", next(r) % repos);
-    let scenarios: Vec<(&str, PathFn)> = vec![
-        ("checkpoint", Arc::new(|_| "/log/checkpoint".into())),
-        (
-            "inclusion proof, random leaf, latest size",
-            Arc::new(move |r| format!("/log/proof/inclusion?index={}&size={size}", next(r) % size)),
-        ),
-        (
-            "consistency proof, random from, latest size",
-            Arc::new(move |r| {
-                format!(
-                    "/log/proof/consistency?from={}&size={size}",
-                    1 + next(r) % size
-                )
-            }),
-        ),
-        (
-            "full level-0 tile, random",
-            Arc::new(move |r| {
-                let t = tlog::Tile::new(0, next(r) % (size / 256), 256).unwrap();
-                format!("/log/{}", tlog::tile::TilePath::Hashes(t))
-            }),
-        ),
+    let mut scenarios = log_routes(size);
+    scenarios.extend::<Vec<(&str, PathFn)>>(vec![
         (
             "full entry bundle, random",
             Arc::new(move |r| {
-                let t = tlog::Tile::new(0, next(r) % (size / 256), 256).unwrap();
-                format!("/log/{}", tlog::tile::TilePath::Entries(t))
+                format!("/log/{}", full_tile(r, size, tlog::tile::TilePath::Entries))
             }),
         ),
         (
@@ -176,7 +142,7 @@ fn main() {
             "update pack after root 1, random repository",
             Arc::new(move |r| format!("/repos/{}/update?root=1", repo(r))),
         ),
-    ];
+    ]);
     println!("| request | requests/s | p50 ms | p99 ms | p999 ms |");
     println!("|---|---|---|---|---|");
     for (name, path) in scenarios {
