@@ -35,7 +35,8 @@ fn open(config: Config) -> (tempfile::TempDir, Arc<Log>) {
         SignatureType::Ed25519,
         &mut rand_core::OsRng,
     );
-    let log = Log::open(store, key, config, Arc::new(Metrics::new().unwrap())).unwrap();
+    let signer = Arc::new(server::signing::LocalCheckpointSigner::new(key));
+    let log = Log::open(store, signer, config, Arc::new(Metrics::new().unwrap())).unwrap();
     (dir, Arc::new(log))
 }
 

@@ -6,7 +6,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // clone using the same CARGO_TARGET_DIR, and must not point at the first one.
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")?;
     let root = std::path::Path::new(&manifest_dir).join("../../proto");
-    let files = ["tuflog/log/v1/log.proto", "tuflog/repo/v1/repo.proto"];
+    let files = [
+        "tuflog/log/v1/log.proto",
+        "tuflog/repo/v1/repo.proto",
+        "tuflog/signer/v1/signer.proto",
+    ];
     for f in &files {
         println!("cargo:rerun-if-changed={}", root.join(f).display());
     }

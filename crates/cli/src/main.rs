@@ -69,6 +69,11 @@ enum Daemon {
     /// each only if it is consistent with the last one cosigned.
     #[command(disable_help_flag = true)]
     Witness(Passed),
+    /// Run the signer, or prepare one (`init`, `import`, `pki`, `serve`): the
+    /// process that holds the log key and the online keys, signs for the server
+    /// over mutual TLS, and refuses to sign a fork.
+    #[command(disable_help_flag = true)]
+    Signer(Passed),
     /// Run a monitor of one log: verify every checkpoint against its own copy of
     /// the tree, replay every entry against TUF rules, gossip checkpoints with
     /// peers, raise alerts and write split-view evidence.
@@ -132,6 +137,7 @@ fn main() -> anyhow::Result<()> {
             let (name, passed) = match daemon {
                 Daemon::Server(p) => ("tuflog-server", p),
                 Daemon::Witness(p) => ("tuflog-witness", p),
+                Daemon::Signer(p) => ("tuflog-signer", p),
                 Daemon::Monitor(p) => ("tuflog-monitor", p),
             };
             let format = match cli.log_format {

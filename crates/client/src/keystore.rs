@@ -7,13 +7,11 @@
 //! writing metadata that names them needs no passphrase.
 
 use crate::{Error, Result};
-use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use edge::durable::write_atomic_private;
-use rand_core::{OsRng, RngCore};
+use edge::sealed;
+use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use tuf::keys::{Key, KeyKind, PrivateKey};
@@ -26,38 +24,7 @@ pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 /// Shortest key ID prefix accepted in place of a full key ID.
 pub const MIN_KEYID_PREFIX: usize = 8;
 
-/// Argon2id cost parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KdfParams {
-    /// Memory in KiB.
-    pub m_cost: u32,
-    /// Passes.
-    pub t_cost: u32,
-    /// Lanes.
-    pub p_cost: u32,
-}
-
-impl Default for KdfParams {
-    /// 64 MiB, 3 passes, 1 lane: RFC 9106's second recommended option.
-    fn default() -> Self {
-        KdfParams {
-            m_cost: 64 * 1024,
-            t_cost: 3,
-            p_cost: 1,
-        }
-    }
-}
-
-impl KdfParams {
-    /// Costs low enough for tests that create many keys. Never for real keys.
-    pub fn dangerous_low_cost() -> Self {
-        KdfParams {
-            m_cost: 256,
-            t_cost: 1,
-            p_cost: 1,
-        }
-    }
-}
+pub use edge::sealed::KdfParams;
 
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
@@ -86,16 +53,6 @@ pub struct StoredKey {
 pub struct Keystore {
     dir: PathBuf,
     params: KdfParams,
-}
-
-fn derive(passphrase: &str, salt: &[u8], params: KdfParams) -> Result<Zeroizing<[u8; 32]>> {
-    let p = Params::new(params.m_cost, params.t_cost, params.p_cost, Some(32))
-        .map_err(|e| Error::Keystore(format!("KDF parameters: {e}")))?;
-    let mut out = Zeroizing::new([0u8; 32]);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
-        .hash_password_into(passphrase.as_bytes(), salt, out.as_mut())
-        .map_err(|e| Error::Keystore(format!("KDF: {e}")))?;
-    Ok(out)
 }
 
 fn aad(keyid: &str) -> Vec<u8> {
@@ -136,40 +93,27 @@ impl Keystore {
     }
 
     fn store(&self, key: &PrivateKey, passphrase: &str) -> Result<StoredKey> {
-        if passphrase.is_empty() {
-            return Err(Error::Keystore(
-                "an empty passphrase protects nothing".into(),
-            ));
-        }
         let keyid = key.key_id().to_string();
         let pem = key
             .to_pkcs8_pem()
             .map_err(|e| Error::Keystore(format!("encoding: {e}")))?;
-        let mut salt = [0u8; 16];
-        OsRng.fill_bytes(&mut salt);
-        let mut nonce = [0u8; 24];
-        OsRng.fill_bytes(&mut nonce);
-        let secret = derive(passphrase, &salt, self.params)?;
-        let cipher = XChaCha20Poly1305::new(secret.as_ref().into());
-        let ciphertext = cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: pem.as_bytes(),
-                    aad: &aad(&keyid),
-                },
-            )
-            .map_err(|_| Error::Keystore("encryption failed".into()))?;
+        let sealed = sealed::seal(
+            pem.as_bytes(),
+            passphrase.as_bytes(),
+            &aad(&keyid),
+            self.params,
+        )
+        .map_err(|e| Error::Keystore(e.to_string()))?;
         let file = KeyFile {
             format: KEY_FORMAT.into(),
             keyid: keyid.clone(),
             public: key.public().clone(),
             kdf: "argon2id".into(),
-            params: self.params,
-            salt: B64.encode(salt),
+            params: sealed.params,
+            salt: B64.encode(sealed.salt),
             cipher: "xchacha20poly1305".into(),
-            nonce: B64.encode(nonce),
-            ciphertext: B64.encode(ciphertext),
+            nonce: B64.encode(sealed.nonce),
+            ciphertext: B64.encode(&sealed.ciphertext),
         };
         let json = serde_json::to_vec_pretty(&file)
             .map_err(|e| Error::Keystore(format!("encoding: {e}")))?;
@@ -250,28 +194,15 @@ impl Keystore {
         };
         let salt = decode("salt", &file.salt)?;
         let nonce = decode("nonce", &file.nonce)?;
-        if nonce.len() != 24 {
-            return Err(Error::Keystore(format!("key {}: bad nonce", file.keyid)));
-        }
-        let ciphertext = decode("ciphertext", &file.ciphertext)?;
-        let secret = derive(passphrase, &salt, file.params)?;
-        let cipher = XChaCha20Poly1305::new(secret.as_ref().into());
-        let pem = Zeroizing::new(
-            cipher
-                .decrypt(
-                    XNonce::from_slice(&nonce),
-                    Payload {
-                        msg: &ciphertext,
-                        aad: &aad(&file.keyid),
-                    },
-                )
-                .map_err(|_| {
-                    Error::Keystore(format!(
-                        "key {}: wrong passphrase, or the key file was altered",
-                        file.keyid
-                    ))
-                })?,
-        );
+        let bad = |what: &str| Error::Keystore(format!("key {}: bad {what}", file.keyid));
+        let sealed = sealed::Sealed {
+            params: file.params,
+            salt: salt.try_into().map_err(|_| bad("salt"))?,
+            nonce: nonce.try_into().map_err(|_| bad("nonce"))?,
+            ciphertext: decode("ciphertext", &file.ciphertext)?,
+        };
+        let pem = sealed::open(&sealed, passphrase.as_bytes(), &aad(&file.keyid))
+            .map_err(|e| Error::Keystore(format!("key {}: {e}", file.keyid)))?;
         let pem = std::str::from_utf8(&pem)
             .map_err(|_| Error::Keystore(format!("key {}: not PEM", file.keyid)))?;
         let key = PrivateKey::from_pkcs8_pem(pem)

@@ -47,6 +47,26 @@ pub struct FileConfig {
     /// How many of `witnesses` must cosign before readers see a checkpoint
     /// [default: all of them].
     witness_threshold: Option<usize>,
+    /// A separate signer holding the log key and the online keys.
+    signer: Option<SignerFile>,
+}
+
+/// `[signer]`: how the server reaches `tuflog signer` over mutual TLS.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignerFile {
+    /// `https://host:port`.
+    url: String,
+    /// The CA certificate the signer's certificate chains to (PEM).
+    ca_cert: PathBuf,
+    /// The server's client certificate (PEM).
+    client_cert: PathBuf,
+    /// Its private key (PEM).
+    client_key: PathBuf,
+    /// The name in the signer's certificate, when not the URL's host.
+    server_name: Option<String>,
+    /// How long one request may take [default: 5s].
+    timeout: Option<HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,6 +228,29 @@ pub fn build(
     } else if file.witness_threshold.is_some() {
         bail!("witness_threshold without [[witnesses]]");
     }
+    if let Some(f) = file.signer {
+        if !f.url.starts_with("https://") {
+            bail!(
+                "signer.url {:?}: the signer is reached over TLS, https://host:port",
+                f.url
+            );
+        }
+        let timeout = f.timeout.map_or(
+            server::remote_signer::RemoteSignerConfig::DEFAULT_TIMEOUT,
+            |t| t.0,
+        );
+        if timeout.is_zero() {
+            bail!("signer.timeout must be positive");
+        }
+        c.signer = Some(server::remote_signer::RemoteSignerConfig {
+            url: f.url,
+            ca_cert: f.ca_cert,
+            client_cert: f.client_cert,
+            client_key: f.client_key,
+            server_name: f.server_name,
+            timeout,
+        });
+    }
     if let Some(v) = overrides.listen {
         listen = v;
     }
@@ -291,6 +334,8 @@ mod tests {
             "[[tokens]]\nname = \"x\"\nprefixes = [\"a\"]",
             "[[tokens]]\nname = \"x\"\nsha256 = \"zz\"\nprefixes = [\"a\"]",
             "[[tokens]]\nname = \"x\"\ntoken = \"t\"\nprefixes = []",
+            "[signer]\nurl = \"http://s:1\"\nca_cert = \"c\"\nclient_cert = \"c\"\nclient_key = \"k\"",
+            "[signer]\nurl = \"https://s:1\"\nca_cert = \"c\"\nclient_cert = \"c\"\nclient_key = \"k\"\ntimeout = \"0s\"",
         ] {
             assert!(
                 build(parse(bad).unwrap(), Overrides::default()).is_err(),

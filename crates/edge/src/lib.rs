@@ -1,5 +1,6 @@
 //! What every tuflog process does at its edges, written once: logging set-up,
-//! bounded HTTP fetches, durable file replacement.
+//! bounded HTTP fetches, durable file replacement, secrets sealed under a passphrase,
+//! TLS identities from PEM files.
 //!
 //! The pure crates (`tuflog-tlog`, `tuflog-tuf`, `tuflog-wire`) do no I/O; the
 //! client, the services and the binaries do theirs through here where they share
@@ -10,6 +11,7 @@ pub mod durable;
 mod error;
 pub mod http;
 pub mod logging;
+pub mod sealed;
 
 pub use error::{Error, Result};
 pub use http::Http;

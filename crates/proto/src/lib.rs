@@ -33,3 +33,8 @@ pub mod log {
 pub mod repo {
     generated!("tuflog.repo.v1");
 }
+
+/// `tuflog.signer.v1`: the signer, which holds the keys.
+pub mod signer {
+    generated!("tuflog.signer.v1");
+}

@@ -61,6 +61,14 @@ pub enum Error {
     /// Signing with an online key failed.
     #[error("signing: {0}")]
     Signing(String),
+    /// The signer cannot be reached or did not answer in time; nothing was signed
+    /// or written for this request. Retry later.
+    #[error("signer unavailable, retry: {0}")]
+    SignerUnavailable(String),
+    /// The signer refused, or answered with something other than what was asked:
+    /// the server's request contradicts what the signer already signed.
+    #[error("the signer refused: {0}")]
+    SignerRefused(String),
 }
 
 /// Who is at fault and how, which each surface maps to its own status codes.
@@ -93,7 +101,10 @@ impl Error {
         match self {
             Error::InvalidRequest(_) => ErrorKind::InvalidRequest,
             Error::NotFound(_) => ErrorKind::NotFound,
-            Error::Overloaded(_) | Error::ShuttingDown | Error::Halted(_) => ErrorKind::Unavailable,
+            Error::Overloaded(_)
+            | Error::ShuttingDown
+            | Error::Halted(_)
+            | Error::SignerUnavailable(_) => ErrorKind::Unavailable,
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::TooLarge(_) => ErrorKind::TooLarge,
@@ -121,6 +132,8 @@ impl Error {
             Error::Unauthenticated(_) => "unauthenticated",
             Error::PermissionDenied(_) => "permission_denied",
             Error::TooLarge(_) => "too_large",
+            Error::SignerUnavailable(_) => "signer_unavailable",
+            Error::SignerRefused(_) => "signer_refused",
             _ => "internal",
         }
     }

@@ -325,6 +325,12 @@ async fn healthz() -> Response {
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.log.health() {
         Health::Running => problem(StatusCode::OK, "ready"),
+        // Reads are served from what is published; only pushes wait for the signer,
+        // so a load balancer keeps sending reads here.
+        Health::SignerUnavailable(reason) => problem(
+            StatusCode::OK,
+            format!("ready for reads; pushes are refused until the signer answers: {reason}"),
+        ),
         Health::Halted(reason) => problem(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("log halted: {reason}"),

@@ -7,8 +7,9 @@
 //! - [`repos`]: TUF repositories by name; pushes validated as a client would, the
 //!   online snapshot and timestamp signed, every accepted version logged in one
 //!   append; timestamps re-signed before they expire.
-//! - [`logkey`]: the log's Ed25519 signing key, named after its origin, generated on
-//!   first start and kept beside the database.
+//! - [`signing`]: who signs checkpoints. Embedded, the log key ([`logkey`]) and the
+//!   online-key seed are generated on first start and kept beside the database; with
+//!   a separate signer ([`remote_signer`]) the server holds no private key.
 //! - [`http`] and [`grpc`]: the C2SP tlog-tiles routes, JSON proofs, the TUF
 //!   repository layout, pushes, proof bundles, metrics and health over HTTP, and the
 //!   same over gRPC, both on one listener.
@@ -27,9 +28,11 @@ pub mod metrics;
 mod nodecache;
 pub mod pack_cache;
 mod published_reads;
+pub mod remote_signer;
 pub mod repos;
 mod repos_http;
 pub mod sequencer;
+pub mod signing;
 
 pub use error::{Error, ErrorKind};
 pub use published_reads::{ConsistencyProof, InclusionProof};
@@ -38,14 +41,15 @@ pub use repos_http::MAX_PUSH_BYTES;
 use axum::serve::ListenerExt;
 use axum::Router;
 use metrics::Metrics;
+use remote_signer::{RemoteSigner, RemoteSignerConfig};
 use repos::auth::{TokenRule, Tokens};
 use repos::signer::{LocalSigner, Signer};
 use repos::{RepoConfig, Repos};
 use sequencer::{Log, Storage};
+use signing::{CheckpointSigner, LocalCheckpointSigner};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tlog::SignerKey;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::server::NamedService;
@@ -71,6 +75,9 @@ pub struct Config {
     /// Witnesses every checkpoint is submitted to; readers see a checkpoint only
     /// once the policy's threshold of them cosigned it.
     pub witnesses: Option<cosign::Policy>,
+    /// A separate signer holding the log key and the online keys. When `None`, the
+    /// keys are kept in the data directory and used in this process.
+    pub signer: Option<RemoteSignerConfig>,
 }
 
 impl Default for Config {
@@ -82,6 +89,7 @@ impl Default for Config {
             repos: RepoConfig::default(),
             tokens: Vec::new(),
             witnesses: None,
+            signer: None,
         }
     }
 }
@@ -143,23 +151,36 @@ pub struct Server {
 
 impl Server {
     /// Opens (or creates) the server's state under `config.data_dir`: RocksDB, the
-    /// log key, the online-key seed, and the admin token when no tokens are
-    /// configured.
+    /// admin token when no tokens are configured, and either the log key and the
+    /// online-key seed or, with [`Config::signer`], a connection to the signer that
+    /// holds them (which needs a multi-threaded tokio runtime).
     pub fn open(config: &Config) -> Result<Self, Error> {
-        let key = logkey::load_or_generate(&config.log_key_path(), &config.origin)?;
-        let signer = Arc::new(LocalSigner::load_or_generate(&config.online_seed_path())?);
+        let (checkpoints, signer): (Arc<dyn CheckpointSigner>, Arc<dyn Signer>) =
+            match &config.signer {
+                Some(remote) => {
+                    let remote = Arc::new(RemoteSigner::connect_blocking(remote, &config.origin)?);
+                    (remote.clone(), remote)
+                }
+                None => {
+                    let key = logkey::load_or_generate(&config.log_key_path(), &config.origin)?;
+                    (
+                        Arc::new(LocalCheckpointSigner::new(key)),
+                        Arc::new(LocalSigner::load_or_generate(&config.online_seed_path())?),
+                    )
+                }
+            };
         let mut config = config.clone();
         if config.tokens.is_empty() {
             config.tokens = vec![load_or_generate_admin_token(&config.admin_token_path())?];
         }
         let store = Arc::new(store::rocks::RocksStore::open(&config.db_path())?);
-        Self::with_store(store, key, signer, &config)
+        Self::with_store(store, checkpoints, signer, &config)
     }
 
-    /// A server over any store and signer (tests use the in-memory store).
+    /// A server over any store and signers (tests use the in-memory store).
     pub fn with_store(
         store: Arc<dyn Storage>,
-        key: SignerKey,
+        checkpoints: Arc<dyn CheckpointSigner>,
         signer: Arc<dyn Signer>,
         config: &Config,
     ) -> Result<Self, Error> {
@@ -167,10 +188,10 @@ impl Server {
             Arc::new(Metrics::new().map_err(|e| Error::invalid(format!("metrics: {e}")))?);
         let mut sequencer = config.sequencer.clone();
         if let Some(policy) = &config.witnesses {
-            policy.check(&key.verifier())?;
+            policy.check(checkpoints.verifier())?;
             sequencer.witnessed = true;
         }
-        let log = Arc::new(Log::open(store, key, sequencer, metrics.clone())?);
+        let log = Arc::new(Log::open(store, checkpoints, sequencer, metrics.clone())?);
         let repos = Arc::new(Repos::new(log.clone(), signer, config.repos.clone()));
         Ok(Server {
             log,

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub integrate_batch_entries: Histogram,
     /// Time from a batch closing to its checkpoint being published.
     pub integrate_duration_seconds: Histogram,
+    /// 1 while the checkpoint signer answers, 0 while a batch waits for it.
+    pub signer_available: IntGauge,
     /// Seconds since the latest checkpoint was signed; set when scraped.
     checkpoint_age_seconds: Gauge,
     /// When the latest checkpoint was signed.
@@ -65,6 +67,10 @@ impl Metrics {
             "tuflog_checkpoint_age_seconds",
             "Seconds since the latest checkpoint was signed",
         )?;
+        let signer_available = IntGauge::new(
+            "tuflog_signer_available",
+            "1 while the checkpoint signer answers, 0 while a batch waits for it",
+        )?;
         let appends_total = IntCounterVec::new(
             Opts::new("tuflog_appends_total", "Append requests by outcome"),
             &["outcome"],
@@ -110,6 +116,7 @@ impl Metrics {
         registry.register(Box::new(integrate_batch_entries.clone()))?;
         registry.register(Box::new(integrate_duration_seconds.clone()))?;
         registry.register(Box::new(checkpoint_age_seconds.clone()))?;
+        registry.register(Box::new(signer_available.clone()))?;
         registry.register(Box::new(appends_total.clone()))?;
         registry.register(Box::new(http_requests_total.clone()))?;
         registry.register(Box::new(http_request_duration_seconds.clone()))?;
@@ -121,6 +128,7 @@ impl Metrics {
             log_size,
             integrate_batch_entries,
             integrate_duration_seconds,
+            signer_available,
             checkpoint_age_seconds,
             checkpoint_signed_at: std::sync::Mutex::new(SystemTime::now()),
             appends_total,

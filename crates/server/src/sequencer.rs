@@ -9,34 +9,46 @@
 //! 1. appends every leaf to a copy of the right edge, collecting the nodes completed;
 //! 2. reads the stored state and checks, with an RFC 9162 consistency proof built
 //!    from stored nodes plus the batch's new ones, that the new tree extends the
-//!    last signed checkpoint (refusing to sign otherwise);
-//! 3. signs the checkpoint and commits entries, nodes, state and checkpoint as one
-//!    synced write;
-//! 4. publishes the checkpoint and answers every append in the batch.
+//!    last signed checkpoint (refusing to ask for a signature otherwise);
+//! 3. when the [`CheckpointSigner`] remembers what it signed (a separate signer),
+//!    stages the batch durably, so a restart finishes this batch and no other;
+//! 4. asks the signer for the checkpoint, with the consistency proof, and checks
+//!    the signed note it returns under the log's verifier key;
+//! 5. commits entries, nodes, state and checkpoint as one synced write;
+//! 6. publishes the checkpoint and answers every append in the batch.
 //!
-//! An append is acknowledged only after step 3, so an acknowledged entry is durable
+//! An append is acknowledged only after step 5, so an acknowledged entry is durable
 //! at the index it was given. A storage failure or failed check halts the log: the
 //! in-memory edge may no longer match the disk, and a restart recovers from what is
-//! durably stored ([`Log::open`]).
+//! durably stored ([`Log::open`]). An unreachable signer does not: the batch waits
+//! and is asked for again with backoff, new appends are refused as unavailable
+//! meanwhile, and reads go on from the last published checkpoint.
 //!
 //! Callers hash their own leaves before queueing, so that work spreads over every
 //! core instead of the integrator's.
 
 use crate::metrics::Metrics;
 use crate::nodecache::{NodeCache, NODE_CACHE_MAX_HASHES};
+use crate::signing::{CheckpointRequest, CheckpointSigner};
 use crate::Error;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use store::{Batch, Blob, LogState, LogStore, RoleVersion};
 use tlog::{checkpoint, leaf_hash, Checkpoint, CompactRange, Hash, HashReader, NodeId};
-use tlog::{RightEdge, SignerKey, VerifierKey};
+use tlog::{RightEdge, VerifierKey};
 use tokio::sync::{oneshot, watch};
 
 /// Most entries one append may carry; all of them land in one batch.
 pub const MAX_ENTRIES_PER_APPEND: usize = 1024;
+
+/// The first wait before asking an unreachable signer again; it doubles on each
+/// failure up to [`SIGNER_RETRY_MAX`].
+const SIGNER_RETRY_FIRST: Duration = Duration::from_millis(100);
+/// The longest wait between two requests to an unreachable signer.
+const SIGNER_RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// How batches close and how much may wait.
 #[derive(Clone, Debug)]
@@ -116,6 +128,9 @@ impl Published {
 pub enum Health {
     /// Integrating.
     Running,
+    /// The signer cannot be reached: a batch waits for its checkpoint, new appends
+    /// are refused as unavailable, reads go on. Running again once it answers.
+    SignerUnavailable(String),
     /// Stopped after a failure; the reason is logged and given to every append.
     Halted(String),
     /// Shut down on request.
@@ -157,6 +172,8 @@ pub struct Log {
     cosigned: Option<watch::Sender<Arc<Published>>>,
     health: Arc<Mutex<Health>>,
     integrator: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Tells an integrator waiting for the signer to give up.
+    stopping: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     nodes: Arc<RwLock<NodeCache>>,
 }
@@ -165,20 +182,22 @@ impl Log {
     /// Opens the log in `store`, recovering its state, and starts the integrator.
     ///
     /// A store never written gets a signed checkpoint of the empty tree. Otherwise the
-    /// stored checkpoint must verify under `key`'s public key and match the stored
-    /// right edge and nodes, or opening fails: a log that cannot prove its own state
-    /// must not sign more.
+    /// stored checkpoint must verify under the signer's verifier key and match the
+    /// stored right edge and nodes, or opening fails: a log that cannot prove its own
+    /// state must not sign more. A staged batch is finished first, before any new
+    /// append.
     pub fn open(
         store: Arc<dyn Storage>,
-        key: SignerKey,
+        signer: Arc<dyn CheckpointSigner>,
         config: Config,
         metrics: Arc<Metrics>,
     ) -> Result<Log, Error> {
         if config.max_batch_entries == 0 || config.max_queued_entries == 0 {
             return Err(Error::invalid("batch and queue sizes must be positive"));
         }
-        let verifier = key.verifier();
-        let (range, published) = recover(store.as_ref(), &key, &verifier)?;
+        let verifier = signer.verifier().clone();
+        let (range, published) = recover(store.as_ref(), signer.as_ref(), &verifier)?;
+        let staged = store.staged()?;
         metrics.checkpoint_signed(published.size(), published.signed_at);
         let nodes = Arc::new(RwLock::new(NodeCache::load(
             published.size(),
@@ -198,10 +217,14 @@ impl Log {
         let (sender, receiver) = mpsc::channel();
         let queued = Arc::new(Queued::default());
         let health = Arc::new(Mutex::new(Health::Running));
+        let stopping = Arc::new(AtomicBool::new(false));
+        metrics.signer_available.set(1);
         let mut integrator = Integrator {
             store: store.clone(),
-            key,
+            signer,
             verifier: verifier.clone(),
+            staged,
+            stopping: stopping.clone(),
             range,
             config: config.clone(),
             receiver,
@@ -225,6 +248,7 @@ impl Log {
             cosigned,
             health,
             integrator: Mutex::new(Some(handle)),
+            stopping,
             metrics,
             nodes,
         })
@@ -319,8 +343,10 @@ impl Log {
         &self,
         append: Append,
     ) -> Result<oneshot::Receiver<Result<Appended, Error>>, Error> {
-        if let Health::Halted(reason) = self.health() {
-            return Err(Error::Halted(reason));
+        match self.health() {
+            Health::Halted(reason) => return Err(Error::Halted(reason)),
+            Health::SignerUnavailable(reason) => return Err(Error::SignerUnavailable(reason)),
+            Health::Running | Health::Stopped => {}
         }
         let count = append.entries.len();
         if count == 0 {
@@ -412,6 +438,7 @@ impl Log {
     /// Stops taking appends, integrates everything already queued, and waits for the
     /// integrator to finish. Later appends get [`Error::ShuttingDown`].
     pub fn shutdown(&self) {
+        self.stopping.store(true, Ordering::Release);
         drop(self.sender.lock().unwrap_or_else(|p| p.into_inner()).take());
         let handle = self
             .integrator
@@ -436,13 +463,21 @@ impl Drop for Log {
 /// right edge; signs and stores the empty tree's checkpoint for a new log.
 fn recover(
     store: &dyn Storage,
-    key: &SignerKey,
+    signer: &dyn CheckpointSigner,
     verifier: &VerifierKey,
 ) -> Result<(CompactRange, Published), Error> {
+    let origin = verifier.name().as_str();
     let Some(state) = store.state()? else {
         let range = CompactRange::new();
-        let checkpoint = Checkpoint::new(key.public().name().as_str(), 0, range.root())?;
-        let note = checkpoint.sign(key)?.to_string().into_bytes();
+        let root = range.root();
+        let note = signer.sign_checkpoint(&CheckpointRequest {
+            origin,
+            size: 0,
+            root: &root,
+            from_size: 0,
+            proof: &[],
+        })?;
+        let checkpoint = open_signed(&note, verifier, 0, &root)?;
         store.commit(&Batch {
             first_index: 0,
             state: Some(LogState {
@@ -452,7 +487,7 @@ fn recover(
             }),
             ..Batch::default()
         })?;
-        tracing::info!(origin = %key.public().name(), "created a new log");
+        tracing::info!(origin, "created a new log");
         let edge = RightEdge::new(&range);
         return Ok((
             range,
@@ -490,7 +525,7 @@ fn recover(
             "the stored nodes do not hash to the stored checkpoint's root".into(),
         ));
     }
-    tracing::info!(origin = %key.public().name(), size = cp.size(), "recovered the log");
+    tracing::info!(origin, size = cp.size(), "recovered the log");
     let edge = RightEdge::new(&range);
     Ok((
         range,
@@ -501,6 +536,27 @@ fn recover(
             signed_at: SystemTime::now(),
         },
     ))
+}
+
+/// The checkpoint of a note the signer returned, once it verifies under the log's
+/// key and is the one asked for: a signer answering with another tree would
+/// otherwise have it published.
+fn open_signed(
+    note: &[u8],
+    verifier: &VerifierKey,
+    size: u64,
+    root: &Hash,
+) -> Result<Checkpoint, Error> {
+    let checkpoint = checkpoint::open(note, verifier, &[])
+        .map_err(|e| Error::SignerRefused(format!("the signer's checkpoint does not verify: {e}")))?
+        .into_checkpoint();
+    if checkpoint.size() != size || checkpoint.root() != root {
+        return Err(Error::SignerRefused(format!(
+            "asked to sign size {size}, the signer returned a checkpoint of size {} with another root",
+            checkpoint.size()
+        )));
+    }
+    Ok(checkpoint)
 }
 
 /// A `HashReader` over a `dyn Storage` (trait objects cannot be passed where
@@ -571,8 +627,11 @@ impl HashReader for Overlay<'_> {
 
 struct Integrator {
     store: Arc<dyn Storage>,
-    key: SignerKey,
+    signer: Arc<dyn CheckpointSigner>,
     verifier: VerifierKey,
+    /// A batch staged before a restart, finished before any new one.
+    staged: Option<Batch>,
+    stopping: Arc<AtomicBool>,
     range: CompactRange,
     config: Config,
     receiver: mpsc::Receiver<Job>,
@@ -585,6 +644,9 @@ struct Integrator {
 
 impl Integrator {
     fn run(&mut self) {
+        if let Some(staged) = self.staged.take() {
+            self.finish_staged(staged);
+        }
         while let Some(jobs) = self.next_batch() {
             let halted = self
                 .health
@@ -674,6 +736,52 @@ impl Integrator {
             Some(e) => Err(e),
             None => self.check_sign_commit(&range, &mut batch),
         };
+        self.conclude(started, first_index, range, batch, result, replies);
+    }
+
+    /// Finishes the batch a previous run staged: the same entries at the same
+    /// indices, so the signer is asked for the checkpoint it may already have
+    /// signed. Nobody waits for it; its appends were never acknowledged.
+    fn finish_staged(&mut self, mut batch: Batch) {
+        let started = Instant::now();
+        let first_index = self.range.size();
+        let mut range = self.range.clone();
+        let mut nodes = Vec::with_capacity(batch.nodes.len());
+        let mut result = Ok(());
+        if batch.first_index != first_index {
+            result = Err(Error::Inconsistent(format!(
+                "the staged batch starts at {} but the log holds {first_index} entries",
+                batch.first_index
+            )));
+        }
+        for entry in &batch.entries {
+            if let Err(e) = range.append(leaf_hash(entry), |id, h| nodes.push((id, h))) {
+                result = Err(e.into());
+            }
+        }
+        if result.is_ok() && nodes != batch.nodes {
+            result = Err(Error::Inconsistent(
+                "the staged batch's nodes are not those of its entries".into(),
+            ));
+        }
+        tracing::info!(
+            first_index,
+            entries = batch.entries.len(),
+            "finishing the batch staged before the restart"
+        );
+        let result = result.and_then(|()| self.check_sign_commit(&range, &mut batch));
+        self.conclude(started, first_index, range, batch, result, Vec::new());
+    }
+
+    fn conclude(
+        &mut self,
+        started: Instant,
+        first_index: u64,
+        range: CompactRange,
+        batch: Batch,
+        result: Result<Published, Error>,
+        replies: Vec<(u64, oneshot::Sender<Result<Appended, Error>>)>,
+    ) {
         match result {
             Ok(published) => {
                 self.range = range;
@@ -696,6 +804,19 @@ impl Integrator {
                         first_index,
                         checkpoint: published.clone(),
                     }));
+                }
+            }
+            Err(Error::SignerUnavailable(reason)) => {
+                // Only when shutting down: the batch stays staged for the next start.
+                let reason = format!(
+                    "shut down while the signer was unavailable ({reason}); \
+                     the staged batch is finished at the next start"
+                );
+                tracing::warn!(error = %reason, "batch left staged");
+                *self.health.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Health::Halted(reason.clone());
+                for (_, reply) in replies {
+                    let _ = reply.send(Err(Error::SignerUnavailable(reason.clone())));
                 }
             }
             Err(e) => {
@@ -729,6 +850,7 @@ impl Integrator {
                 last.size()
             )));
         }
+        let mut proof = Vec::new();
         if old_size > 0 {
             // RFC 9162 §2.1.4: the new tree must be an extension of the one the last
             // checkpoint signed. The proof is built from what is stored plus what this
@@ -737,17 +859,29 @@ impl Integrator {
                 store: self.store.as_ref(),
                 new: batch.nodes.iter().copied().collect(),
             };
-            let proof = tlog::tree::consistency_proof(old_size, new_size, &overlay)?;
+            proof = tlog::tree::consistency_proof(old_size, new_size, &overlay)?;
             tlog::verify::verify_consistency(old_size, new_size, last.root(), &new_root, &proof)
                 .map_err(|e| Error::Inconsistent(format!("size {old_size} to {new_size}: {e}")))?;
         }
-        let checkpoint = Checkpoint::new(self.key.public().name().as_str(), new_size, new_root)?;
-        let note = checkpoint.sign(&self.key)?.to_string().into_bytes();
         batch.state = Some(LogState {
             size: new_size,
             frontier: range.frontier().to_vec(),
-            checkpoint: note.clone(),
+            checkpoint: Vec::new(),
         });
+        if self.signer.remembers() {
+            self.store.stage(batch)?;
+        }
+        let note = self.sign_until_answered(&CheckpointRequest {
+            origin: self.verifier.name().as_str(),
+            size: new_size,
+            root: &new_root,
+            from_size: old_size,
+            proof: &proof,
+        })?;
+        let checkpoint = open_signed(&note, &self.verifier, new_size, &new_root)?;
+        if let Some(state) = batch.state.as_mut() {
+            state.checkpoint = note.clone();
+        }
         self.store.commit(batch)?;
         Ok(Published {
             checkpoint,
@@ -755,6 +889,53 @@ impl Integrator {
             edge: RightEdge::new(range),
             signed_at: SystemTime::now(),
         })
+    }
+}
+
+impl Integrator {
+    /// Asks the signer until it answers: an unreachable signer is asked again with
+    /// backoff, and meanwhile the log refuses new appends as unavailable. Gives up
+    /// only when the log is shutting down.
+    fn sign_until_answered(&self, request: &CheckpointRequest<'_>) -> Result<Vec<u8>, Error> {
+        let mut wait = SIGNER_RETRY_FIRST;
+        loop {
+            match self.signer.sign_checkpoint(request) {
+                Ok(note) => {
+                    let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+                    if matches!(*health, Health::SignerUnavailable(_)) {
+                        *health = Health::Running;
+                        self.metrics.signer_available.set(1);
+                        tracing::info!(size = request.size, "the signer answers again");
+                    }
+                    return Ok(note);
+                }
+                Err(Error::SignerUnavailable(reason)) => {
+                    {
+                        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+                        if *health == Health::Running {
+                            tracing::warn!(
+                                error = %reason,
+                                size = request.size,
+                                "the signer is unavailable; appends are refused until it answers"
+                            );
+                        }
+                        if matches!(*health, Health::Running | Health::SignerUnavailable(_)) {
+                            *health = Health::SignerUnavailable(reason.clone());
+                        }
+                    }
+                    self.metrics.signer_available.set(0);
+                    let deadline = Instant::now() + wait;
+                    while Instant::now() < deadline {
+                        if self.stopping.load(Ordering::Acquire) {
+                            return Err(Error::SignerUnavailable(reason));
+                        }
+                        std::thread::sleep(Duration::from_millis(20).min(wait));
+                    }
+                    wait = (wait * 2).min(SIGNER_RETRY_MAX);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 

@@ -17,6 +17,9 @@ mod error;
 pub mod keyfile;
 pub mod memory;
 pub mod rocks;
+mod staged;
+
+pub use staged::MAX_STAGED_ITEMS;
 
 pub use error::Error;
 use tlog::{Hash, HashReader, NodeId};
@@ -100,8 +103,20 @@ pub trait LogStore: HashReader + Send + Sync {
     /// The state after the last batch, or `None` for a log never written.
     fn state(&self) -> Result<Option<LogState>>;
 
-    /// Applies `batch` atomically and durably (synced before returning).
+    /// Applies `batch` atomically and durably (synced before returning), and drops
+    /// the staged batch, if any, in the same write.
     fn commit(&self, batch: &Batch) -> Result<()>;
+
+    /// Keeps `batch` durably (synced) as the one staged batch, in place of any
+    /// staged before, without applying it: nothing of it is readable. A log whose
+    /// checkpoints are signed by a signer that remembers what it signed stages each
+    /// batch before asking, so that a restart finishes that batch instead of
+    /// building another the signer would rightly refuse. Its first index must be
+    /// the stored size.
+    fn stage(&self, batch: &Batch) -> Result<()>;
+
+    /// The staged batch, its state's checkpoint empty; `None` once committed.
+    fn staged(&self) -> Result<Option<Batch>>;
 
     /// Entries `[start, end)`, at most [`MAX_ENTRIES_PER_READ`], all below the stored
     /// size.

@@ -14,6 +14,8 @@ struct Inner {
     entries: Vec<Vec<u8>>,
     nodes: BTreeMap<NodeId, Hash>,
     state: Option<LogState>,
+    /// Kept encoded, so the in-memory store round-trips it as the durable ones do.
+    staged: Option<Vec<u8>>,
     /// Files by the index of the entry that logs them.
     entry_blobs: BTreeMap<u64, Vec<u8>>,
     /// The entry each file was last logged beside, by the file's SHA-256.
@@ -71,6 +73,7 @@ impl LogStore for MemoryStore {
         let mut inner = self.lock();
         let size = inner.state.as_ref().map_or(0, |s| s.size);
         check_batch(batch, size)?;
+        inner.staged = None;
         inner.entries.extend(batch.entries.iter().cloned());
         inner.nodes.extend(batch.nodes.iter().copied());
         if let Some(s) = &batch.state {
@@ -99,6 +102,22 @@ impl LogStore for MemoryStore {
                 .insert((v.repo.clone(), v.role.clone(), v.version), record);
         }
         Ok(())
+    }
+
+    fn stage(&self, batch: &Batch) -> Result<()> {
+        let mut inner = self.lock();
+        let size = inner.state.as_ref().map_or(0, |s| s.size);
+        check_batch(batch, size)?;
+        inner.staged = Some(crate::staged::encode(batch)?);
+        Ok(())
+    }
+
+    fn staged(&self) -> Result<Option<Batch>> {
+        self.lock()
+            .staged
+            .as_deref()
+            .map(crate::staged::decode)
+            .transpose()
     }
 
     fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {

@@ -61,6 +61,8 @@ const MEMTABLE_BLOOM_RATIO: f64 = 0.02;
 /// Format version of the `state` record, first byte of its value.
 const STATE_FORMAT: u8 = 1;
 const STATE_KEY: &[u8] = b"log";
+/// The staged batch, beside the state in the same column family.
+const STAGED_KEY: &[u8] = b"staged";
 
 const ENTRIES: &str = "entries";
 const NODES: &str = "nodes";
@@ -325,6 +327,7 @@ impl LogStore for RocksStore {
         if let Some(s) = &batch.state {
             wb.put_cf(self.cf(STATE)?, STATE_KEY, encode_state(s)?);
         }
+        wb.delete_cf(self.cf(STATE)?, STAGED_KEY);
         let (entry_blobs, blob_entries) = (self.cf(ENTRY_BLOBS)?, self.cf(BLOB_ENTRIES)?);
         for b in &batch.blobs {
             wb.put_cf(entry_blobs, b.index.to_be_bytes(), &b.bytes);
@@ -363,6 +366,27 @@ impl LogStore for RocksStore {
         wo.set_sync(true);
         self.db.write_opt(wb, &wo)?;
         Ok(())
+    }
+
+    fn stage(&self, batch: &Batch) -> Result<()> {
+        let _writer = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
+        check_batch(batch, self.stored_size()?)?;
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.put_cf_opt(
+            self.cf(STATE)?,
+            STAGED_KEY,
+            crate::staged::encode(batch)?,
+            &wo,
+        )?;
+        Ok(())
+    }
+
+    fn staged(&self) -> Result<Option<Batch>> {
+        self.db
+            .get_cf(self.cf(STATE)?, STAGED_KEY)?
+            .map(|v| crate::staged::decode(&v))
+            .transpose()
     }
 
     fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {

@@ -39,6 +39,40 @@ fn batch(range: &mut CompactRange, n: u64) -> Batch {
     }
 }
 
+/// A staged batch is kept whole and invisible until committed, a stale one is
+/// refused, and committing drops it. Leaves `store` with one batch staged after
+/// `range`, which the caller may reopen and finish.
+fn staging_behaves(store: &dyn LogStore, range: &mut CompactRange) -> Batch {
+    assert_eq!(store.staged().unwrap(), None);
+    let size = range.size();
+    let mut first = batch(&mut range.clone(), 3);
+    store.stage(&first).unwrap();
+    let mut second = batch(&mut range.clone(), 5);
+    store.stage(&second).unwrap();
+    // The later staging replaces the earlier; nothing of either is readable.
+    let staged = store.staged().unwrap().unwrap();
+    if let Some(s) = second.state.as_mut() {
+        s.checkpoint.clear();
+    }
+    assert_eq!(staged, second);
+    assert_eq!(store.state().unwrap().map_or(0, |s| s.size), size);
+    assert!(store.entries(size, size + 1).is_err());
+    let mut stale = CompactRange::new();
+    if size > 0 {
+        assert!(matches!(
+            store.stage(&batch(&mut stale, 1)),
+            Err(Error::Conflict { .. })
+        ));
+    }
+    // Committing what was staged drops it.
+    first = batch(range, 5);
+    store.commit(&first).unwrap();
+    assert_eq!(store.staged().unwrap(), None);
+    let next = batch(&mut range.clone(), 2);
+    store.stage(&next).unwrap();
+    next
+}
+
 fn log_behaves(store: &dyn LogStore) {
     assert_eq!(store.state().unwrap(), None);
     assert!(store.entries(0, 0).unwrap().is_empty());
@@ -212,6 +246,31 @@ fn memory_store() {
     let s = MemoryStore::new();
     log_behaves(&s);
     metadata_behaves(&s, &s);
+    let mut range = CompactRange::from_reader(s.state().unwrap().unwrap().size, &s).unwrap();
+    staging_behaves(&s, &mut range);
+}
+
+#[test]
+fn a_batch_staged_in_rocksdb_survives_reopening_and_can_be_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut range = CompactRange::new();
+    let staged = {
+        let s = RocksStore::open(dir.path()).unwrap();
+        staging_behaves(&s, &mut range)
+    };
+    let s = RocksStore::open(dir.path()).unwrap();
+    let mut found = s.staged().unwrap().unwrap();
+    let mut expected = staged;
+    if let Some(st) = expected.state.as_mut() {
+        st.checkpoint.clear();
+    }
+    assert_eq!(found, expected);
+    if let Some(st) = found.state.as_mut() {
+        st.checkpoint = b"signed later".to_vec();
+    }
+    s.commit(&found).unwrap();
+    assert_eq!(s.staged().unwrap(), None);
+    assert_eq!(s.state().unwrap().unwrap().size, range.size() + 2);
 }
 
 #[test]

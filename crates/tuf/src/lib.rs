@@ -20,6 +20,7 @@ mod error;
 pub mod keys;
 pub mod logentry;
 pub mod metadata;
+pub mod online;
 pub mod repository;
 pub mod threshold;
 pub mod updater;

@@ -2,20 +2,15 @@
 //! service and used through the [`Signer`] trait.
 //!
 //! The embedded default, [`LocalSigner`], derives every repository's keys from one
-//! 32-byte seed kept beside the database (`online.seed`, mode 0600): HKDF-SHA256
-//! (RFC 5869) with the role and repository name as `info` gives an Ed25519 seed. So
-//! keys exist for every valid name without storing one file per repository, asking
-//! for a repository's keys writes nothing (reads are public), and backing up one
-//! small file backs up every online key. The seed is as sensitive as all online keys
-//! together: the threat model already assumes a server compromise yields them.
+//! 32-byte seed kept beside the database (`online.seed`, mode 0600), with
+//! [`tuf::online::OnlineSeed`]. The seed is as sensitive as all online keys together.
 //!
-//! A separate signer service (keys in another process, behind mTLS) implements the
-//! same trait; the service never sees a private key through it.
+//! A separate signer (`tuflog signer`, keys in another process, behind mutual TLS)
+//! implements the same trait ([`crate::remote_signer::RemoteSigner`]); the server
+//! then never sees a private key.
 
 use super::name::RepoName;
 use crate::Error;
-use hkdf::Hkdf;
-use sha2::Sha256;
 use std::collections::HashMap;
 use std::fs;
 use std::future::Future;
@@ -23,7 +18,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use tuf::keys::{Key, PrivateKey, Signature};
-use zeroize::Zeroizing;
+use tuf::online::OnlineSeed;
 
 /// Which online role a key signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,11 +70,6 @@ pub trait Signer: Send + Sync {
     ) -> SignFuture<'a, Signature>;
 }
 
-/// Size of the seed file's secret.
-const SEED_BYTES: usize = 32;
-/// HKDF `info` prefix; a new derivation gets a new prefix.
-const DERIVATION: &[u8] = b"tuflog online key v1";
-
 /// Derived keys kept for reuse; past this many the cache is emptied and refills.
 const MAX_CACHED_KEYS: usize = 4096;
 
@@ -87,7 +77,7 @@ type KeyCache = std::sync::Mutex<HashMap<(RepoName, OnlineRole), Arc<PrivateKey>
 
 /// The in-process signer: keys derived from one seed.
 pub struct LocalSigner {
-    seed: Zeroizing<[u8; SEED_BYTES]>,
+    seed: OnlineSeed,
     /// Derivation costs an HKDF and a scalar multiplication; a push uses its
     /// repository's keys three times.
     cache: KeyCache,
@@ -102,20 +92,14 @@ impl LocalSigner {
         };
         match fs::read(path) {
             Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
-                let text = std::str::from_utf8(&bytes)
-                    .map_err(|_| err("not a hex seed".into()))?
-                    .trim_end();
-                let mut seed = Zeroizing::new([0u8; SEED_BYTES]);
-                hex::decode_to_slice(text, seed.as_mut())
-                    .map_err(|_| err(format!("not {SEED_BYTES} hex-encoded bytes")))?;
+                let bytes = zeroize::Zeroizing::new(bytes);
+                let text = std::str::from_utf8(&bytes).map_err(|_| err("not a hex seed".into()))?;
+                let seed = OnlineSeed::from_hex(text).map_err(|e| err(e.to_string()))?;
                 Ok(LocalSigner::with_seed(seed))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut seed = Zeroizing::new([0u8; SEED_BYTES]);
-                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, seed.as_mut());
-                let text = Zeroizing::new(hex::encode(seed.as_ref()));
-                crate::logkey::write_secret_file(path, text.as_bytes())
+                let seed = OnlineSeed::generate(&mut rand_core::OsRng);
+                crate::logkey::write_secret_file(path, seed.to_hex().as_bytes())
                     .map_err(|e| err(e.to_string()))?;
                 Ok(LocalSigner::with_seed(seed))
             }
@@ -124,11 +108,11 @@ impl LocalSigner {
     }
 
     /// A signer from a seed given directly (tests, benchmarks).
-    pub fn from_seed(seed: [u8; SEED_BYTES]) -> Self {
-        LocalSigner::with_seed(Zeroizing::new(seed))
+    pub fn from_seed(seed: [u8; tuf::online::SEED_BYTES]) -> Self {
+        LocalSigner::with_seed(OnlineSeed::from_bytes(seed))
     }
 
-    fn with_seed(seed: Zeroizing<[u8; SEED_BYTES]>) -> Self {
+    fn with_seed(seed: OnlineSeed) -> Self {
         LocalSigner {
             seed,
             cache: KeyCache::default(),
@@ -155,17 +139,9 @@ impl LocalSigner {
     }
 
     fn derive(&self, repo: &RepoName, role: OnlineRole) -> Result<PrivateKey, Error> {
-        let hk = Hkdf::<Sha256>::new(None, self.seed.as_ref());
-        let mut info = Vec::with_capacity(DERIVATION.len() + 16 + repo.as_str().len());
-        info.extend_from_slice(DERIVATION);
-        info.push(0);
-        info.extend_from_slice(role.as_str().as_bytes());
-        info.push(0);
-        info.extend_from_slice(repo.as_str().as_bytes());
-        let mut key_seed = Zeroizing::new([0u8; 32]);
-        hk.expand(&info, key_seed.as_mut())
-            .map_err(|_| Error::Signing("HKDF output length".into()))?;
-        PrivateKey::ed25519_from_seed(&key_seed).map_err(|e| Error::Signing(e.to_string()))
+        self.seed
+            .derive(role.as_str(), repo.as_str())
+            .map_err(|e| Error::Signing(e.to_string()))
     }
 }
 

@@ -1,6 +1,8 @@
 use super::*;
+use crate::signing::LocalCheckpointSigner;
 use store::memory::MemoryStore;
 use tlog::note::{KeyName, SignatureType};
+use tlog::SignerKey;
 
 fn key() -> SignerKey {
     SignerKey::from_seed(
@@ -11,7 +13,13 @@ fn key() -> SignerKey {
 }
 
 fn open(store: Arc<MemoryStore>, config: Config) -> Log {
-    Log::open(store, key(), config, Arc::new(Metrics::new().unwrap())).unwrap()
+    Log::open(
+        store,
+        Arc::new(LocalCheckpointSigner::new(key())),
+        config,
+        Arc::new(Metrics::new().unwrap()),
+    )
+    .unwrap()
 }
 
 fn one(entry: &str) -> Append {
@@ -259,7 +267,7 @@ fn opening_with_another_key_is_refused() {
     );
     let err = Log::open(
         store,
-        other,
+        Arc::new(LocalCheckpointSigner::new(other)),
         Config::default(),
         Arc::new(Metrics::new().unwrap()),
     )
@@ -307,4 +315,198 @@ fn shutdown_integrates_what_was_queued_then_refuses() {
     assert_eq!(log.latest().size(), 50);
     assert!(matches!(log.submit(one("late")), Err(Error::ShuttingDown)));
     assert_eq!(log.health(), Health::Stopped);
+}
+
+/// A checkpoint signer that remembers what it signed, as the separate signer does,
+/// through the signer's own guard; it can be made unreachable, or made to sign and
+/// then lose its reply (as when the network or the server fails right after).
+struct Remembering {
+    key: SignerKey,
+    verifier: VerifierKey,
+    guard: Arc<signer::guard::Guard>,
+    down: std::sync::atomic::AtomicBool,
+    lose_replies: std::sync::atomic::AtomicBool,
+}
+
+impl Remembering {
+    fn new(guard: Arc<signer::guard::Guard>) -> Arc<Self> {
+        Arc::new(Remembering {
+            key: key(),
+            verifier: key().verifier(),
+            guard,
+            down: Default::default(),
+            lose_replies: Default::default(),
+        })
+    }
+}
+
+impl CheckpointSigner for Remembering {
+    fn verifier(&self) -> &VerifierKey {
+        &self.verifier
+    }
+    fn remembers(&self) -> bool {
+        true
+    }
+    fn sign_checkpoint(&self, r: &CheckpointRequest<'_>) -> Result<Vec<u8>, Error> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Error::SignerUnavailable("connection refused".into()));
+        }
+        let ask = signer::guard::CheckpointAsk {
+            origin: r.origin,
+            size: r.size,
+            root: r.root,
+            from_size: r.from_size,
+            proof: r.proof,
+        };
+        let note = self
+            .guard
+            .checkpoint(&ask, || {
+                let c = Checkpoint::new(r.origin, r.size, *r.root).unwrap();
+                Ok(c.sign(&self.key).unwrap().to_string().into_bytes())
+            })
+            .map_err(|e| Error::SignerRefused(e.to_string()))?;
+        if self.lose_replies.load(Ordering::SeqCst) {
+            return Err(Error::SignerUnavailable("the reply was lost".into()));
+        }
+        Ok(note)
+    }
+}
+
+fn guard() -> Arc<signer::guard::Guard> {
+    Arc::new(signer::guard::Guard::new(
+        Arc::new(store::memory::MemoryKv::default()),
+        "example.com/log",
+    ))
+}
+
+fn open_with(store: Arc<MemoryStore>, signer: Arc<Remembering>) -> Result<Log, Error> {
+    Log::open(
+        store,
+        signer,
+        Config::default(),
+        Arc::new(Metrics::new().unwrap()),
+    )
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn an_unreachable_signer_refuses_new_appends_keeps_reads_and_loses_nothing() {
+    let store = Arc::new(MemoryStore::new());
+    let signer = Remembering::new(guard());
+    let log = open_with(store.clone(), signer.clone()).unwrap();
+    block_on(log.append(one("first"))).unwrap();
+    signer.down.store(true, Ordering::SeqCst);
+    let waiting = log.submit(one("second")).unwrap();
+    wait_for("the log to see the signer down", || {
+        matches!(log.health(), Health::SignerUnavailable(_))
+    });
+    assert!(matches!(
+        log.submit(one("third")),
+        Err(Error::SignerUnavailable(_))
+    ));
+    // Readers still have the last published checkpoint and its proofs.
+    assert_eq!(log.latest().size(), 1);
+    // The waiting batch is staged, so a restart now would finish it.
+    assert_eq!(
+        store.staged().unwrap().unwrap().entries,
+        vec![b"second".to_vec()]
+    );
+    signer.down.store(false, Ordering::SeqCst);
+    let appended = block_on(waiting).unwrap().unwrap();
+    assert_eq!(appended.first_index, 1);
+    assert_eq!(log.health(), Health::Running);
+    assert_eq!(log.latest().size(), 2);
+    assert_eq!(store.staged().unwrap(), None);
+    block_on(log.append(one("third"))).unwrap();
+    assert_eq!(signer.guard.last_checkpoint().unwrap().0, 3);
+}
+
+#[test]
+fn attack_a_restart_cannot_swap_a_batch_the_signer_already_signed() {
+    let store = Arc::new(MemoryStore::new());
+    let g = guard();
+    let signer = Remembering::new(g.clone());
+    let log = open_with(store.clone(), signer.clone()).unwrap();
+    block_on(log.append(one("first"))).unwrap();
+    // The signer signs "second" at size 2, and the reply never arrives.
+    signer.lose_replies.store(true, Ordering::SeqCst);
+    let waiting = log.submit(one("second")).unwrap();
+    wait_for("the signer to sign size 2", || {
+        g.last_checkpoint().unwrap().0 == 2
+    });
+    log.shutdown();
+    assert!(matches!(
+        block_on(waiting).unwrap(),
+        Err(Error::SignerUnavailable(_))
+    ));
+    assert_eq!(store.state().unwrap().unwrap().size, 1);
+    // What a server without the staged batch would have to ask for instead: another
+    // tree of size 2. The signer refuses it, so without staging the log could
+    // never grow again.
+    let mut other = CompactRange::new();
+    for e in ["first", "other"] {
+        other.append(leaf_hash(e.as_bytes()), |_, _| {}).unwrap();
+    }
+    let mut first = CompactRange::new();
+    first.append(leaf_hash(b"first"), |_, _| {}).unwrap();
+    let refused = g.checkpoint(
+        &signer::guard::CheckpointAsk {
+            origin: "example.com/log",
+            size: 2,
+            root: &other.root(),
+            from_size: 1,
+            proof: &[leaf_hash(b"first")],
+        },
+        || Ok(()),
+    );
+    assert!(refused.is_err());
+    // With the staged batch, the restarted log finishes exactly what was signed.
+    let again = Remembering::new(g.clone());
+    let log = open_with(store.clone(), again).unwrap();
+    wait_for("the staged batch to be published", || {
+        log.latest().size() == 2
+    });
+    assert_eq!(
+        store.entries(0, 2).unwrap(),
+        vec![b"first".to_vec(), b"second".to_vec()]
+    );
+    assert_eq!(store.staged().unwrap(), None);
+    block_on(log.append(one("third"))).unwrap();
+    assert_eq!(g.last_checkpoint().unwrap().0, 3);
+}
+
+#[test]
+fn a_signer_answering_with_another_checkpoint_halts_the_log() {
+    struct Liar(SignerKey, VerifierKey);
+    impl CheckpointSigner for Liar {
+        fn verifier(&self) -> &VerifierKey {
+            &self.1
+        }
+        fn remembers(&self) -> bool {
+            false
+        }
+        fn sign_checkpoint(&self, r: &CheckpointRequest<'_>) -> Result<Vec<u8>, Error> {
+            // Signs a different root for sizes above zero.
+            let root = if r.size == 0 { *r.root } else { Hash([9; 32]) };
+            let c = Checkpoint::new(r.origin, r.size, root)?;
+            Ok(c.sign(&self.0)?.to_string().into_bytes())
+        }
+    }
+    let log = Log::open(
+        Arc::new(MemoryStore::new()),
+        Arc::new(Liar(key(), key().verifier())),
+        Config::default(),
+        Arc::new(Metrics::new().unwrap()),
+    )
+    .unwrap();
+    let err = block_on(log.append(one("x"))).unwrap_err();
+    assert!(matches!(err, Error::Halted(_)), "{err}");
+    assert_eq!(log.latest().size(), 0);
 }

@@ -1,0 +1,374 @@
+//! The server with its keys in a separate `tuflog-signer` process, both started as
+//! an operator starts them: an embedded log moved into the signer, pushes and
+//! verified updates across the move, a data directory with no private key left,
+//! and a signer that goes away and comes back.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use client::publish::Workspace;
+use client::{Client, ClientConfig};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use tlog::VerifierKey;
+use tuf::keys::{KeyKind, PrivateKey};
+
+const REPO: &str = "example.com/app";
+const ORIGIN: &str = "test.tuflog.dev/log";
+const PASSPHRASE: &str = "correct horse battery staple";
+
+/// A daemon process, killed when dropped.
+struct Daemon {
+    child: Child,
+    /// `label value` lines of its start-up banner.
+    banner: Vec<(String, String)>,
+}
+
+impl Daemon {
+    /// Starts `bin` and reads its banner from stderr up to `last_label`.
+    fn start(bin: &str, args: &[&str], last_label: &str) -> Daemon {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("TUFLOG_SIGNER_PASSPHRASE", PASSPHRASE)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut banner = Vec::new();
+        loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("{bin} exited: {banner:?}"))
+                .unwrap();
+            let mut parts = line.trim().splitn(2, ' ');
+            let (label, value) = (parts.next().unwrap(), parts.next().unwrap_or("").trim());
+            banner.push((label.to_string(), value.to_string()));
+            if label == last_label {
+                break;
+            }
+        }
+        // Keep draining stderr so the daemon never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Daemon { child, banner }
+    }
+
+    fn get(&self, label: &str) -> &str {
+        &self
+            .banner
+            .iter()
+            .find(|(l, _)| l == label)
+            .unwrap_or_else(|| panic!("no {label} in {:?}", self.banner))
+            .1
+    }
+
+    /// The verifier key it announced.
+    fn vkey(&self) -> String {
+        let v = self.get("verifier");
+        v.split_whitespace().last().unwrap().to_string()
+    }
+
+    /// The address in a banner value such as `http://127.0.0.1:1234/metrics`.
+    fn addr(&self, label: &str) -> SocketAddr {
+        let v = self.get(label);
+        let rest = v.split("://").nth(1).unwrap();
+        rest.split(['/', ' ']).next().unwrap().parse().unwrap()
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn signer_cmd(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_tuflog-signer"))
+        .args(args)
+        .env("TUFLOG_SIGNER_PASSPHRASE", PASSPHRASE)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tuflog-signer {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn server(config: &Path) -> Daemon {
+    Daemon::start(
+        env!("CARGO_BIN_EXE_tuflog-server"),
+        &["--config", config.to_str().unwrap()],
+        "gRPC",
+    )
+}
+
+fn signer(data: &Path, pki: &Path, listen: &str) -> Daemon {
+    let p = |f: &str| pki.join(f).to_str().unwrap().to_string();
+    Daemon::start(
+        env!("CARGO_BIN_EXE_tuflog-signer"),
+        &[
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            listen,
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--cert",
+            &p("signer.pem"),
+            "--key",
+            &p("signer.key"),
+            "--client-ca",
+            &p("ca.pem"),
+        ],
+        "metrics",
+    )
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+struct Publisher {
+    root: PrivateKey,
+    targets: PrivateKey,
+    ws: Workspace,
+}
+
+impl Publisher {
+    async fn publish(
+        &self,
+        dir: &Path,
+        name: &str,
+        token: &str,
+        log: &VerifierKey,
+    ) -> client::Result<()> {
+        let file = dir.join(name);
+        std::fs::write(&file, name.as_bytes()).unwrap();
+        self.ws.add(&file, name, None).unwrap();
+        self.ws
+            .publish(&[&self.targets], token, log)
+            .await
+            .map(|_| ())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_log_moves_into_the_signer_and_the_server_keeps_no_private_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let embedded = dir.path().join("embedded.toml");
+    std::fs::write(
+        &embedded,
+        format!(
+            "listen = \"127.0.0.1:0\"\norigin = \"{ORIGIN}\"\ndata_dir = \"{}\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+
+    // An embedded server, as `tuflog server` runs with no signer, takes a first push.
+    let mut first = server(&embedded);
+    let vkey = VerifierKey::parse(&first.vkey()).unwrap();
+    let url = format!("http://{}", first.addr("checkpoint"));
+    let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let token = token.trim();
+    let ws = Workspace::open(&dir.path().join("publisher"), &url, REPO).unwrap();
+    let publisher = Publisher {
+        root: PrivateKey::generate(KeyKind::Ed25519, &mut rand_core::OsRng).unwrap(),
+        targets: PrivateKey::generate(KeyKind::Ed25519, &mut rand_core::OsRng).unwrap(),
+        ws,
+    };
+    publisher
+        .ws
+        .init(
+            &[("root", &publisher.root), ("targets", &publisher.targets)],
+            1,
+            1,
+            token,
+            &vkey,
+        )
+        .await
+        .unwrap();
+    publisher
+        .publish(dir.path(), "one.txt", token, &vkey)
+        .await
+        .unwrap();
+    let user = Client::new(ClientConfig {
+        server: url.clone(),
+        log_key: vkey.clone(),
+        witnesses: None,
+        home: dir.path().join("user"),
+        limits: tuf::updater::Limits::default(),
+    });
+    let before = user.update(REPO, None).await.unwrap();
+    first.kill();
+
+    // The keys move into the signer; the server's copies are deleted.
+    let secrets: Vec<Vec<u8>> = ["log.key", "online.seed"]
+        .iter()
+        .map(|f| std::fs::read(data.join(f)).unwrap())
+        .collect();
+    let signer_data = dir.path().join("signer");
+    let out = signer_cmd(&[
+        "import",
+        "--data-dir",
+        signer_data.to_str().unwrap(),
+        "--from",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        vkey.to_string()
+    );
+    std::fs::remove_file(data.join("log.key")).unwrap();
+    std::fs::remove_file(data.join("online.seed")).unwrap();
+    let pki = dir.path().join("pki");
+    signer_cmd(&[
+        "pki",
+        "--out",
+        pki.to_str().unwrap(),
+        "--name",
+        "localhost",
+        "--name",
+        "127.0.0.1",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    for key in ["signer.key", "server.key"] {
+        let mode = std::fs::metadata(pki.join(key))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
+
+    let mut sig = signer(&signer_data, &pki, "127.0.0.1:0");
+    assert_eq!(sig.vkey(), vkey.to_string());
+    let signer_addr = sig.addr("listening");
+    let with_signer = dir.path().join("with-signer.toml");
+    std::fs::write(
+        &with_signer,
+        format!(
+            "listen = \"127.0.0.1:0\"\norigin = \"{ORIGIN}\"\ndata_dir = \"{}\"\n\
+             [signer]\nurl = \"https://{signer_addr}\"\nca_cert = \"{}\"\n\
+             client_cert = \"{}\"\nclient_key = \"{}\"\ntimeout = \"2s\"\n",
+            data.display(),
+            pki.join("ca.pem").display(),
+            pki.join("server.pem").display(),
+            pki.join("server.key").display(),
+        ),
+    )
+    .unwrap();
+    let srv = server(&with_signer);
+    assert_eq!(srv.vkey(), vkey.to_string());
+    let url = format!("http://{}", srv.addr("checkpoint"));
+    let publisher = Publisher {
+        ws: Workspace::open(&dir.path().join("publisher"), &url, REPO).unwrap(),
+        ..publisher
+    };
+    publisher
+        .publish(dir.path(), "two.txt", token, &vkey)
+        .await
+        .unwrap();
+
+    // The client that trusted the embedded log's checkpoint moves on, with a
+    // consistency proof, to one the signer signed.
+    let user = Client::new(ClientConfig {
+        server: url.clone(),
+        log_key: vkey.clone(),
+        witnesses: None,
+        home: dir.path().join("user"),
+        limits: tuf::updater::Limits::default(),
+    });
+    let after = user.update(REPO, None).await.unwrap();
+    assert_eq!(after.versions["targets"], before.versions["targets"] + 1);
+    assert!(after.checkpoint.unwrap().size > before.checkpoint.unwrap().size);
+
+    // Nothing in the server's data directory holds a private key.
+    assert!(!data.join("log.key").exists() && !data.join("online.seed").exists());
+    for file in files_under(&data) {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in &secrets {
+            let text = String::from_utf8(secret.clone()).unwrap();
+            assert!(
+                !contains(&bytes, text.trim().as_bytes()),
+                "{}",
+                file.display()
+            );
+        }
+        assert!(!contains(&bytes, b"PRIVATE"), "{}", file.display());
+    }
+
+    // The signer goes away: pushes are refused as unavailable, reads go on, no
+    // checkpoint is published.
+    let http = reqwest::Client::new();
+    let checkpoint = http
+        .get(format!("{url}/log/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    sig.kill();
+    let err = publisher
+        .publish(dir.path(), "three.txt", token, &vkey)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("503"), "{err}");
+    let read = http
+        .get(format!("{url}/repos/{REPO}/metadata/timestamp.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let now = http
+        .get(format!("{url}/log/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(now, checkpoint);
+    let ready = http.get(format!("{url}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    // Back on the same address, the server resumes by itself.
+    let _sig = signer(&signer_data, &pki, &signer_addr.to_string());
+    let mut pushed = Err(String::new());
+    for _ in 0..50 {
+        pushed = publisher
+            .publish(dir.path(), "three.txt", token, &vkey)
+            .await
+            .map_err(|e| e.to_string());
+        if pushed.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    pushed.unwrap();
+    let last = user.update(REPO, None).await.unwrap();
+    assert_eq!(last.versions["targets"], after.versions["targets"] + 1);
+    drop(srv);
+}

@@ -1,0 +1,252 @@
+//! The server's side of a separate signer (`tuflog signer`): gRPC over mutual TLS.
+//!
+//! [`RemoteSigner`] implements both signing traits, so with `[signer]` configured
+//! the server holds no private key: not the log key, not an online key. Transport
+//! failures and timeouts are [`Error::SignerUnavailable`] (the sequencer waits and
+//! asks again; a push is refused with "unavailable, retry"); a refusal by the signer
+//! is [`Error::SignerRefused`].
+
+use crate::repos::name::RepoName;
+use crate::repos::signer::{OnlineKeys, OnlineRole, SignFuture, Signer};
+use crate::signing::{CheckpointRequest, CheckpointSigner};
+use crate::Error;
+use proto::signer::v1 as pb;
+use proto::signer::v1::signer_client::SignerClient;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tlog::VerifierKey;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tuf::keys::{Key, Signature};
+
+/// Largest PEM file read (a certificate chain or a key).
+pub const MAX_PEM_BYTES: u64 = 256 * 1024;
+
+/// How the server reaches its signer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteSignerConfig {
+    /// `https://host:port`.
+    pub url: String,
+    /// The CA certificate (PEM) the signer's certificate must chain to.
+    pub ca_cert: PathBuf,
+    /// The server's client certificate (PEM), from a CA the signer trusts.
+    pub client_cert: PathBuf,
+    /// Its private key (PEM). A TLS credential, not a signing key; keep it outside
+    /// the data directory.
+    pub client_key: PathBuf,
+    /// The name the signer's certificate must carry; the URL's host by default.
+    pub server_name: Option<String>,
+    /// How long one request may take before the signer counts as unavailable.
+    pub timeout: Duration,
+}
+
+impl RemoteSignerConfig {
+    /// Default request timeout.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+}
+
+fn read_pem(path: &Path) -> Result<Vec<u8>, Error> {
+    let err = |reason: String| Error::Key {
+        path: path.display().to_string(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+    if meta.len() > MAX_PEM_BYTES {
+        return Err(err(format!("larger than {MAX_PEM_BYTES} bytes")));
+    }
+    std::fs::read(path).map_err(|e| err(e.to_string()))
+}
+
+/// A connection to the signer, with the log's verifier key it reported.
+pub struct RemoteSigner {
+    client: SignerClient<Channel>,
+    handle: tokio::runtime::Handle,
+    verifier: VerifierKey,
+    timeout: Duration,
+}
+
+fn status_error(status: tonic::Status) -> Error {
+    use tonic::Code;
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+            Error::SignerUnavailable(status.message().to_string())
+        }
+        Code::FailedPrecondition | Code::PermissionDenied | Code::InvalidArgument => {
+            Error::SignerRefused(status.message().to_string())
+        }
+        _ => Error::SignerRefused(format!("{:?}: {}", status.code(), status.message())),
+    }
+}
+
+impl RemoteSigner {
+    /// Connects (mutual TLS) and asks for the log's verifier key, which must be
+    /// named `origin`. The connection is re-established by itself when the signer
+    /// comes back after an outage.
+    pub async fn connect(config: &RemoteSignerConfig, origin: &str) -> Result<Self, Error> {
+        let ca = Certificate::from_pem(read_pem(&config.ca_cert)?);
+        let identity = Identity::from_pem(
+            read_pem(&config.client_cert)?,
+            zeroize::Zeroizing::new(read_pem(&config.client_key)?).as_slice(),
+        );
+        let mut tls = ClientTlsConfig::new().ca_certificate(ca).identity(identity);
+        if let Some(name) = &config.server_name {
+            tls = tls.domain_name(name.clone());
+        }
+        let channel = Channel::from_shared(config.url.clone())
+            .map_err(|e| Error::invalid(format!("signer url {}: {e}", config.url)))?
+            .tls_config(tls)
+            .map_err(|e| Error::invalid(format!("signer TLS: {e}")))?
+            .connect_timeout(config.timeout)
+            .timeout(config.timeout)
+            .tcp_nodelay(true)
+            .connect_lazy();
+        let mut client = SignerClient::new(channel);
+        let info = client
+            .get_log(pb::GetLogRequest {})
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        let verifier = VerifierKey::parse(&info.verifier_key)
+            .map_err(|e| Error::SignerRefused(format!("the signer's log key: {e}")))?;
+        if verifier.name().as_str() != origin {
+            return Err(Error::invalid(format!(
+                "the signer holds the log key of {}, not of {origin}",
+                verifier.name()
+            )));
+        }
+        tracing::info!(url = %config.url, key = %verifier, "connected to the signer");
+        Ok(RemoteSigner {
+            client,
+            handle: tokio::runtime::Handle::current(),
+            verifier,
+            timeout: config.timeout,
+        })
+    }
+}
+
+impl RemoteSigner {
+    /// [`RemoteSigner::connect`] from synchronous code running on (or beside) a
+    /// multi-threaded tokio runtime, as [`crate::Server::open`] is.
+    pub fn connect_blocking(config: &RemoteSignerConfig, origin: &str) -> Result<Self, Error> {
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::invalid("a separate signer needs the server to run on a tokio runtime")
+        })?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let (config, origin) = (config.clone(), origin.to_string());
+        let wait = config.timeout * 2 + Duration::from_secs(1);
+        handle.spawn(async move {
+            let _ = tx.send(RemoteSigner::connect(&config, &origin).await);
+        });
+        rx.recv_timeout(wait).unwrap_or_else(|_| {
+            Err(Error::SignerUnavailable(
+                "no answer from the signer while starting".into(),
+            ))
+        })
+    }
+}
+
+impl CheckpointSigner for RemoteSigner {
+    fn verifier(&self) -> &VerifierKey {
+        &self.verifier
+    }
+
+    fn remembers(&self) -> bool {
+        true
+    }
+
+    fn sign_checkpoint(&self, request: &CheckpointRequest<'_>) -> Result<Vec<u8>, Error> {
+        let message = pb::SignCheckpointRequest {
+            origin: request.origin.to_string(),
+            size: request.size,
+            root: request.root.as_bytes().to_vec(),
+            from_size: request.from_size,
+            proof: request
+                .proof
+                .iter()
+                .map(|h| h.as_bytes().to_vec())
+                .collect(),
+        };
+        let mut client = self.client.clone();
+        // The integrator is a plain thread: the call runs on the runtime and the
+        // answer comes back over a channel, so this works from any thread of a
+        // multi-threaded runtime too (the log is opened from one).
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.handle.spawn(async move {
+            let _ = tx.send(client.sign_checkpoint(message).await);
+        });
+        match rx.recv_timeout(self.timeout + Duration::from_secs(1)) {
+            Ok(Ok(reply)) => Ok(reply.into_inner().note),
+            Ok(Err(status)) => Err(status_error(status)),
+            Err(_) => Err(Error::SignerUnavailable("no answer in time".into())),
+        }
+    }
+}
+
+fn parse_key(json: &str, what: &str) -> Result<Key, Error> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::SignerRefused(format!("the signer's {what} key: {e}")))
+}
+
+impl Signer for RemoteSigner {
+    fn keys<'a>(&'a self, repo: &'a RepoName) -> SignFuture<'a, OnlineKeys> {
+        Box::pin(async move {
+            let keys = self
+                .client
+                .clone()
+                .get_online_keys(pb::GetOnlineKeysRequest {
+                    repo: repo.as_str().to_string(),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let snapshot = parse_key(&keys.snapshot_key, "snapshot")?;
+            let timestamp = parse_key(&keys.timestamp_key, "timestamp")?;
+            // The key IDs are the server's to compute: a signer naming another ID
+            // would have roots written with keys that do not match.
+            for (key, id, role) in [
+                (&snapshot, &keys.snapshot_keyid, "snapshot"),
+                (&timestamp, &keys.timestamp_keyid, "timestamp"),
+            ] {
+                let computed = key
+                    .key_id()
+                    .map_err(|e| Error::SignerRefused(format!("the signer's {role} key: {e}")))?;
+                if &computed != id {
+                    return Err(Error::SignerRefused(format!(
+                        "the signer's {role} key has ID {computed}, not {id}"
+                    )));
+                }
+            }
+            Ok(OnlineKeys {
+                snapshot,
+                snapshot_keyid: keys.snapshot_keyid,
+                timestamp,
+                timestamp_keyid: keys.timestamp_keyid,
+            })
+        })
+    }
+
+    fn sign<'a>(
+        &'a self,
+        repo: &'a RepoName,
+        role: OnlineRole,
+        message: &'a [u8],
+    ) -> SignFuture<'a, Signature> {
+        Box::pin(async move {
+            let sig = self
+                .client
+                .clone()
+                .sign_metadata(pb::SignMetadataRequest {
+                    repo: repo.as_str().to_string(),
+                    role: role.as_str().to_string(),
+                    signed: message.to_vec(),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            Ok(Signature {
+                keyid: sig.keyid,
+                sig: sig.sig,
+                unknown: Default::default(),
+            })
+        })
+    }
+}

@@ -1,0 +1,506 @@
+//! The signer's memory, and the rules that make it refuse a fork.
+//!
+//! The guard keeps, durably, the last checkpoint signed (size and root), the
+//! repositories whose keys were handed out, and for each repository's snapshot and
+//! timestamp the last version signed with the SHA-256 of what was signed. Each rule
+//! is checked and the new state written (synced) under one lock before the
+//! signature is made, so two requests can never both pass against the same old
+//! state, and a crash after the write but before the reply only means the same
+//! request is answered again (an Ed25519 signature over the same bytes is the same).
+
+use crate::Error;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex};
+use store::KvStore;
+use tlog::Hash;
+use tuf::metadata::{Metadata, Role, Snapshot, Timestamp};
+
+const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+const REPO_PREFIX: &[u8] = b"repo/";
+const ROLE_PREFIX: &[u8] = b"role/";
+
+/// Largest `signed` document the signer reads: twice the server's default limit on
+/// a snapshot file, so a server configured with more still fits.
+pub const MAX_SIGNED_BYTES: usize = 4_000_000;
+
+/// What a checkpoint request asks for.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckpointAsk<'a> {
+    /// The origin named.
+    pub origin: &'a str,
+    /// New size.
+    pub size: u64,
+    /// New root.
+    pub root: &'a Hash,
+    /// Where the proof starts.
+    pub from_size: u64,
+    /// RFC 9162 consistency path from `from_size` to `size`.
+    pub proof: &'a [Hash],
+}
+
+/// An online role the signer signs for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnlineRole {
+    /// snapshot.json
+    Snapshot,
+    /// timestamp.json
+    Timestamp,
+}
+
+impl OnlineRole {
+    /// Parses "snapshot" or "timestamp".
+    pub fn parse(role: &str) -> Result<Self, Error> {
+        match role {
+            "snapshot" => Ok(OnlineRole::Snapshot),
+            "timestamp" => Ok(OnlineRole::Timestamp),
+            other => Err(Error::Malformed(format!(
+                "the signer signs snapshot and timestamp, not {other:?}"
+            ))),
+        }
+    }
+
+    /// The TUF role name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnlineRole::Snapshot => "snapshot",
+            OnlineRole::Timestamp => "timestamp",
+        }
+    }
+}
+
+/// The durable record of what was signed.
+pub struct Guard {
+    store: Arc<dyn KvStore>,
+    origin: String,
+    lock: Mutex<()>,
+}
+
+fn role_key(repo: &str, role: OnlineRole) -> Vec<u8> {
+    let mut k = ROLE_PREFIX.to_vec();
+    k.extend_from_slice(repo.as_bytes());
+    k.push(0);
+    k.extend_from_slice(role.as_str().as_bytes());
+    k
+}
+
+fn repo_key(repo: &str) -> Vec<u8> {
+    let mut k = REPO_PREFIX.to_vec();
+    k.extend_from_slice(repo.as_bytes());
+    k
+}
+
+/// The version and the digest of a document's canonical `signed`, once it is a
+/// well-formed document of `role` in canonical form.
+fn read_signed(role: OnlineRole, signed: &[u8]) -> Result<(u64, [u8; 32]), Error> {
+    if signed.len() > MAX_SIGNED_BYTES {
+        return Err(Error::Malformed(format!(
+            "{} bytes to sign; at most {MAX_SIGNED_BYTES}",
+            signed.len()
+        )));
+    }
+    let text = std::str::from_utf8(signed)
+        .map_err(|_| Error::Malformed("what to sign is not UTF-8".into()))?;
+    // TUF §4.2: signatures cover the canonical JSON of `signed`; anything else would
+    // be a signature no client checks against these bytes.
+    if !tuf::canonical::is_canonical(text) {
+        return Err(Error::Malformed(
+            "what to sign is not canonical JSON".into(),
+        ));
+    }
+    // Read through the one metadata parser, in an envelope with no signatures, so
+    // the role's type and fields are checked as every client checks them.
+    let mut envelope = Vec::with_capacity(signed.len() + 32);
+    envelope.extend_from_slice(b"{\"signatures\":[],\"signed\":");
+    envelope.extend_from_slice(signed);
+    envelope.push(b'}');
+    let version = match role {
+        OnlineRole::Snapshot => parse::<Snapshot>(&envelope)?,
+        OnlineRole::Timestamp => parse::<Timestamp>(&envelope)?,
+    };
+    Ok((version, Sha256::digest(signed).into()))
+}
+
+fn parse<T: Role>(envelope: &[u8]) -> Result<u64, Error> {
+    Metadata::<T>::from_bytes(envelope)
+        .map(|m| m.version())
+        .map_err(|e| Error::Malformed(format!("not a {} document: {e}", T::TYPE)))
+}
+
+impl Guard {
+    /// The guard over `store`, for the log named `origin`.
+    pub fn new(store: Arc<dyn KvStore>, origin: impl Into<String>) -> Self {
+        Guard {
+            store,
+            origin: origin.into(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// The last checkpoint signed: size 0 and the empty tree's root when none was.
+    pub fn last_checkpoint(&self) -> Result<(u64, Hash), Error> {
+        match self.store.get(CHECKPOINT_KEY)? {
+            None => Ok((0, tlog::EMPTY_ROOT)),
+            Some(v) => {
+                let corrupt = || store::Error::Corrupt("the last checkpoint signed".into());
+                let (size, root) = v.split_first_chunk::<8>().ok_or_else(corrupt)?;
+                let root: [u8; 32] = root.try_into().map_err(|_| corrupt())?;
+                Ok((u64::from_be_bytes(*size), Hash(root)))
+            }
+        }
+    }
+
+    /// Sets the last checkpoint signed, when moving a log from an embedded server
+    /// to this signer; only on a signer that has signed none.
+    pub fn adopt_checkpoint(&self, size: u64, root: &Hash) -> Result<(), Error> {
+        let _exclusive = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.store.get(CHECKPOINT_KEY)?.is_some() {
+            return Err(Error::Fork(
+                "this signer has signed checkpoints already; it adopts a log only when new".into(),
+            ));
+        }
+        self.put_checkpoint(size, root)
+    }
+
+    fn put_checkpoint(&self, size: u64, root: &Hash) -> Result<(), Error> {
+        let mut v = size.to_be_bytes().to_vec();
+        v.extend_from_slice(root.as_bytes());
+        self.store.put_all(&[(CHECKPOINT_KEY, &v)])?;
+        Ok(())
+    }
+
+    /// Applies the checkpoint rules to `ask` and, when they pass, records it and
+    /// returns what `sign` makes. `sign` runs under the lock, after the record is
+    /// durable.
+    pub fn checkpoint<T>(
+        &self,
+        ask: &CheckpointAsk<'_>,
+        sign: impl FnOnce() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if ask.origin != self.origin {
+            return Err(Error::WrongOrigin {
+                expected: self.origin.clone(),
+                found: ask.origin.to_string(),
+            });
+        }
+        let _exclusive = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (last_size, last_root) = self.last_checkpoint()?;
+        if ask.size == last_size {
+            // The same checkpoint again (a reply lost, a restart finishing a staged
+            // batch) is answered; another tree of the same size is a fork.
+            if ask.root != &last_root {
+                return Err(Error::Fork(format!(
+                    "another tree of size {last_size} was signed already"
+                )));
+            }
+            return sign();
+        }
+        if ask.size < last_size {
+            return Err(Error::CheckpointRollback {
+                last: last_size,
+                asked: ask.size,
+            });
+        }
+        if ask.from_size != last_size {
+            return Err(Error::NotFromLast {
+                last: last_size,
+                from: ask.from_size,
+            });
+        }
+        if last_size > 0 {
+            // RFC 9162 §2.1.4.2: the proof must lead from the last root signed to the
+            // new one; from the empty tree every tree is an extension.
+            tlog::verify::verify_consistency(last_size, ask.size, &last_root, ask.root, ask.proof)
+                .map_err(|e| Error::Fork(format!("size {last_size} to {}: {e}", ask.size)))?;
+        } else if !ask.proof.is_empty() {
+            return Err(Error::Malformed(
+                "a proof from the empty tree must be empty".into(),
+            ));
+        }
+        self.put_checkpoint(ask.size, ask.root)?;
+        sign()
+    }
+
+    /// Whether keys were handed out for `repo`.
+    pub fn knows(&self, repo: &str) -> Result<bool, Error> {
+        Ok(self.store.get(&repo_key(repo))?.is_some())
+    }
+
+    /// Records that `repo`'s keys were handed out.
+    pub fn register(&self, repo: &str) -> Result<(), Error> {
+        if !self.knows(repo)? {
+            self.store.put_all(&[(&repo_key(repo), b"1")])?;
+        }
+        Ok(())
+    }
+
+    /// Applies the metadata rules to `signed` (the canonical `signed` of `repo`'s
+    /// `role`) and, when they pass, records it and returns what `sign` makes.
+    pub fn metadata<T>(
+        &self,
+        repo: &str,
+        role: OnlineRole,
+        signed: &[u8],
+        sign: impl FnOnce() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if !self.knows(repo)? {
+            return Err(Error::UnknownRepository(repo.to_string()));
+        }
+        let (version, digest) = read_signed(role, signed)?;
+        let key = role_key(repo, role);
+        let _exclusive = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = self.store.get(&key)? {
+            let corrupt = || store::Error::Corrupt(format!("{repo} {}", role.as_str()));
+            let (last, last_digest) = v.split_first_chunk::<8>().ok_or_else(corrupt)?;
+            let last = u64::from_be_bytes(*last);
+            if version < last {
+                return Err(Error::MetadataRollback {
+                    repo: repo.to_string(),
+                    role: role.as_str().to_string(),
+                    last,
+                    asked: version,
+                });
+            }
+            if version == last {
+                if last_digest != digest {
+                    return Err(Error::Equivocation {
+                        repo: repo.to_string(),
+                        role: role.as_str().to_string(),
+                        version,
+                    });
+                }
+                return sign();
+            }
+        }
+        let mut v = version.to_be_bytes().to_vec();
+        v.extend_from_slice(&digest);
+        self.store.put_all(&[(&key, &v)])?;
+        sign()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tlog::CompactRange;
+
+    const ORIGIN: &str = "example.com/log";
+
+    fn guard() -> (Arc<store::memory::MemoryKv>, Guard) {
+        let kv = Arc::new(store::memory::MemoryKv::default());
+        (kv.clone(), Guard::new(kv, ORIGIN))
+    }
+
+    /// Trees of `n` leaves from a store of their nodes, for real proofs.
+    struct Trees {
+        nodes: std::collections::HashMap<tlog::NodeId, Hash>,
+        range: CompactRange,
+        roots: Vec<Hash>,
+    }
+
+    impl tlog::HashReader for Trees {
+        fn read_hashes(&self, ids: &[tlog::NodeId]) -> tlog::Result<Vec<Hash>> {
+            ids.iter()
+                .map(|id| {
+                    self.nodes
+                        .get(id)
+                        .copied()
+                        .ok_or(tlog::Error::MissingHash(*id))
+                })
+                .collect()
+        }
+    }
+
+    impl Trees {
+        fn new(prefix: &str, n: u64) -> Trees {
+            let mut t = Trees {
+                nodes: Default::default(),
+                range: CompactRange::new(),
+                roots: vec![tlog::EMPTY_ROOT],
+            };
+            for i in 0..n {
+                let leaf = tlog::leaf_hash(format!("{prefix}{i}").as_bytes());
+                let nodes = &mut t.nodes;
+                t.range
+                    .append(leaf, |id, h| {
+                        nodes.insert(id, h);
+                    })
+                    .unwrap();
+                t.roots.push(t.range.root());
+            }
+            t
+        }
+        fn proof(&self, from: u64, to: u64) -> Vec<Hash> {
+            if from == 0 {
+                return vec![];
+            }
+            tlog::tree::consistency_proof(from, to, self).unwrap()
+        }
+    }
+
+    fn ask<'a>(size: u64, root: &'a Hash, from: u64, proof: &'a [Hash]) -> CheckpointAsk<'a> {
+        CheckpointAsk {
+            origin: ORIGIN,
+            size,
+            root,
+            from_size: from,
+            proof,
+        }
+    }
+
+    fn sign() -> Result<&'static str, Error> {
+        Ok("signed")
+    }
+
+    #[test]
+    fn checkpoints_extend_the_last_one_signed_and_nothing_else() {
+        let (kv, g) = guard();
+        let tree = Trees::new("a", 20);
+        g.checkpoint(&ask(5, &tree.roots[5], 0, &[]), sign).unwrap();
+        let p = tree.proof(5, 12);
+        g.checkpoint(&ask(12, &tree.roots[12], 5, &p), sign)
+            .unwrap();
+        // The same checkpoint again is answered (a lost reply, a staged batch).
+        g.checkpoint(&ask(12, &tree.roots[12], 5, &p), sign)
+            .unwrap();
+        // The durable record survives a new guard over the same store.
+        let again = Guard::new(kv, ORIGIN);
+        assert_eq!(again.last_checkpoint().unwrap(), (12, tree.roots[12]));
+    }
+
+    #[test]
+    fn attack_a_fork_of_the_last_checkpoint_is_refused() {
+        let (_, g) = guard();
+        let honest = Trees::new("a", 20);
+        let fork = Trees::new("b", 20);
+        g.checkpoint(&ask(8, &honest.roots[8], 0, &[]), sign)
+            .unwrap();
+        // Another tree of the same size.
+        assert!(matches!(
+            g.checkpoint(&ask(8, &fork.roots[8], 8, &[]), sign),
+            Err(Error::Fork(_))
+        ));
+        // A larger tree that does not contain the signed one, with its own
+        // (valid for it) proof.
+        let p = fork.proof(8, 15);
+        assert!(matches!(
+            g.checkpoint(&ask(15, &fork.roots[15], 8, &p), sign),
+            Err(Error::Fork(_))
+        ));
+        // The honest extension with a corrupted proof.
+        let mut p = honest.proof(8, 15);
+        p[0].0[0] ^= 1;
+        assert!(matches!(
+            g.checkpoint(&ask(15, &honest.roots[15], 8, &p), sign),
+            Err(Error::Fork(_))
+        ));
+        // A proof from somewhere else than the last checkpoint signed.
+        let p = honest.proof(4, 15);
+        assert!(matches!(
+            g.checkpoint(&ask(15, &honest.roots[15], 4, &p), sign),
+            Err(Error::NotFromLast { last: 8, from: 4 })
+        ));
+        // A rollback.
+        assert!(matches!(
+            g.checkpoint(&ask(3, &honest.roots[3], 0, &[]), sign),
+            Err(Error::CheckpointRollback { last: 8, asked: 3 })
+        ));
+        // Another log's origin.
+        let mut other = ask(15, &honest.roots[15], 8, &[]);
+        other.origin = "example.com/other";
+        assert!(matches!(
+            g.checkpoint(&other, sign),
+            Err(Error::WrongOrigin { .. })
+        ));
+        // Nothing refused moved the record.
+        assert_eq!(g.last_checkpoint().unwrap(), (8, honest.roots[8]));
+        let p = honest.proof(8, 15);
+        g.checkpoint(&ask(15, &honest.roots[15], 8, &p), sign)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_refused_signature_is_never_made() {
+        let (_, g) = guard();
+        let tree = Trees::new("a", 4);
+        g.checkpoint(&ask(4, &tree.roots[4], 0, &[]), sign).unwrap();
+        let mut made = false;
+        let _ = g.checkpoint(&ask(2, &tree.roots[2], 0, &[]), || {
+            made = true;
+            sign()
+        });
+        assert!(!made);
+    }
+
+    fn timestamp(version: u64, expires: &str) -> Vec<u8> {
+        format!(
+            r#"{{"_type":"timestamp","expires":"{expires}","meta":{{"snapshot.json":{{"version":{version}}}}},"spec_version":"1.0.31","version":{version}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn attack_a_second_timestamp_for_one_version_is_refused() {
+        let (_, g) = guard();
+        let repo = "example.com/app";
+        let t1 = timestamp(1, "2030-01-01T00:00:00Z");
+        assert!(matches!(
+            g.metadata(repo, OnlineRole::Timestamp, &t1, sign),
+            Err(Error::UnknownRepository(_))
+        ));
+        g.register(repo).unwrap();
+        g.metadata(repo, OnlineRole::Timestamp, &t1, sign).unwrap();
+        // The same document again (a retried request) is signed again.
+        g.metadata(repo, OnlineRole::Timestamp, &t1, sign).unwrap();
+        // Version 1 with other content: two timestamps for one version.
+        let t1b = timestamp(1, "2031-01-01T00:00:00Z");
+        assert!(matches!(
+            g.metadata(repo, OnlineRole::Timestamp, &t1b, sign),
+            Err(Error::Equivocation { version: 1, .. })
+        ));
+        let t2 = timestamp(2, "2030-01-01T00:00:00Z");
+        g.metadata(repo, OnlineRole::Timestamp, &t2, sign).unwrap();
+        // Back to version 1, even with the content once signed.
+        assert!(matches!(
+            g.metadata(repo, OnlineRole::Timestamp, &t1, sign),
+            Err(Error::MetadataRollback {
+                last: 2,
+                asked: 1,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn only_canonical_documents_of_the_asked_role_are_signed() {
+        let (_, g) = guard();
+        let repo = "example.com/app";
+        g.register(repo).unwrap();
+        let t = timestamp(1, "2030-01-01T00:00:00Z");
+        // A timestamp asked for as a snapshot.
+        assert!(matches!(
+            g.metadata(repo, OnlineRole::Snapshot, &t, sign),
+            Err(Error::Malformed(_))
+        ));
+        // Not canonical: a space, and keys out of order.
+        let spaced = String::from_utf8(t.clone()).unwrap().replacen(':', ": ", 1);
+        assert!(matches!(
+            g.metadata(repo, OnlineRole::Timestamp, spaced.as_bytes(), sign),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            g.metadata(repo, OnlineRole::Timestamp, b"not json", sign),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            g.metadata(
+                repo,
+                OnlineRole::Timestamp,
+                &vec![b' '; MAX_SIGNED_BYTES + 1],
+                sign
+            ),
+            Err(Error::Malformed(_))
+        ));
+        // Nothing refused was recorded: version 1 is still free.
+        g.metadata(repo, OnlineRole::Timestamp, &t, sign).unwrap();
+    }
+}

@@ -1,0 +1,100 @@
+//! Online keys derived from one secret seed: every repository's snapshot and
+//! timestamp keys, without storing one key per repository.
+//!
+//! HKDF-SHA256 (RFC 5869) of the seed, with the role and repository name as `info`,
+//! gives an Ed25519 seed. So keys exist for every valid name, asking for a
+//! repository's public keys writes nothing, and backing up 32 bytes backs up every
+//! online key. The seed is as sensitive as all the online keys together. The
+//! embedded server and the separate signer derive keys with this one function.
+
+use crate::keys::PrivateKey;
+use crate::Error;
+use hkdf::Hkdf;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+/// Size of the seed.
+pub const SEED_BYTES: usize = 32;
+/// HKDF `info` prefix; a new derivation gets a new prefix.
+const DERIVATION: &[u8] = b"tuflog online key v1";
+
+/// The secret every online key is derived from. No `Debug`; zeroized on drop.
+pub struct OnlineSeed(Zeroizing<[u8; SEED_BYTES]>);
+
+impl OnlineSeed {
+    /// A seed from its bytes.
+    pub fn from_bytes(seed: [u8; SEED_BYTES]) -> Self {
+        OnlineSeed(Zeroizing::new(seed))
+    }
+
+    /// A new random seed.
+    pub fn generate(rng: &mut impl rand_core::CryptoRngCore) -> Self {
+        let mut seed = Zeroizing::new([0u8; SEED_BYTES]);
+        rng.fill_bytes(seed.as_mut());
+        OnlineSeed(seed)
+    }
+
+    /// A seed from its hex form (surrounding whitespace allowed).
+    pub fn from_hex(text: &str) -> Result<Self, Error> {
+        let mut seed = Zeroizing::new([0u8; SEED_BYTES]);
+        hex::decode_to_slice(text.trim(), seed.as_mut()).map_err(|_| Error::BadKey {
+            keyid: "online seed".into(),
+            reason: format!("not {SEED_BYTES} hex-encoded bytes"),
+        })?;
+        Ok(OnlineSeed(seed))
+    }
+
+    /// The hex form, for a file only the service can read.
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex::encode(self.0.as_ref()))
+    }
+
+    /// The key of `role` ("snapshot" or "timestamp") for repository `repo`.
+    pub fn derive(&self, role: &str, repo: &str) -> Result<PrivateKey, Error> {
+        let hk = Hkdf::<Sha256>::new(None, self.0.as_ref());
+        let mut info = Vec::with_capacity(DERIVATION.len() + 2 + role.len() + repo.len());
+        info.extend_from_slice(DERIVATION);
+        info.push(0);
+        info.extend_from_slice(role.as_bytes());
+        info.push(0);
+        info.extend_from_slice(repo.as_bytes());
+        let mut key_seed = Zeroizing::new([0u8; 32]);
+        hk.expand(&info, key_seed.as_mut())
+            .map_err(|_| Error::Signing("HKDF output length".into()))?;
+        PrivateKey::ed25519_from_seed(&key_seed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_differ_by_role_repository_and_seed_and_are_stable() {
+        let seed = OnlineSeed::from_bytes([7; 32]);
+        let a = seed.derive("timestamp", "example.com/a").unwrap();
+        assert_eq!(
+            a.key_id(),
+            seed.derive("timestamp", "example.com/a").unwrap().key_id()
+        );
+        assert_ne!(
+            a.key_id(),
+            seed.derive("snapshot", "example.com/a").unwrap().key_id()
+        );
+        assert_ne!(
+            a.key_id(),
+            seed.derive("timestamp", "example.com/b").unwrap().key_id()
+        );
+        let other = OnlineSeed::from_bytes([8; 32]);
+        assert_ne!(
+            a.key_id(),
+            other.derive("timestamp", "example.com/a").unwrap().key_id()
+        );
+        let again = OnlineSeed::from_hex(&seed.to_hex()).unwrap();
+        assert_eq!(
+            again.derive("timestamp", "example.com/a").unwrap().key_id(),
+            a.key_id()
+        );
+        assert!(OnlineSeed::from_hex("abcd").is_err());
+    }
+}
