@@ -22,5 +22,6 @@ mod publisher;
 mod pushes_refused;
 mod repos;
 mod restart;
+mod signer;
 mod util;
 mod witness;

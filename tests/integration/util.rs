@@ -58,7 +58,11 @@ impl InProcess {
     }
 
     pub async fn start_config(config: server::Config) -> InProcess {
-        let srv = server::Server::open(&config).unwrap();
+        Self::start_server(server::Server::open(&config).unwrap()).await
+    }
+
+    /// Serves an already built server.
+    pub async fn start_server(srv: server::Server) -> InProcess {
         let log = srv.log().clone();
         let repos = srv.repos().clone();
         let vkey = VerifierKey::parse(&srv.verifier_key()).unwrap();

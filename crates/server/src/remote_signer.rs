@@ -220,6 +220,8 @@ impl Signer for RemoteSigner {
                 snapshot_keyid: keys.snapshot_keyid,
                 timestamp,
                 timestamp_keyid: keys.timestamp_keyid,
+                snapshot_signed: keys.snapshot_signed,
+                timestamp_signed: keys.timestamp_signed,
             })
         })
     }

@@ -149,8 +149,15 @@ impl Guard {
         }
     }
 
-    /// Sets the last checkpoint signed, when moving a log from an embedded server
-    /// to this signer; only on a signer that has signed none.
+    /// Whether the state holds a starting record ([`Guard::adopt_checkpoint`]): a
+    /// signer without one has lost its memory, or was never set up.
+    pub fn is_initialised(&self) -> Result<bool, Error> {
+        Ok(self.store.get(CHECKPOINT_KEY)?.is_some())
+    }
+
+    /// Sets where the signer starts: the empty tree for a new log, or an existing
+    /// log's latest checkpoint when its keys move here; only on a signer that has
+    /// signed none.
     pub fn adopt_checkpoint(&self, size: u64, root: &Hash) -> Result<(), Error> {
         let _exclusive = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         if self.store.get(CHECKPOINT_KEY)?.is_some() {
@@ -231,6 +238,18 @@ impl Guard {
             self.store.put_all(&[(&repo_key(repo), b"1")])?;
         }
         Ok(())
+    }
+
+    /// The last version of `repo`'s `role` signed, if any.
+    pub fn last_signed(&self, repo: &str, role: OnlineRole) -> Result<Option<u64>, Error> {
+        match self.store.get(&role_key(repo, role))? {
+            None => Ok(None),
+            Some(v) => {
+                let corrupt = || store::Error::Corrupt(format!("{repo} {}", role.as_str()));
+                let (last, _) = v.split_first_chunk::<8>().ok_or_else(corrupt)?;
+                Ok(Some(u64::from_be_bytes(*last)))
+            }
+        }
     }
 
     /// Applies the metadata rules to `signed` (the canonical `signed` of `repo`'s
@@ -459,6 +478,8 @@ mod tests {
         ));
         let t2 = timestamp(2, "2030-01-01T00:00:00Z");
         g.metadata(repo, OnlineRole::Timestamp, &t2, sign).unwrap();
+        assert_eq!(g.last_signed(repo, OnlineRole::Timestamp).unwrap(), Some(2));
+        assert_eq!(g.last_signed(repo, OnlineRole::Snapshot).unwrap(), None);
         // Back to version 1, even with the content once signed.
         assert!(matches!(
             g.metadata(repo, OnlineRole::Timestamp, &t1, sign),

@@ -67,9 +67,9 @@ pub struct Signer {
 }
 
 impl Signer {
-    /// A signer over its durable state, its keys and its TLS files. Repository
-    /// names must start with one of `allowed` for keys to be created (any name when
-    /// empty).
+    /// A signer over its durable state (set up by [`Guard::adopt_checkpoint`]), its
+    /// keys and its TLS files. Repository names must start with one of `allowed` for
+    /// keys to be created (any name when empty).
     pub fn new(
         state: Arc<dyn store::KvStore>,
         keys: Arc<dyn KeyHolder>,
@@ -84,8 +84,16 @@ impl Signer {
             .identity(Identity::from_pem(read_pem(&tls.cert)?, key.as_slice()))
             .client_ca_root(Certificate::from_pem(read_pem(&tls.client_ca)?));
         let origin = keys.log_verifier().name().as_str().to_string();
+        let guard = Guard::new(state, origin);
+        if !guard.is_initialised()? {
+            return Err(Error::Keys(
+                "the signer's state holds no record of what it signed: set up with \
+                 `init` or `import`, or restore the state directory"
+                    .into(),
+            ));
+        }
         Ok(Signer {
-            guard: Arc::new(Guard::new(state, origin)),
+            guard: Arc::new(guard),
             keys,
             metrics: Arc::new(Metrics::new().map_err(|e| Error::Tls(format!("metrics: {e}")))?),
             tls,

@@ -134,6 +134,8 @@ impl pb::signer_server::Signer for SignerService {
             let (snapshot, snapshot_keyid) = keys.online_key(&repo, OnlineRole::Snapshot)?;
             let (timestamp, timestamp_keyid) = keys.online_key(&repo, OnlineRole::Timestamp)?;
             guard.register(&repo)?;
+            let snapshot_signed = guard.last_signed(&repo, OnlineRole::Snapshot)?;
+            let timestamp_signed = guard.last_signed(&repo, OnlineRole::Timestamp)?;
             let json = |k: &tuf::keys::Key| {
                 serde_json::to_string(k).map_err(|e| Error::Keys(e.to_string()))
             };
@@ -142,6 +144,8 @@ impl pb::signer_server::Signer for SignerService {
                 snapshot_keyid,
                 timestamp_key: json(&timestamp)?,
                 timestamp_keyid,
+                snapshot_signed,
+                timestamp_signed,
             })
         })
         .await?;

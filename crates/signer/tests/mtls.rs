@@ -37,17 +37,19 @@ async fn start(dir: &Path, ca: &Ca) -> Running {
     )
     .unwrap();
     let verifier = keys.log_verifier().to_string();
-    let signer = signer::Signer::new(
-        Arc::new(store::memory::MemoryKv::default()),
-        Arc::new(keys),
-        &signer::TlsFiles {
-            cert: dir.join("signer.pem"),
-            key: dir.join("signer.key"),
-            client_ca: dir.join("ca.pem"),
-        },
-        vec![],
-    )
-    .unwrap();
+    let state = Arc::new(store::memory::MemoryKv::default());
+    // A signer without a starting record refuses to serve.
+    let tls = signer::TlsFiles {
+        cert: dir.join("signer.pem"),
+        key: dir.join("signer.key"),
+        client_ca: dir.join("ca.pem"),
+    };
+    let keys: Arc<dyn KeyHolder> = Arc::new(keys);
+    assert!(signer::Signer::new(state.clone(), keys.clone(), &tls, vec![]).is_err());
+    signer::guard::Guard::new(state.clone(), "example.com/log")
+        .adopt_checkpoint(0, &tlog::EMPTY_ROOT)
+        .unwrap();
+    let signer = signer::Signer::new(state, keys, &tls, vec![]).unwrap();
     let metrics = signer.metrics().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

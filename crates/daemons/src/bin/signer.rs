@@ -151,6 +151,9 @@ fn main() -> anyhow::Result<()> {
             std::fs::create_dir_all(&dir.data_dir)?;
             let pass = passphrase(&dir, true)?;
             let keys = SealedKeys::create(&keys_path(&dir), &origin, &pass, KdfParams::default())?;
+            // A new log: the signer starts from the empty tree.
+            signer::guard::Guard::new(state(&dir.data_dir)?, origin.as_str())
+                .adopt_checkpoint(0, &tlog::EMPTY_ROOT)?;
             println!("{}", keys.log_verifier());
             Ok(())
         }

@@ -311,6 +311,7 @@ impl Repos {
             _ => None,
         };
         let keys = self.signer.keys(repo).await?;
+        let (snapshot_signed, timestamp_signed) = (keys.snapshot_signed, keys.timestamp_signed);
         let online = OnlineKeyIds {
             snapshot: keys.snapshot_keyid,
             timestamp: keys.timestamp_keyid,
@@ -318,11 +319,20 @@ impl Repos {
         let now = Utc::now();
         let validated = validate_push(current, &push, &online, now, &self.config.limits)
             .map_err(Error::Push)?;
-        let next = next_online(
+        let mut next = next_online(
             current,
             &validated,
             expires_after(now, self.config.snapshot_expiry)?,
         );
+        // A version the signer signed for a push that was then not logged (the log
+        // refused the append, the server stopped) is never signed again with other
+        // content; the push takes the version after it.
+        if let (Some(s), Some(signed)) = (next.snapshot.as_mut(), snapshot_signed) {
+            s.version = s.version.max(signed.saturating_add(1));
+        }
+        if let Some(signed) = timestamp_signed {
+            next.timestamp_version = next.timestamp_version.max(signed.saturating_add(1));
+        }
         let snapshot = match (next.snapshot, &validated.snapshot) {
             (Some(s), _) => self.sign(repo, OnlineRole::Snapshot, s).await?,
             (None, Some(client_signed)) => client_signed.clone(),
@@ -659,21 +669,22 @@ impl Repos {
         let snapshot = if server_signs_snapshot
             && state.snapshot.signed().expires.0 - margin <= timestamp_expires.0
         {
-            let next = tuf::editor::next_snapshot(
+            let mut next = tuf::editor::next_snapshot(
                 Some(state.snapshot.signed()),
                 &[],
                 expires_after(now, self.config.snapshot_expiry)?,
             );
+            if let Some(signed) = keys.snapshot_signed {
+                next.version = next.version.max(signed.saturating_add(1));
+            }
             Some(self.sign(repo, OnlineRole::Snapshot, next).await?)
         } else {
             None
         };
         let for_snapshot = snapshot.as_ref().unwrap_or(&state.snapshot);
-        let timestamp = timestamp_for(
-            state.timestamp.version() + 1,
-            for_snapshot,
-            timestamp_expires,
-        );
+        let timestamp_version = (state.timestamp.version() + 1)
+            .max(keys.timestamp_signed.map_or(0, |v| v.saturating_add(1)));
+        let timestamp = timestamp_for(timestamp_version, for_snapshot, timestamp_expires);
         let timestamp = self.sign(repo, OnlineRole::Timestamp, timestamp).await?;
         let mut docs: Vec<(&str, u64, &[u8])> = Vec::new();
         if let Some(s) = &snapshot {

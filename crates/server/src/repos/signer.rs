@@ -50,6 +50,11 @@ pub struct OnlineKeys {
     pub timestamp: Key,
     /// Its key ID.
     pub timestamp_keyid: String,
+    /// The last snapshot version signed, when the signer keeps track (a separate
+    /// signer does; it refuses to sign another document with that version).
+    pub snapshot_signed: Option<u64>,
+    /// The last timestamp version signed, when the signer keeps track.
+    pub timestamp_signed: Option<u64>,
 }
 
 /// A boxed future, so the trait stays object-safe for a remote implementation.
@@ -155,6 +160,8 @@ impl Signer for LocalSigner {
                 snapshot_keyid: snapshot.key_id().to_string(),
                 timestamp: timestamp.public().clone(),
                 timestamp_keyid: timestamp.key_id().to_string(),
+                snapshot_signed: None,
+                timestamp_signed: None,
             })
         })
     }
