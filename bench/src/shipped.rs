@@ -55,8 +55,17 @@ impl ShippedServer {
     /// Starts `binary` on `data_dir` (created on first start), listening on a free
     /// loopback port, and waits until it is ready.
     pub fn start(binary: &Path, data_dir: &Path) -> Self {
+        Self::start_with(binary, data_dir, None)
+    }
+
+    /// [`ShippedServer::start`] with a configuration file (a `[signer]`, say).
+    pub fn start_with(binary: &Path, data_dir: &Path, config: Option<&Path>) -> Self {
         let started = Instant::now();
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if let Some(c) = config {
+            command.arg("--config").arg(c);
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0", "--origin", ORIGIN])
@@ -151,4 +160,115 @@ fn status_of(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut head = [0u8; 12];
     s.read_exact(&mut head).ok()?;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// The shipped `tuflog-signer`, set up as a first deployment does (`pki`, `init`)
+/// and serving on a free loopback port: the server's keys in a process of its own.
+pub struct ShippedSigner {
+    child: Child,
+    /// Where it listens (gRPC over mutual TLS).
+    pub addr: SocketAddr,
+    /// Where its certificates are (`ca.pem`, `server.pem`, `server.key`, …).
+    pub tls: PathBuf,
+}
+
+/// The passphrase of benchmark signers' sealed keys.
+const SIGNER_PASSPHRASE: &str = "benchmark passphrase";
+
+#[allow(
+    clippy::panic,
+    reason = "a benchmark whose signer does not start has nothing to measure"
+)]
+impl ShippedSigner {
+    /// Creates keys, certificates and state under `dir` and starts `tuflog-signer`
+    /// (beside `server_binary`).
+    pub fn start(server_binary: &Path, dir: &Path) -> Self {
+        let binary = server_binary.with_file_name("tuflog-signer");
+        let tls = dir.join("tls");
+        let data = dir.join("signer");
+        let run = |args: &[&str]| {
+            let out = Command::new(&binary)
+                .args(args)
+                .env("TUFLOG_SIGNER_PASSPHRASE", SIGNER_PASSPHRASE)
+                .output()
+                .unwrap_or_else(|e| panic!("running {}: {e}", binary.display()));
+            if !out.status.success() {
+                panic!(
+                    "tuflog-signer {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        };
+        let path = |p: &Path| {
+            p.to_str()
+                .unwrap_or_else(|| panic!("non-UTF-8 path"))
+                .to_string()
+        };
+        run(&["pki", "--out", &path(&tls), "--name", "127.0.0.1"]);
+        run(&["init", "--data-dir", &path(&data), "--origin", ORIGIN]);
+        let mut child = Command::new(&binary)
+            .args([
+                "serve",
+                "--data-dir",
+                &path(&data),
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--cert",
+                &path(&tls.join("signer.pem")),
+                "--key",
+                &path(&tls.join("signer.key")),
+                "--client-ca",
+                &path(&tls.join("ca.pem")),
+            ])
+            .env("TUFLOG_SIGNER_PASSPHRASE", SIGNER_PASSPHRASE)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let addr = loop {
+            let Some(Ok(line)) = lines.next() else {
+                panic!("tuflog-signer exited before announcing its address");
+            };
+            if let Some(rest) = line.trim().strip_prefix("listening") {
+                let host = rest
+                    .trim()
+                    .strip_prefix("https://")
+                    .and_then(|u| u.split(' ').next())
+                    .unwrap_or_else(|| panic!("unexpected line {line:?}"));
+                break host
+                    .parse::<SocketAddr>()
+                    .unwrap_or_else(|e| panic!("address in {line:?}: {e}"));
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr, tls }
+    }
+
+    /// Writes a server configuration file at `path` whose `[signer]` is this one.
+    pub fn server_config(&self, path: &Path) {
+        let text = format!(
+            "[signer]\nurl = \"https://{}\"\nca_cert = \"{}\"\nclient_cert = \"{}\"\nclient_key = \"{}\"\n",
+            self.addr,
+            self.tls.join("ca.pem").display(),
+            self.tls.join("server.pem").display(),
+            self.tls.join("server.key").display(),
+        );
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+
+    /// The process id, for resident memory and CPU readings.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ShippedSigner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -107,9 +107,11 @@ impl Compromised {
     }
 
     async fn serve(dir: &Path, witnesses: Option<server::cosign::Policy>) -> InProcess {
+        // The attacker holds the server's keys: they are files here, whatever the
+        // harness switch says (a separate signer would refuse what it signs).
         InProcess::start_config(server::Config {
             witnesses,
-            ..InProcess::config(dir)
+            ..InProcess::config_with_keys_here(dir)
         })
         .await
     }

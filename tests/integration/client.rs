@@ -192,7 +192,7 @@ async fn a_client_pinned_to_another_log_key_accepts_nothing() {
 async fn a_forked_log_with_the_same_key_is_refused_by_the_consistency_check() {
     let dir = tempfile::tempdir().unwrap();
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
-    let honest = InProcess::start(&a_dir).await;
+    let honest = InProcess::start_with_keys_here(&a_dir).await;
     let publisher = Publisher::new();
     let ws = publisher.init(&dir.path().join("home-a"), &honest).await;
     publisher
@@ -211,7 +211,7 @@ async fn a_forked_log_with_the_same_key_is_refused_by_the_consistency_check() {
     for f in ["log.key", "online.seed"] {
         std::fs::copy(a_dir.join(f), b_dir.join(f)).unwrap();
     }
-    let fork = InProcess::start(&b_dir).await;
+    let fork = InProcess::start_with_keys_here(&b_dir).await;
     assert_eq!(
         fork.vkey,
         c.config().log_key,

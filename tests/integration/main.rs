@@ -1,6 +1,8 @@
 //! tuflog's integration tests: real servers on 127.0.0.1:0, RocksDB in temporary
 //! directories. One binary; modules by subject; regression tests named after their
-//! bug.
+//! bug. `scripts/test` runs it twice: with the keys in each server's data
+//! directory, then with `TUFLOG_TEST_SIGNER=remote`, each server's keys in a
+//! separate signer over mutual TLS (`remote`).
 // A test binary: a failed unwrap is a failed test, with its location.
 #![allow(
     clippy::unwrap_used,
@@ -20,6 +22,7 @@ mod log_api;
 mod monitor;
 mod publisher;
 mod pushes_refused;
+mod remote;
 mod repos;
 mod restart;
 mod signer;

@@ -318,7 +318,7 @@ fn check_caught(m: &Monitor) {
 async fn a_rewritten_history_is_proven_by_an_evidence_file_anyone_can_check() {
     let dir = tempfile::tempdir().unwrap();
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
-    let honest = InProcess::start(&a_dir).await;
+    let honest = InProcess::start_with_keys_here(&a_dir).await;
     let mut h = History::new("example.com/app");
     let first = h.first_push();
     h.log(&honest, &first).await;
@@ -331,7 +331,7 @@ async fn a_rewritten_history_is_proven_by_an_evidence_file_anyone_can_check() {
 
     std::fs::create_dir_all(&b_dir).unwrap();
     std::fs::copy(a_dir.join("log.key"), b_dir.join("log.key")).unwrap();
-    let rewritten = InProcess::start(&b_dir).await;
+    let rewritten = InProcess::start_with_keys_here(&b_dir).await;
     let mut other = History::new("example.com/app");
     let first = other.first_push();
     other.log(&rewritten, &first).await;
@@ -404,10 +404,10 @@ impl Served {
 async fn two_monitors_shown_different_forks_detect_the_split_view_through_gossip() {
     let dir = tempfile::tempdir().unwrap();
     let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
-    let fork_a = InProcess::start(&a_dir).await;
+    let fork_a = InProcess::start_with_keys_here(&a_dir).await;
     std::fs::create_dir_all(&b_dir).unwrap();
     std::fs::copy(a_dir.join("log.key"), b_dir.join("log.key")).unwrap();
-    let fork_b = InProcess::start(&b_dir).await;
+    let fork_b = InProcess::start_with_keys_here(&b_dir).await;
     assert_eq!(fork_a.vkey, fork_b.vkey);
     let mut shown_a = History::new("example.com/app");
     let first = shown_a.first_push();

@@ -31,6 +31,13 @@ impl InProcess {
         Self::start_with(dir, server::sequencer::Config::default()).await
     }
 
+    /// A server whose keys are files in `dir` whatever `TUFLOG_TEST_SIGNER` says:
+    /// for tests whose attacker holds the server's keys to sign a fork or a second
+    /// document, which a separate signer refuses (its own tests show that).
+    pub async fn start_with_keys_here(dir: &Path) -> InProcess {
+        Self::start_config(Self::config_with_keys_here(dir)).await
+    }
+
     pub async fn start_with(dir: &Path, sequencer: server::sequencer::Config) -> InProcess {
         Self::start_config(server::Config {
             sequencer,
@@ -40,8 +47,20 @@ impl InProcess {
     }
 
     /// The configuration of servers started here: data in `dir`, origin
-    /// `test.tuflog.dev/log`, [`ADMIN_TOKEN`] and [`EXAMPLE_TOKEN`].
+    /// `test.tuflog.dev/log`, [`ADMIN_TOKEN`] and [`EXAMPLE_TOKEN`]. With
+    /// `TUFLOG_TEST_SIGNER=remote`, the keys are held by a separate signer
+    /// ([`crate::remote::signer_for`]) and the server keeps none.
     pub fn config(dir: &Path) -> server::Config {
+        server::Config {
+            signer: crate::remote::signer_for(dir, "test.tuflog.dev/log"),
+            ..Self::config_with_keys_here(dir)
+        }
+    }
+
+    /// [`InProcess::config`] with the keys in the data directory whatever the
+    /// switch says: for tests whose attacker holds the server's keys (a signer
+    /// would refuse to sign what they need), or that are about the key files.
+    pub fn config_with_keys_here(dir: &Path) -> server::Config {
         server::Config {
             data_dir: dir.to_path_buf(),
             origin: "test.tuflog.dev/log".into(),
@@ -58,7 +77,12 @@ impl InProcess {
     }
 
     pub async fn start_config(config: server::Config) -> InProcess {
-        Self::start_server(server::Server::open(&config).unwrap()).await
+        let srv = server::Server::open(&config).unwrap();
+        if config.signer.is_some() {
+            // The switch is really on: this server keeps no key of its own.
+            assert!(!config.log_key_path().exists() && !config.online_seed_path().exists());
+        }
+        Self::start_server(srv).await
     }
 
     /// Serves an already built server.

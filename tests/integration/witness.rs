@@ -202,7 +202,7 @@ async fn the_witness_cosigns_each_extension_and_refuses_a_stale_old_size_with_40
 async fn a_checkpoint_inconsistent_with_the_cosigned_one_is_refused_with_422_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let server_dir = dir.path().join("server");
-    let server = InProcess::start(&server_dir).await;
+    let server = InProcess::start_with_keys_here(&server_dir).await;
     let wdir = dir.path().join("witness");
     let w = Served::start(&wdir, vec![server.vkey.clone()]).await;
     for i in 0..3 {

@@ -14,10 +14,12 @@
 //! Every version is signed before the clock starts, so the generator's signing does
 //! not compete with the server for the cores. The server is `tuflog-server` started
 //! on `--data-dir` (a temporary directory by default), or `--server URL --token T`.
+//! With `--signer`, it holds no key: a shipped `tuflog-signer` beside it does, over
+//! mutual TLS on loopback, on the same two cores.
 //!
 //! `bench/run` runs it; `--help`-free flags: `[--transport grpc|http] [--rate R]
 //! [--repos N] [--clients C] [--pushes P] [--files F] [--channels K]
-//! [--data-dir DIR] [--server-bin PATH] [--server URL --token T]`.
+//! [--data-dir DIR] [--server-bin PATH] [--server URL --token T] [--signer]`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -68,6 +70,7 @@ struct Args {
     server_bin: Option<PathBuf>,
     server: Option<String>,
     token: Option<String>,
+    signer: bool,
 }
 
 fn parse_args() -> Args {
@@ -83,6 +86,7 @@ fn parse_args() -> Args {
         server_bin: None,
         server: None,
         token: None,
+        signer: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -105,6 +109,7 @@ fn parse_args() -> Args {
             "--server-bin" => a.server_bin = Some(value().into()),
             "--server" => a.server = Some(value()),
             "--token" => a.token = Some(value()),
+            "--signer" => a.signer = true,
             other => panic!("unknown flag {other}"),
         }
     }
@@ -282,6 +287,7 @@ fn main() {
         .data_dir
         .clone()
         .unwrap_or_else(|| temp.path().join("server"));
+    let mut signers = Vec::new();
     let (server, url, token) = match (&args.server, &args.token) {
         (Some(url), Some(token)) => (None, url.clone(), token.clone()),
         _ => {
@@ -289,7 +295,16 @@ fn main() {
                 .server_bin
                 .clone()
                 .unwrap_or_else(tuflog_bench::shipped::default_binary);
-            let s = ShippedServer::start(&bin, &data_dir);
+            let s = if args.signer {
+                let signer = tuflog_bench::shipped::ShippedSigner::start(&bin, temp.path());
+                let config = temp.path().join("tuflog.toml");
+                signer.server_config(&config);
+                let s = ShippedServer::start_with(&bin, &data_dir, Some(&config));
+                signers.push(signer);
+                s
+            } else {
+                ShippedServer::start(&bin, &data_dir)
+            };
             let url = format!("http://{}", s.addr);
             let token = s.token.clone();
             (Some(s), url, token)
@@ -402,9 +417,11 @@ fn main() {
         let latencies = Latencies::new(latencies);
         let pushes = latencies.len();
         let logged = entries.load(Ordering::Relaxed);
-        let transport = match args.transport {
-            Transport::Grpc => "gRPC",
-            Transport::Http => "HTTP multipart",
+        let transport = match (args.transport, args.signer) {
+            (Transport::Grpc, false) => "gRPC",
+            (Transport::Http, false) => "HTTP multipart",
+            (Transport::Grpc, true) => "gRPC, keys in tuflog-signer",
+            (Transport::Http, true) => "HTTP multipart, keys in tuflog-signer",
         };
         let case = match args.rate {
             Some(rate) => format!(

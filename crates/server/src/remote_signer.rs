@@ -56,12 +56,28 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| err(e.to_string()))
 }
 
+/// Repositories whose online keys are kept between pushes; past this many the
+/// cache is emptied and refills.
+pub const MAX_CACHED_REPOS: usize = 10_000;
+
 /// A connection to the signer, with the log's verifier key it reported.
 pub struct RemoteSigner {
     client: SignerClient<Channel>,
     handle: tokio::runtime::Handle,
     verifier: VerifierKey,
     timeout: Duration,
+    /// Each repository's keys and the last versions signed, as the signer reported
+    /// them and as this server has had them signed since: a push then asks the
+    /// signer twice (snapshot, timestamp) instead of three times. A refusal drops
+    /// the repository's entry, so the next push asks afresh (another server sharing
+    /// the signer may have had versions signed).
+    keys: std::sync::Mutex<std::collections::HashMap<RepoName, OnlineKeys>>,
+}
+
+/// The version of a document's `signed`, read without the rest.
+#[derive(serde::Deserialize)]
+struct VersionOnly {
+    version: u64,
 }
 
 fn status_error(status: tonic::Status) -> Error {
@@ -119,6 +135,7 @@ impl RemoteSigner {
             handle: tokio::runtime::Handle::current(),
             verifier,
             timeout: config.timeout,
+            keys: Default::default(),
         })
     }
 }
@@ -141,6 +158,12 @@ impl RemoteSigner {
                 "no answer from the signer while starting".into(),
             ))
         })
+    }
+}
+
+impl RemoteSigner {
+    fn cached(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<RepoName, OnlineKeys>> {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -189,6 +212,9 @@ fn parse_key(json: &str, what: &str) -> Result<Key, Error> {
 impl Signer for RemoteSigner {
     fn keys<'a>(&'a self, repo: &'a RepoName) -> SignFuture<'a, OnlineKeys> {
         Box::pin(async move {
+            if let Some(k) = self.cached().get(repo) {
+                return Ok(k.clone());
+            }
             let keys = self
                 .client
                 .clone()
@@ -215,14 +241,20 @@ impl Signer for RemoteSigner {
                     )));
                 }
             }
-            Ok(OnlineKeys {
+            let keys = OnlineKeys {
                 snapshot,
                 snapshot_keyid: keys.snapshot_keyid,
                 timestamp,
                 timestamp_keyid: keys.timestamp_keyid,
                 snapshot_signed: keys.snapshot_signed,
                 timestamp_signed: keys.timestamp_signed,
-            })
+            };
+            let mut cache = self.cached();
+            if cache.len() >= MAX_CACHED_REPOS {
+                cache.clear();
+            }
+            cache.insert(repo.clone(), keys.clone());
+            Ok(keys)
         })
     }
 
@@ -242,8 +274,21 @@ impl Signer for RemoteSigner {
                     signed: message.to_vec(),
                 })
                 .await
-                .map_err(status_error)?
+                .map_err(|status| {
+                    self.cached().remove(repo);
+                    status_error(status)
+                })?
                 .into_inner();
+            // What was just signed is the repository's new floor for that role.
+            if let Ok(v) = serde_json::from_slice::<VersionOnly>(message) {
+                if let Some(k) = self.cached().get_mut(repo) {
+                    let floor = match role {
+                        OnlineRole::Snapshot => &mut k.snapshot_signed,
+                        OnlineRole::Timestamp => &mut k.timestamp_signed,
+                    };
+                    *floor = Some(floor.map_or(v.version, |f| f.max(v.version)));
+                }
+            }
             Ok(Signature {
                 keyid: sig.keyid,
                 sig: sig.sig,
