@@ -326,6 +326,8 @@ struct Remembering {
     guard: Arc<signer::guard::Guard>,
     down: std::sync::atomic::AtomicBool,
     lose_replies: std::sync::atomic::AtomicBool,
+    /// While set, a request waits (a slow signer) until it is cleared.
+    slow: std::sync::atomic::AtomicBool,
 }
 
 impl Remembering {
@@ -336,6 +338,7 @@ impl Remembering {
             guard,
             down: Default::default(),
             lose_replies: Default::default(),
+            slow: Default::default(),
         })
     }
 }
@@ -348,6 +351,9 @@ impl CheckpointSigner for Remembering {
         true
     }
     fn sign_checkpoint(&self, r: &CheckpointRequest<'_>) -> Result<Vec<u8>, Error> {
+        while self.slow.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         if self.down.load(Ordering::SeqCst) {
             return Err(Error::SignerUnavailable("connection refused".into()));
         }
@@ -509,4 +515,32 @@ fn a_signer_answering_with_another_checkpoint_halts_the_log() {
     let err = block_on(log.append(one("x"))).unwrap_err();
     assert!(matches!(err, Error::Halted(_)), "{err}");
     assert_eq!(log.latest().size(), 0);
+}
+
+#[test]
+fn a_slow_signer_stalls_no_read() {
+    let store = Arc::new(MemoryStore::new());
+    let signer = Remembering::new(guard());
+    let log = open_with(store.clone(), signer.clone()).unwrap();
+    for e in ["a", "b", "c"] {
+        block_on(log.append(one(e))).unwrap();
+    }
+    signer.slow.store(true, Ordering::SeqCst);
+    let mut waiting = log.submit(one("d")).unwrap();
+    wait_for("the batch to be staged", || {
+        store.staged().unwrap().is_some()
+    });
+    // The integrator is inside the signer's request; every read still answers,
+    // from the last published checkpoint.
+    let latest = log.latest();
+    assert_eq!(latest.size(), 3);
+    log.inclusion_proof(1, 3).unwrap();
+    log.consistency_proof(1, 3).unwrap();
+    assert_eq!(store.entries(0, 3).unwrap().len(), 3);
+    assert!(
+        waiting.try_recv().is_err(),
+        "the append must still be waiting for the signer while the reads were answered"
+    );
+    signer.slow.store(false, Ordering::SeqCst);
+    assert_eq!(block_on(waiting).unwrap().unwrap().first_index, 3);
 }
