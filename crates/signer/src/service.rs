@@ -50,14 +50,27 @@ fn repo_name(repo: &str) -> Result<&str, Error> {
     Ok(repo)
 }
 
-/// Runs blocking work (a synced write, a signature) off the async workers.
+/// Runs blocking work (a synced write, a signature) off the async workers, timed
+/// and, when refused, counted by the refusal's code.
 async fn blocking<T: Send + 'static>(
+    metrics: &Metrics,
+    kind: &str,
     f: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Status> {
-    tokio::task::spawn_blocking(f)
+    let started = std::time::Instant::now();
+    let result = tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Status::internal(format!("signing task: {e}")))?
-        .map_err(status)
+        .map_err(|e| Status::internal(format!("signing task: {e}")))?;
+    metrics
+        .request_duration_seconds
+        .with_label_values(&[kind])
+        .observe(started.elapsed().as_secs_f64());
+    result.map_err(|e| {
+        if e.is_refusal() {
+            metrics.refusals_total.with_label_values(&[e.code()]).inc();
+        }
+        status(e)
+    })
 }
 
 #[tonic::async_trait]
@@ -93,7 +106,7 @@ impl pb::signer_server::Signer for SignerService {
             .collect::<Result<Vec<_>, _>>()
             .map_err(status)?;
         let (guard, keys, metrics) = (self.guard.clone(), self.keys.clone(), self.metrics.clone());
-        let note = blocking(move || {
+        let note = blocking(&self.metrics, "checkpoint", move || {
             guard
                 .checkpoint(
                     &CheckpointAsk {
@@ -130,7 +143,7 @@ impl pb::signer_server::Signer for SignerService {
             return Err(status(Error::RepositoryNotAllowed(repo)));
         }
         let (guard, keys) = (self.guard.clone(), self.keys.clone());
-        let reply = blocking(move || {
+        let reply = blocking(&self.metrics, "keys", move || {
             let (snapshot, snapshot_keyid) = keys.online_key(&repo, OnlineRole::Snapshot)?;
             let (timestamp, timestamp_keyid) = keys.online_key(&repo, OnlineRole::Timestamp)?;
             guard.register(&repo)?;
@@ -160,7 +173,7 @@ impl pb::signer_server::Signer for SignerService {
         repo_name(&r.repo).map_err(status)?;
         let role = OnlineRole::parse(&r.role).map_err(status)?;
         let (guard, keys, metrics) = (self.guard.clone(), self.keys.clone(), self.metrics.clone());
-        let signature = blocking(move || {
+        let signature = blocking(&self.metrics, role.as_str(), move || {
             guard
                 .metadata(&r.repo, role, &r.signed, || {
                     keys.sign_online(&r.repo, role, &r.signed)

@@ -218,4 +218,16 @@ async fn checkpoints_are_signed_counted_and_a_fork_refused_over_the_wire() {
         metrics.contains("tuflog_signer_signatures_total{kind=\"checkpoint\"} 1"),
         "{metrics}"
     );
+    for code in ["fork", "unknown_repository"] {
+        assert!(
+            metrics.contains(&format!(
+                "tuflog_signer_refusals_total{{code=\"{code}\"}} 1"
+            )),
+            "{metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("tuflog_signer_request_duration_seconds_count{kind=\"checkpoint\"} 2"),
+        "{metrics}"
+    );
 }

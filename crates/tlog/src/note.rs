@@ -508,6 +508,24 @@ impl Note {
         })
     }
 
+    /// Adds a signature made elsewhere (a hardware token, a remote signer) by `key`
+    /// over this note's text, once it verifies under `key` (Ed25519, strictly): a
+    /// signer that returns the wrong bytes is caught here, not by every reader.
+    pub fn add_external_signature(&mut self, key: &VerifierKey, signature: &[u8]) -> Result<()> {
+        if key.sig_type() != SignatureType::Ed25519 {
+            return Err(Error::MalformedKey(
+                "note signing needs an Ed25519 (0x01) key; cosigners use cosignature::cosign"
+                    .into(),
+            ));
+        }
+        key.verify_signature(&self.text, signature)?;
+        self.push_signature(NoteSignature {
+            name: key.name().clone(),
+            key_id: key.key_id(),
+            signature: signature.to_vec(),
+        })
+    }
+
     /// Checks the signatures against `known` keys.
     ///
     /// Signatures whose (name, key ID) match no known key are ignored. A signature that
@@ -568,6 +586,40 @@ mod tests {
         }
         assert!(KeyName::new("x".repeat(MAX_KEY_NAME_BYTES + 1)).is_err());
         assert!(KeyName::new("example.com/log").is_ok());
+    }
+
+    #[test]
+    fn an_external_signature_is_added_only_when_it_verifies() {
+        let key = signer("example.com/log");
+        let text = "example.com/log\n1\nAAAA\n";
+        let mut signed_here = Note::new(text).unwrap();
+        signed_here.sign(&key).unwrap();
+        let made_elsewhere = key.sign_bytes(text.as_bytes());
+        let mut added = Note::new(text).unwrap();
+        added
+            .add_external_signature(&key.verifier(), &made_elsewhere)
+            .unwrap();
+        assert_eq!(added.to_string(), signed_here.to_string());
+        // Every bit of the signature, a truncated one, and one over other text.
+        for i in 0..made_elsewhere.len() * 8 {
+            let mut bad = made_elsewhere;
+            bad[i / 8] ^= 1 << (i % 8);
+            let mut note = Note::new(text).unwrap();
+            assert!(note.add_external_signature(&key.verifier(), &bad).is_err());
+        }
+        let mut note = Note::new(text).unwrap();
+        assert!(note
+            .add_external_signature(&key.verifier(), &made_elsewhere[..63])
+            .is_err());
+        let other = key.sign_bytes(b"example.com/log\n2\nAAAA\n");
+        assert!(note
+            .add_external_signature(&key.verifier(), &other)
+            .is_err());
+        assert_eq!(
+            note.to_string(),
+            text.to_string() + "\n",
+            "nothing was added"
+        );
     }
 
     #[test]
