@@ -13,21 +13,18 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use edge::sealed::{self, KdfParams, Sealed};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tlog::note::{KeyName, SignatureType};
 use tlog::{Checkpoint, Hash, SignerKey, VerifierKey};
 use tuf::keys::{Key, PrivateKey, Signature};
-use tuf::online::OnlineSeed;
+use tuf::online::{OnlineKeyring, OnlineSeed};
 use zeroize::Zeroizing;
 
 /// The format name of the sealed key file.
 pub const FORMAT: &str = "tuflog-signer-keys/v1";
 /// Largest sealed key file read.
 pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
-/// Derived online keys kept for reuse; past this many the cache is emptied.
-const MAX_CACHED_KEYS: usize = 4096;
 
 /// What the signer signs with.
 pub trait KeyHolder: Send + Sync {
@@ -82,8 +79,7 @@ impl Passphrase {
 pub struct SealedKeys {
     log: SignerKey,
     verifier: VerifierKey,
-    online: OnlineSeed,
-    cache: Mutex<HashMap<(String, OnlineRole), Arc<PrivateKey>>>,
+    online: OnlineKeyring,
 }
 
 impl SealedKeys {
@@ -205,32 +201,14 @@ impl SealedKeys {
         SealedKeys {
             log,
             verifier,
-            online,
-            cache: Mutex::new(HashMap::new()),
+            online: OnlineKeyring::new(online),
         }
     }
 
     fn private(&self, repo: &str, role: OnlineRole) -> Result<Arc<PrivateKey>, Error> {
-        let id = (repo.to_string(), role);
-        if let Some(k) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-        {
-            return Ok(k.clone());
-        }
-        let key = Arc::new(
-            self.online
-                .derive(role.as_str(), repo)
-                .map_err(|e| Error::Keys(e.to_string()))?,
-        );
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= MAX_CACHED_KEYS {
-            cache.clear();
-        }
-        cache.insert(id, key.clone());
-        Ok(key)
+        self.online
+            .key(role.as_str(), repo)
+            .map_err(|e| Error::Keys(e.to_string()))
     }
 }
 

@@ -11,7 +11,13 @@ use crate::keys::PrivateKey;
 use crate::Error;
 use hkdf::Hkdf;
 use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use zeroize::Zeroizing;
+
+/// Derived keys an [`OnlineKeyring`] keeps for reuse; past this many it empties its
+/// cache and refills it.
+pub const MAX_CACHED_KEYS: usize = 4096;
 
 /// Size of the seed.
 pub const SEED_BYTES: usize = 32;
@@ -65,6 +71,51 @@ impl OnlineSeed {
     }
 }
 
+type KeyCache = Mutex<HashMap<(&'static str, String), Arc<PrivateKey>>>;
+
+/// An [`OnlineSeed`] with the keys it derived kept for reuse: a derivation costs an
+/// HKDF and a scalar multiplication, and a push uses its repository's keys several
+/// times. What the embedded server and the separate signer both sign with.
+pub struct OnlineKeyring {
+    seed: OnlineSeed,
+    cache: KeyCache,
+}
+
+impl OnlineKeyring {
+    /// The keyring of `seed`.
+    pub fn new(seed: OnlineSeed) -> Self {
+        OnlineKeyring {
+            seed,
+            cache: KeyCache::default(),
+        }
+    }
+
+    /// The seed, to store it.
+    pub fn seed(&self) -> &OnlineSeed {
+        &self.seed
+    }
+
+    /// The key of `role` ("snapshot" or "timestamp") for repository `repo`.
+    pub fn key(&self, role: &'static str, repo: &str) -> Result<Arc<PrivateKey>, Error> {
+        let id = (role, repo.to_string());
+        if let Some(k) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(self.seed.derive(role, repo)?);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CACHED_KEYS {
+            cache.clear();
+        }
+        cache.insert(id, key.clone());
+        Ok(key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +147,14 @@ mod tests {
             a.key_id()
         );
         assert!(OnlineSeed::from_hex("abcd").is_err());
+        let ring = OnlineKeyring::new(OnlineSeed::from_bytes([7; 32]));
+        assert_eq!(
+            ring.key("timestamp", "example.com/a").unwrap().key_id(),
+            a.key_id()
+        );
+        assert!(Arc::ptr_eq(
+            &ring.key("timestamp", "example.com/a").unwrap(),
+            &ring.key("timestamp", "example.com/a").unwrap()
+        ));
     }
 }

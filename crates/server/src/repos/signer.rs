@@ -11,14 +11,13 @@
 
 use super::name::RepoName;
 use crate::Error;
-use std::collections::HashMap;
 use std::fs;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use tuf::keys::{Key, PrivateKey, Signature};
-use tuf::online::OnlineSeed;
+use tuf::online::{OnlineKeyring, OnlineSeed};
 
 /// Which online role a key signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -75,17 +74,9 @@ pub trait Signer: Send + Sync {
     ) -> SignFuture<'a, Signature>;
 }
 
-/// Derived keys kept for reuse; past this many the cache is emptied and refills.
-const MAX_CACHED_KEYS: usize = 4096;
-
-type KeyCache = std::sync::Mutex<HashMap<(RepoName, OnlineRole), Arc<PrivateKey>>>;
-
 /// The in-process signer: keys derived from one seed.
 pub struct LocalSigner {
-    seed: OnlineSeed,
-    /// Derivation costs an HKDF and a scalar multiplication; a push uses its
-    /// repository's keys three times.
-    cache: KeyCache,
+    keys: OnlineKeyring,
 }
 
 impl LocalSigner {
@@ -119,33 +110,13 @@ impl LocalSigner {
 
     fn with_seed(seed: OnlineSeed) -> Self {
         LocalSigner {
-            seed,
-            cache: KeyCache::default(),
+            keys: OnlineKeyring::new(seed),
         }
     }
 
     fn private_key(&self, repo: &RepoName, role: OnlineRole) -> Result<Arc<PrivateKey>, Error> {
-        let id = (repo.clone(), role);
-        if let Some(k) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-        {
-            return Ok(k.clone());
-        }
-        let key = Arc::new(self.derive(repo, role)?);
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= MAX_CACHED_KEYS {
-            cache.clear();
-        }
-        cache.insert(id, key.clone());
-        Ok(key)
-    }
-
-    fn derive(&self, repo: &RepoName, role: OnlineRole) -> Result<PrivateKey, Error> {
-        self.seed
-            .derive(role.as_str(), repo.as_str())
+        self.keys
+            .key(role.as_str(), repo.as_str())
             .map_err(|e| Error::Signing(e.to_string()))
     }
 }
