@@ -18,9 +18,6 @@ use tlog::VerifierKey;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tuf::keys::{Key, Signature};
 
-/// Largest PEM file read (a certificate chain or a key).
-pub const MAX_PEM_BYTES: u64 = 256 * 1024;
-
 /// How the server reaches its signer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteSignerConfig {
@@ -49,11 +46,7 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, Error> {
         path: path.display().to_string(),
         reason,
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-    if meta.len() > MAX_PEM_BYTES {
-        return Err(err(format!("larger than {MAX_PEM_BYTES} bytes")));
-    }
-    std::fs::read(path).map_err(|e| err(e.to_string()))
+    edge::pem::read(path).map_err(|e| err(e.to_string()))
 }
 
 /// Repositories whose online keys are kept between pushes; past this many the

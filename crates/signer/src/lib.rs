@@ -33,9 +33,6 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
-/// Largest PEM file read (a certificate chain or a key).
-pub const MAX_PEM_BYTES: u64 = 256 * 1024;
-
 /// The signer's TLS material: its own certificate and key, and the CA whose
 /// certificates it accepts from clients (the server).
 #[derive(Clone, Debug)]
@@ -49,12 +46,7 @@ pub struct TlsFiles {
 }
 
 fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, Error> {
-    let err = |reason: String| Error::Tls(format!("{}: {reason}", path.display()));
-    let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
-    if meta.len() > MAX_PEM_BYTES {
-        return Err(err(format!("larger than {MAX_PEM_BYTES} bytes")));
-    }
-    std::fs::read(path).map_err(|e| err(e.to_string()))
+    edge::pem::read(path).map_err(|e| Error::Tls(e.to_string()))
 }
 
 /// A signer ready to serve.
