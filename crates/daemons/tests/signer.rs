@@ -13,6 +13,9 @@ use std::process::{Child, Command, Stdio};
 use tlog::VerifierKey;
 use tuf::keys::{KeyKind, PrivateKey};
 
+#[path = "../../signer/tests/common/softhsm.rs"]
+mod softhsm;
+
 const REPO: &str = "example.com/app";
 const ORIGIN: &str = "test.tuflog.dev/log";
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -26,10 +29,12 @@ struct Daemon {
 
 impl Daemon {
     /// Starts `bin` and reads its banner from stderr up to `last_label`.
-    fn start(bin: &str, args: &[&str], last_label: &str) -> Daemon {
+    fn start(bin: &str, args: &[&str], envs: &[(&str, &Path)], last_label: &str) -> Daemon {
         let mut child = Command::new(bin)
             .args(args)
+            .envs(envs.iter().copied())
             .env("TUFLOG_SIGNER_PASSPHRASE", PASSPHRASE)
+            .env("TUFLOG_SIGNER_PIN", softhsm::PIN)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -88,9 +93,15 @@ impl Drop for Daemon {
 }
 
 fn signer_cmd(args: &[&str]) -> std::process::Output {
+    signer_cmd_with(args, &[])
+}
+
+fn signer_cmd_with(args: &[&str], envs: &[(&str, &Path)]) -> std::process::Output {
     let out = Command::new(env!("CARGO_BIN_EXE_tuflog-signer"))
         .args(args)
+        .envs(envs.iter().copied())
         .env("TUFLOG_SIGNER_PASSPHRASE", PASSPHRASE)
+        .env("TUFLOG_SIGNER_PIN", softhsm::PIN)
         .output()
         .unwrap();
     assert!(
@@ -105,11 +116,16 @@ fn server(config: &Path) -> Daemon {
     Daemon::start(
         env!("CARGO_BIN_EXE_tuflog-server"),
         &["--config", config.to_str().unwrap()],
+        &[],
         "gRPC",
     )
 }
 
 fn signer(data: &Path, pki: &Path, listen: &str) -> Daemon {
+    signer_with(data, pki, listen, &[])
+}
+
+fn signer_with(data: &Path, pki: &Path, listen: &str, envs: &[(&str, &Path)]) -> Daemon {
     let p = |f: &str| pki.join(f).to_str().unwrap().to_string();
     Daemon::start(
         env!("CARGO_BIN_EXE_tuflog-signer"),
@@ -128,8 +144,33 @@ fn signer(data: &Path, pki: &Path, listen: &str) -> Daemon {
             "--client-ca",
             &p("ca.pem"),
         ],
+        envs,
         "metrics",
     )
+}
+
+fn server_config(data: &Path, signer_addr: SocketAddr, pki: &Path, client: &Path) -> String {
+    format!(
+        "listen = \"127.0.0.1:0\"\norigin = \"{ORIGIN}\"\ndata_dir = \"{}\"\n\
+         [signer]\nurl = \"https://{signer_addr}\"\nca_cert = \"{}\"\n\
+         client_cert = \"{}\"\nclient_key = \"{}\"\ntimeout = \"2s\"\n",
+        data.display(),
+        pki.join("ca.pem").display(),
+        client.join("server.pem").display(),
+        client.join("server.key").display(),
+    )
+}
+
+fn pki(out: &Path) {
+    signer_cmd(&[
+        "pki",
+        "--out",
+        out.to_str().unwrap(),
+        "--name",
+        "localhost",
+        "--name",
+        "127.0.0.1",
+    ]);
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -155,7 +196,33 @@ struct Publisher {
     ws: Workspace,
 }
 
+/// A client with its home in `dir`, trusting `vkey` at `url`.
+fn user(dir: &Path, url: &str, vkey: &VerifierKey) -> Client {
+    Client::new(ClientConfig {
+        server: url.to_string(),
+        log_key: vkey.clone(),
+        witnesses: None,
+        home: dir.join("user"),
+        limits: tuf::updater::Limits::default(),
+    })
+}
+
 impl Publisher {
+    /// Creates the repository and publishes a first file.
+    async fn init(&self, dir: &Path, token: &str, vkey: &VerifierKey) {
+        self.ws
+            .init(
+                &[("root", &self.root), ("targets", &self.targets)],
+                1,
+                1,
+                token,
+                vkey,
+            )
+            .await
+            .unwrap();
+        self.publish(dir, "one.txt", token, vkey).await.unwrap();
+    }
+
     async fn publish(
         &self,
         dir: &Path,
@@ -199,28 +266,8 @@ async fn an_embedded_log_moves_into_the_signer_and_the_server_keeps_no_private_k
         targets: PrivateKey::generate(KeyKind::Ed25519, &mut rand_core::OsRng).unwrap(),
         ws,
     };
-    publisher
-        .ws
-        .init(
-            &[("root", &publisher.root), ("targets", &publisher.targets)],
-            1,
-            1,
-            token,
-            &vkey,
-        )
-        .await
-        .unwrap();
-    publisher
-        .publish(dir.path(), "one.txt", token, &vkey)
-        .await
-        .unwrap();
-    let user = Client::new(ClientConfig {
-        server: url.clone(),
-        log_key: vkey.clone(),
-        witnesses: None,
-        home: dir.path().join("user"),
-        limits: tuf::updater::Limits::default(),
-    });
+    publisher.init(dir.path(), token, &vkey).await;
+    let user = self::user(dir.path(), &url, &vkey);
     let before = user.update(REPO, None).await.unwrap();
     first.kill();
 
@@ -244,15 +291,7 @@ async fn an_embedded_log_moves_into_the_signer_and_the_server_keeps_no_private_k
     std::fs::remove_file(data.join("log.key")).unwrap();
     std::fs::remove_file(data.join("online.seed")).unwrap();
     let pki = dir.path().join("pki");
-    signer_cmd(&[
-        "pki",
-        "--out",
-        pki.to_str().unwrap(),
-        "--name",
-        "localhost",
-        "--name",
-        "127.0.0.1",
-    ]);
+    self::pki(&pki);
     use std::os::unix::fs::PermissionsExt;
     for key in ["signer.key", "server.key"] {
         let mode = std::fs::metadata(pki.join(key))
@@ -266,19 +305,7 @@ async fn an_embedded_log_moves_into_the_signer_and_the_server_keeps_no_private_k
     assert_eq!(sig.vkey(), vkey.to_string());
     let signer_addr = sig.addr("listening");
     let with_signer = dir.path().join("with-signer.toml");
-    std::fs::write(
-        &with_signer,
-        format!(
-            "listen = \"127.0.0.1:0\"\norigin = \"{ORIGIN}\"\ndata_dir = \"{}\"\n\
-             [signer]\nurl = \"https://{signer_addr}\"\nca_cert = \"{}\"\n\
-             client_cert = \"{}\"\nclient_key = \"{}\"\ntimeout = \"2s\"\n",
-            data.display(),
-            pki.join("ca.pem").display(),
-            pki.join("server.pem").display(),
-            pki.join("server.key").display(),
-        ),
-    )
-    .unwrap();
+    std::fs::write(&with_signer, server_config(&data, signer_addr, &pki, &pki)).unwrap();
     let srv = server(&with_signer);
     assert_eq!(srv.vkey(), vkey.to_string());
     let url = format!("http://{}", srv.addr("checkpoint"));
@@ -293,13 +320,7 @@ async fn an_embedded_log_moves_into_the_signer_and_the_server_keeps_no_private_k
 
     // The client that trusted the embedded log's checkpoint moves on, with a
     // consistency proof, to one the signer signed.
-    let user = Client::new(ClientConfig {
-        server: url.clone(),
-        log_key: vkey.clone(),
-        witnesses: None,
-        home: dir.path().join("user"),
-        limits: tuf::updater::Limits::default(),
-    });
+    let user = self::user(dir.path(), &url, &vkey);
     let after = user.update(REPO, None).await.unwrap();
     assert_eq!(after.versions["targets"], before.versions["targets"] + 1);
     assert!(after.checkpoint.unwrap().size > before.checkpoint.unwrap().size);
@@ -370,5 +391,94 @@ async fn an_embedded_log_moves_into_the_signer_and_the_server_keeps_no_private_k
     pushed.unwrap();
     let last = user.update(REPO, None).await.unwrap();
     assert_eq!(last.versions["targets"], after.versions["targets"] + 1);
+    drop(srv);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_whose_keys_are_on_a_token_pushes_and_updates_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = softhsm::config(dir.path());
+    softhsm::init_token(&conf, "tuflog");
+    let envs = [("SOFTHSM2_CONF", conf.as_path())];
+    let module = softhsm::module();
+    let signer_data = dir.path().join("signer");
+    let out = signer_cmd_with(
+        &[
+            "init",
+            "--data-dir",
+            signer_data.to_str().unwrap(),
+            "--origin",
+            ORIGIN,
+            "--pkcs11-module",
+            module.to_str().unwrap(),
+            "--token",
+            "tuflog",
+        ],
+        &envs,
+    );
+    let vkey = VerifierKey::parse(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    // The keys are on the token: nothing private in the signer's directory either.
+    assert!(signer_data.join("token.json").exists());
+    assert!(!signer_data.join("keys.sealed").exists());
+    for file in files_under(&signer_data) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!contains(&bytes, b"PRIVATE"), "{}", file.display());
+    }
+    let pki = dir.path().join("pki");
+    self::pki(&pki);
+    let sig = signer_with(&signer_data, &pki, "127.0.0.1:0", &envs);
+    assert_eq!(sig.vkey(), vkey.to_string());
+    let signer_addr = sig.addr("listening");
+
+    // A server holding a client certificate from another CA is refused by the
+    // signer, and so does not start.
+    let foreign = dir.path().join("foreign-pki");
+    self::pki(&foreign);
+    let refused = dir.path().join("refused.toml");
+    let refused_data = dir.path().join("refused");
+    std::fs::write(
+        &refused,
+        server_config(&refused_data, signer_addr, &pki, &foreign),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tuflog-server"))
+        .args(["--config", refused.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("signer"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let data = dir.path().join("server");
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, server_config(&data, signer_addr, &pki, &pki)).unwrap();
+    let srv = server(&config);
+    assert_eq!(srv.vkey(), vkey.to_string());
+    let url = format!("http://{}", srv.addr("checkpoint"));
+    let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let token = token.trim();
+    let publisher = Publisher {
+        root: PrivateKey::generate(KeyKind::Ed25519, &mut rand_core::OsRng).unwrap(),
+        targets: PrivateKey::generate(KeyKind::Ed25519, &mut rand_core::OsRng).unwrap(),
+        ws: Workspace::open(&dir.path().join("publisher"), &url, REPO).unwrap(),
+    };
+    publisher.init(dir.path(), token, &vkey).await;
+    let user = self::user(dir.path(), &url, &vkey);
+    let first = user.update(REPO, None).await.unwrap();
+    publisher
+        .publish(dir.path(), "two.txt", token, &vkey)
+        .await
+        .unwrap();
+    let second = user.update(REPO, None).await.unwrap();
+    assert_eq!(second.versions["targets"], first.versions["targets"] + 1);
+    assert!(second.checkpoint.unwrap().size > first.checkpoint.unwrap().size);
+    assert!(!data.join("log.key").exists() && !data.join("online.seed").exists());
+    for file in files_under(&data) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!contains(&bytes, b"PRIVATE"), "{}", file.display());
+    }
     drop(srv);
 }

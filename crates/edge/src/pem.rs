@@ -1,7 +1,6 @@
 //! PEM files read at start (certificates, TLS keys), bounded.
 
-use crate::{Error, Result};
-use std::io::Read;
+use crate::Result;
 use std::path::Path;
 
 /// Largest PEM file read (a certificate chain or a key).
@@ -9,23 +8,13 @@ pub const MAX_PEM_BYTES: u64 = 256 * 1024;
 
 /// The bytes of the PEM file at `path`, refused past [`MAX_PEM_BYTES`].
 pub fn read(path: &Path) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PEM_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_PEM_BYTES {
-        return Err(Error::TooLarge {
-            url: path.display().to_string(),
-            limit: MAX_PEM_BYTES,
-        });
-    }
-    Ok(bytes)
+    crate::durable::read_bounded(path, MAX_PEM_BYTES)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn a_pem_file_past_the_limit_is_refused() {

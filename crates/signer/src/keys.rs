@@ -61,6 +61,21 @@ fn aad(verifier: &str) -> Vec<u8> {
     format!("{FORMAT}\n{verifier}").into_bytes()
 }
 
+/// Reads the JSON key file `init` wrote at `path`, of at most `limit` bytes.
+pub(crate) fn read_key_file<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    limit: u64,
+) -> Result<T, Error> {
+    let err = |reason: String| Error::Keys(format!("{}: {reason}", path.display()));
+    if !path.exists() {
+        return Err(err(
+            "no such file; create it with `tuflog signer init`".into()
+        ));
+    }
+    let bytes = edge::durable::read_bounded(path, limit).map_err(|e| err(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))
+}
+
 /// Where a passphrase comes from.
 pub enum Passphrase {
     /// Given directly (read from a file or the environment by the binary).
@@ -155,13 +170,7 @@ impl SealedKeys {
     /// Opens the sealed file at `path`.
     pub fn open(path: &Path, passphrase: &Passphrase) -> Result<Self, Error> {
         let err = |reason: String| Error::Keys(format!("{}: {reason}", path.display()));
-        let bytes = edge::durable::read_optional(path)
-            .map_err(|e| err(e.to_string()))?
-            .ok_or_else(|| err("no such file; create it with `tuflog signer init`".into()))?;
-        if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
-            return Err(err("too large".into()));
-        }
-        let file: SealedFile = serde_json::from_slice(&bytes).map_err(|e| err(e.to_string()))?;
+        let file: SealedFile = read_key_file(path, MAX_KEY_FILE_BYTES)?;
         if file.format != FORMAT || file.kdf != "argon2id" || file.cipher != "xchacha20poly1305" {
             return Err(err(format!(
                 "unsupported format {} / {} / {}",

@@ -11,6 +11,7 @@
 //! timestamps for one version.
 //!
 //! - [`keys`]: the keys at rest, sealed under a passphrase, behind [`keys::KeyHolder`];
+//! - [`pkcs11`]: or on a PKCS#11 token, where they never leave it;
 //! - [`pki`]: a private CA and certificates for a first deployment;
 //! - [`Signer::run`]: serves until shutdown.
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ mod error;
 pub mod guard;
 pub mod keys;
 pub mod metrics;
+pub mod pkcs11;
 pub mod pki;
 mod service;
 

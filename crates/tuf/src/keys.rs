@@ -212,6 +212,16 @@ impl Key {
         Key::new("ed25519", "ed25519", hex::encode(key.as_bytes()))
     }
 
+    /// The key object for an ECDSA P-256 public key (PEM SPKI, as securesystemslib
+    /// writes it).
+    pub fn ecdsa_p256(key: &p256::ecdsa::VerifyingKey) -> Result<Key> {
+        use p256::pkcs8::{EncodePublicKey, LineEnding};
+        let pem = key
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| Error::Signing(format!("SPKI encoding: {e}")))?;
+        Ok(Key::new("ecdsa", "ecdsa-sha2-nistp256", pem))
+    }
+
     fn new(keytype: &str, scheme: &str, public: String) -> Key {
         Key {
             keytype: keytype.into(),
@@ -433,13 +443,7 @@ impl PrivateKey {
         let pem_err = |e: p256::pkcs8::spki::Error| Error::Signing(format!("SPKI encoding: {e}"));
         let public = match &secret {
             Secret::Ed25519(k) => Key::ed25519(&k.verifying_key()),
-            Secret::EcdsaP256(k) => Key::new(
-                "ecdsa",
-                "ecdsa-sha2-nistp256",
-                k.verifying_key()
-                    .to_public_key_pem(LineEnding::LF)
-                    .map_err(pem_err)?,
-            ),
+            Secret::EcdsaP256(k) => Key::ecdsa_p256(k.verifying_key())?,
             Secret::EcdsaP384(k) => Key::new(
                 "ecdsa",
                 "ecdsa-sha2-nistp384",

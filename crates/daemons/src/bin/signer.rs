@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use daemons::args::LogFormat;
 use edge::sealed::KdfParams;
 use signer::keys::{KeyHolder, Passphrase, SealedKeys};
+use signer::pkcs11::{OnlineKeyType, Pin, TokenConfig, TokenKeys};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +42,32 @@ struct DataDir {
     /// TUFLOG_SIGNER_PASSPHRASE, else a prompt on the terminal).
     #[arg(long, env = "TUFLOG_SIGNER_PASSPHRASE_FILE")]
     passphrase_file: Option<PathBuf>,
+    /// With keys on a PKCS#11 token: a file holding the user PIN (else
+    /// TUFLOG_SIGNER_PIN, else a prompt on the terminal).
+    #[arg(long, env = "TUFLOG_SIGNER_PIN_FILE")]
+    pin_file: Option<PathBuf>,
+}
+
+/// Where `init` puts the keys: sealed in a file (the default) or on a token.
+#[derive(clap::Args, Clone)]
+struct TokenArgs {
+    /// Keep the keys on a PKCS#11 token: the vendor's module, e.g.
+    /// /usr/lib/softhsm/libsofthsm2.so.
+    #[arg(long, env = "TUFLOG_SIGNER_PKCS11_MODULE", requires = "token")]
+    pkcs11_module: Option<PathBuf>,
+    /// The label of the token.
+    #[arg(long, env = "TUFLOG_SIGNER_TOKEN", requires = "pkcs11_module")]
+    token: Option<String>,
+    /// The repositories' online key type on the token [default: Ed25519 where the
+    /// token has EdDSA].
+    #[arg(long, value_enum, requires = "pkcs11_module")]
+    online_key_type: Option<OnlineKeyTypeArg>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum OnlineKeyTypeArg {
+    Ed25519,
+    EcdsaP256,
 }
 
 #[derive(Subcommand)]
@@ -53,6 +80,8 @@ enum Command {
         /// The log's origin, which names its key.
         #[arg(long, env = "TUFLOG_ORIGIN")]
         origin: String,
+        #[command(flatten)]
+        token: TokenArgs,
     },
     /// Move an embedded server's keys (its log.key and online.seed) into this
     /// signer, sealed, and start from the log's latest checkpoint. Delete the two
@@ -108,32 +137,88 @@ enum Command {
 }
 
 fn passphrase(dir: &DataDir, confirm: bool) -> anyhow::Result<Passphrase> {
-    if let Some(path) = &dir.passphrase_file {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading the passphrase file {}", path.display()))?,
+    Ok(Passphrase::Given(secret(
+        "passphrase",
+        dir.passphrase_file.as_deref(),
+        "TUFLOG_SIGNER_PASSPHRASE",
+        confirm,
+    )?))
+}
+
+fn pin(dir: &DataDir) -> anyhow::Result<Pin> {
+    Ok(Pin::new(secret(
+        "token PIN",
+        dir.pin_file.as_deref(),
+        "TUFLOG_SIGNER_PIN",
+        false,
+    )?))
+}
+
+/// Largest passphrase or PIN file read.
+const MAX_SECRET_FILE_BYTES: u64 = 4096;
+/// Largest key file read from an embedded server's data directory.
+const MAX_IMPORTED_KEY_BYTES: u64 = 4096;
+
+/// A secret from a file, else the environment variable `env`, else a prompt.
+fn secret(
+    what: &str,
+    file: Option<&Path>,
+    env: &str,
+    confirm: bool,
+) -> anyhow::Result<Zeroizing<String>> {
+    if let Some(path) = file {
+        let bytes = Zeroizing::new(
+            edge::durable::read_bounded(path, MAX_SECRET_FILE_BYTES)
+                .with_context(|| format!("reading the {what} file {}", path.display()))?,
         );
-        return Ok(Passphrase::Given(Zeroizing::new(
+        let text = std::str::from_utf8(&bytes)
+            .with_context(|| format!("the {what} file {} is not UTF-8", path.display()))?;
+        return Ok(Zeroizing::new(
             text.trim_end_matches(['\n', '\r']).to_string(),
-        )));
+        ));
     }
-    if let Ok(p) = std::env::var("TUFLOG_SIGNER_PASSPHRASE") {
-        return Ok(Passphrase::Given(Zeroizing::new(p)));
+    if let Ok(p) = std::env::var(env) {
+        return Ok(Zeroizing::new(p));
     }
-    let first = Zeroizing::new(rpassword::prompt_password("signer passphrase: ").context(
-        "no passphrase: give --passphrase-file or TUFLOG_SIGNER_PASSPHRASE, or run on a terminal",
-    )?);
+    let first = Zeroizing::new(
+        rpassword::prompt_password(format!("signer {what}: "))
+            .with_context(|| format!("no {what}: give its file or {env}, or run on a terminal"))?,
+    );
     if confirm {
         let again = Zeroizing::new(rpassword::prompt_password("again: ")?);
         if *first != *again {
-            bail!("the passphrases differ");
+            bail!("the {what}s differ");
         }
     }
-    Ok(Passphrase::Given(first))
+    Ok(first)
 }
 
 fn keys_path(dir: &DataDir) -> PathBuf {
     dir.data_dir.join("keys.sealed")
+}
+
+fn token_path(dir: &DataDir) -> PathBuf {
+    dir.data_dir.join("token.json")
+}
+
+/// The keys, from whichever store `init` chose: a token when the data directory
+/// holds a token descriptor, else the sealed file.
+fn open_keys(dir: &DataDir) -> anyhow::Result<Arc<dyn KeyHolder>> {
+    let (token, sealed) = (token_path(dir), keys_path(dir));
+    if token.exists() && sealed.exists() {
+        bail!(
+            "{} holds both {} and {}; keep the one in use",
+            dir.data_dir.display(),
+            token.display(),
+            sealed.display()
+        );
+    }
+    if token.exists() {
+        let pin = pin(dir)?;
+        return Ok(Arc::new(TokenKeys::open(&token, &pin)?));
+    }
+    let pass = passphrase(dir, false)?;
+    Ok(Arc::new(SealedKeys::open(&sealed, &pass)?))
 }
 
 fn state(dir: &Path) -> anyhow::Result<Arc<store::rocks::RocksKv>> {
@@ -147,10 +232,39 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     cli.log_format.init();
     match cli.command {
-        Command::Init { dir, origin } => {
+        Command::Init { dir, origin, token } => {
             std::fs::create_dir_all(&dir.data_dir)?;
-            let pass = passphrase(&dir, true)?;
-            let keys = SealedKeys::create(&keys_path(&dir), &origin, &pass, KdfParams::default())?;
+            if keys_path(&dir).exists() || token_path(&dir).exists() {
+                bail!("{} already holds keys", dir.data_dir.display());
+            }
+            let keys: Box<dyn KeyHolder> = match (token.pkcs11_module, token.token) {
+                (Some(module), Some(label)) => {
+                    let online_type = token.online_key_type.map(|t| match t {
+                        OnlineKeyTypeArg::Ed25519 => OnlineKeyType::Ed25519,
+                        OnlineKeyTypeArg::EcdsaP256 => OnlineKeyType::EcdsaP256,
+                    });
+                    let config = TokenConfig {
+                        module,
+                        token: label,
+                    };
+                    Box::new(TokenKeys::create(
+                        &token_path(&dir),
+                        config,
+                        &pin(&dir)?,
+                        &origin,
+                        online_type,
+                    )?)
+                }
+                _ => {
+                    let pass = passphrase(&dir, true)?;
+                    Box::new(SealedKeys::create(
+                        &keys_path(&dir),
+                        &origin,
+                        &pass,
+                        KdfParams::default(),
+                    )?)
+                }
+            };
             // A new log: the signer starts from the empty tree.
             signer::guard::Guard::new(state(&dir.data_dir)?, origin.as_str())
                 .adopt_checkpoint(0, &tlog::EMPTY_ROOT)?;
@@ -175,9 +289,7 @@ fn main() -> anyhow::Result<()> {
             client_ca,
             allow,
         } => {
-            let pass = passphrase(&dir, false)?;
-            let keys = Arc::new(SealedKeys::open(&keys_path(&dir), &pass)?);
-            drop(pass);
+            let keys = open_keys(&dir)?;
             let verifier = keys.log_verifier().to_string();
             let state = state(&dir.data_dir)?;
             let tls = signer::TlsFiles {
@@ -232,10 +344,13 @@ fn main() -> anyhow::Result<()> {
 fn import(dir: DataDir, from: &Path) -> anyhow::Result<()> {
     let read = |name: &str| -> anyhow::Result<Zeroizing<String>> {
         let path = from.join(name);
-        Ok(Zeroizing::new(
-            std::fs::read_to_string(&path)
+        let bytes = Zeroizing::new(
+            edge::durable::read_bounded(&path, MAX_IMPORTED_KEY_BYTES)
                 .with_context(|| format!("reading {}", path.display()))?,
-        ))
+        );
+        let text = std::str::from_utf8(&bytes)
+            .with_context(|| format!("{} is not UTF-8", path.display()))?;
+        Ok(Zeroizing::new(text.to_string()))
     };
     let (log_key, online_seed) = (read("log.key")?, read("online.seed")?);
     let db = from.join("db");
@@ -249,6 +364,13 @@ fn import(dir: DataDir, from: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("{} holds no log", db.display()))?;
     drop(store);
     std::fs::create_dir_all(&dir.data_dir)?;
+    if token_path(&dir).exists() {
+        bail!(
+            "{} keeps its keys on a token; an embedded server's keys are imported \
+             into a sealed file, in a data directory of their own",
+            dir.data_dir.display()
+        );
+    }
     let pass = passphrase(&dir, true)?;
     let keys = SealedKeys::import(
         &keys_path(&dir),
