@@ -207,7 +207,7 @@ impl Compromised {
         let repo = RepoName::new(REPO).unwrap();
         let sig = self
             .online
-            .sign(&repo, role, m.canonical_signed())
+            .sign(&repo, role, 0, m.canonical_signed())
             .await
             .unwrap();
         m.add_signature(sig).unwrap();

@@ -59,6 +59,20 @@ impl Publisher {
     }
 }
 
+/// `err` is the server's refusal (HTTP 4xx) of what was pushed.
+fn assert_refused(err: &Error, what: &str) {
+    assert!(
+        matches!(
+            err,
+            Error::Edge(edge::Error::Http {
+                status: 400..=499,
+                ..
+            })
+        ),
+        "{what}: {err}"
+    );
+}
+
 fn client(
     home: &Path,
     server: &str,
@@ -521,16 +535,7 @@ async fn targets_and_root_key_rotations_are_followed_by_the_client() {
         .publish(&[&publisher.targets_key], ADMIN_TOKEN, &server.vkey)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Edge(edge::Error::Http {
-                status: 400..=499,
-                ..
-            })
-        ),
-        "the retired key is refused: {err}"
-    );
+    assert_refused(&err, "the retired key is refused");
     ws.publish(&[&new_targets], ADMIN_TOKEN, &server.vkey)
         .await
         .unwrap();
@@ -561,16 +566,7 @@ async fn targets_and_root_key_rotations_are_followed_by_the_client() {
         .rotate("root", &[&third], 1, &[], ADMIN_TOKEN, &server.vkey)
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Edge(edge::Error::Http {
-                status: 400..=499,
-                ..
-            })
-        ),
-        "{err}"
-    );
+    assert_refused(&err, "");
     let targets_url = format!("file://{}", ws.targets_dir().display());
     c.download(REPO, "b", &targets_url, &dir.path().join("out"), None)
         .await
@@ -589,6 +585,161 @@ async fn targets_and_root_key_rotations_are_followed_by_the_client() {
         .unwrap_err();
     assert!(err.to_string().contains("the server holds"), "{err}");
     server.stop().await;
+}
+
+/// The key IDs that signed the latest timestamp `server` serves for the repository.
+async fn timestamp_signers(url: &str) -> Vec<String> {
+    let bytes = crate::util::get_ok(
+        &crate::util::http(),
+        &format!("{url}/repos/{REPO}/metadata/timestamp.json"),
+    )
+    .await;
+    let doc: tuf::metadata::Metadata<tuf::metadata::Timestamp> =
+        tuf::metadata::Metadata::from_bytes(&bytes).unwrap();
+    doc.signatures().iter().map(|s| s.keyid.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_key_rotation_moves_the_server_to_new_keys_that_clients_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("server");
+    let home = dir.path().join("home");
+    let server = InProcess::start(&server_dir).await;
+    let publisher = Publisher::new();
+    let ws = publisher.init(&home, &server).await;
+    publisher
+        .publish_file(&ws, dir.path(), "a", b"a", &server.vkey)
+        .await;
+    let user = dir.path().join("user");
+    let c = client(&user, &server.url(""), &server.vkey, None);
+    assert_eq!(c.update(REPO, None).await.unwrap().versions["root"], 1);
+    let before = ws.fetch_online_keys(false).await.unwrap();
+    assert_eq!(before.generation, 0);
+    assert_eq!(
+        timestamp_signers(&server.url("")).await,
+        std::slice::from_ref(&before.timestamp.keyid)
+    );
+
+    // The owner's new root names the next generation; once it is logged, that
+    // generation signs.
+    let offered = ws.fetch_online_keys(true).await.unwrap();
+    let rotation = ws
+        .rotate_online(&[&publisher.root_key], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap();
+    assert_eq!(rotation.generation, 1);
+    let after = ws.fetch_online_keys(false).await.unwrap();
+    assert_eq!(after.generation, 1);
+    assert_eq!(after.timestamp.keyid, offered.timestamp.keyid);
+    assert_ne!(after.timestamp.keyid, before.timestamp.keyid);
+    assert_ne!(after.snapshot.keyid, before.snapshot.keyid);
+    assert_eq!(
+        timestamp_signers(&server.url("")).await,
+        std::slice::from_ref(&after.timestamp.keyid)
+    );
+    // The client follows the root chain to the new keys.
+    let report = c.update(REPO, None).await.unwrap();
+    assert_eq!(report.versions["root"], 2);
+    publisher
+        .publish_file(&ws, dir.path(), "b", b"b", &server.vkey)
+        .await;
+    assert_eq!(c.update(REPO, None).await.unwrap().versions["targets"], 3);
+
+    // A restart keeps the new generation: pushes and updates go on with it.
+    server.stop().await;
+    let server = InProcess::start(&server_dir).await;
+    let ws = Workspace::open(&home, &server.url(""), REPO).unwrap();
+    let restarted = ws.fetch_online_keys(false).await.unwrap();
+    assert_eq!(
+        (restarted.generation, restarted.timestamp.keyid),
+        (1, after.timestamp.keyid.clone())
+    );
+    publisher
+        .publish_file(&ws, dir.path(), "c", b"c", &server.vkey)
+        .await;
+    let c = client(&user, &server.url(""), &server.vkey, None);
+    assert_eq!(c.update(REPO, None).await.unwrap().versions["targets"], 4);
+
+    // And the next rotation moves on to generation 2.
+    let rotation = ws
+        .rotate_online(&[&publisher.root_key], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap();
+    assert_eq!(rotation.generation, 2);
+    assert_eq!(c.update(REPO, None).await.unwrap().versions["root"], 3);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_rotation_whose_push_failed_pushes_the_same_root_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("server");
+    let home = dir.path().join("home");
+    let server = InProcess::start(&server_dir).await;
+    let publisher = Publisher::new();
+    publisher.init(&home, &server).await;
+    let url = server.url("");
+    let vkey = server.vkey.clone();
+    server.stop().await;
+
+    // The server is gone when the root is pushed: the signed root is kept.
+    let ws = Workspace::open(&home, &url, REPO).unwrap();
+    let err = ws
+        .rotate_online(&[&publisher.root_key], ADMIN_TOKEN, &vkey)
+        .await
+        .unwrap_err();
+    // The server's keys could not be fetched: nothing was signed or kept.
+    assert!(!pending_rotation(&ws).exists(), "{err}");
+
+    let server = InProcess::start(&server_dir).await;
+    let ws = Workspace::open(&home, &server.url(""), REPO).unwrap();
+    let rotation = ws
+        .rotate_online(&[&publisher.root_key], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap();
+    assert_eq!(rotation.generation, 1);
+    let logged = ws_root(&server).await;
+
+    // The answer to a logged rotation was lost: the next run finds its root logged
+    // and does not rotate past it.
+    let pending = pending_rotation(&ws);
+    std::fs::write(&pending, &logged).unwrap();
+    let again = ws
+        .rotate_online(&[&publisher.root_key], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap();
+    assert!(again.receipt.is_none());
+    assert_eq!(again.generation, 1);
+    assert!(!pending.exists());
+    assert_eq!(ws_root(&server).await, logged);
+
+    // A root the server refuses is not kept for another try.
+    let mut refused: serde_json::Value = serde_json::from_slice(&logged).unwrap();
+    refused["signed"]["version"] = 9.into();
+    std::fs::write(&pending, serde_json::to_vec(&refused).unwrap()).unwrap();
+    let err = ws
+        .rotate_online(&[&publisher.root_key], ADMIN_TOKEN, &server.vkey)
+        .await
+        .unwrap_err();
+    assert_refused(&err, "");
+    assert!(!pending.exists());
+    server.stop().await;
+}
+
+/// Where a workspace keeps a rotation root it has not seen accepted.
+fn pending_rotation(ws: &Workspace) -> std::path::PathBuf {
+    ws.targets_dir()
+        .parent()
+        .unwrap()
+        .join("rotation.root.json")
+}
+
+async fn ws_root(server: &InProcess) -> Vec<u8> {
+    crate::util::get_ok(
+        &crate::util::http(),
+        &server.url(&format!("/repos/{REPO}/metadata/root.json")),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

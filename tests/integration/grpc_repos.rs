@@ -50,7 +50,10 @@ async fn grpc_push_read_and_prove_match_http() {
 
     // The online keys agree with HTTP's.
     let keys = grpc
-        .get_keys(pb::GetKeysRequest { repo: repo.into() })
+        .get_keys(pb::GetKeysRequest {
+            repo: repo.into(),
+            next: false,
+        })
         .await
         .unwrap()
         .into_inner();

@@ -41,17 +41,22 @@ impl Signer for Guarded {
         })
     }
 
+    fn next_keys<'a>(&'a self, repo: &'a RepoName) -> SignFuture<'a, OnlineKeys> {
+        self.keys.next_keys(repo)
+    }
+
     fn sign<'a>(
         &'a self,
         repo: &'a RepoName,
         r: OnlineRole,
+        generation: u32,
         message: &'a [u8],
     ) -> SignFuture<'a, Signature> {
         Box::pin(async move {
             self.guard
-                .metadata(repo.as_str(), role(r), message, || Ok(()))
+                .metadata(repo.as_str(), role(r), generation, message, || Ok(()))
                 .map_err(|e| server::Error::SignerRefused(e.to_string()))?;
-            self.keys.sign(repo, r, message).await
+            self.keys.sign(repo, r, generation, message).await
         })
     }
 }

@@ -236,7 +236,10 @@ async fn create(
     token: &str,
 ) -> PrivateKey {
     let keys = grpc
-        .get_keys(pb::GetKeysRequest { repo: name.into() })
+        .get_keys(pb::GetKeysRequest {
+            repo: name.into(),
+            next: false,
+        })
         .await
         .unwrap()
         .into_inner();

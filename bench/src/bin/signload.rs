@@ -125,10 +125,13 @@ fn main() {
         let n = clients.len();
         for (i, r) in repos.iter().enumerate() {
             clients[i % n]
-                .get_online_keys(pb::GetOnlineKeysRequest { repo: r.clone() })
+                .get_online_keys(pb::GetOnlineKeysRequest {
+                    repo: r.clone(),
+                    next: false,
+                })
                 .await
                 .unwrap();
-            in_process.insert(r.clone(), seed.derive("timestamp", r).unwrap());
+            in_process.insert(r.clone(), seed.derive("timestamp", r, 0).unwrap());
         }
 
         // Timestamps over mutual TLS, closed loop.
@@ -152,6 +155,7 @@ fn main() {
                             repo: repo.clone(),
                             role: "timestamp".into(),
                             signed: timestamp(version),
+                            generation: 0,
                         })
                         .await
                         .unwrap();

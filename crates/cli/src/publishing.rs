@@ -87,14 +87,16 @@ pub enum RepoCommand {
         role: String,
     },
     /// Replace the keys of the root or targets role and push the new root (signed
-    /// by the old root keys, and the new ones for root) at once.
+    /// by the old root keys, and the new ones for root) at once; or, for `online`,
+    /// move the server's snapshot and timestamp keys to their next generation, in a
+    /// new root signed by the root keys.
     Rotate {
         /// Repository.
         repo: String,
-        /// `root` or `targets`.
+        /// `root`, `targets` or `online`.
         role: String,
-        /// The new key ID(s), from this keystore.
-        #[arg(long = "key", required = true)]
+        /// The new key ID(s), from this keystore (root and targets).
+        #[arg(long = "key")]
         keys: Vec<String>,
         /// Signatures the role needs after the rotation.
         #[arg(long, default_value_t = 1)]
@@ -270,6 +272,12 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             secret,
             token: token_args,
         } => {
+            if role != "online" && keys.is_empty() {
+                bail!("rotating the {role} keys needs the new key ID(s): --key ID");
+            }
+            if role == "online" && !keys.is_empty() {
+                bail!("the server makes the online keys; `rotate {repo} online` takes no --key");
+            }
             let vkey = log_key(args, &file)?;
             let ws = Workspace::open(&home, &server, &repo)?;
             let old_ids = ws.signing_keyids("root", &ks)?;
@@ -281,11 +289,34 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|id| ks.load(id, &pass))
                 .collect::<Result<Vec<_>, _>>()?;
+            let token = token(&token_args)?;
+            if role == "online" {
+                let rotation =
+                    rt.block_on(ws.rotate_online(&old.iter().collect::<Vec<_>>(), &token, &vkey))?;
+                match args.output {
+                    Output::Json => print_json(&serde_json::json!({
+                        "generation": rotation.generation,
+                        "receipt": rotation.receipt,
+                    }))?,
+                    Output::Human => {
+                        say(format!(
+                            "rotated the online keys of {repo} to generation {}",
+                            rotation.generation
+                        ));
+                        for e in rotation.receipt.iter().flat_map(|r| &r.entries) {
+                            say(format!(
+                                "  {} v{} at log index {}",
+                                e.role, e.version, e.index
+                            ));
+                        }
+                    }
+                }
+                return Ok(());
+            }
             let new = keys
                 .iter()
                 .map(|id| ks.load(id, &pass))
                 .collect::<Result<Vec<_>, _>>()?;
-            let token = token(&token_args)?;
             let receipt = rt.block_on(ws.rotate(
                 &role,
                 &new.iter().collect::<Vec<_>>(),

@@ -191,14 +191,131 @@ impl Workspace {
 
     /// The online snapshot and timestamp keys the server holds for this repository.
     pub async fn online_keys(&self) -> Result<(Key, Key)> {
-        let url = format!("{}/repos/{}/keys", self.server, self.repo);
+        let keys = self.fetch_online_keys(false).await?;
+        Ok((keys.snapshot.key, keys.timestamp.key))
+    }
+
+    /// The server's online keys for this repository: those that sign now, or
+    /// (`next`) the generation a rotation moves to.
+    pub async fn fetch_online_keys(&self, next: bool) -> Result<OnlineKeys> {
+        let query = if next { "?next" } else { "" };
+        let url = format!("{}/repos/{}/keys{query}", self.server, self.repo);
         let body = self
             .http
             .get(&url, 64 * 1024)
             .await?
             .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
-        let keys = OnlineKeys::from_json(&body).map_err(|e| Error::malformed(&url, e))?;
-        Ok((keys.snapshot.key, keys.timestamp.key))
+        OnlineKeys::from_json(&body).map_err(|e| Error::malformed(&url, e))
+    }
+
+    /// Rotates the repository's online keys: a new root, signed by the root keys,
+    /// in which the server's snapshot and timestamp keys are replaced by the next
+    /// generation's (a snapshot key the owner holds offline stays). Once it is
+    /// logged the server signs with the new keys and its signer never again with
+    /// the old ones; clients accept the new keys through the root chain (TUF
+    /// §5.3.4) and refuse the old ones from then on.
+    ///
+    /// The signed root is kept (`rotation.root.json`) until the server accepts or
+    /// refuses it: the signer moves to the new keys at their first signature, so if
+    /// the push fails after that (the log unavailable, the connection lost), the
+    /// next run pushes the same root again rather than a rotation past it.
+    pub async fn rotate_online(
+        &self,
+        root_keys: &[&PrivateKey],
+        token: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Rotation> {
+        let pending = self.dir.join("rotation.root.json");
+        if let Some(bytes) = read_optional(&pending)? {
+            return self.push_rotation(&pending, &bytes, token, log_key).await;
+        }
+        let current = self.fetch_online_keys(false).await?;
+        let next = self.fetch_online_keys(true).await?;
+        if next.generation != current.generation.saturating_add(1) {
+            return Err(Error::Usage(format!(
+                "the server offered generation {} after {}",
+                next.generation, current.generation
+            )));
+        }
+        let old = self.published::<Root>("root")?;
+        let mut root = old.signed().clone();
+        let names = |root: &Root, role: &str, keyid: &str| {
+            root.roles
+                .get(role)
+                .is_some_and(|r| r.keyids.iter().any(|k| k == keyid))
+        };
+        if !names(&root, "timestamp", &current.timestamp.keyid) {
+            return Err(Error::Usage(format!(
+                "{}'s published root does not name the server's current timestamp key {}; \
+                 fetch the latest root first",
+                self.repo, current.timestamp.keyid
+            )));
+        }
+        for (role, from, to) in [
+            ("timestamp", &current.timestamp, &next.timestamp),
+            ("snapshot", &current.snapshot, &next.snapshot),
+        ] {
+            if names(&root, role, &from.keyid) {
+                root.remove_key(role, &from.keyid)
+                    .map_err(tuf_err("root"))?;
+                root.add_key(role, &to.key).map_err(tuf_err("root"))?;
+            }
+        }
+        bump(&mut root, expires_in(Utc::now(), ROOT_EXPIRY_DAYS)?);
+        let root = Metadata::sign_new(root, root_keys, &mut OsRng).map_err(tuf_err("root"))?;
+        write_atomic(&pending, root.bytes())?;
+        self.push_rotation(&pending, root.bytes(), token, log_key)
+            .await
+    }
+
+    async fn push_rotation(
+        &self,
+        pending: &Path,
+        root: &[u8],
+        token: &str,
+        log_key: &VerifierKey,
+    ) -> Result<Rotation> {
+        let pushed = self.push(&[("root", root)], token, log_key).await;
+        let receipt = match pushed {
+            Ok(receipt) => Some(receipt),
+            // The root may have been logged by an earlier run whose answer was lost:
+            // then the rotation is done.
+            Err(e) if self.latest_root().await.ok().as_deref() == Some(root) => {
+                tracing::info!(error = %e, "the rotation root was logged already");
+                None
+            }
+            // Refused: the root itself is wrong, and retrying it would not help.
+            Err(
+                e @ Error::Edge(edge::Error::Http {
+                    status: 400..=499, ..
+                }),
+            ) => {
+                remove_file_if_present(pending)?;
+                return Err(e);
+            }
+            Err(e) => {
+                return Err(Error::Usage(format!(
+                    "{e}; the rotation root is kept in {}: run the rotation again to push it",
+                    pending.display()
+                )))
+            }
+        };
+        write_atomic(&self.metadata_path("root")?, root)?;
+        remove_file_if_present(pending)?;
+        let generation = self.fetch_online_keys(false).await?.generation;
+        Ok(Rotation {
+            receipt,
+            generation,
+        })
+    }
+
+    /// The bytes of the latest root the server serves for this repository.
+    async fn latest_root(&self) -> Result<Vec<u8>> {
+        let url = format!("{}/repos/{}/metadata/root.json", self.server, self.repo);
+        self.http
+            .get(&url, tuf::updater::Limits::default().root_max_bytes)
+            .await?
+            .ok_or_else(|| Error::Usage(format!("{url}: not found")))
     }
 
     /// Creates the repository: root (listing `root_keys`, `targets_keys` and the
@@ -559,4 +676,22 @@ fn apply(targets: &mut Targets, changes: &[Change]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A finished rotation of a repository's online keys.
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    /// The push of the new root; none when an earlier run's push had logged it
+    /// already and only its answer was lost.
+    pub receipt: Option<PushReceipt>,
+    /// The generation of the keys that sign now.
+    pub generation: u32,
+}
+
+fn remove_file_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+    }
 }

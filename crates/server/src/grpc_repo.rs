@@ -127,12 +127,17 @@ impl pb::repository_server::Repository for RepoService {
     ) -> Result<Response<pb::OnlineKeys>, Status> {
         observed(&self.state.metrics, "GetKeys", async {
             let repo = RepoName::new(&req.get_ref().repo)?;
-            let keys = self.state.repos.keys(&repo).await?;
+            let keys = if req.get_ref().next {
+                self.state.repos.next_keys(&repo).await?
+            } else {
+                self.state.repos.keys(&repo).await?
+            };
             Ok(pb::OnlineKeys {
                 snapshot_key: key_json(&keys.snapshot)?,
                 snapshot_keyid: keys.snapshot_keyid,
                 timestamp_key: key_json(&keys.timestamp)?,
                 timestamp_keyid: keys.timestamp_keyid,
+                generation: keys.generation,
             })
         })
         .await

@@ -208,40 +208,7 @@ impl Signer for RemoteSigner {
             if let Some(k) = self.cached().get(repo) {
                 return Ok(k.clone());
             }
-            let keys = self
-                .client
-                .clone()
-                .get_online_keys(pb::GetOnlineKeysRequest {
-                    repo: repo.as_str().to_string(),
-                })
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            let snapshot = parse_key(&keys.snapshot_key, "snapshot")?;
-            let timestamp = parse_key(&keys.timestamp_key, "timestamp")?;
-            // The key IDs are the server's to compute: a signer naming another ID
-            // would have roots written with keys that do not match.
-            for (key, id, role) in [
-                (&snapshot, &keys.snapshot_keyid, "snapshot"),
-                (&timestamp, &keys.timestamp_keyid, "timestamp"),
-            ] {
-                let computed = key
-                    .key_id()
-                    .map_err(|e| Error::SignerRefused(format!("the signer's {role} key: {e}")))?;
-                if &computed != id {
-                    return Err(Error::SignerRefused(format!(
-                        "the signer's {role} key has ID {computed}, not {id}"
-                    )));
-                }
-            }
-            let keys = OnlineKeys {
-                snapshot,
-                snapshot_keyid: keys.snapshot_keyid,
-                timestamp,
-                timestamp_keyid: keys.timestamp_keyid,
-                snapshot_signed: keys.snapshot_signed,
-                timestamp_signed: keys.timestamp_signed,
-            };
+            let keys = self.fetch_keys(repo, false).await?;
             let mut cache = self.cached();
             if cache.len() >= MAX_CACHED_REPOS {
                 cache.clear();
@@ -251,10 +218,15 @@ impl Signer for RemoteSigner {
         })
     }
 
+    fn next_keys<'a>(&'a self, repo: &'a RepoName) -> SignFuture<'a, OnlineKeys> {
+        Box::pin(self.fetch_keys(repo, true))
+    }
+
     fn sign<'a>(
         &'a self,
         repo: &'a RepoName,
         role: OnlineRole,
+        generation: u32,
         message: &'a [u8],
     ) -> SignFuture<'a, Signature> {
         Box::pin(async move {
@@ -265,6 +237,7 @@ impl Signer for RemoteSigner {
                     repo: repo.as_str().to_string(),
                     role: role.as_str().to_string(),
                     signed: message.to_vec(),
+                    generation,
                 })
                 .await
                 .map_err(|status| {
@@ -272,9 +245,14 @@ impl Signer for RemoteSigner {
                     status_error(status)
                 })?
                 .into_inner();
+            let mut cache = self.cached();
+            if cache.get(repo).is_some_and(|k| k.generation != generation) {
+                // The signer moved the repository to the next generation.
+                cache.remove(repo);
+            }
             // What was just signed is the repository's new floor for that role.
             if let Ok(v) = serde_json::from_slice::<VersionOnly>(message) {
-                if let Some(k) = self.cached().get_mut(repo) {
+                if let Some(k) = cache.get_mut(repo) {
                     let floor = match role {
                         OnlineRole::Snapshot => &mut k.snapshot_signed,
                         OnlineRole::Timestamp => &mut k.timestamp_signed,
@@ -288,5 +266,47 @@ impl Signer for RemoteSigner {
                 unknown: Default::default(),
             })
         })
+    }
+}
+
+impl RemoteSigner {
+    async fn fetch_keys(&self, repo: &RepoName, next: bool) -> Result<OnlineKeys, Error> {
+        let keys = self
+            .client
+            .clone()
+            .get_online_keys(pb::GetOnlineKeysRequest {
+                repo: repo.as_str().to_string(),
+                next,
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        let snapshot = parse_key(&keys.snapshot_key, "snapshot")?;
+        let timestamp = parse_key(&keys.timestamp_key, "timestamp")?;
+        // The key IDs are the server's to compute: a signer naming another ID
+        // would have roots written with keys that do not match.
+        for (key, id, role) in [
+            (&snapshot, &keys.snapshot_keyid, "snapshot"),
+            (&timestamp, &keys.timestamp_keyid, "timestamp"),
+        ] {
+            let computed = key
+                .key_id()
+                .map_err(|e| Error::SignerRefused(format!("the signer's {role} key: {e}")))?;
+            if &computed != id {
+                return Err(Error::SignerRefused(format!(
+                    "the signer's {role} key has ID {computed}, not {id}"
+                )));
+            }
+        }
+        let keys = OnlineKeys {
+            snapshot,
+            snapshot_keyid: keys.snapshot_keyid,
+            timestamp,
+            timestamp_keyid: keys.timestamp_keyid,
+            snapshot_signed: keys.snapshot_signed,
+            timestamp_signed: keys.timestamp_signed,
+            generation: keys.generation,
+        };
+        Ok(keys)
     }
 }

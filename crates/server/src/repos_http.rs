@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! GET  /repos/{repo}/keys                          online public keys
+//! GET  /repos/{repo}/keys?next                     the next generation's, to rotate them
 //! GET  /repos/{repo}/metadata/{n}.{role}.json      a version, exact bytes
 //! GET  /repos/{repo}/metadata/{role}.json          the latest version
 //! POST /repos/{repo}/metadata                      push (multipart/form-data)
@@ -116,7 +117,15 @@ async fn get_repo_path(
         .map_err(|_| Error::invalid(format!("{head:?} is not UTF-8")))?;
     if last == "keys" {
         let repo = RepoName::new(head)?;
-        let keys = state.repos.keys(&repo).await?;
+        let keys = match query.as_deref() {
+            None | Some("") => state.repos.keys(&repo).await?,
+            Some("next") => state.repos.next_keys(&repo).await?,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "GET /repos/{{repo}}/keys takes no query or `?next`, not {other:?}"
+                )))
+            }
+        };
         let body = wire::replies::OnlineKeys {
             repo: repo.as_str().to_string(),
             snapshot: wire::replies::OnlineKey {
@@ -127,6 +136,7 @@ async fn get_repo_path(
                 keyid: keys.timestamp_keyid,
                 key: keys.timestamp,
             },
+            generation: keys.generation,
         };
         return Ok(cached(
             &headers,

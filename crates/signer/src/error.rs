@@ -60,6 +60,16 @@ pub enum Error {
         /// The version.
         version: u64,
     },
+    /// A key of a generation the repository's online keys were rotated away from.
+    #[error("{repo}: online keys of generation {generation} were retired; generation {current} signs now")]
+    RetiredKey {
+        /// The repository.
+        repo: String,
+        /// The generation asked for.
+        generation: u32,
+        /// The repository's current generation.
+        current: u32,
+    },
     /// A request that is not what the signer signs (not canonical JSON of the
     /// role, a bad hash, an unknown role).
     #[error("malformed request: {0}")]
@@ -90,6 +100,7 @@ impl Error {
             Error::RepositoryNotAllowed(_) => "repository_not_allowed",
             Error::MetadataRollback { .. } => "metadata_rollback",
             Error::Equivocation { .. } => "equivocation",
+            Error::RetiredKey { .. } => "retired_key",
             Error::Malformed(_) => "malformed",
             _ => "internal",
         }

@@ -238,13 +238,30 @@ impl Guard {
 
     /// Whether keys were handed out for `repo`.
     pub fn knows(&self, repo: &str) -> Result<bool, Error> {
-        Ok(self.store.get(&repo_key(repo))?.is_some())
+        Ok(self.generation(repo)?.is_some())
+    }
+
+    /// The generation of `repo`'s online keys that signs now, if its keys were
+    /// handed out.
+    pub fn generation(&self, repo: &str) -> Result<Option<u32>, Error> {
+        match self.store.get(&repo_key(repo))?.as_deref() {
+            None => Ok(None),
+            // Written before keys had generations.
+            Some(b"1") => Ok(Some(0)),
+            Some(v) => {
+                let bytes: [u8; 4] = v
+                    .try_into()
+                    .map_err(|_| store::Error::Corrupt(format!("{repo} generation")))?;
+                Ok(Some(u32::from_be_bytes(bytes)))
+            }
+        }
     }
 
     /// Records that `repo`'s keys were handed out.
     pub fn register(&self, repo: &str) -> Result<(), Error> {
         if !self.knows(repo)? {
-            self.store.put_all(&[(&repo_key(repo), b"1")])?;
+            self.store
+                .put_all(&[(&repo_key(repo), &0u32.to_be_bytes())])?;
         }
         Ok(())
     }
@@ -262,11 +279,17 @@ impl Guard {
     }
 
     /// Applies the metadata rules to `signed` (the canonical `signed` of `repo`'s
-    /// `role`) and, when they pass, records it and returns what `sign` makes.
+    /// `role`, to be signed by the key of `generation`) and, when they pass,
+    /// records it and returns what `sign` makes.
+    ///
+    /// A signature by the next generation's keys moves the repository to that
+    /// generation, for good: its owner published a root naming them, and the keys
+    /// it replaced sign nothing more.
     pub fn metadata<T>(
         &self,
         repo: &str,
         role: OnlineRole,
+        generation: u32,
         signed: &[u8],
         sign: impl FnOnce() -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -275,10 +298,34 @@ impl Guard {
         }
         let (version, digest) = read_signed(role, signed)?;
         let key = role_key(repo, role);
-        let stripe = Sha256::digest(&key)[0] as usize % METADATA_LOCKS;
+        // By repository: a generation moves for both roles at once.
+        let stripe = Sha256::digest(repo_key(repo))[0] as usize % METADATA_LOCKS;
         let _exclusive = self.metadata_locks[stripe]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        let current = self
+            .generation(repo)?
+            .ok_or_else(|| Error::UnknownRepository(repo.to_string()))?;
+        if generation < current {
+            return Err(Error::RetiredKey {
+                repo: repo.to_string(),
+                generation,
+                current,
+            });
+        }
+        if generation > current.saturating_add(1) {
+            return Err(Error::Malformed(format!(
+                "{repo}: online keys of generation {generation} were never handed out; \
+                 generation {current} signs now"
+            )));
+        }
+        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        if generation > current {
+            writes.push((repo_key(repo), generation.to_be_bytes().to_vec()));
+        }
+        let mut record = version.to_be_bytes().to_vec();
+        record.extend_from_slice(&digest);
+        let mut same_as_last = false;
         if let Some(v) = self.store.get(&key)? {
             let corrupt = || store::Error::Corrupt(format!("{repo} {}", role.as_str()));
             let (last, last_digest) = v.split_first_chunk::<8>().ok_or_else(corrupt)?;
@@ -299,12 +346,19 @@ impl Guard {
                         version,
                     });
                 }
-                return sign();
+                same_as_last = true;
             }
         }
-        let mut v = version.to_be_bytes().to_vec();
-        v.extend_from_slice(&digest);
-        self.store.put_all(&[(&key, &v)])?;
+        if !same_as_last {
+            writes.push((key, record));
+        }
+        if !writes.is_empty() {
+            let refs: Vec<(&[u8], &[u8])> = writes
+                .iter()
+                .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                .collect();
+            self.store.put_all(&refs)?;
+        }
         sign()
     }
 }
@@ -475,32 +529,78 @@ mod tests {
         let repo = "example.com/app";
         let t1 = timestamp(1, "2030-01-01T00:00:00Z");
         assert!(matches!(
-            g.metadata(repo, OnlineRole::Timestamp, &t1, sign),
+            g.metadata(repo, OnlineRole::Timestamp, 0, &t1, sign),
             Err(Error::UnknownRepository(_))
         ));
         g.register(repo).unwrap();
-        g.metadata(repo, OnlineRole::Timestamp, &t1, sign).unwrap();
+        g.metadata(repo, OnlineRole::Timestamp, 0, &t1, sign)
+            .unwrap();
         // The same document again (a retried request) is signed again.
-        g.metadata(repo, OnlineRole::Timestamp, &t1, sign).unwrap();
+        g.metadata(repo, OnlineRole::Timestamp, 0, &t1, sign)
+            .unwrap();
         // Version 1 with other content: two timestamps for one version.
         let t1b = timestamp(1, "2031-01-01T00:00:00Z");
         assert!(matches!(
-            g.metadata(repo, OnlineRole::Timestamp, &t1b, sign),
+            g.metadata(repo, OnlineRole::Timestamp, 0, &t1b, sign),
             Err(Error::Equivocation { version: 1, .. })
         ));
         let t2 = timestamp(2, "2030-01-01T00:00:00Z");
-        g.metadata(repo, OnlineRole::Timestamp, &t2, sign).unwrap();
+        g.metadata(repo, OnlineRole::Timestamp, 0, &t2, sign)
+            .unwrap();
         assert_eq!(g.last_signed(repo, OnlineRole::Timestamp).unwrap(), Some(2));
         assert_eq!(g.last_signed(repo, OnlineRole::Snapshot).unwrap(), None);
         // Back to version 1, even with the content once signed.
         assert!(matches!(
-            g.metadata(repo, OnlineRole::Timestamp, &t1, sign),
+            g.metadata(repo, OnlineRole::Timestamp, 0, &t1, sign),
             Err(Error::MetadataRollback {
                 last: 2,
                 asked: 1,
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn attack_a_retired_online_key_signs_nothing_after_rotation() {
+        let (store, g) = guard();
+        let repo = "example.com/app";
+        // Keys handed out before generations existed read as generation 0.
+        store.put_all(&[(&repo_key(repo), b"1")]).unwrap();
+        assert_eq!(g.generation(repo).unwrap(), Some(0));
+        let t = |v| timestamp(v, "2030-01-01T00:00:00Z");
+        g.metadata(repo, OnlineRole::Timestamp, 0, &t(1), sign)
+            .unwrap();
+        // Generation 2 was never handed out while 0 signs.
+        assert!(matches!(
+            g.metadata(repo, OnlineRole::Timestamp, 2, &t(2), sign),
+            Err(Error::Malformed(_))
+        ));
+        // A refused request with the next generation does not move it.
+        let other_v1 = timestamp(1, "2031-01-01T00:00:00Z");
+        assert!(matches!(
+            g.metadata(repo, OnlineRole::Timestamp, 1, &other_v1, sign),
+            Err(Error::Equivocation { .. })
+        ));
+        assert_eq!(g.generation(repo).unwrap(), Some(0));
+        // The owner's new root names generation 1: its first signature moves the
+        // repository there, for both roles, durably.
+        g.metadata(repo, OnlineRole::Timestamp, 1, &t(2), sign)
+            .unwrap();
+        assert_eq!(g.generation(repo).unwrap(), Some(1));
+        let again = Guard::new(store, ORIGIN);
+        assert_eq!(again.generation(repo).unwrap(), Some(1));
+        // The retired keys sign nothing, whatever the version.
+        assert!(matches!(
+            again.metadata(repo, OnlineRole::Timestamp, 0, &t(3), sign),
+            Err(Error::RetiredKey {
+                generation: 0,
+                current: 1,
+                ..
+            })
+        ));
+        again
+            .metadata(repo, OnlineRole::Timestamp, 1, &t(3), sign)
+            .unwrap();
     }
 
     #[test]
@@ -511,29 +611,31 @@ mod tests {
         let t = timestamp(1, "2030-01-01T00:00:00Z");
         // A timestamp asked for as a snapshot.
         assert!(matches!(
-            g.metadata(repo, OnlineRole::Snapshot, &t, sign),
+            g.metadata(repo, OnlineRole::Snapshot, 0, &t, sign),
             Err(Error::Malformed(_))
         ));
         // Not canonical: a space, and keys out of order.
         let spaced = String::from_utf8(t.clone()).unwrap().replacen(':', ": ", 1);
         assert!(matches!(
-            g.metadata(repo, OnlineRole::Timestamp, spaced.as_bytes(), sign),
+            g.metadata(repo, OnlineRole::Timestamp, 0, spaced.as_bytes(), sign),
             Err(Error::Malformed(_))
         ));
         assert!(matches!(
-            g.metadata(repo, OnlineRole::Timestamp, b"not json", sign),
+            g.metadata(repo, OnlineRole::Timestamp, 0, b"not json", sign),
             Err(Error::Malformed(_))
         ));
         assert!(matches!(
             g.metadata(
                 repo,
                 OnlineRole::Timestamp,
+                0,
                 &vec![b' '; MAX_SIGNED_BYTES + 1],
                 sign
             ),
             Err(Error::Malformed(_))
         ));
         // Nothing refused was recorded: version 1 is still free.
-        g.metadata(repo, OnlineRole::Timestamp, &t, sign).unwrap();
+        g.metadata(repo, OnlineRole::Timestamp, 0, &t, sign)
+            .unwrap();
     }
 }

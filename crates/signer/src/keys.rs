@@ -32,11 +32,22 @@ pub trait KeyHolder: Send + Sync {
     fn log_verifier(&self) -> &VerifierKey;
     /// The signed note of a checkpoint of the log.
     fn sign_checkpoint(&self, size: u64, root: &Hash) -> Result<Vec<u8>, Error>;
-    /// The public key of `repo`'s `role`, and its key ID.
-    fn online_key(&self, repo: &str, role: OnlineRole) -> Result<(Key, String), Error>;
-    /// A TUF signature by `repo`'s `role` key over `message`.
-    fn sign_online(&self, repo: &str, role: OnlineRole, message: &[u8])
-        -> Result<Signature, Error>;
+    /// The public key of `repo`'s `role` of `generation` (each rotation of a
+    /// repository's online keys is a generation), and its key ID.
+    fn online_key(
+        &self,
+        repo: &str,
+        role: OnlineRole,
+        generation: u32,
+    ) -> Result<(Key, String), Error>;
+    /// A TUF signature by `repo`'s `role` key of `generation` over `message`.
+    fn sign_online(
+        &self,
+        repo: &str,
+        role: OnlineRole,
+        generation: u32,
+        message: &[u8],
+    ) -> Result<Signature, Error>;
 }
 
 #[derive(Serialize, Deserialize)]
@@ -214,9 +225,14 @@ impl SealedKeys {
         }
     }
 
-    fn private(&self, repo: &str, role: OnlineRole) -> Result<Arc<PrivateKey>, Error> {
+    fn private(
+        &self,
+        repo: &str,
+        role: OnlineRole,
+        generation: u32,
+    ) -> Result<Arc<PrivateKey>, Error> {
         self.online
-            .key(role.as_str(), repo)
+            .key(role.as_str(), repo, generation)
             .map_err(|e| Error::Keys(e.to_string()))
     }
 }
@@ -235,8 +251,13 @@ impl KeyHolder for SealedKeys {
         Ok(note.to_string().into_bytes())
     }
 
-    fn online_key(&self, repo: &str, role: OnlineRole) -> Result<(Key, String), Error> {
-        let key = self.private(repo, role)?;
+    fn online_key(
+        &self,
+        repo: &str,
+        role: OnlineRole,
+        generation: u32,
+    ) -> Result<(Key, String), Error> {
+        let key = self.private(repo, role, generation)?;
         Ok((key.public().clone(), key.key_id().to_string()))
     }
 
@@ -244,10 +265,11 @@ impl KeyHolder for SealedKeys {
         &self,
         repo: &str,
         role: OnlineRole,
+        generation: u32,
         message: &[u8],
     ) -> Result<Signature, Error> {
         // Ed25519 is deterministic; the generator is not consulted.
-        self.private(repo, role)?
+        self.private(repo, role, generation)?
             .sign_envelope(message, &mut rand_core::OsRng)
             .map_err(|e| Error::Keys(e.to_string()))
     }
@@ -274,11 +296,11 @@ mod tests {
             made.log_verifier().to_string()
         );
         let (_, id) = opened
-            .online_key("example.com/r", OnlineRole::Timestamp)
+            .online_key("example.com/r", OnlineRole::Timestamp, 0)
             .unwrap();
         assert_eq!(
             id,
-            made.online_key("example.com/r", OnlineRole::Timestamp)
+            made.online_key("example.com/r", OnlineRole::Timestamp, 0)
                 .unwrap()
                 .1
         );

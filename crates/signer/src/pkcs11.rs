@@ -5,7 +5,8 @@
 //! - The log key is Ed25519 (`CKM_EDDSA`): a checkpoint is a C2SP signed note, and
 //!   witnesses verify the note type 0x01. A token without EdDSA cannot hold it.
 //! - Each repository's snapshot and timestamp keys are created on the token the
-//!   first time the server asks for them, labelled by role and repository: Ed25519
+//!   first time the server asks for them, labelled by role, generation and
+//!   repository: Ed25519
 //!   where the token has EdDSA, ECDSA P-256 (`CKM_ECDSA` over a SHA-256 digest)
 //!   otherwise. Both are TUF key types.
 //!
@@ -127,8 +128,8 @@ fn log_label(origin: &str) -> String {
     format!("tuflog/log/{origin}")
 }
 
-fn online_label(repo: &str, role: OnlineRole) -> String {
-    format!("tuflog/online/{}/{repo}", role.as_str())
+fn online_label(repo: &str, role: OnlineRole, generation: u32) -> String {
+    format!("tuflog/online/{}/{generation}/{repo}", role.as_str())
 }
 
 impl TokenKeys {
@@ -271,8 +272,13 @@ impl TokenKeys {
         f(&session)
     }
 
-    fn online(&self, repo: &str, role: OnlineRole) -> Result<Arc<OnlineKey>, Error> {
-        let label = online_label(repo, role);
+    fn online(
+        &self,
+        repo: &str,
+        role: OnlineRole,
+        generation: u32,
+    ) -> Result<Arc<OnlineKey>, Error> {
+        let label = online_label(repo, role, generation);
         // Held across the token calls: two first requests for one repository must
         // not create two keys under one label.
         let mut cache = self
@@ -329,8 +335,13 @@ impl KeyHolder for TokenKeys {
         Ok(note.to_string().into_bytes())
     }
 
-    fn online_key(&self, repo: &str, role: OnlineRole) -> Result<(Key, String), Error> {
-        let key = self.online(repo, role)?;
+    fn online_key(
+        &self,
+        repo: &str,
+        role: OnlineRole,
+        generation: u32,
+    ) -> Result<(Key, String), Error> {
+        let key = self.online(repo, role, generation)?;
         Ok((key.public.clone(), key.keyid.clone()))
     }
 
@@ -338,9 +349,10 @@ impl KeyHolder for TokenKeys {
         &self,
         repo: &str,
         role: OnlineRole,
+        generation: u32,
         message: &[u8],
     ) -> Result<Signature, Error> {
-        let key = self.online(repo, role)?;
+        let key = self.online(repo, role, generation)?;
         let sig = self.with_session(|s| match self.online_type {
             OnlineKeyType::Ed25519 => s
                 .sign(&eddsa(), key.private, message)

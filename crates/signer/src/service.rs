@@ -137,15 +137,23 @@ impl pb::signer_server::Signer for SignerService {
         &self,
         request: Request<pb::GetOnlineKeysRequest>,
     ) -> Result<Response<pb::OnlineKeys>, Status> {
-        let repo = request.into_inner().repo;
+        let pb::GetOnlineKeysRequest { repo, next } = request.into_inner();
         repo_name(&repo).map_err(status)?;
         if !self.allowed.is_empty() && !self.allowed.iter().any(|p| repo.starts_with(p.as_str())) {
             return Err(status(Error::RepositoryNotAllowed(repo)));
         }
         let (guard, keys) = (self.guard.clone(), self.keys.clone());
         let reply = blocking(&self.metrics, "keys", move || {
-            let (snapshot, snapshot_keyid) = keys.online_key(&repo, OnlineRole::Snapshot)?;
-            let (timestamp, timestamp_keyid) = keys.online_key(&repo, OnlineRole::Timestamp)?;
+            let generation = match (guard.generation(&repo)?, next) {
+                (Some(current), false) => current,
+                (Some(current), true) => current.saturating_add(1),
+                (None, false) => 0,
+                (None, true) => return Err(Error::UnknownRepository(repo)),
+            };
+            let (snapshot, snapshot_keyid) =
+                keys.online_key(&repo, OnlineRole::Snapshot, generation)?;
+            let (timestamp, timestamp_keyid) =
+                keys.online_key(&repo, OnlineRole::Timestamp, generation)?;
             guard.register(&repo)?;
             let snapshot_signed = guard.last_signed(&repo, OnlineRole::Snapshot)?;
             let timestamp_signed = guard.last_signed(&repo, OnlineRole::Timestamp)?;
@@ -159,6 +167,7 @@ impl pb::signer_server::Signer for SignerService {
                 timestamp_keyid,
                 snapshot_signed,
                 timestamp_signed,
+                generation,
             })
         })
         .await?;
@@ -175,8 +184,8 @@ impl pb::signer_server::Signer for SignerService {
         let (guard, keys, metrics) = (self.guard.clone(), self.keys.clone(), self.metrics.clone());
         let signature = blocking(&self.metrics, role.as_str(), move || {
             guard
-                .metadata(&r.repo, role, &r.signed, || {
-                    keys.sign_online(&r.repo, role, &r.signed)
+                .metadata(&r.repo, role, r.generation, &r.signed, || {
+                    keys.sign_online(&r.repo, role, r.generation, &r.signed)
                 })
                 .inspect(|sig| {
                     metrics.signed(role.as_str());
@@ -184,6 +193,7 @@ impl pb::signer_server::Signer for SignerService {
                         kind = role.as_str(),
                         repo = %r.repo,
                         keyid = %sig.keyid,
+                        generation = r.generation,
                         "signed"
                     );
                 })

@@ -38,8 +38,10 @@ fn signs_and_verifies(keys: &TokenKeys, repo: &str) -> (String, String) {
     assert_eq!((cp.size(), cp.root()), (1, &root));
     let mut ids = Vec::new();
     for role in [OnlineRole::Snapshot, OnlineRole::Timestamp] {
-        let (key, keyid) = keys.online_key(repo, role).unwrap();
-        let sig = keys.sign_online(repo, role, b"canonical signed").unwrap();
+        let (key, keyid) = keys.online_key(repo, role, 0).unwrap();
+        let sig = keys
+            .sign_online(repo, role, 0, b"canonical signed")
+            .unwrap();
         assert_eq!(sig.keyid, keyid);
         let public = key.parse(&keyid).unwrap();
         let bytes = hex::decode(&sig.sig).unwrap();
@@ -105,7 +107,7 @@ async fn keys_on_a_token_sign_verify_survive_a_restart_and_serve_over_mutual_tls
     .unwrap();
     signs_and_verifies(&ecdsa, "example.com/app");
     let (key, _) = ecdsa
-        .online_key("example.com/app", OnlineRole::Timestamp)
+        .online_key("example.com/app", OnlineRole::Timestamp, 0)
         .unwrap();
     assert_eq!(key.scheme, "ecdsa-sha2-nistp256");
     drop(ecdsa);

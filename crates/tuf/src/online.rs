@@ -2,7 +2,9 @@
 //! timestamp keys, without storing one key per repository.
 //!
 //! HKDF-SHA256 (RFC 5869) of the seed, with the role and repository name as `info`,
-//! gives an Ed25519 seed. So keys exist for every valid name, asking for a
+//! gives an Ed25519 seed. A repository's keys come in generations: rotating its
+//! online keys moves it to the next generation, whose keys add the generation
+//! number to `info` (generation 0 has none, as keys made before rotation existed). So keys exist for every valid name, asking for a
 //! repository's public keys writes nothing, and backing up 32 bytes backs up every
 //! online key. The seed is as sensitive as all the online keys together. The
 //! embedded server and the separate signer derive keys with this one function.
@@ -55,15 +57,25 @@ impl OnlineSeed {
         Zeroizing::new(hex::encode(self.0.as_ref()))
     }
 
-    /// The key of `role` ("snapshot" or "timestamp") for repository `repo`.
-    pub fn derive(&self, role: &str, repo: &str) -> Result<PrivateKey, Error> {
+    /// The key of `role` ("snapshot" or "timestamp") for repository `repo`, of
+    /// `generation`.
+    pub fn derive(&self, role: &str, repo: &str, generation: u32) -> Result<PrivateKey, Error> {
+        if generation >= MAX_GENERATIONS {
+            return Err(Error::Signing(format!(
+                "online-key generation {generation}; at most {MAX_GENERATIONS}"
+            )));
+        }
         let hk = Hkdf::<Sha256>::new(None, self.0.as_ref());
-        let mut info = Vec::with_capacity(DERIVATION.len() + 2 + role.len() + repo.len());
+        let mut info = Vec::with_capacity(DERIVATION.len() + 7 + role.len() + repo.len());
         info.extend_from_slice(DERIVATION);
         info.push(0);
         info.extend_from_slice(role.as_bytes());
         info.push(0);
         info.extend_from_slice(repo.as_bytes());
+        if generation > 0 {
+            info.push(0);
+            info.extend_from_slice(&generation.to_be_bytes());
+        }
         let mut key_seed = Zeroizing::new([0u8; 32]);
         hk.expand(&info, key_seed.as_mut())
             .map_err(|_| Error::Signing("HKDF output length".into()))?;
@@ -71,7 +83,11 @@ impl OnlineSeed {
     }
 }
 
-type KeyCache = Mutex<HashMap<(&'static str, String), Arc<PrivateKey>>>;
+/// Online-key generations a repository may pass through: each rotation of its
+/// online keys is one.
+pub const MAX_GENERATIONS: u32 = 1 << 20;
+
+type KeyCache = Mutex<HashMap<(&'static str, String, u32), Arc<PrivateKey>>>;
 
 /// An [`OnlineSeed`] with the keys it derived kept for reuse: a derivation costs an
 /// HKDF and a scalar multiplication, and a push uses its repository's keys several
@@ -95,9 +111,15 @@ impl OnlineKeyring {
         &self.seed
     }
 
-    /// The key of `role` ("snapshot" or "timestamp") for repository `repo`.
-    pub fn key(&self, role: &'static str, repo: &str) -> Result<Arc<PrivateKey>, Error> {
-        let id = (role, repo.to_string());
+    /// The key of `role` ("snapshot" or "timestamp") for repository `repo`, of
+    /// `generation`.
+    pub fn key(
+        &self,
+        role: &'static str,
+        repo: &str,
+        generation: u32,
+    ) -> Result<Arc<PrivateKey>, Error> {
+        let id = (role, repo.to_string(), generation);
         if let Some(k) = self
             .cache
             .lock()
@@ -106,7 +128,7 @@ impl OnlineKeyring {
         {
             return Ok(k.clone());
         }
-        let key = Arc::new(self.seed.derive(role, repo)?);
+        let key = Arc::new(self.seed.derive(role, repo, generation)?);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= MAX_CACHED_KEYS {
             cache.clear();
@@ -123,38 +145,63 @@ mod tests {
     #[test]
     fn keys_differ_by_role_repository_and_seed_and_are_stable() {
         let seed = OnlineSeed::from_bytes([7; 32]);
-        let a = seed.derive("timestamp", "example.com/a").unwrap();
+        let a = seed.derive("timestamp", "example.com/a", 0).unwrap();
         assert_eq!(
             a.key_id(),
-            seed.derive("timestamp", "example.com/a").unwrap().key_id()
+            seed.derive("timestamp", "example.com/a", 0)
+                .unwrap()
+                .key_id()
         );
         assert_ne!(
             a.key_id(),
-            seed.derive("snapshot", "example.com/a").unwrap().key_id()
+            seed.derive("snapshot", "example.com/a", 0)
+                .unwrap()
+                .key_id()
         );
         assert_ne!(
             a.key_id(),
-            seed.derive("timestamp", "example.com/b").unwrap().key_id()
+            seed.derive("timestamp", "example.com/b", 0)
+                .unwrap()
+                .key_id()
         );
         let other = OnlineSeed::from_bytes([8; 32]);
         assert_ne!(
             a.key_id(),
-            other.derive("timestamp", "example.com/a").unwrap().key_id()
+            other
+                .derive("timestamp", "example.com/a", 0)
+                .unwrap()
+                .key_id()
         );
         let again = OnlineSeed::from_hex(&seed.to_hex()).unwrap();
         assert_eq!(
-            again.derive("timestamp", "example.com/a").unwrap().key_id(),
+            again
+                .derive("timestamp", "example.com/a", 0)
+                .unwrap()
+                .key_id(),
             a.key_id()
         );
         assert!(OnlineSeed::from_hex("abcd").is_err());
+        // Each generation has keys of its own; generation 0 is the derivation of
+        // keys made before generations existed.
+        let next = seed.derive("timestamp", "example.com/a", 1).unwrap();
+        assert_ne!(next.key_id(), a.key_id());
+        assert_ne!(
+            next.key_id(),
+            seed.derive("timestamp", "example.com/a", 2)
+                .unwrap()
+                .key_id()
+        );
+        assert!(seed
+            .derive("timestamp", "example.com/a", MAX_GENERATIONS)
+            .is_err());
         let ring = OnlineKeyring::new(OnlineSeed::from_bytes([7; 32]));
         assert_eq!(
-            ring.key("timestamp", "example.com/a").unwrap().key_id(),
+            ring.key("timestamp", "example.com/a", 0).unwrap().key_id(),
             a.key_id()
         );
         assert!(Arc::ptr_eq(
-            &ring.key("timestamp", "example.com/a").unwrap(),
-            &ring.key("timestamp", "example.com/a").unwrap()
+            &ring.key("timestamp", "example.com/a", 0).unwrap(),
+            &ring.key("timestamp", "example.com/a", 0).unwrap()
         ));
     }
 }

@@ -88,6 +88,10 @@ pub struct OnlineKeys {
     pub snapshot: OnlineKey,
     /// The timestamp key.
     pub timestamp: OnlineKey,
+    /// The generation of these keys: 0 until the repository's online keys are
+    /// first rotated (`?next` asks for the generation after the current one).
+    #[serde(default)]
+    pub generation: u32,
 }
 
 impl JsonLine for OnlineKeys {}

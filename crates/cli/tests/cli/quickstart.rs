@@ -23,11 +23,21 @@ fn quickstart_block(readme: &str) -> String {
     block.split("\n```").next().unwrap().to_string() + "\n"
 }
 
-#[test]
-fn the_readme_quickstart_runs_verbatim() {
-    let script = quickstart_block(&readme());
+/// A script's run: what it printed, in which directory.
+struct Run {
+    stdout: String,
+    stderr: String,
+    success: bool,
+    pid: Option<String>,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+/// Runs `script` with `sh -e` in an empty directory, with this build's binaries and
+/// a free port, and stops the server whose pid the last line names.
+fn run(script: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("quickstart.sh"), &script).unwrap();
+    std::fs::write(dir.path().join("script.sh"), script).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -38,7 +48,7 @@ fn the_readme_quickstart_runs_verbatim() {
         .unwrap()
         .to_path_buf();
     let mut cmd = Command::new("sh");
-    cmd.args(["-e", "quickstart.sh"])
+    cmd.args(["-e", "script.sh"])
         .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -55,7 +65,7 @@ fn the_readme_quickstart_runs_verbatim() {
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the quickstart did not finish in 120 s");
+            panic!("the script did not finish in 120 s");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -65,20 +75,67 @@ fn the_readme_quickstart_runs_verbatim() {
     // The server runs on after the script, as the README says; stop it.
     let pid = stdout
         .lines()
-        .last()
-        .and_then(|l| l.split("(pid ").nth(1))
-        .and_then(|p| p.split(')').next())
-        .map(str::to_string);
+        .rev()
+        .filter_map(|l| l.split("(pid ").nth(1))
+        .filter_map(|p| p.split(')').next())
+        .map(str::to_string)
+        .next();
     if let Some(pid) = &pid {
         let _ = Command::new("kill").args(["-TERM", pid]).status();
     }
+    Run {
+        stdout,
+        stderr,
+        success: out.status.success(),
+        pid,
+        dir,
+        port,
+    }
+}
+
+/// The one fenced `sh` block under the heading `heading` of `docs/CONFIG.md`.
+fn config_block(heading: &str) -> String {
+    let text = std::fs::read_to_string(crate::repo_root().join("docs/CONFIG.md")).unwrap();
+    let section = text
+        .split(&format!("\n{heading}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("docs/CONFIG.md has a section {heading:?}"));
+    let block = section.split("```sh\n").nth(1).expect("a fenced sh block");
+    block.split("\n```").next().unwrap().to_string() + "\n"
+}
+
+#[test]
+fn the_documented_online_key_rotation_runs_verbatim() {
+    // After the Quickstart: the owner rotates the online keys, the client follows.
+    let run =
+        run(&(quickstart_block(&readme())
+            + &config_block("### Rotating a repository's online keys")));
     assert!(
-        out.status.success(),
-        "quickstart failed:\n{stdout}\n{stderr}"
+        run.success,
+        "the rotation procedure failed:\n{}\n{}",
+        run.stdout, run.stderr
     );
-    let pid = pid.expect("the last line names the server's pid");
+    assert!(
+        run.stdout
+            .contains("rotated the online keys of example.com/hello to generation 1"),
+        "{}",
+        run.stdout
+    );
+    // The update after the rotation accepted root v2.
+    assert!(run.stdout.contains("root v2"), "{}", run.stdout);
+}
+
+#[test]
+fn the_readme_quickstart_runs_verbatim() {
+    let run = run(&quickstart_block(&readme()));
+    let (stdout, stderr, port) = (&run.stdout, &run.stderr, run.port);
+    assert!(run.success, "quickstart failed:\n{stdout}\n{stderr}");
+    let pid = run
+        .pid
+        .clone()
+        .expect("the last line names the server's pid");
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("hello-downloaded.txt")).unwrap(),
+        std::fs::read_to_string(run.dir.path().join("hello-downloaded.txt")).unwrap(),
         "hello, transparent world\n"
     );
     assert!(

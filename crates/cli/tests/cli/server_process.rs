@@ -187,7 +187,10 @@ mod in_flight {
 
     async fn create(client: &mut RepositoryClient<Channel>, repo: &str, token: &str) -> PrivateKey {
         let keys = client
-            .get_keys(pb::GetKeysRequest { repo: repo.into() })
+            .get_keys(pb::GetKeysRequest {
+                repo: repo.into(),
+                next: false,
+            })
             .await
             .unwrap()
             .into_inner();

@@ -226,6 +226,12 @@ impl Repos {
         self.signer.keys(repo).await
     }
 
+    /// The online public keys of `repo`'s next generation, for its owner to name
+    /// in a root that rotates them.
+    pub async fn next_keys(&self, repo: &RepoName) -> Result<OnlineKeys, Error> {
+        self.signer.next_keys(repo).await
+    }
+
     fn slot(&self, repo: &RepoName) -> SlotLock {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = slots.get(repo) {
@@ -289,13 +295,52 @@ impl Repos {
         &self,
         repo: &RepoName,
         role: OnlineRole,
+        generation: u32,
         signed: T,
     ) -> Result<Metadata<T>, Error> {
         let mut doc = Metadata::unsigned(signed).map_err(|e| Error::Signing(e.to_string()))?;
-        let signature = self.signer.sign(repo, role, doc.canonical_signed()).await?;
+        let signature = self
+            .signer
+            .sign(repo, role, generation, doc.canonical_signed())
+            .await?;
         doc.add_signature(signature)
             .map_err(|e| Error::Signing(e.to_string()))?;
         Ok(doc)
+    }
+
+    /// The online keys a push is signed with: those that sign now, or, when the
+    /// push carries a root that names the next generation's timestamp key instead
+    /// (its owner rotates the online keys), the next generation's. The floors of
+    /// what was signed carry over: they are per role, not per key.
+    async fn online_keys_for(&self, repo: &RepoName, push: &Push) -> Result<OnlineKeys, Error> {
+        let current = self.signer.keys(repo).await?;
+        let Some(bytes) = &push.root else {
+            return Ok(current);
+        };
+        // Malformed roots are refused by validation, with its message.
+        let Ok(root) = Metadata::<tuf::metadata::Root>::from_bytes(bytes) else {
+            return Ok(current);
+        };
+        let names =
+            |keyid: &str| tuf::repository::server_can_sign(root.signed(), "timestamp", keyid);
+        if names(&current.timestamp_keyid) {
+            return Ok(current);
+        }
+        let next = match self.signer.next_keys(repo).await {
+            Ok(next) => next,
+            // A repository the signer never handed keys to has no next generation;
+            // validation says what is wrong with the root.
+            Err(Error::SignerRefused(_)) => return Ok(current),
+            Err(e) => return Err(e),
+        };
+        if !names(&next.timestamp_keyid) {
+            return Ok(current);
+        }
+        Ok(OnlineKeys {
+            snapshot_signed: current.snapshot_signed,
+            timestamp_signed: current.timestamp_signed,
+            ..next
+        })
     }
 
     /// Validates `push` against `repo`'s current state, signs the next snapshot and
@@ -310,7 +355,8 @@ impl Repos {
             Slot::Present(s) => Some(s.as_ref()),
             _ => None,
         };
-        let keys = self.signer.keys(repo).await?;
+        let keys = self.online_keys_for(repo, &push).await?;
+        let generation = keys.generation;
         let (snapshot_signed, timestamp_signed) = (keys.snapshot_signed, keys.timestamp_signed);
         let online = OnlineKeyIds {
             snapshot: keys.snapshot_keyid,
@@ -334,7 +380,7 @@ impl Repos {
             next.timestamp_version = next.timestamp_version.max(signed.saturating_add(1));
         }
         let snapshot = match (next.snapshot, &validated.snapshot) {
-            (Some(s), _) => self.sign(repo, OnlineRole::Snapshot, s).await?,
+            (Some(s), _) => self.sign(repo, OnlineRole::Snapshot, generation, s).await?,
             (None, Some(client_signed)) => client_signed.clone(),
             (None, None) => {
                 return Err(Error::Signing("no snapshot to publish".into()));
@@ -345,7 +391,9 @@ impl Repos {
             &snapshot,
             expires_after(now, self.config.timestamp_expiry)?,
         );
-        let timestamp = self.sign(repo, OnlineRole::Timestamp, timestamp).await?;
+        let timestamp = self
+            .sign(repo, OnlineRole::Timestamp, generation, timestamp)
+            .await?;
 
         let mut docs: Vec<(&str, u64, &[u8])> = Vec::new();
         if let Some(root) = &validated.root {
@@ -677,7 +725,10 @@ impl Repos {
             if let Some(signed) = keys.snapshot_signed {
                 next.version = next.version.max(signed.saturating_add(1));
             }
-            Some(self.sign(repo, OnlineRole::Snapshot, next).await?)
+            Some(
+                self.sign(repo, OnlineRole::Snapshot, keys.generation, next)
+                    .await?,
+            )
         } else {
             None
         };
@@ -685,7 +736,9 @@ impl Repos {
         let timestamp_version = (state.timestamp.version() + 1)
             .max(keys.timestamp_signed.map_or(0, |v| v.saturating_add(1)));
         let timestamp = timestamp_for(timestamp_version, for_snapshot, timestamp_expires);
-        let timestamp = self.sign(repo, OnlineRole::Timestamp, timestamp).await?;
+        let timestamp = self
+            .sign(repo, OnlineRole::Timestamp, keys.generation, timestamp)
+            .await?;
         let mut docs: Vec<(&str, u64, &[u8])> = Vec::new();
         if let Some(s) = &snapshot {
             docs.push(("snapshot", s.version(), s.bytes()));

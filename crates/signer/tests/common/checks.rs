@@ -124,6 +124,7 @@ pub async fn checkpoints_are_signed_and_a_fork_refused(dir: &Path, keys: Arc<dyn
             repo: "example.com/app".into(),
             role: "timestamp".into(),
             signed: b"{}".to_vec(),
+            generation: 0,
         })
         .await
         .unwrap_err();
