@@ -4,7 +4,9 @@
 use crate::publisher::{push, sign, Publisher};
 use crate::util::{get_ok, http, InProcess, ADMIN_TOKEN};
 use server::repos::name::RepoName;
-use server::repos::signer::{LocalSigner, OnlineKeys, OnlineRole, SignFuture, Signer};
+use server::repos::signer::{
+    LocalSigner, OnlineKeys, OnlineRole, SignFuture, Signer, SnapshotSignatures, TimestampAfter,
+};
 use signer::guard::Guard;
 use std::path::Path;
 use std::sync::Arc;
@@ -62,21 +64,109 @@ impl Signer for Guarded {
 }
 
 fn guarded_server(dir: &Path, guard: Arc<Guard>) -> server::Server {
+    let online = LocalSigner::load_or_generate(&InProcess::config(dir).online_seed_path());
+    server_signing_with(
+        dir,
+        Arc::new(Guarded {
+            keys: online.unwrap(),
+            guard,
+        }),
+    )
+}
+
+fn server_signing_with(dir: &Path, online: Arc<dyn Signer>) -> server::Server {
     let config = InProcess::config(dir);
     std::fs::create_dir_all(dir).unwrap();
     let key = server::logkey::load_or_generate(&config.log_key_path(), &config.origin).unwrap();
-    let online = LocalSigner::load_or_generate(&config.online_seed_path()).unwrap();
     let store = Arc::new(store::rocks::RocksStore::open(&config.db_path()).unwrap());
     server::Server::with_store(
         store,
         Arc::new(server::signing::LocalCheckpointSigner::new(key)),
-        Arc::new(Guarded {
-            keys: online,
-            guard,
-        }),
+        online,
         &config,
     )
     .unwrap()
+}
+
+/// A signer that signs the snapshot it is asked for and, as the timestamp that
+/// follows it, a timestamp of its own.
+struct OtherTimestamp(LocalSigner);
+
+impl Signer for OtherTimestamp {
+    fn keys<'a>(&'a self, repo: &'a RepoName) -> SignFuture<'a, OnlineKeys> {
+        self.0.keys(repo)
+    }
+
+    fn next_keys<'a>(&'a self, repo: &'a RepoName) -> SignFuture<'a, OnlineKeys> {
+        self.0.next_keys(repo)
+    }
+
+    fn sign<'a>(
+        &'a self,
+        repo: &'a RepoName,
+        role: OnlineRole,
+        generation: u32,
+        message: &'a [u8],
+    ) -> SignFuture<'a, Signature> {
+        self.0.sign(repo, role, generation, message)
+    }
+
+    fn sign_snapshot_then_timestamp<'a>(
+        &'a self,
+        repo: &'a RepoName,
+        generation: u32,
+        snapshot: &'a [u8],
+        after: &'a TimestampAfter,
+    ) -> SignFuture<'a, SnapshotSignatures> {
+        Box::pin(async move {
+            let snapshot = self
+                .0
+                .sign(repo, OnlineRole::Snapshot, generation, snapshot)
+                .await?;
+            let other = format!(
+                r#"{{"_type":"timestamp","expires":"2099-01-01T00:00:00Z","meta":{{"snapshot.json":{{"version":1}}}},"spec_version":"1.0.31","version":{}}}"#,
+                after.version
+            )
+            .into_bytes();
+            let timestamp = self
+                .0
+                .sign(repo, OnlineRole::Timestamp, generation, &other)
+                .await?;
+            Ok(SnapshotSignatures {
+                snapshot,
+                timestamp: Some((timestamp, other)),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_a_signer_that_signs_another_timestamp_gets_nothing_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let online = LocalSigner::load_or_generate(&InProcess::config(dir.path()).online_seed_path());
+    let srv = InProcess::start_server(server_signing_with(
+        dir.path(),
+        Arc::new(OtherTimestamp(online.unwrap())),
+    ))
+    .await;
+    let base = srv.url("");
+    let repo = "example.com/other-timestamp";
+    let p = Publisher::new(&base, repo, KeyKind::Ed25519).await;
+    let refused = p.create(&base, ADMIN_TOKEN).await;
+    assert_eq!(refused.status, 500, "{:?}", refused.body);
+    assert!(
+        refused.body.to_string().contains("another timestamp"),
+        "{:?}",
+        refused.body
+    );
+    let reply = http()
+        .get(srv.url(&format!("/repos/{repo}/metadata/timestamp.json")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 404);
+    assert_eq!(srv.log.latest().size(), 0, "nothing of the push was logged");
+    srv.stop().await;
 }
 
 async fn latest<T: tuf::metadata::Role>(srv: &InProcess, repo: &str, file: &str) -> Metadata<T> {

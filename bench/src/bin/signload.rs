@@ -156,6 +156,7 @@ fn main() {
                             role: "timestamp".into(),
                             signed: timestamp(version),
                             generation: 0,
+                            timestamp_after: None,
                         })
                         .await
                         .unwrap();

@@ -7,7 +7,9 @@
 //! is [`Error::SignerRefused`].
 
 use crate::repos::name::RepoName;
-use crate::repos::signer::{OnlineKeys, OnlineRole, SignFuture, Signer};
+use crate::repos::signer::{
+    OnlineKeys, OnlineRole, SignFuture, Signer, SnapshotSignatures, TimestampAfter,
+};
 use crate::signing::{CheckpointRequest, CheckpointSigner};
 use crate::Error;
 use proto::signer::v1 as pb;
@@ -53,9 +55,27 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, Error> {
 /// cache is emptied and refills.
 pub const MAX_CACHED_REPOS: usize = 10_000;
 
+/// Snapshot and timestamp requests sent in one `SignMetadataBatch` at most.
+pub const MAX_BATCH_REQUESTS: usize = 256;
+/// Bytes of documents in one batch at most; a larger document goes alone.
+pub const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Batches in flight to the signer at once: while they are answered, the
+/// requests that arrive wait and go together in the next.
+pub const BATCHES_IN_FLIGHT: usize = 2;
+/// Requests waiting for a batch at most; a push past this waits for room.
+const QUEUED_REQUESTS: usize = 4096;
+
+/// A request for a snapshot or timestamp signature, waiting for its batch.
+struct Queued {
+    request: pb::SignMetadataRequest,
+    reply: tokio::sync::oneshot::Sender<Result<pb::MetadataSignature, Error>>,
+}
+
 /// A connection to the signer, with the log's verifier key it reported.
 pub struct RemoteSigner {
     client: SignerClient<Channel>,
+    /// Snapshot and timestamp requests, to the task that batches them.
+    queue: tokio::sync::mpsc::Sender<Queued>,
     handle: tokio::runtime::Handle,
     verifier: VerifierKey,
     timeout: Duration,
@@ -123,8 +143,11 @@ impl RemoteSigner {
             )));
         }
         tracing::info!(url = %config.url, key = %verifier, "connected to the signer");
+        let (queue, queued) = tokio::sync::mpsc::channel(QUEUED_REQUESTS);
+        tokio::spawn(send_batches(client.clone(), queued));
         Ok(RemoteSigner {
             client,
+            queue,
             handle: tokio::runtime::Handle::current(),
             verifier,
             timeout: config.timeout,
@@ -230,42 +253,100 @@ impl Signer for RemoteSigner {
         message: &'a [u8],
     ) -> SignFuture<'a, Signature> {
         Box::pin(async move {
-            let sig = self
-                .client
-                .clone()
-                .sign_metadata(pb::SignMetadataRequest {
-                    repo: repo.as_str().to_string(),
-                    role: role.as_str().to_string(),
-                    signed: message.to_vec(),
+            let reply = self.ask(repo, role, generation, message, None).await?;
+            self.note_signed(repo, role, generation, message);
+            Ok(signature(reply.keyid, reply.sig))
+        })
+    }
+
+    fn sign_snapshot_then_timestamp<'a>(
+        &'a self,
+        repo: &'a RepoName,
+        generation: u32,
+        snapshot: &'a [u8],
+        after: &'a TimestampAfter,
+    ) -> SignFuture<'a, SnapshotSignatures> {
+        Box::pin(async move {
+            let timestamp_after = pb::TimestampAfter {
+                version: after.version,
+                expires: after.expires.to_string(),
+            };
+            let reply = self
+                .ask(
+                    repo,
+                    OnlineRole::Snapshot,
                     generation,
-                })
-                .await
-                .map_err(|status| {
-                    self.cached().remove(repo);
-                    status_error(status)
-                })?
-                .into_inner();
-            let mut cache = self.cached();
-            if cache.get(repo).is_some_and(|k| k.generation != generation) {
-                // The signer moved the repository to the next generation.
-                cache.remove(repo);
-            }
-            // What was just signed is the repository's new floor for that role.
-            if let Ok(v) = serde_json::from_slice::<VersionOnly>(message) {
-                if let Some(k) = cache.get_mut(repo) {
-                    let floor = match role {
-                        OnlineRole::Snapshot => &mut k.snapshot_signed,
-                        OnlineRole::Timestamp => &mut k.timestamp_signed,
-                    };
-                    *floor = Some(floor.map_or(v.version, |f| f.max(v.version)));
-                }
-            }
-            Ok(Signature {
-                keyid: sig.keyid,
-                sig: sig.sig,
-                unknown: Default::default(),
+                    snapshot,
+                    Some(timestamp_after),
+                )
+                .await?;
+            self.note_signed(repo, OnlineRole::Snapshot, generation, snapshot);
+            let timestamp = reply.timestamp.map(|t| {
+                self.note_signed(repo, OnlineRole::Timestamp, generation, &t.signed);
+                (signature(t.keyid, t.sig), t.signed)
+            });
+            Ok(SnapshotSignatures {
+                snapshot: signature(reply.keyid, reply.sig),
+                timestamp,
             })
         })
+    }
+}
+
+fn signature(keyid: String, sig: String) -> Signature {
+    Signature {
+        keyid,
+        sig,
+        unknown: Default::default(),
+    }
+}
+
+impl RemoteSigner {
+    /// Queues one request for the next batch to the signer and waits for its
+    /// answer. A refusal drops the repository's cached keys and floors.
+    async fn ask(
+        &self,
+        repo: &RepoName,
+        role: OnlineRole,
+        generation: u32,
+        message: &[u8],
+        timestamp_after: Option<pb::TimestampAfter>,
+    ) -> Result<pb::MetadataSignature, Error> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = pb::SignMetadataRequest {
+            repo: repo.as_str().to_string(),
+            role: role.as_str().to_string(),
+            signed: message.to_vec(),
+            generation,
+            timestamp_after,
+        };
+        let stopped = || Error::SignerUnavailable("the signer's batching stopped".into());
+        self.queue
+            .send(Queued { request, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?.inspect_err(|_| {
+            self.cached().remove(repo);
+        })
+    }
+
+    /// What was just signed is the repository's new floor for that role; a
+    /// signature by another generation than the cached keys' drops them (the signer
+    /// moved the repository to the next).
+    fn note_signed(&self, repo: &RepoName, role: OnlineRole, generation: u32, signed: &[u8]) {
+        let mut cache = self.cached();
+        if cache.get(repo).is_some_and(|k| k.generation != generation) {
+            cache.remove(repo);
+        }
+        if let Ok(v) = serde_json::from_slice::<VersionOnly>(signed) {
+            if let Some(k) = cache.get_mut(repo) {
+                let floor = match role {
+                    OnlineRole::Snapshot => &mut k.snapshot_signed,
+                    OnlineRole::Timestamp => &mut k.timestamp_signed,
+                };
+                *floor = Some(floor.map_or(v.version, |f| f.max(v.version)));
+            }
+        }
     }
 }
 
@@ -308,5 +389,85 @@ impl RemoteSigner {
             generation: keys.generation,
         };
         Ok(keys)
+    }
+}
+
+/// Sends the queued snapshot and timestamp requests to the signer in batches: one
+/// round trip and one durable write at the signer for all the pushes waiting at
+/// once, instead of one each. Ends when the [`RemoteSigner`] is dropped.
+async fn send_batches(
+    client: SignerClient<Channel>,
+    mut queued: tokio::sync::mpsc::Receiver<Queued>,
+) {
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(BATCHES_IN_FLIGHT));
+    let mut carried: Option<Queued> = None;
+    loop {
+        let first = match carried.take() {
+            Some(q) => q,
+            None => match queued.recv().await {
+                Some(q) => q,
+                None => return,
+            },
+        };
+        // Wait for room first: what arrives meanwhile joins this batch.
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let mut bytes = first.request.signed.len();
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH_REQUESTS {
+            let Ok(next) = queued.try_recv() else { break };
+            bytes += next.request.signed.len();
+            if bytes > MAX_BATCH_BYTES {
+                carried = Some(next);
+                break;
+            }
+            batch.push(next);
+        }
+        let mut client = client.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let (requests, replies): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|q| (q.request, q.reply)).unzip();
+            let n = requests.len();
+            match client
+                .sign_metadata_batch(pb::SignMetadataBatchRequest { requests })
+                .await
+            {
+                Ok(reply) => {
+                    let results = reply.into_inner().results;
+                    if results.len() != n {
+                        let wrong = format!(
+                            "the signer answered {} results for {n} requests",
+                            results.len()
+                        );
+                        for r in replies {
+                            let _ = r.send(Err(Error::SignerRefused(wrong.clone())));
+                        }
+                        return;
+                    }
+                    for (result, r) in results.into_iter().zip(replies) {
+                        let _ = r.send(match result.result {
+                            Some(pb::metadata_result::Result::Signature(sig)) => Ok(sig),
+                            Some(pb::metadata_result::Result::Refused(refusal)) => {
+                                Err(Error::SignerRefused(refusal.message))
+                            }
+                            None => Err(Error::SignerRefused("an empty result".into())),
+                        });
+                    }
+                }
+                Err(status) => {
+                    let message = status.message().to_string();
+                    let unavailable = matches!(status_error(status), Error::SignerUnavailable(_));
+                    for r in replies {
+                        let _ = r.send(Err(if unavailable {
+                            Error::SignerUnavailable(message.clone())
+                        } else {
+                            Error::SignerRefused(message.clone())
+                        }));
+                    }
+                }
+            }
+        });
     }
 }

@@ -10,6 +10,7 @@
 
 use crate::Error;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use store::KvStore;
 use tlog::Hash;
@@ -244,17 +245,7 @@ impl Guard {
     /// The generation of `repo`'s online keys that signs now, if its keys were
     /// handed out.
     pub fn generation(&self, repo: &str) -> Result<Option<u32>, Error> {
-        match self.store.get(&repo_key(repo))?.as_deref() {
-            None => Ok(None),
-            // Written before keys had generations.
-            Some(b"1") => Ok(Some(0)),
-            Some(v) => {
-                let bytes: [u8; 4] = v
-                    .try_into()
-                    .map_err(|_| store::Error::Corrupt(format!("{repo} generation")))?;
-                Ok(Some(u32::from_be_bytes(bytes)))
-            }
-        }
+        parse_generation(repo, self.store.get(&repo_key(repo))?.as_deref())
     }
 
     /// Records that `repo`'s keys were handed out.
@@ -281,10 +272,6 @@ impl Guard {
     /// Applies the metadata rules to `signed` (the canonical `signed` of `repo`'s
     /// `role`, to be signed by the key of `generation`) and, when they pass,
     /// records it and returns what `sign` makes.
-    ///
-    /// A signature by the next generation's keys moves the repository to that
-    /// generation, for good: its owner published a root naming them, and the keys
-    /// it replaced sign nothing more.
     pub fn metadata<T>(
         &self,
         repo: &str,
@@ -293,47 +280,146 @@ impl Guard {
         signed: &[u8],
         sign: impl FnOnce() -> Result<T, Error>,
     ) -> Result<T, Error> {
-        if !self.knows(repo)? {
-            return Err(Error::UnknownRepository(repo.to_string()));
+        let ask = MetadataAsk {
+            repo,
+            role,
+            generation,
+            signed,
+        };
+        let mut sign = Some(sign);
+        let mut results = self.sign_metadata(std::slice::from_ref(&ask), |_, _| {
+            let sign = sign
+                .take()
+                .ok_or_else(|| Error::Malformed("asked to sign twice".into()))?;
+            Ok((sign()?, None))
+        })?;
+        let (made, _) = results
+            .pop()
+            .unwrap_or_else(|| Err(Error::Malformed("no result for the request".into())))?;
+        Ok(made)
+    }
+
+    /// Applies the metadata rules to each request, in order, each against the
+    /// record as the ones before it left it, and has `sign` make the signature of
+    /// each that passes (told the request's index; none for a follower). `sign`
+    /// may name a follower: the canonical `signed` of a
+    /// timestamp to sign after that snapshot with the same key generation, judged
+    /// and signed in turn (its result is the second half of the pair). What passed
+    /// is recorded in one durable write before anything is returned: a signature
+    /// leaves this function only once its record is on disk, and if the write
+    /// fails nothing does. `Err` as a whole then.
+    ///
+    /// A signature by the next generation's keys moves the repository to that
+    /// generation, for good: its owner published a root naming them, and the keys
+    /// it replaced sign nothing more.
+    #[allow(clippy::type_complexity)]
+    pub fn sign_metadata<T>(
+        &self,
+        asks: &[MetadataAsk<'_>],
+        mut sign: impl FnMut(Option<usize>, &MetadataAsk<'_>) -> Result<(T, Option<Vec<u8>>), Error>,
+    ) -> Result<Vec<Result<(T, Option<T>), Error>>, Error> {
+        // Read (canonical form, the role's parser) before any lock is taken; a
+        // repository never seen is refused as that before its document is read.
+        let read: Vec<Result<(u64, [u8; 32]), Error>> = asks
+            .iter()
+            .map(|a| {
+                if !self.knows(a.repo)? {
+                    return Err(Error::UnknownRepository(a.repo.to_string()));
+                }
+                read_signed(a.role, a.signed)
+            })
+            .collect();
+        // By repository: a generation moves for both roles at once. Taken in
+        // ascending order, so two batches never wait on each other in a cycle.
+        let mut stripes: Vec<usize> = asks
+            .iter()
+            .map(|a| Sha256::digest(repo_key(a.repo))[0] as usize % METADATA_LOCKS)
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let _exclusive: Vec<_> = stripes
+            .iter()
+            .map(|&i| {
+                self.metadata_locks[i]
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+            })
+            .collect();
+        // What this batch writes, seen by its later requests.
+        let mut pending: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut results = Vec::with_capacity(asks.len());
+        for (i, (ask, read)) in asks.iter().zip(read).enumerate() {
+            results.push(read.and_then(|(version, digest)| {
+                self.judge(ask, version, digest, &mut pending)?;
+                let (made, follower) = sign(Some(i), ask)?;
+                let Some(follower) = follower else {
+                    return Ok((made, None));
+                };
+                let next = MetadataAsk {
+                    repo: ask.repo,
+                    role: OnlineRole::Timestamp,
+                    generation: ask.generation,
+                    signed: &follower,
+                };
+                let (version, digest) = read_signed(next.role, next.signed)?;
+                self.judge(&next, version, digest, &mut pending)?;
+                let (then, _) = sign(None, &next)?;
+                Ok((made, Some(then)))
+            }));
         }
-        let (version, digest) = read_signed(role, signed)?;
-        let key = role_key(repo, role);
-        // By repository: a generation moves for both roles at once.
-        let stripe = Sha256::digest(repo_key(repo))[0] as usize % METADATA_LOCKS;
-        let _exclusive = self.metadata_locks[stripe]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let current = self
-            .generation(repo)?
+        if !pending.is_empty() {
+            let pairs: Vec<(&[u8], &[u8])> = pending
+                .iter()
+                .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                .collect();
+            self.store.put_all(&pairs)?;
+        }
+        Ok(results)
+    }
+
+    /// The metadata rules for one request, against the store as `pending`
+    /// overlays it; what it records goes into `pending`.
+    fn judge(
+        &self,
+        ask: &MetadataAsk<'_>,
+        version: u64,
+        digest: [u8; 32],
+        pending: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+    ) -> Result<(), Error> {
+        let repo = ask.repo;
+        let read = |key: &[u8]| -> Result<Option<Vec<u8>>, Error> {
+            match pending.get(key) {
+                Some(v) => Ok(Some(v.clone())),
+                None => Ok(self.store.get(key)?),
+            }
+        };
+        let current = parse_generation(repo, read(&repo_key(repo))?.as_deref())?
             .ok_or_else(|| Error::UnknownRepository(repo.to_string()))?;
-        if generation < current {
+        if ask.generation < current {
             return Err(Error::RetiredKey {
                 repo: repo.to_string(),
-                generation,
+                generation: ask.generation,
                 current,
             });
         }
-        if generation > current.saturating_add(1) {
+        if ask.generation > current.saturating_add(1) {
             return Err(Error::Malformed(format!(
-                "{repo}: online keys of generation {generation} were never handed out; \
-                 generation {current} signs now"
+                "{repo}: online keys of generation {} were never handed out; \
+                 generation {current} signs now",
+                ask.generation
             )));
         }
-        let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        if generation > current {
-            writes.push((repo_key(repo), generation.to_be_bytes().to_vec()));
-        }
-        let mut record = version.to_be_bytes().to_vec();
-        record.extend_from_slice(&digest);
+        let key = role_key(repo, ask.role);
+        let role = ask.role.as_str();
         let mut same_as_last = false;
-        if let Some(v) = self.store.get(&key)? {
-            let corrupt = || store::Error::Corrupt(format!("{repo} {}", role.as_str()));
+        if let Some(v) = read(&key)? {
+            let corrupt = || store::Error::Corrupt(format!("{repo} {role}"));
             let (last, last_digest) = v.split_first_chunk::<8>().ok_or_else(corrupt)?;
             let last = u64::from_be_bytes(*last);
             if version < last {
                 return Err(Error::MetadataRollback {
                     repo: repo.to_string(),
-                    role: role.as_str().to_string(),
+                    role: role.to_string(),
                     last,
                     asked: version,
                 });
@@ -342,24 +428,49 @@ impl Guard {
                 if last_digest != digest {
                     return Err(Error::Equivocation {
                         repo: repo.to_string(),
-                        role: role.as_str().to_string(),
+                        role: role.to_string(),
                         version,
                     });
                 }
                 same_as_last = true;
             }
         }
+        if ask.generation > current {
+            pending.insert(repo_key(repo), ask.generation.to_be_bytes().to_vec());
+        }
         if !same_as_last {
-            writes.push((key, record));
+            let mut record = version.to_be_bytes().to_vec();
+            record.extend_from_slice(&digest);
+            pending.insert(key, record);
         }
-        if !writes.is_empty() {
-            let refs: Vec<(&[u8], &[u8])> = writes
-                .iter()
-                .map(|(k, v)| (k.as_slice(), v.as_slice()))
-                .collect();
-            self.store.put_all(&refs)?;
+        Ok(())
+    }
+}
+
+/// One request to sign a snapshot or timestamp, as the guard judges it.
+#[derive(Clone)]
+pub struct MetadataAsk<'a> {
+    /// The repository.
+    pub repo: &'a str,
+    /// The role.
+    pub role: OnlineRole,
+    /// The generation of the key asked to sign.
+    pub generation: u32,
+    /// The canonical JSON of the document's `signed`.
+    pub signed: &'a [u8],
+}
+
+fn parse_generation(repo: &str, value: Option<&[u8]>) -> Result<Option<u32>, Error> {
+    match value {
+        None => Ok(None),
+        // Written before keys had generations.
+        Some(b"1") => Ok(Some(0)),
+        Some(v) => {
+            let bytes: [u8; 4] = v
+                .try_into()
+                .map_err(|_| store::Error::Corrupt(format!("{repo} generation")))?;
+            Ok(Some(u32::from_be_bytes(bytes)))
         }
-        sign()
     }
 }
 
@@ -521,6 +632,72 @@ mod tests {
             r#"{{"_type":"timestamp","expires":"{expires}","meta":{{"snapshot.json":{{"version":{version}}}}},"spec_version":"1.0.31","version":{version}}}"#
         )
         .into_bytes()
+    }
+
+    fn snapshot(version: u64) -> Vec<u8> {
+        format!(
+            r#"{{"_type":"snapshot","expires":"2030-01-01T00:00:00Z","meta":{{"targets.json":{{"version":{version}}}}},"spec_version":"1.0.31","version":{version}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_timestamp_that_follows_its_snapshot_is_judged_and_recorded_with_it() {
+        let (store, g) = guard();
+        let repo = "example.com/app";
+        g.register(repo).unwrap();
+        let s1 = snapshot(1);
+        let ask = MetadataAsk {
+            repo,
+            role: OnlineRole::Snapshot,
+            generation: 0,
+            signed: &s1,
+        };
+        let follow = |v: u64, expires: &'static str| {
+            move |i: Option<usize>, a: &MetadataAsk<'_>| {
+                let next = (i.is_some()).then(|| timestamp(v, expires));
+                Ok((a.role, next))
+            }
+        };
+        let results = g
+            .sign_metadata(
+                std::slice::from_ref(&ask),
+                follow(1, "2030-01-01T00:00:00Z"),
+            )
+            .unwrap();
+        let (made, then) = results.into_iter().next().unwrap().unwrap();
+        assert_eq!(
+            (made, then),
+            (OnlineRole::Snapshot, Some(OnlineRole::Timestamp))
+        );
+        // Both records are durable, in the store the guard reopens.
+        let again = Guard::new(store, ORIGIN);
+        assert_eq!(
+            again.last_signed(repo, OnlineRole::Snapshot).unwrap(),
+            Some(1)
+        );
+        assert_eq!(
+            again.last_signed(repo, OnlineRole::Timestamp).unwrap(),
+            Some(1)
+        );
+        // A follower is held to the same rules: a second timestamp v1 is refused,
+        // and the request with it.
+        let s2 = snapshot(2);
+        let ask = MetadataAsk { signed: &s2, ..ask };
+        let results = again
+            .sign_metadata(
+                std::slice::from_ref(&ask),
+                follow(1, "2031-01-01T00:00:00Z"),
+            )
+            .unwrap();
+        assert!(matches!(
+            results.into_iter().next().unwrap(),
+            Err(Error::Equivocation { version: 1, .. })
+        ));
+        assert_eq!(
+            again.last_signed(repo, OnlineRole::Timestamp).unwrap(),
+            Some(1)
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The gRPC service: each request through the [`Guard`], then the [`KeyHolder`];
 //! every signature counted and logged by kind, never a key.
 
-use crate::guard::{CheckpointAsk, Guard, OnlineRole};
+use crate::guard::{CheckpointAsk, Guard, MetadataAsk, OnlineRole};
 use crate::keys::KeyHolder;
 use crate::metrics::Metrics;
 use crate::Error;
@@ -13,6 +13,8 @@ use tonic::{Request, Response, Status};
 
 /// Longest repository name accepted (the server's own limit is lower).
 pub const MAX_REPO_NAME_BYTES: usize = 512;
+/// Most requests in one `SignMetadataBatch`.
+pub const MAX_BATCH_REQUESTS: usize = 1024;
 
 pub(crate) struct SignerService {
     pub(crate) guard: Arc<Guard>,
@@ -179,29 +181,172 @@ impl pb::signer_server::Signer for SignerService {
         request: Request<pb::SignMetadataRequest>,
     ) -> Result<Response<pb::MetadataSignature>, Status> {
         let r = request.into_inner();
-        repo_name(&r.repo).map_err(status)?;
-        let role = OnlineRole::parse(&r.role).map_err(status)?;
+        let kind = OnlineRole::parse(&r.role).map_err(status)?.as_str();
         let (guard, keys, metrics) = (self.guard.clone(), self.keys.clone(), self.metrics.clone());
-        let signature = blocking(&self.metrics, role.as_str(), move || {
-            guard
-                .metadata(&r.repo, role, r.generation, &r.signed, || {
-                    keys.sign_online(&r.repo, role, r.generation, &r.signed)
-                })
-                .inspect(|sig| {
-                    metrics.signed(role.as_str());
-                    tracing::info!(
-                        kind = role.as_str(),
-                        repo = %r.repo,
-                        keyid = %sig.keyid,
-                        generation = r.generation,
-                        "signed"
-                    );
-                })
+        let signed = blocking(&self.metrics, kind, move || {
+            sign_requests(&guard, keys.as_ref(), &metrics, &[r])?
+                .pop()
+                .unwrap_or_else(|| Err(Error::Malformed("no result".into())))
         })
         .await?;
-        Ok(Response::new(pb::MetadataSignature {
-            keyid: signature.keyid,
-            sig: signature.sig,
-        }))
+        Ok(Response::new(signed.into_reply()))
     }
+
+    async fn sign_metadata_batch(
+        &self,
+        request: Request<pb::SignMetadataBatchRequest>,
+    ) -> Result<Response<pb::SignMetadataBatchReply>, Status> {
+        let requests = request.into_inner().requests;
+        if requests.len() > MAX_BATCH_REQUESTS {
+            return Err(status(Error::Malformed(format!(
+                "{} requests in a batch; at most {MAX_BATCH_REQUESTS}",
+                requests.len()
+            ))));
+        }
+        let (guard, keys, metrics) = (self.guard.clone(), self.keys.clone(), self.metrics.clone());
+        let results = blocking(&self.metrics, "metadata_batch", move || {
+            sign_requests(&guard, keys.as_ref(), &metrics, &requests)
+        })
+        .await?;
+        let results = results
+            .into_iter()
+            .map(|r| pb::MetadataResult {
+                result: Some(match r {
+                    Ok(signed) => pb::metadata_result::Result::Signature(signed.into_reply()),
+                    Err(e) => {
+                        if e.is_refusal() {
+                            self.metrics
+                                .refusals_total
+                                .with_label_values(&[e.code()])
+                                .inc();
+                        }
+                        let message = status(e).message().to_string();
+                        let code = message
+                            .strip_prefix('[')
+                            .and_then(|m| m.split_once(']'))
+                            .map_or("internal", |(c, _)| c)
+                            .to_string();
+                        pb::metadata_result::Result::Refused(pb::Refusal { code, message })
+                    }
+                }),
+            })
+            .collect();
+        Ok(Response::new(pb::SignMetadataBatchReply { results }))
+    }
+}
+
+/// What one request got: its signature and, for a snapshot asked with
+/// `timestamp_after`, the timestamp's signature and the `signed` it covers.
+pub(crate) struct Signed {
+    signature: tuf::keys::Signature,
+    timestamp: Option<(tuf::keys::Signature, Vec<u8>)>,
+}
+
+impl Signed {
+    fn into_reply(self) -> pb::MetadataSignature {
+        pb::MetadataSignature {
+            keyid: self.signature.keyid,
+            sig: self.signature.sig,
+            timestamp: self.timestamp.map(|(sig, signed)| pb::TimestampSignature {
+                keyid: sig.keyid,
+                sig: sig.sig,
+                signed,
+            }),
+        }
+    }
+}
+
+/// The guard's judgement of `requests`, each signed in turn (and the timestamp
+/// asked to follow a snapshot, after it), all recorded in one durable write before
+/// any signature is returned. Every signature counted and logged.
+fn sign_requests(
+    guard: &Guard,
+    keys: &dyn KeyHolder,
+    metrics: &Metrics,
+    requests: &[pb::SignMetadataRequest],
+) -> Result<Vec<Result<Signed, Error>>, Error> {
+    let roles: Vec<Result<OnlineRole, Error>> = requests
+        .iter()
+        .map(|r| {
+            repo_name(&r.repo)?;
+            let role = OnlineRole::parse(&r.role)?;
+            if r.timestamp_after.is_some() && role != OnlineRole::Snapshot {
+                return Err(Error::Malformed(
+                    "a timestamp follows a snapshot, not a timestamp".into(),
+                ));
+            }
+            Ok(role)
+        })
+        .collect();
+    let mut index = Vec::new();
+    let mut asks = Vec::new();
+    for (i, (r, role)) in requests.iter().zip(&roles).enumerate() {
+        if let Ok(role) = role {
+            index.push(i);
+            asks.push(MetadataAsk {
+                repo: &r.repo,
+                role: *role,
+                generation: r.generation,
+                signed: &r.signed,
+            });
+        }
+    }
+    let judged = guard.sign_metadata(&asks, |asked, ask| {
+        let sig = keys.sign_online(ask.repo, ask.role, ask.generation, ask.signed)?;
+        metrics.signed(ask.role.as_str());
+        tracing::info!(
+            kind = ask.role.as_str(),
+            repo = %ask.repo,
+            keyid = %sig.keyid,
+            generation = ask.generation,
+            "signed"
+        );
+        // A follower's `signed` goes back with it, for the server to compare.
+        let Some(asked) = asked else {
+            return Ok(((sig, ask.signed.to_vec()), None));
+        };
+        let follower = match &requests[index[asked]].timestamp_after {
+            Some(after) => Some(timestamp_after(ask.signed, &sig, after)?),
+            None => None,
+        };
+        Ok(((sig, Vec::new()), follower))
+    })?;
+    let mut results: Vec<Result<Signed, Error>> = Vec::with_capacity(requests.len());
+    let mut judged = judged.into_iter();
+    for role in roles {
+        results.push(role.and_then(|_| {
+            let ((signature, _), timestamp) = judged
+                .next()
+                .unwrap_or_else(|| Err(Error::Malformed("a request not judged".into())))?;
+            Ok(Signed {
+                signature,
+                timestamp,
+            })
+        }));
+    }
+    Ok(results)
+}
+
+/// The canonical `signed` of the timestamp for the snapshot whose canonical
+/// `signed` is `snapshot` and which `signature` just signed: its envelope built as
+/// the server builds it, then `tuf::repository::timestamp_for`.
+fn timestamp_after(
+    snapshot: &[u8],
+    signature: &tuf::keys::Signature,
+    after: &pb::TimestampAfter,
+) -> Result<Vec<u8>, Error> {
+    use tuf::metadata::{Expires, Metadata, Snapshot};
+    let bad = |e: tuf::Error| Error::Malformed(format!("the timestamp to follow: {e}"));
+    let mut envelope = Vec::with_capacity(snapshot.len() + 32);
+    envelope.extend_from_slice(b"{\"signatures\":[],\"signed\":");
+    envelope.extend_from_slice(snapshot);
+    envelope.push(b'}');
+    let mut doc = Metadata::<Snapshot>::from_bytes(&envelope).map_err(bad)?;
+    doc.add_signature(signature.clone()).map_err(bad)?;
+    let expires = Expires::parse(&after.expires).map_err(bad)?;
+    let timestamp = tuf::repository::timestamp_for(after.version, &doc, expires);
+    Ok(Metadata::unsigned(timestamp)
+        .map_err(bad)?
+        .canonical_signed()
+        .to_vec())
 }

@@ -6,7 +6,8 @@
 mod common;
 
 use common::checks::{
-    checkpoints_are_signed_and_a_fork_refused, only_a_valid_client_certificate_is_served,
+    a_batch_is_judged_request_by_request, checkpoints_are_signed_and_a_fork_refused,
+    only_a_valid_client_certificate_is_served,
 };
 use common::sealed_keys;
 
@@ -22,4 +23,11 @@ async fn checkpoints_are_signed_counted_and_a_fork_refused_over_the_wire() {
     let dir = tempfile::tempdir().unwrap();
     let keys = sealed_keys(dir.path());
     checkpoints_are_signed_and_a_fork_refused(dir.path(), keys).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_over_the_wire_is_judged_request_by_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = sealed_keys(dir.path());
+    a_batch_is_judged_request_by_request(dir.path(), keys).await;
 }

@@ -10,7 +10,8 @@
 mod common;
 
 use common::checks::{
-    checkpoints_are_signed_and_a_fork_refused, only_a_valid_client_certificate_is_served,
+    a_batch_is_judged_request_by_request, checkpoints_are_signed_and_a_fork_refused,
+    only_a_valid_client_certificate_is_served,
 };
 use common::{softhsm, ORIGIN};
 use signer::guard::OnlineRole;
@@ -117,5 +118,7 @@ async fn keys_on_a_token_sign_verify_survive_a_restart_and_serve_over_mutual_tls
     let wire = tempfile::tempdir().unwrap();
     only_a_valid_client_certificate_is_served(wire.path(), keys.clone()).await;
     let wire = tempfile::tempdir().unwrap();
-    checkpoints_are_signed_and_a_fork_refused(wire.path(), keys).await;
+    checkpoints_are_signed_and_a_fork_refused(wire.path(), keys.clone()).await;
+    let wire = tempfile::tempdir().unwrap();
+    a_batch_is_judged_request_by_request(wire.path(), keys).await;
 }

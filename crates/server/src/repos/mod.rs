@@ -22,7 +22,7 @@ use crate::Error;
 use chrono::{DateTime, Utc};
 use name::RepoName;
 use sha2::{Digest, Sha256};
-use signer::{OnlineKeys, OnlineRole, Signer};
+use signer::{OnlineKeys, OnlineRole, Signer, TimestampAfter};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -308,6 +308,43 @@ impl Repos {
         Ok(doc)
     }
 
+    /// Signs `snapshot` and the timestamp `after` it: in one request when the signer
+    /// makes both (checking that it signed the timestamp this server builds), else
+    /// one after the other.
+    async fn sign_snapshot_and_timestamp(
+        &self,
+        repo: &RepoName,
+        generation: u32,
+        snapshot: Snapshot,
+        after: &TimestampAfter,
+    ) -> Result<(Metadata<Snapshot>, Metadata<Timestamp>), Error> {
+        let signing = |e: tuf::Error| Error::Signing(e.to_string());
+        let mut doc = Metadata::unsigned(snapshot).map_err(signing)?;
+        let signatures = self
+            .signer
+            .sign_snapshot_then_timestamp(repo, generation, doc.canonical_signed(), after)
+            .await?;
+        doc.add_signature(signatures.snapshot).map_err(signing)?;
+        let timestamp = timestamp_for(after.version, &doc, after.expires);
+        let timestamp = match signatures.timestamp {
+            Some((signature, signed)) => {
+                let mut t = Metadata::unsigned(timestamp).map_err(signing)?;
+                if t.canonical_signed() != signed.as_slice() {
+                    return Err(Error::SignerRefused(
+                        "the signer signed another timestamp than the one this server built".into(),
+                    ));
+                }
+                t.add_signature(signature).map_err(signing)?;
+                t
+            }
+            None => {
+                self.sign(repo, OnlineRole::Timestamp, generation, timestamp)
+                    .await?
+            }
+        };
+        Ok((doc, timestamp))
+    }
+
     /// The online keys a push is signed with: those that sign now, or, when the
     /// push carries a root that names the next generation's timestamp key instead
     /// (its owner rotates the online keys), the next generation's. The floors of
@@ -379,21 +416,26 @@ impl Repos {
         if let Some(signed) = timestamp_signed {
             next.timestamp_version = next.timestamp_version.max(signed.saturating_add(1));
         }
-        let snapshot = match (next.snapshot, &validated.snapshot) {
-            (Some(s), _) => self.sign(repo, OnlineRole::Snapshot, generation, s).await?,
-            (None, Some(client_signed)) => client_signed.clone(),
+        let after = TimestampAfter {
+            version: next.timestamp_version,
+            expires: expires_after(now, self.config.timestamp_expiry)?,
+        };
+        let (snapshot, timestamp) = match (next.snapshot, &validated.snapshot) {
+            (Some(s), _) => {
+                self.sign_snapshot_and_timestamp(repo, generation, s, &after)
+                    .await?
+            }
+            (None, Some(client_signed)) => {
+                let timestamp = timestamp_for(after.version, client_signed, after.expires);
+                let timestamp = self
+                    .sign(repo, OnlineRole::Timestamp, generation, timestamp)
+                    .await?;
+                (client_signed.clone(), timestamp)
+            }
             (None, None) => {
                 return Err(Error::Signing("no snapshot to publish".into()));
             }
         };
-        let timestamp = timestamp_for(
-            next.timestamp_version,
-            &snapshot,
-            expires_after(now, self.config.timestamp_expiry)?,
-        );
-        let timestamp = self
-            .sign(repo, OnlineRole::Timestamp, generation, timestamp)
-            .await?;
 
         let mut docs: Vec<(&str, u64, &[u8])> = Vec::new();
         if let Some(root) = &validated.root {

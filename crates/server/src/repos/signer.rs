@@ -86,6 +86,47 @@ pub trait Signer: Send + Sync {
         generation: u32,
         message: &'a [u8],
     ) -> SignFuture<'a, Signature>;
+
+    /// A signature of the snapshot whose canonical `signed` is `snapshot` and, when
+    /// the signer can make it in the same request, of the timestamp that follows it
+    /// (`tuf::repository::timestamp_for` over the snapshot's envelope with that
+    /// signature). A remote signer does, saving a push one round trip; by default
+    /// only the snapshot is signed and the caller signs the timestamp.
+    fn sign_snapshot_then_timestamp<'a>(
+        &'a self,
+        repo: &'a RepoName,
+        generation: u32,
+        snapshot: &'a [u8],
+        after: &'a TimestampAfter,
+    ) -> SignFuture<'a, SnapshotSignatures> {
+        let _ = after;
+        Box::pin(async move {
+            Ok(SnapshotSignatures {
+                snapshot: self
+                    .sign(repo, OnlineRole::Snapshot, generation, snapshot)
+                    .await?,
+                timestamp: None,
+            })
+        })
+    }
+}
+
+/// The timestamp to sign right after a snapshot: its version and expiry.
+#[derive(Clone, Copy, Debug)]
+pub struct TimestampAfter {
+    /// The timestamp's version.
+    pub version: u64,
+    /// Its expiry.
+    pub expires: tuf::metadata::Expires,
+}
+
+/// A snapshot's signature and, when the signer made it in the same request, the
+/// signature of the timestamp that follows the snapshot with the `signed` it covers.
+pub struct SnapshotSignatures {
+    /// The snapshot's signature.
+    pub snapshot: Signature,
+    /// The timestamp's signature and its canonical `signed`, if the signer made it.
+    pub timestamp: Option<(Signature, Vec<u8>)>,
 }
 
 /// Repositories whose current generation `LocalSigner` records (those rotated at
