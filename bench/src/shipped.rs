@@ -73,31 +73,11 @@ impl ShippedServer {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
-        let mut lines = std::io::BufReader::new(stderr).lines();
         // The start-up banner names the verifier key, then the checkpoint URL, which
         // carries the address.
-        let mut verifier_key = None;
-        let addr = loop {
-            let Some(Ok(line)) = lines.next() else {
-                panic!("{} exited before announcing its address", binary.display());
-            };
-            if let Some(key) = line.trim().strip_prefix("verifier key") {
-                verifier_key = Some(key.trim().to_string());
-            }
-            if let Some(url) = line.trim().strip_prefix("checkpoint") {
-                let url = url.trim();
-                let host = url
-                    .strip_prefix("http://")
-                    .and_then(|u| u.split('/').next())
-                    .unwrap_or_else(|| panic!("unexpected checkpoint line {line:?}"));
-                break host
-                    .parse::<SocketAddr>()
-                    .unwrap_or_else(|e| panic!("address in {line:?}: {e}"));
-            }
-        };
-        // Keep draining its log, so a full pipe never stalls it.
-        std::thread::spawn(move || for _ in lines {});
+        let banner = read_banner(&mut child, binary, "checkpoint");
+        let verifier_key = banner_value(&banner, "verifier key").map(str::to_string);
+        let addr = address_in(banner_value(&banner, "checkpoint").unwrap_or(""), "http://");
         while !ready(addr) {
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -227,24 +207,8 @@ impl ShippedSigner {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let addr = loop {
-            let Some(Ok(line)) = lines.next() else {
-                panic!("tuflog-signer exited before announcing its address");
-            };
-            if let Some(rest) = line.trim().strip_prefix("listening") {
-                let host = rest
-                    .trim()
-                    .strip_prefix("https://")
-                    .and_then(|u| u.split(' ').next())
-                    .unwrap_or_else(|| panic!("unexpected line {line:?}"));
-                break host
-                    .parse::<SocketAddr>()
-                    .unwrap_or_else(|e| panic!("address in {line:?}: {e}"));
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let banner = read_banner(&mut child, &binary, "listening");
+        let addr = address_in(banner_value(&banner, "listening").unwrap_or(""), "https://");
         Self { child, addr, tls }
     }
 
@@ -271,4 +235,55 @@ impl Drop for ShippedSigner {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+#[allow(
+    clippy::panic,
+    reason = "a benchmark whose daemon does not start has nothing to measure"
+)]
+/// The `label value` lines a daemon writes on stderr at start, up to the one
+/// labelled `last`; its stderr is drained from then on, so a full pipe never
+/// stalls it.
+fn read_banner(child: &mut Child, binary: &Path, last: &str) -> Vec<(String, String)> {
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let mut banner = Vec::new();
+    loop {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("{} exited before announcing {last}", binary.display());
+        };
+        // Labels are one or two words, then the value after a run of spaces.
+        let line = line.trim();
+        let Some((label, value)) = line.split_once("  ") else {
+            continue;
+        };
+        let label = label.trim().to_string();
+        let done = label == last;
+        banner.push((label, value.trim().to_string()));
+        if done {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    banner
+}
+
+fn banner_value<'a>(banner: &'a [(String, String)], label: &str) -> Option<&'a str> {
+    banner
+        .iter()
+        .find(|(l, _)| l == label)
+        .map(|(_, v)| v.as_str())
+}
+
+#[allow(
+    clippy::panic,
+    reason = "a benchmark whose daemon does not start has nothing to measure"
+)]
+/// The address in a banner value such as `https://127.0.0.1:8443 (mutual TLS)`.
+fn address_in(value: &str, scheme: &str) -> SocketAddr {
+    value
+        .strip_prefix(scheme)
+        .and_then(|u| u.split(['/', ' ']).next())
+        .and_then(|host| host.parse().ok())
+        .unwrap_or_else(|| panic!("no {scheme} address in {value:?}"))
 }

@@ -7,8 +7,6 @@
 //! writing metadata that names them needs no passphrase.
 
 use crate::{Error, Result};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use edge::durable::write_atomic_private;
 use edge::sealed;
 use rand_core::OsRng;
@@ -31,12 +29,8 @@ struct KeyFile {
     format: String,
     keyid: String,
     public: Key,
-    kdf: String,
-    params: KdfParams,
-    salt: String,
-    cipher: String,
-    nonce: String,
-    ciphertext: String,
+    #[serde(flatten)]
+    sealed: sealed::SealedFields,
 }
 
 /// A key as listed.
@@ -108,12 +102,7 @@ impl Keystore {
             format: KEY_FORMAT.into(),
             keyid: keyid.clone(),
             public: key.public().clone(),
-            kdf: "argon2id".into(),
-            params: sealed.params,
-            salt: B64.encode(sealed.salt),
-            cipher: "xchacha20poly1305".into(),
-            nonce: B64.encode(sealed.nonce),
-            ciphertext: B64.encode(&sealed.ciphertext),
+            sealed: (&sealed).into(),
         };
         let json = serde_json::to_vec_pretty(&file)
             .map_err(|e| Error::Keystore(format!("encoding: {e}")))?;
@@ -135,14 +124,11 @@ impl Keystore {
         }
         let file: KeyFile = serde_json::from_slice(&bytes)
             .map_err(|e| Error::Keystore(format!("{}: {e}", path.display())))?;
-        if file.format != KEY_FORMAT || file.kdf != "argon2id" || file.cipher != "xchacha20poly1305"
-        {
+        if file.format != KEY_FORMAT {
             return Err(Error::Keystore(format!(
-                "{}: unsupported format {} / {} / {}",
+                "{}: unsupported format {}",
                 path.display(),
                 file.format,
-                file.kdf,
-                file.cipher
             )));
         }
         if file.keyid != keyid {
@@ -188,19 +174,10 @@ impl Keystore {
     /// Decrypts a key. A wrong passphrase and a tampered file look the same.
     pub fn load(&self, keyid: &str, passphrase: &str) -> Result<PrivateKey> {
         let file = self.read(keyid)?;
-        let decode = |what: &str, v: &str| {
-            B64.decode(v)
-                .map_err(|e| Error::Keystore(format!("key {}: {what}: {e}", file.keyid)))
-        };
-        let salt = decode("salt", &file.salt)?;
-        let nonce = decode("nonce", &file.nonce)?;
-        let bad = |what: &str| Error::Keystore(format!("key {}: bad {what}", file.keyid));
-        let sealed = sealed::Sealed {
-            params: file.params,
-            salt: salt.try_into().map_err(|_| bad("salt"))?,
-            nonce: nonce.try_into().map_err(|_| bad("nonce"))?,
-            ciphertext: decode("ciphertext", &file.ciphertext)?,
-        };
+        let sealed = file
+            .sealed
+            .to_sealed()
+            .map_err(|e| Error::Keystore(format!("key {}: {e}", file.keyid)))?;
         let pem = sealed::open(&sealed, passphrase.as_bytes(), &aad(&file.keyid))
             .map_err(|e| Error::Keystore(format!("key {}: {e}", file.keyid)))?;
         let pem = std::str::from_utf8(&pem)
@@ -260,6 +237,8 @@ impl Keystore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine;
 
     fn store(dir: &std::path::Path) -> Keystore {
         Keystore::open(dir).with_params(KdfParams::dangerous_low_cost())

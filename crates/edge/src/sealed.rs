@@ -75,6 +75,71 @@ pub enum SealError {
     /// A wrong passphrase and an altered ciphertext look the same, by design.
     #[error("wrong passphrase, or the sealed data was altered")]
     Open,
+    /// A stored form that is not one this module writes.
+    #[error("sealed data: {0}")]
+    Malformed(String),
+}
+
+/// Names of the algorithms, as files record them.
+const KDF: &str = "argon2id";
+const CIPHER: &str = "xchacha20poly1305";
+
+/// A [`Sealed`] as files store it: the algorithms named, the bytes in base64. A
+/// file flattens it into its own JSON object (`#[serde(flatten)]`) beside what it
+/// keeps in the clear, so every sealed file reads and checks its secret one way.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SealedFields {
+    kdf: String,
+    params: KdfParams,
+    salt: String,
+    cipher: String,
+    nonce: String,
+    ciphertext: String,
+}
+
+impl From<&Sealed> for SealedFields {
+    fn from(s: &Sealed) -> Self {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        SealedFields {
+            kdf: KDF.into(),
+            params: s.params,
+            salt: b64.encode(s.salt),
+            cipher: CIPHER.into(),
+            nonce: b64.encode(s.nonce),
+            ciphertext: b64.encode(&s.ciphertext),
+        }
+    }
+}
+
+impl SealedFields {
+    /// The sealed bytes, once the algorithms are the ones this module uses and
+    /// every field decodes to its size.
+    pub fn to_sealed(&self) -> Result<Sealed, SealError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        if self.kdf != KDF || self.cipher != CIPHER {
+            return Err(SealError::Malformed(format!(
+                "unsupported {} / {}",
+                self.kdf, self.cipher
+            )));
+        }
+        let decode = |what: &str, v: &str| {
+            b64.decode(v)
+                .map_err(|e| SealError::Malformed(format!("{what}: {e}")))
+        };
+        let sized = |what: &str| SealError::Malformed(format!("{what}: wrong length"));
+        Ok(Sealed {
+            params: self.params,
+            salt: decode("salt", &self.salt)?
+                .try_into()
+                .map_err(|_| sized("salt"))?,
+            nonce: decode("nonce", &self.nonce)?
+                .try_into()
+                .map_err(|_| sized("nonce"))?,
+            ciphertext: decode("ciphertext", &self.ciphertext)?,
+        })
+    }
 }
 
 fn derive(
@@ -145,6 +210,29 @@ pub fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_fields_round_trip_and_refuse_other_algorithms_and_bad_sizes() {
+        let sealed = seal(b"secret", b"pw", b"aad", KdfParams::dangerous_low_cost()).unwrap();
+        let fields = SealedFields::from(&sealed);
+        let json = serde_json::to_value(&fields).unwrap();
+        let back: SealedFields = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back.to_sealed().unwrap(), sealed);
+        for (field, value) in [
+            ("kdf", "scrypt"),
+            ("cipher", "aes-256-gcm"),
+            ("salt", "not base64!"),
+            ("nonce", "AAAA"),
+        ] {
+            let mut bad = json.clone();
+            bad[field] = value.into();
+            let bad: SealedFields = serde_json::from_value(bad).unwrap();
+            assert!(
+                matches!(bad.to_sealed(), Err(SealError::Malformed(_))),
+                "{field}"
+            );
+        }
+    }
 
     #[test]
     fn a_wrong_passphrase_other_data_or_any_altered_byte_does_not_open() {

@@ -9,9 +9,7 @@
 
 use crate::guard::OnlineRole;
 use crate::Error;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use edge::sealed::{self, KdfParams, Sealed};
+use edge::sealed::{self, KdfParams};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -54,12 +52,8 @@ pub trait KeyHolder: Send + Sync {
 struct SealedFile {
     format: String,
     verifier: String,
-    kdf: String,
-    params: KdfParams,
-    salt: String,
-    cipher: String,
-    nonce: String,
-    ciphertext: String,
+    #[serde(flatten)]
+    sealed: sealed::SealedFields,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -166,12 +160,7 @@ impl SealedKeys {
         let file = SealedFile {
             format: FORMAT.into(),
             verifier: vkey,
-            kdf: "argon2id".into(),
-            params: s.params,
-            salt: B64.encode(s.salt),
-            cipher: "xchacha20poly1305".into(),
-            nonce: B64.encode(s.nonce),
-            ciphertext: B64.encode(&s.ciphertext),
+            sealed: (&s).into(),
         };
         let json = serde_json::to_vec_pretty(&file).map_err(|e| Error::Keys(e.to_string()))?;
         edge::durable::write_atomic_private(path, &json).map_err(|e| Error::Keys(e.to_string()))?;
@@ -182,23 +171,10 @@ impl SealedKeys {
     pub fn open(path: &Path, passphrase: &Passphrase) -> Result<Self, Error> {
         let err = |reason: String| Error::Keys(format!("{}: {reason}", path.display()));
         let file: SealedFile = read_key_file(path, MAX_KEY_FILE_BYTES)?;
-        if file.format != FORMAT || file.kdf != "argon2id" || file.cipher != "xchacha20poly1305" {
-            return Err(err(format!(
-                "unsupported format {} / {} / {}",
-                file.format, file.kdf, file.cipher
-            )));
+        if file.format != FORMAT {
+            return Err(err(format!("unsupported format {}", file.format)));
         }
-        let decode = |what: &str, v: &str| B64.decode(v).map_err(|e| err(format!("{what}: {e}")));
-        let s = Sealed {
-            params: file.params,
-            salt: decode("salt", &file.salt)?
-                .try_into()
-                .map_err(|_| err("bad salt".into()))?,
-            nonce: decode("nonce", &file.nonce)?
-                .try_into()
-                .map_err(|_| err("bad nonce".into()))?,
-            ciphertext: decode("ciphertext", &file.ciphertext)?,
-        };
+        let s = file.sealed.to_sealed().map_err(|e| err(e.to_string()))?;
         let plain = sealed::open(&s, passphrase.bytes(), &aad(&file.verifier))
             .map_err(|e| err(e.to_string()))?;
         let plain: Plain = serde_json::from_slice(&plain).map_err(|e| err(e.to_string()))?;
