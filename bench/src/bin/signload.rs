@@ -5,6 +5,7 @@
 //! - timestamps: `--clients` concurrent clients, each asking for the timestamps of its
 //!   share of `--repos` repositories with increasing versions (each one checked,
 //!   recorded with a synced write and signed by the signer);
+//!   then the same in batches of 16 (`SignMetadataBatch`), as the server sends them;
 //! - checkpoints: one client asking for `--checkpoints` checkpoints of a growing tree
 //!   one after another, each with its consistency proof, as the sequencer asks.
 //!
@@ -30,6 +31,11 @@ use tlog::{CompactRange, Hash, HashReader, NodeId};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tuflog_bench::shipped::ShippedSigner;
 use tuflog_bench::Latencies;
+
+/// Requests in one `SignMetadataBatch` of the batched pass.
+const BATCH: usize = 16;
+/// The first version the batched pass signs.
+const BATCHED_FROM: u64 = 1_000_000;
 
 struct Args {
     clients: usize,
@@ -212,6 +218,71 @@ fn main() {
                 ("p50_ms", latencies.ms(0.5)),
                 ("p99_ms", latencies.ms(0.99)),
                 ("in_process_signatures_per_second", local_rate),
+            ],
+        );
+
+        // The same kind of requests in batches, as the server sends them: each
+        // client's batch holds the next versions of its repositories.
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        let batches = per_client.div_ceil(BATCH);
+        for c in 0..args.clients {
+            let mut client = clients[c % clients.len()].clone();
+            let repos = repos.clone();
+            let clients_n = args.clients;
+            tasks.push(tokio::spawn(async move {
+                let mine: Vec<&String> = repos.iter().skip(c).step_by(clients_n).collect();
+                let mut latencies = Vec::with_capacity(batches);
+                for b in 0..batches {
+                    let requests = (b * BATCH..(b + 1) * BATCH)
+                        .map(|i| pb::SignMetadataRequest {
+                            repo: mine[i % mine.len()].clone(),
+                            role: "timestamp".into(),
+                            // Above every version the first pass signed.
+                            signed: timestamp(BATCHED_FROM + (i / mine.len()) as u64),
+                            generation: 0,
+                            timestamp_after: None,
+                        })
+                        .collect();
+                    let t = Instant::now();
+                    let results = client
+                        .sign_metadata_batch(pb::SignMetadataBatchRequest { requests })
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .results;
+                    assert!(results.iter().all(|r| matches!(
+                        r.result,
+                        Some(pb::metadata_result::Result::Signature(_))
+                    )));
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            }));
+        }
+        let mut latencies = Vec::new();
+        for t in tasks {
+            latencies.extend(t.await.unwrap());
+        }
+        let batched = latencies.len() * BATCH;
+        let batched_rate = batched as f64 / started.elapsed().as_secs_f64();
+        let latencies = Latencies::new(latencies);
+        println!(
+            "timestamps over mutual TLS in batches of {BATCH}, {} clients: {batched_rate:.0} \
+             signatures/s, batch p50 {:.2} ms, p99 {:.2} ms",
+            args.clients,
+            latencies.ms(0.5),
+            latencies.ms(0.99),
+        );
+        tuflog_bench::result(
+            "signload",
+            "timestamps in batches",
+            &[
+                ("clients", args.clients as f64),
+                ("batch", BATCH as f64),
+                ("signatures_per_second", batched_rate),
+                ("p50_ms", latencies.ms(0.5)),
+                ("p99_ms", latencies.ms(0.99)),
             ],
         );
 
