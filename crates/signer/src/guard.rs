@@ -700,6 +700,51 @@ mod tests {
         );
     }
 
+    /// A store whose writes fail (a full disk), over one that reads.
+    struct NoWrites(Arc<store::memory::MemoryKv>);
+
+    impl KvStore for NoWrites {
+        fn get(&self, key: &[u8]) -> store::Result<Option<Vec<u8>>> {
+            self.0.get(key)
+        }
+        fn put_all(&self, _: &[(&[u8], &[u8])]) -> store::Result<()> {
+            Err(store::Error::Corrupt("no space left on device".into()))
+        }
+        fn scan(
+            &self,
+            prefix: &[u8],
+            after: Option<&[u8]>,
+            limit: usize,
+        ) -> store::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.0.scan(prefix, after, limit)
+        }
+    }
+
+    #[test]
+    fn a_signature_whose_record_cannot_be_written_is_never_returned() {
+        let (store, g) = guard();
+        let repo = "example.com/app";
+        g.register(repo).unwrap();
+        let g = Guard::new(Arc::new(NoWrites(store)), ORIGIN);
+        let t = timestamp(1, "2030-01-01T00:00:00Z");
+        let ask = MetadataAsk {
+            repo,
+            role: OnlineRole::Timestamp,
+            generation: 0,
+            signed: &t,
+        };
+        let mut made = 0;
+        let result = g.sign_metadata(std::slice::from_ref(&ask), |_, _| {
+            made += 1;
+            Ok(("a signature", None))
+        });
+        assert_eq!(made, 1, "signed in memory");
+        assert!(matches!(result, Err(Error::Store(_))), "but not returned");
+        assert!(g
+            .metadata(repo, OnlineRole::Timestamp, 0, &t, || Ok(()))
+            .is_err());
+    }
+
     #[test]
     fn attack_a_second_timestamp_for_one_version_is_refused() {
         let (_, g) = guard();
