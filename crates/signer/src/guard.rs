@@ -448,7 +448,6 @@ impl Guard {
 }
 
 /// One request to sign a snapshot or timestamp, as the guard judges it.
-#[derive(Clone)]
 pub struct MetadataAsk<'a> {
     /// The repository.
     pub repo: &'a str,

@@ -193,8 +193,7 @@ impl TokenKeys {
         .map_err(|e| Error::Keys(e.to_string()))?;
         edge::durable::write_atomic_private(descriptor, &json)
             .map_err(|e| Error::Keys(e.to_string()))?;
-        drop(session);
-        Self::with_context(context, slot, pin, verifier, online_type)
+        Self::with_session_pool(context, slot, session, verifier, online_type)
     }
 
     /// Opens the token the descriptor at `path` names, and checks that its log key
@@ -218,33 +217,26 @@ impl TokenKeys {
                 "the token's log key is {found}, not the {recorded} recorded here"
             )));
         }
-        drop(session);
-        Self::with_context(context, slot, pin, recorded, d.online_keys)
+        Self::with_session_pool(context, slot, session, recorded, d.online_keys)
     }
 
-    fn with_context(
+    /// The keys over `logged_in` and the sessions opened beside it: one login
+    /// serves every session of the application on the token.
+    fn with_session_pool(
         context: Pkcs11,
         slot: Slot,
-        pin: &Pin,
+        logged_in: Session,
         verifier: VerifierKey,
         online_type: OnlineKeyType,
     ) -> Result<Self, Error> {
         let mut sessions = Vec::with_capacity(SESSIONS);
-        for _ in 0..SESSIONS {
+        sessions.push(logged_in);
+        while sessions.len() < SESSIONS {
             sessions.push(
                 context
                     .open_rw_session(slot)
                     .map_err(token_err("opening a session"))?,
             );
-        }
-        // One login serves every session of the application on this token.
-        match sessions[0].login(UserType::User, Some(&pin.auth())) {
-            Ok(()) => {}
-            Err(cryptoki::error::Error::Pkcs11(
-                cryptoki::error::RvError::UserAlreadyLoggedIn,
-                _,
-            )) => {}
-            Err(e) => return Err(token_err("logging in")(e)),
         }
         let label = log_label(verifier.name().as_str());
         let log_key = single(&sessions[0], &label, ObjectClass::PRIVATE_KEY)?;

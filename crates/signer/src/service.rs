@@ -220,12 +220,8 @@ impl pb::signer_server::Signer for SignerService {
                                 .with_label_values(&[e.code()])
                                 .inc();
                         }
+                        let code = e.code().to_string();
                         let message = status(e).message().to_string();
-                        let code = message
-                            .strip_prefix('[')
-                            .and_then(|m| m.split_once(']'))
-                            .map_or("internal", |(c, _)| c)
-                            .to_string();
                         pb::metadata_result::Result::Refused(pb::Refusal { code, message })
                     }
                 }),

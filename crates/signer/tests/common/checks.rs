@@ -198,22 +198,7 @@ pub async fn a_batch_is_judged_request_by_request(dir: &Path, keys: Arc<dyn KeyH
 pub async fn checkpoints_are_signed_and_a_fork_refused(dir: &Path, keys: Arc<dyn KeyHolder>) {
     let ca = Ca::new("test CA", 1).unwrap();
     let running = start(dir, &ca, keys).await;
-    let good = ca
-        .issue_for_days(&["tuflog-server".into()], true, 1)
-        .unwrap();
-    let channel = Channel::from_shared(format!("https://{}", running.addr))
-        .unwrap()
-        .tls_config(
-            ClientTlsConfig::new()
-                .ca_certificate(Certificate::from_pem(&ca.cert_pem))
-                .identity(Identity::from_pem(&good.cert_pem, good.key_pem.as_bytes()))
-                .domain_name("localhost"),
-        )
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut client = SignerClient::new(channel);
+    let mut client = client(&running, &ca).await;
     let sign = |size: u64, root: [u8; 32], from: u64| pb::SignCheckpointRequest {
         origin: "example.com/log".into(),
         size,
