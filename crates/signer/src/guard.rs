@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use store::KvStore;
 use tlog::Hash;
 use tuf::metadata::{Metadata, Role, Snapshot, Timestamp};
+use tuf::online::GenerationUse;
 
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 const REPO_PREFIX: &[u8] = b"repo/";
@@ -395,19 +396,23 @@ impl Guard {
         };
         let current = parse_generation(repo, read(&repo_key(repo))?.as_deref())?
             .ok_or_else(|| Error::UnknownRepository(repo.to_string()))?;
-        if ask.generation < current {
-            return Err(Error::RetiredKey {
-                repo: repo.to_string(),
-                generation: ask.generation,
-                current,
-            });
-        }
-        if ask.generation > current.saturating_add(1) {
-            return Err(Error::Malformed(format!(
-                "{repo}: online keys of generation {} were never handed out; \
-                 generation {current} signs now",
-                ask.generation
-            )));
+        let generation = GenerationUse::of(current, ask.generation);
+        match generation {
+            GenerationUse::Current | GenerationUse::Next => {}
+            GenerationUse::Retired => {
+                return Err(Error::RetiredKey {
+                    repo: repo.to_string(),
+                    generation: ask.generation,
+                    current,
+                })
+            }
+            GenerationUse::NotHandedOut => {
+                return Err(Error::Malformed(format!(
+                    "{repo}: online keys of generation {} were never handed out; \
+                     generation {current} signs now",
+                    ask.generation
+                )))
+            }
         }
         let key = role_key(repo, ask.role);
         let role = ask.role.as_str();
@@ -435,7 +440,7 @@ impl Guard {
                 same_as_last = true;
             }
         }
-        if ask.generation > current {
+        if generation == GenerationUse::Next {
             pending.insert(repo_key(repo), ask.generation.to_be_bytes().to_vec());
         }
         if !same_as_last {

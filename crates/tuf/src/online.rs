@@ -87,6 +87,36 @@ impl OnlineSeed {
 /// online keys is one.
 pub const MAX_GENERATIONS: u32 = 1 << 20;
 
+/// What a signature by a repository's keys of one generation means, while another
+/// generation signs: the rule every holder of online keys applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenerationUse {
+    /// The generation that signs now.
+    Current,
+    /// The next one: its owner published a root naming it, so it becomes current
+    /// for good.
+    Next,
+    /// One rotated away from: it signs nothing more.
+    Retired,
+    /// Past the next one: never handed out.
+    NotHandedOut,
+}
+
+impl GenerationUse {
+    /// How a signature by generation `asked` stands while `current` signs.
+    pub fn of(current: u32, asked: u32) -> Self {
+        if asked < current {
+            GenerationUse::Retired
+        } else if asked == current {
+            GenerationUse::Current
+        } else if asked == current.saturating_add(1) {
+            GenerationUse::Next
+        } else {
+            GenerationUse::NotHandedOut
+        }
+    }
+}
+
 type KeyCache = Mutex<HashMap<(&'static str, String, u32), Arc<PrivateKey>>>;
 
 /// An [`OnlineSeed`] with the keys it derived kept for reuse: a derivation costs an
@@ -194,6 +224,14 @@ mod tests {
         assert!(seed
             .derive("timestamp", "example.com/a", MAX_GENERATIONS)
             .is_err());
+        assert_eq!(GenerationUse::of(2, 1), GenerationUse::Retired);
+        assert_eq!(GenerationUse::of(2, 2), GenerationUse::Current);
+        assert_eq!(GenerationUse::of(2, 3), GenerationUse::Next);
+        assert_eq!(GenerationUse::of(2, 4), GenerationUse::NotHandedOut);
+        assert_eq!(
+            GenerationUse::of(u32::MAX, u32::MAX),
+            GenerationUse::Current
+        );
         let ring = OnlineKeyring::new(OnlineSeed::from_bytes([7; 32]));
         assert_eq!(
             ring.key("timestamp", "example.com/a", 0).unwrap().key_id(),

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use tuf::keys::{Key, PrivateKey, Signature};
-use tuf::online::{OnlineKeyring, OnlineSeed};
+use tuf::online::{GenerationUse, OnlineKeyring, OnlineSeed};
 
 /// Which online role a key signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -199,19 +199,20 @@ impl LocalSigner {
     fn use_generation(&self, repo: &RepoName, generation: u32) -> Result<(), Error> {
         let mut map = self.generations.lock().unwrap_or_else(|p| p.into_inner());
         let current = map.get(repo.as_str()).copied().unwrap_or(0);
-        if generation < current {
-            return Err(Error::SignerRefused(format!(
-                "[retired_key] {repo}: online keys of generation {generation} were retired; \
-                 generation {current} signs now"
-            )));
-        }
-        if generation > current.saturating_add(1) {
-            return Err(Error::Signing(format!(
-                "{repo}: online keys of generation {generation} were never handed out"
-            )));
-        }
-        if generation == current {
-            return Ok(());
+        match GenerationUse::of(current, generation) {
+            GenerationUse::Current => return Ok(()),
+            GenerationUse::Next => {}
+            GenerationUse::Retired => {
+                return Err(Error::SignerRefused(format!(
+                    "[retired_key] {repo}: online keys of generation {generation} were \
+                     retired; generation {current} signs now"
+                )))
+            }
+            GenerationUse::NotHandedOut => {
+                return Err(Error::Signing(format!(
+                    "{repo}: online keys of generation {generation} were never handed out"
+                )))
+            }
         }
         if map.len() >= MAX_ROTATED_REPOS && !map.contains_key(repo.as_str()) {
             return Err(Error::Signing(format!(
