@@ -2,9 +2,19 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The storage engine failed.
-    #[error("rocksdb: {0}")]
+    /// The storage engine failed; the message names the engine.
+    #[error("{0}")]
     Engine(String),
+
+    /// A write of the log by a sequencer that no longer holds the sequencer lease
+    /// (another instance took it over); nothing was written.
+    #[error("not the sequencer: {0}")]
+    Deposed(String),
+
+    /// A batch whose entries, appended to the stored tree, do not give the tree it
+    /// claims: committing it would fork the log. Nothing was written.
+    #[error("the batch does not extend the stored tree: {0}")]
+    NotAnExtension(String),
 
     /// Stored bytes do not decode: the database is damaged or not tuflog's.
     #[error("corrupt store: {0}")]
@@ -39,7 +49,13 @@ pub enum Error {
 
 impl From<rocksdb::Error> for Error {
     fn from(e: rocksdb::Error) -> Self {
-        Error::Engine(e.into_string())
+        Error::Engine(format!("rocksdb: {}", e.into_string()))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Engine(e.to_string())
     }
 }
 

@@ -1,7 +1,9 @@
 //! Storage for the log and for the metadata its entries commit to.
 //!
-//! Two traits, [`LogStore`] and [`MetadataStore`], and two implementations of both:
-//! [`rocks::RocksStore`], the embedded default, and [`memory::MemoryStore`] for tests.
+//! Two traits, [`LogStore`] and [`MetadataStore`], and three implementations of both:
+//! [`rocks::RocksStore`], the embedded default, [`postgres::PgStore`], a database
+//! several server instances share (one of them integrating, by the
+//! [`SequencerLease`]), and [`memory::MemoryStore`] for tests.
 //! Everything one integrated batch writes (entries, the tree hashes they complete, the
 //! new tree state and signed checkpoint, metadata blobs and role heads) goes through
 //! one [`Batch`] and lands all together or not at all.
@@ -16,12 +18,14 @@
 mod error;
 pub mod keyfile;
 pub mod memory;
+pub mod postgres;
 pub mod rocks;
 mod staged;
 
 pub use staged::MAX_STAGED_ITEMS;
 
 pub use error::Error;
+use std::time::Duration;
 use tlog::{Hash, HashReader, NodeId};
 
 /// Shorthand for results in this crate.
@@ -174,6 +178,68 @@ pub trait KvStore: Send + Sync {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+}
+
+/// Who holds the [`SequencerLease`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseHolder {
+    /// The holder's name (a server instance's).
+    pub holder: String,
+    /// Where the holder takes pushes, as it advertised.
+    pub address: String,
+    /// The fencing token of its term.
+    pub token: u64,
+    /// How long the lease lasts unless renewed, by the database's clock; `None`
+    /// once expired.
+    pub expires_in: Option<Duration>,
+}
+
+/// The right to integrate, in a store several server instances share: one holder at
+/// a time, each term with a larger fencing token, and every write of the log
+/// refused once a later term has begun ([`Error::Deposed`]).
+pub trait SequencerLease: Send + Sync {
+    /// Renews the lease this store holds, or takes it when it is free or expired,
+    /// for `ttl` from now by the database's clock. Returns the token held, or
+    /// `None` while another holder's lease lasts (or after this store's passed to
+    /// another).
+    fn take_lease(&self, holder: &str, address: &str, ttl: Duration) -> Result<Option<u64>>;
+
+    /// Gives the lease up at once, so another instance need not wait for it to
+    /// expire; this store writes no more until it takes it again.
+    fn release_lease(&self) -> Result<()>;
+
+    /// The current holder, if the lease was ever taken.
+    fn lease_holder(&self) -> Result<Option<LeaseHolder>>;
+}
+
+/// RFC 9162 §2.1.4 at the storage boundary: a committed tree must extend the stored
+/// one. The batch's entries, appended to the stored right edge, must give exactly
+/// the right edge and the nodes the batch records; a batch built on any other tree
+/// (a deposed sequencer's, a fork) is refused.
+pub(crate) fn check_extends(size: u64, frontier: &[Hash], batch: &Batch) -> Result<()> {
+    let Some(state) = &batch.state else {
+        return Ok(());
+    };
+    let mut range = tlog::CompactRange::from_parts(size, frontier.to_vec())
+        .map_err(|e| Error::Corrupt(format!("the stored right edge: {e}")))?;
+    let mut nodes = Vec::with_capacity(batch.nodes.len());
+    for entry in &batch.entries {
+        range
+            .append(tlog::leaf_hash(entry), |id, h| nodes.push((id, h)))
+            .map_err(|e| Error::Invalid(format!("appending the batch: {e}")))?;
+    }
+    if range.frontier() != state.frontier.as_slice() {
+        return Err(Error::NotAnExtension(format!(
+            "its entries after the stored {size} give another tree than its state of size {}",
+            state.size
+        )));
+    }
+    if nodes != batch.nodes {
+        return Err(Error::NotAnExtension(
+            "its nodes are not those its entries complete".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the shape of a batch against the stored size; shared by every

@@ -1,11 +1,16 @@
-//! One behaviour suite, run against both implementations; the RocksDB store is also
-//! reopened to show nothing committed is lost.
+//! One behaviour suite, run against every implementation; the RocksDB store is also
+//! reopened, and the PostgreSQL one's database killed and restarted, to show nothing
+//! committed is lost. Then what only a shared database needs: the sequencer lease
+//! and its fencing, against a sequencer that paused past its term.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::time::Duration;
 use store::memory::MemoryStore;
+use store::postgres::PgStore;
 use store::rocks::RocksStore;
 use store::{
-    Batch, Blob, Error, KvStore, LogState, LogStore, MetadataStore, RoleVersion, VersionRecord,
+    Batch, Blob, Error, KvStore, LogState, LogStore, MetadataStore, RoleVersion, SequencerLease,
+    VersionRecord,
 };
 use tlog::tree::{consistency_proof, inclusion_proof};
 use tlog::verify::{verify_consistency, verify_inclusion};
@@ -250,6 +255,21 @@ fn memory_store() {
     staging_behaves(&s, &mut range);
 }
 
+/// The batch `staging_behaves` left staged is found as it was (its checkpoint not
+/// yet signed); returned with a checkpoint, ready to commit.
+fn staged_is_kept_whole(store: &dyn LogStore, staged: Batch) -> Batch {
+    let mut found = store.staged().unwrap().unwrap();
+    let mut expected = staged;
+    if let Some(st) = expected.state.as_mut() {
+        st.checkpoint.clear();
+    }
+    assert_eq!(found, expected);
+    if let Some(st) = found.state.as_mut() {
+        st.checkpoint = b"signed later".to_vec();
+    }
+    found
+}
+
 #[test]
 fn a_batch_staged_in_rocksdb_survives_reopening_and_can_be_finished() {
     let dir = tempfile::tempdir().unwrap();
@@ -259,15 +279,7 @@ fn a_batch_staged_in_rocksdb_survives_reopening_and_can_be_finished() {
         staging_behaves(&s, &mut range)
     };
     let s = RocksStore::open(dir.path()).unwrap();
-    let mut found = s.staged().unwrap().unwrap();
-    let mut expected = staged;
-    if let Some(st) = expected.state.as_mut() {
-        st.checkpoint.clear();
-    }
-    assert_eq!(found, expected);
-    if let Some(st) = found.state.as_mut() {
-        st.checkpoint = b"signed later".to_vec();
-    }
+    let found = staged_is_kept_whole(&s, staged);
     s.commit(&found).unwrap();
     assert_eq!(s.staged().unwrap(), None);
     assert_eq!(s.state().unwrap().unwrap().size, range.size() + 2);
@@ -343,4 +355,183 @@ fn rocks_kv_and_reopening_it_loses_nothing() {
     }
     let kv = store::rocks::RocksKv::open(dir.path()).unwrap();
     assert_eq!(kv.get(b"w/a").unwrap().as_deref(), Some(&b"4"[..]));
+}
+
+fn postgres_database() -> (testkit::postgres::Cluster, String) {
+    let cluster = testkit::postgres::Cluster::start().unwrap();
+    let url = cluster.create_database("tuflog").unwrap();
+    (cluster, url)
+}
+
+/// A private cluster and a store on a fresh database in it, holding the sequencer
+/// lease as the server's integrator would.
+fn postgres() -> (testkit::postgres::Cluster, String, PgStore) {
+    let (cluster, url) = postgres_database();
+    let store = PgStore::open(&url).unwrap();
+    assert!(store
+        .take_lease("test", "127.0.0.1:1", Duration::from_secs(60))
+        .unwrap()
+        .is_some());
+    (cluster, url, store)
+}
+
+#[test]
+fn postgres_store_and_restarting_the_database_loses_nothing() {
+    let (mut cluster, url, s) = postgres();
+    log_behaves(&s);
+    metadata_behaves(&s, &s);
+    let state = s.state().unwrap().unwrap();
+    let mut range = CompactRange::from_reader(state.size, &s).unwrap();
+    let root = range.root();
+    let staged = staging_behaves(&s, &mut range);
+    let state = s.state().unwrap().unwrap();
+    s.release_lease().unwrap();
+    drop(s);
+    // Killed, not shut down: what was committed is back after recovery.
+    cluster.restart().unwrap();
+    let s = PgStore::open(&url).unwrap();
+    assert_eq!(s.state().unwrap().unwrap(), state);
+    assert_eq!(
+        s.head("example.com/app", "targets")
+            .unwrap()
+            .map(|r| r.version),
+        Some(2)
+    );
+    let old = 353 + 5;
+    let p = consistency_proof(old, state.size, &s).unwrap();
+    verify_consistency(old, state.size, &root, &range.root(), &p).unwrap();
+    // The staged batch is there to finish, by whoever holds the lease now.
+    let found = staged_is_kept_whole(&s, staged);
+    // A store that does not hold the lease writes nothing; the next term's does.
+    assert!(matches!(s.commit(&found), Err(Error::Deposed(_))));
+    assert_eq!(
+        s.take_lease("after restart", "127.0.0.1:2", Duration::from_secs(60))
+            .unwrap(),
+        Some(2),
+        "the first term's lease was given up before the restart"
+    );
+    s.commit(&found).unwrap();
+    assert_eq!(s.staged().unwrap(), None);
+    assert_eq!(s.state().unwrap().unwrap().size, state.size + 2);
+}
+
+#[test]
+fn postgres_kv() {
+    let (mut cluster, url, s) = postgres();
+    kv_behaves(&s);
+    drop(s);
+    cluster.restart().unwrap();
+    let kv = PgStore::open(&url).unwrap();
+    assert_eq!(kv.get(b"w/a").unwrap().as_deref(), Some(&b"4"[..]));
+}
+
+#[test]
+fn the_sequencer_lease_passes_only_when_free_and_each_term_has_a_larger_token() {
+    let (_cluster, url) = postgres_database();
+    let (a, b) = (PgStore::open(&url).unwrap(), PgStore::open(&url).unwrap());
+    assert_eq!(a.lease_holder().unwrap(), None);
+    let ttl = Duration::from_millis(400);
+    assert_eq!(a.take_lease("a", "10.0.0.1:80", ttl).unwrap(), Some(1));
+    assert_eq!(b.take_lease("b", "10.0.0.2:80", ttl).unwrap(), None);
+    let holder = b.lease_holder().unwrap().unwrap();
+    assert_eq!(
+        (
+            holder.holder.as_str(),
+            holder.address.as_str(),
+            holder.token
+        ),
+        ("a", "10.0.0.1:80", 1)
+    );
+    assert!(holder.expires_in.is_some_and(|d| d <= ttl));
+    // Renewing keeps the term; giving it up lets the next holder in at once.
+    assert_eq!(a.take_lease("a", "10.0.0.1:80", ttl).unwrap(), Some(1));
+    a.release_lease().unwrap();
+    assert_eq!(b.take_lease("b", "10.0.0.2:80", ttl).unwrap(), Some(2));
+    assert_eq!(a.take_lease("a", "10.0.0.1:80", ttl).unwrap(), None);
+    // Expired unrenewed, the lease goes to whoever asks next, in a new term.
+    std::thread::sleep(ttl + Duration::from_millis(100));
+    assert_eq!(b.lease_holder().unwrap().unwrap().expires_in, None);
+    assert_eq!(a.take_lease("a", "10.0.0.1:80", ttl).unwrap(), Some(3));
+    assert_eq!(
+        b.take_lease("b", "10.0.0.2:80", ttl).unwrap(),
+        None,
+        "b's term ended when a took the lease"
+    );
+}
+
+#[test]
+fn attack_a_paused_sequencer_writes_nothing_once_another_took_the_lease() {
+    let (_cluster, url, a) = postgres();
+    let b = PgStore::open(&url).unwrap();
+    let ttl = Duration::from_millis(300);
+    a.take_lease("a", "a:1", ttl).unwrap().unwrap();
+    let mut range = CompactRange::new();
+    a.commit(&batch(&mut range, 4)).unwrap();
+    // a builds its next batch, then pauses past its lease; b takes over from the
+    // same stored tree.
+    let from_a = batch(&mut range.clone(), 3);
+    std::thread::sleep(ttl + Duration::from_millis(100));
+    b.take_lease("b", "b:1", ttl).unwrap().unwrap();
+    // a wakes up believing it is the sequencer: its batch starts at the stored size
+    // and extends the stored tree, and is refused all the same.
+    assert!(matches!(a.stage(&from_a), Err(Error::Deposed(_))));
+    assert!(matches!(a.commit(&from_a), Err(Error::Deposed(_))));
+    assert_eq!(a.state().unwrap().unwrap().size, 4);
+    assert_eq!(a.staged().unwrap(), None);
+    let from_b = batch(&mut range, 2);
+    b.stage(&from_b).unwrap();
+    b.commit(&from_b).unwrap();
+    assert_eq!(b.state().unwrap().unwrap().size, 6);
+    // Nor can a take the lease back while b's term lasts.
+    assert_eq!(a.take_lease("a", "a:1", ttl).unwrap(), None);
+}
+
+#[test]
+fn attack_a_batch_built_on_another_tree_is_refused_even_from_the_lease_holder() {
+    let (_cluster, _url, s) = postgres();
+    let mut range = CompactRange::new();
+    s.commit(&batch(&mut range, 5)).unwrap();
+    // A fork: five other entries, then two more. It starts at the stored size.
+    let mut other = CompactRange::new();
+    for i in 0..5u64 {
+        other
+            .append(leaf_hash(format!("other {i}").as_bytes()), |_, _| {})
+            .unwrap();
+    }
+    let fork = batch(&mut other, 2);
+    assert_eq!(fork.first_index, 5);
+    assert!(matches!(s.stage(&fork), Err(Error::NotAnExtension(_))));
+    assert!(matches!(s.commit(&fork), Err(Error::NotAnExtension(_))));
+    // The right entries with another tree's nodes are refused too.
+    let mut honest = batch(&mut range.clone(), 2);
+    honest.nodes = fork.nodes.clone();
+    assert!(matches!(s.commit(&honest), Err(Error::NotAnExtension(_))));
+    assert_eq!(s.state().unwrap().unwrap().size, 5);
+    s.commit(&batch(&mut range, 2)).unwrap();
+}
+
+#[test]
+fn the_postgres_store_answers_from_inside_an_async_runtime() {
+    let (_cluster, _url, s) = postgres();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = std::sync::Arc::new(s);
+    let size = runtime.block_on({
+        let s = s.clone();
+        async move {
+            tokio::spawn(async move {
+                let mut range = CompactRange::new();
+                s.commit(&batch(&mut range, 3)).unwrap();
+                s.state().unwrap().unwrap().size
+            })
+            .await
+            .unwrap()
+        }
+    });
+    assert_eq!(size, 3);
+    // Dropped on a runtime thread: no panic about blocking there.
+    runtime.block_on(async move { drop(s) });
 }
