@@ -41,6 +41,11 @@ pub struct ServerArgs {
     /// The log's checkpoint origin, also its key's name [default: localhost/tuflog].
     #[arg(long, env = "TUFLOG_ORIGIN")]
     pub origin: Option<String>,
+    /// Keep the log in PostgreSQL (`postgres://user:password@host:port/db`) instead
+    /// of the embedded RocksDB; instances sharing one database take turns as the
+    /// sequencer [default: none, RocksDB under --data-dir].
+    #[arg(long, env = "TUFLOG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// A batch closes at this many entries [default: 1024].
     #[arg(long, env = "TUFLOG_MAX_BATCH_ENTRIES")]
     pub max_batch_entries: Option<usize>,

@@ -35,6 +35,8 @@ pub struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     origin: Option<String>,
+    /// PostgreSQL in place of the embedded RocksDB.
+    database_url: Option<String>,
     #[serde(default)]
     sequencer: SequencerFile,
     #[serde(default)]
@@ -131,6 +133,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--origin` / `TUFLOG_ORIGIN`.
     pub origin: Option<String>,
+    /// `--database-url` / `TUFLOG_DATABASE_URL`.
+    pub database_url: Option<String>,
     /// `--max-batch-entries` / `TUFLOG_MAX_BATCH_ENTRIES`.
     pub max_batch_entries: Option<usize>,
     /// `--max-batch-delay` / `TUFLOG_MAX_BATCH_DELAY`.
@@ -260,6 +264,12 @@ pub fn build(
     if let Some(v) = overrides.origin {
         c.origin = v;
     }
+    if let Some(url) = overrides.database_url.or(file.database_url) {
+        c.database = Some(server::DatabaseConfig {
+            url: zeroize::Zeroizing::new(url),
+            advertise: listen.to_string(),
+        });
+    }
     if let Some(v) = overrides.max_batch_entries {
         c.sequencer.max_batch_entries = v;
     }
@@ -342,6 +352,27 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_database_url_from_the_file_or_an_override_selects_postgres_and_never_prints() {
+        let (c, _) = build(parse("").unwrap(), Overrides::default()).unwrap();
+        assert!(c.database.is_none(), "RocksDB by default");
+        let file = "listen = \"127.0.0.1:9000\"\ndatabase_url = \"postgres://u:secret@db/t\"";
+        let (c, _) = build(parse(file).unwrap(), Overrides::default()).unwrap();
+        let db = c.database.unwrap();
+        assert_eq!(db.url.as_str(), "postgres://u:secret@db/t");
+        assert_eq!(db.advertise, "127.0.0.1:9000");
+        assert!(!format!("{db:?}").contains("secret"));
+        let (c, _) = build(
+            parse(file).unwrap(),
+            Overrides {
+                database_url: Some("postgres://other/t".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.database.unwrap().url.as_str(), "postgres://other/t");
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub enum Error {
     /// consistency check; a restart recovers from what is durably stored.
     #[error("log halted: {0}")]
     Halted(String),
+    /// This instance no longer holds the sequencer lease of the database it shares
+    /// with others (taken over, or not renewed in time); it stops serving.
+    #[error("lost the sequencer lease: {0}")]
+    LeaseLost(String),
     /// The storage engine failed.
     #[error("storage: {0}")]
     Storage(#[from] store::Error),
@@ -104,7 +108,8 @@ impl Error {
             Error::Overloaded(_)
             | Error::ShuttingDown
             | Error::Halted(_)
-            | Error::SignerUnavailable(_) => ErrorKind::Unavailable,
+            | Error::SignerUnavailable(_)
+            | Error::LeaseLost(_) => ErrorKind::Unavailable,
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::TooLarge(_) => ErrorKind::TooLarge,

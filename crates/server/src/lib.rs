@@ -23,6 +23,7 @@ mod error;
 pub mod grpc;
 pub mod grpc_repo;
 pub mod http;
+pub mod lease;
 pub mod logkey;
 pub mod metrics;
 mod nodecache;
@@ -78,6 +79,28 @@ pub struct Config {
     /// A separate signer holding the log key and the online keys. When `None`, the
     /// keys are kept in the data directory and used in this process.
     pub signer: Option<RemoteSignerConfig>,
+    /// A PostgreSQL database for the log in place of the embedded RocksDB, which
+    /// several instances may share (one integrating, by the sequencer lease).
+    pub database: Option<DatabaseConfig>,
+}
+
+/// Where the log lives when it is not in the embedded RocksDB.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// A `postgres://` URL (or key=value connection string); it may hold a password.
+    pub url: zeroize::Zeroizing<String>,
+    /// Where this instance takes requests, recorded in the sequencer lease for the
+    /// other instances.
+    pub advertise: String,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    /// Never the URL, which may hold the database password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("advertise", &self.advertise)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
@@ -90,6 +113,7 @@ impl Default for Config {
             tokens: Vec::new(),
             witnesses: None,
             signer: None,
+            database: None,
         }
     }
 }
@@ -147,6 +171,14 @@ pub struct Server {
     metrics: Arc<Metrics>,
     repos: Arc<Repos>,
     tokens: Arc<Tokens>,
+    /// The sequencer lease this instance holds, on a shared database.
+    lease: Option<HeldLease>,
+}
+
+struct HeldLease {
+    lease: Arc<dyn store::SequencerLease>,
+    me: lease::Identity,
+    token: u64,
 }
 
 impl Server {
@@ -154,6 +186,10 @@ impl Server {
     /// admin token when no tokens are configured, and either the log key and the
     /// online-key seed or, with [`Config::signer`], a connection to the signer that
     /// holds them (which needs a multi-threaded tokio runtime).
+    ///
+    /// With [`Config::database`], the log is in PostgreSQL instead, and this blocks
+    /// until this instance holds the sequencer lease ([`lease::wait_for`]): while
+    /// another instance integrates, this one stands by.
     pub fn open(config: &Config) -> Result<Self, Error> {
         let (checkpoints, signer): (Arc<dyn CheckpointSigner>, Arc<dyn Signer>) =
             match &config.signer {
@@ -173,8 +209,26 @@ impl Server {
         if config.tokens.is_empty() {
             config.tokens = vec![load_or_generate_admin_token(&config.admin_token_path())?];
         }
-        let store = Arc::new(store::rocks::RocksStore::open(&config.db_path())?);
-        Self::with_store(store, checkpoints, signer, &config)
+        let (store, lease): (Arc<dyn Storage>, _) = match &config.database {
+            Some(database) => {
+                let pg = Arc::new(store::postgres::PgStore::open(&database.url)?);
+                let me = lease::Identity::of_this_process(database.advertise.clone());
+                let token = lease::wait_for(pg.as_ref(), &me)?;
+                let held = HeldLease {
+                    lease: pg.clone(),
+                    me,
+                    token,
+                };
+                (pg, Some(held))
+            }
+            None => (
+                Arc::new(store::rocks::RocksStore::open(&config.db_path())?),
+                None,
+            ),
+        };
+        let mut server = Self::with_store(store, checkpoints, signer, &config)?;
+        server.lease = lease;
+        Ok(server)
     }
 
     /// A server over any store and signers (tests use the in-memory store).
@@ -199,6 +253,7 @@ impl Server {
             metrics,
             repos,
             tokens: Arc::new(Tokens::new(config.tokens.clone())),
+            lease: None,
         })
     }
 
@@ -244,13 +299,27 @@ impl Server {
 
     /// Serves HTTP/1.1 and gRPC (HTTP/2 cleartext) on `listener` until `shutdown`
     /// completes, then finishes in-flight requests and the batch being integrated.
-    /// Re-signs timestamps near expiry in the background meanwhile.
+    /// Re-signs timestamps near expiry in the background meanwhile. On a shared
+    /// database, renews the sequencer lease meanwhile and gives it up at the end; if
+    /// the lease is lost, stops the same way and returns [`Error::LeaseLost`].
     pub async fn run(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let (stopping_tx, stopping) = watch::channel(false);
+        let (stopped_tx, stopped) = watch::channel(false);
+        let (lost_tx, mut lost) = watch::channel(false);
+        let keeper = self.lease.take().map(|held| {
+            tokio::spawn(async move {
+                let kept = lease::keep(held.lease, held.me, held.token, stopped).await;
+                if let Err(e) = &kept {
+                    tracing::error!(error = %e, "stopping: this instance is no longer the sequencer");
+                    let _ = lost_tx.send(true);
+                }
+                kept
+            })
+        });
         let router = self.router(stopping.clone());
         let cosigner = self
             .witnesses
@@ -266,7 +335,10 @@ impl Server {
             }
         });
         let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
-            shutdown.await;
+            tokio::select! {
+                _ = shutdown => {}
+                _ = lost.wait_for(|l| *l) => {}
+            }
             let _ = stopping_tx.send(true);
         });
         let result = serving.await;
@@ -277,6 +349,13 @@ impl Server {
         let log = self.log.clone();
         // Joining the integrator blocks; keep it off the async workers.
         let _ = tokio::task::spawn_blocking(move || log.shutdown()).await;
+        // The lease is given up only now, once the last batch is in.
+        let _ = stopped_tx.send(true);
+        if let Some(keeper) = keeper {
+            keeper
+                .await
+                .map_err(|e| Error::LeaseLost(format!("the lease task failed: {e}")))??;
+        }
         tracing::info!("stopped");
         Ok(result?)
     }

@@ -43,16 +43,21 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
             listen: args.listen,
             data_dir: args.data_dir,
             origin: args.origin,
+            database_url: args.database_url,
             max_batch_entries: args.max_batch_entries,
             max_batch_delay: args.max_batch_delay,
         },
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let shutdown = daemons::shutdown_signal()?;
-        let srv = server::Server::open(&config).with_context(|| {
-            format!("opening the server state in {}", config.data_dir.display())
+        // On a shared database, opening waits while another instance is the
+        // sequencer; until it returns, SIGTERM and SIGINT end the process at once,
+        // which holds nothing then.
+        let srv = server::Server::open(&config).with_context(|| match &config.database {
+            Some(_) => "opening the log in the database".to_string(),
+            None => format!("opening the server state in {}", config.data_dir.display()),
         })?;
+        let shutdown = daemons::shutdown_signal()?;
         let (listener, addr) = daemons::bind(listen).await?;
         daemons::announce(
             &format!("tuflog server: log {}", config.origin),

@@ -1,0 +1,135 @@
+//! The sequencer lease, when server instances share a database: one integrates,
+//! the others wait as standbys and take over when its lease runs out.
+//!
+//! Safety does not rest on timing. Every write of the log is fenced in the
+//! database itself ([`store::SequencerLease`]): once a standby has taken the lease,
+//! nothing the previous holder sends is written, however long it was paused. The
+//! timings here only bound how soon a standby takes over:
+//!
+//! - the holder renews every [`RENEW_EVERY`], for [`LEASE_TTL`];
+//! - a standby asks every [`STANDBY_POLL`];
+//! - so after the holder dies, a standby holds the lease within
+//!   `LEASE_TTL + STANDBY_POLL` (6 s), then recovers the log from the database,
+//!   finishing any batch the holder staged, before it serves.
+//!
+//! A holder that cannot renew in time, or finds the lease taken, stops serving
+//! ([`Error::LeaseLost`]): restarted by its supervisor, it comes back as a standby.
+
+use crate::Error;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::SequencerLease;
+use tokio::sync::watch;
+
+/// How long a lease lasts unless renewed.
+pub const LEASE_TTL: Duration = Duration::from_secs(5);
+/// How often the holder renews: three chances before the lease runs out.
+pub const RENEW_EVERY: Duration = Duration::from_millis(1_600);
+/// How often a standby asks for the lease.
+pub const STANDBY_POLL: Duration = Duration::from_secs(1);
+
+/// Who this instance is, as other instances see it in the lease.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// A name unique among the instances (host and process by default).
+    pub holder: String,
+    /// Where this instance takes requests, for the others to find it.
+    pub address: String,
+}
+
+impl Identity {
+    /// `host/pid` and an address.
+    pub fn of_this_process(address: String) -> Self {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".into());
+        Identity {
+            holder: format!("{host}/{}", std::process::id()),
+            address,
+        }
+    }
+}
+
+/// Blocks until this instance holds the lease; returns its fencing token.
+pub fn wait_for(lease: &dyn SequencerLease, me: &Identity) -> Result<u64, Error> {
+    let mut waiting = false;
+    loop {
+        match lease.take_lease(&me.holder, &me.address, LEASE_TTL) {
+            Ok(Some(token)) => {
+                tracing::info!(holder = %me.holder, token, "holding the sequencer lease");
+                return Ok(token);
+            }
+            Ok(None) => {
+                if !waiting {
+                    let holder = lease.lease_holder()?;
+                    tracing::info!(
+                        holder = holder.as_ref().map(|h| h.holder.as_str()),
+                        address = holder.as_ref().map(|h| h.address.as_str()),
+                        "another instance holds the sequencer lease; standing by"
+                    );
+                    waiting = true;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "asking for the sequencer lease failed"),
+        }
+        std::thread::sleep(STANDBY_POLL);
+    }
+}
+
+/// Renews the lease held with `token` until `stopping`, then gives it up so a
+/// standby need not wait for it to expire. Returns [`Error::LeaseLost`] as soon as
+/// the lease is taken by another or cannot be renewed before it runs out.
+pub async fn keep(
+    lease: Arc<dyn SequencerLease>,
+    me: Identity,
+    token: u64,
+    mut stopping: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    // Measured from before each request, so the deadline is never later than the
+    // database's own.
+    let mut lasts_until = Instant::now() + LEASE_TTL;
+    loop {
+        let stop = tokio::select! {
+            _ = tokio::time::sleep(RENEW_EVERY) => false,
+            // Told to stop, or the server is gone (the sender dropped).
+            stopped = stopping.wait_for(|s| *s) => {
+                drop(stopped);
+                true
+            }
+        };
+        if stop {
+            let released = tokio::task::spawn_blocking(move || lease.release_lease()).await;
+            if let Ok(Err(e)) = released {
+                tracing::warn!(error = %e, "giving up the sequencer lease failed; it expires by itself");
+            }
+            return Ok(());
+        }
+        let asked = Instant::now();
+        let (l, m) = (lease.clone(), me.clone());
+        let renewed =
+            tokio::task::spawn_blocking(move || l.take_lease(&m.holder, &m.address, LEASE_TTL))
+                .await
+                .map_err(|e| Error::LeaseLost(format!("the renewal task failed: {e}")))?;
+        match renewed {
+            Ok(Some(t)) if t == token => lasts_until = asked + LEASE_TTL,
+            Ok(_) => {
+                let holder = lease.lease_holder().ok().flatten();
+                return Err(Error::LeaseLost(format!(
+                    "the lease of term {token} passed to {}",
+                    holder.map_or_else(
+                        || "nobody".into(),
+                        |h| format!("{} (term {})", h.holder, h.token)
+                    )
+                )));
+            }
+            Err(e) if Instant::now() + RENEW_EVERY < lasts_until => {
+                tracing::warn!(error = %e, "renewing the sequencer lease failed; trying again");
+            }
+            Err(e) => {
+                return Err(Error::LeaseLost(format!(
+                    "could not renew it before it runs out: {e}"
+                )))
+            }
+        }
+    }
+}
