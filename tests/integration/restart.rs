@@ -58,3 +58,15 @@ async fn a_log_key_for_another_origin_refuses_to_start() {
     let err = server::Server::open(&config).err().unwrap();
     assert!(err.to_string().contains("origin"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_server_without_a_sequencer_lease_kept_serving_for_no_time() {
+    // The watch for a lost lease ended at once when there was no lease to keep,
+    // which read as "lost" and began the shutdown as soon as the server started.
+    let dir = tempfile::tempdir().unwrap();
+    let srv = InProcess::start(dir.path()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let checkpoint = crate::util::get_ok(&crate::util::http(), &srv.url("/log/checkpoint")).await;
+    assert!(!checkpoint.is_empty());
+    srv.stop().await;
+}

@@ -335,9 +335,15 @@ impl Server {
             }
         });
         let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let lost = async move {
+                // Without a lease keeper the sender is gone at once: never lost.
+                if lost.wait_for(|l| *l).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
                 _ = shutdown => {}
-                _ = lost.wait_for(|l| *l) => {}
+                _ = lost => {}
             }
             let _ = stopping_tx.send(true);
         });
