@@ -148,6 +148,7 @@ impl Compromised {
         } = self;
         server.stop().await;
         copy_dir(&dir.path().join("server"), &dir.path().join(name));
+        crate::store_switch::copy(&dir.path().join("server"), &dir.path().join(name));
         let server = Self::serve(&dir.path().join("server"), witnesses.clone()).await;
         Compromised {
             dir,

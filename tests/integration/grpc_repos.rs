@@ -12,7 +12,7 @@ use tuf::logentry::LogEntry;
 
 type Client = RepositoryClient<tonic::transport::Channel>;
 
-fn push_request(
+pub(crate) fn push_request(
     repo: &str,
     token: Option<&str>,
     files: &[(&str, Vec<u8>)],

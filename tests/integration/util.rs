@@ -49,7 +49,9 @@ impl InProcess {
     /// The configuration of servers started here: data in `dir`, origin
     /// `test.tuflog.dev/log`, [`ADMIN_TOKEN`] and [`EXAMPLE_TOKEN`]. With
     /// `TUFLOG_TEST_SIGNER=remote`, the keys are held by a separate signer
-    /// ([`crate::remote::signer_for`]) and the server keeps none.
+    /// ([`crate::remote::signer_for`]) and the server keeps none; with
+    /// `TUFLOG_TEST_STORE=postgres`, the log is in PostgreSQL
+    /// ([`crate::store_switch::database_for`]).
     pub fn config(dir: &Path) -> server::Config {
         server::Config {
             signer: crate::remote::signer_for(dir, "test.tuflog.dev/log"),
@@ -63,6 +65,7 @@ impl InProcess {
     pub fn config_with_keys_here(dir: &Path) -> server::Config {
         server::Config {
             data_dir: dir.to_path_buf(),
+            database: crate::store_switch::database_for(dir),
             origin: "test.tuflog.dev/log".into(),
             tokens: vec![
                 server::repos::auth::TokenRule::for_token("all", ADMIN_TOKEN, vec![String::new()]),

@@ -46,6 +46,10 @@ pub struct ServerArgs {
     /// sequencer [default: none, RocksDB under --data-dir].
     #[arg(long, env = "TUFLOG_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Where the other instances on the database forward pushes while this one is
+    /// the sequencer [default: http:// and the listen address].
+    #[arg(long, env = "TUFLOG_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
     /// A batch closes at this many entries [default: 1024].
     #[arg(long, env = "TUFLOG_MAX_BATCH_ENTRIES")]
     pub max_batch_entries: Option<usize>,

@@ -37,6 +37,8 @@ pub struct FileConfig {
     origin: Option<String>,
     /// PostgreSQL in place of the embedded RocksDB.
     database_url: Option<String>,
+    /// Where the other instances forward pushes while this one is the sequencer.
+    advertise_url: Option<String>,
     #[serde(default)]
     sequencer: SequencerFile,
     #[serde(default)]
@@ -135,6 +137,8 @@ pub struct Overrides {
     pub origin: Option<String>,
     /// `--database-url` / `TUFLOG_DATABASE_URL`.
     pub database_url: Option<String>,
+    /// `--advertise-url` / `TUFLOG_ADVERTISE_URL`.
+    pub advertise_url: Option<String>,
     /// `--max-batch-entries` / `TUFLOG_MAX_BATCH_ENTRIES`.
     pub max_batch_entries: Option<usize>,
     /// `--max-batch-delay` / `TUFLOG_MAX_BATCH_DELAY`.
@@ -264,11 +268,24 @@ pub fn build(
     if let Some(v) = overrides.origin {
         c.origin = v;
     }
-    if let Some(url) = overrides.database_url.or(file.database_url) {
-        c.database = Some(server::DatabaseConfig {
-            url: zeroize::Zeroizing::new(url),
-            advertise: listen.to_string(),
-        });
+    let advertise = overrides.advertise_url.or(file.advertise_url);
+    match overrides.database_url.or(file.database_url) {
+        Some(url) => {
+            let advertise = advertise.unwrap_or_default();
+            if !advertise.is_empty() && !advertise.starts_with("http://") {
+                bail!(
+                    "advertise_url {advertise:?}: instances reach each other over http://host:port"
+                );
+            }
+            c.database = Some(server::DatabaseConfig {
+                url: zeroize::Zeroizing::new(url),
+                advertise,
+            });
+        }
+        None if advertise.is_some() => {
+            bail!("advertise_url is for instances sharing a database: set database_url too")
+        }
+        None => {}
     }
     if let Some(v) = overrides.max_batch_entries {
         c.sequencer.max_batch_entries = v;
@@ -362,7 +379,7 @@ mod tests {
         let (c, _) = build(parse(file).unwrap(), Overrides::default()).unwrap();
         let db = c.database.unwrap();
         assert_eq!(db.url.as_str(), "postgres://u:secret@db/t");
-        assert_eq!(db.advertise, "127.0.0.1:9000");
+        assert_eq!(db.advertise, "", "derived from the bound address at start");
         assert!(!format!("{db:?}").contains("secret"));
         let (c, _) = build(
             parse(file).unwrap(),
@@ -373,6 +390,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.database.unwrap().url.as_str(), "postgres://other/t");
+        let advertised = format!("{file}\nadvertise_url = \"http://10.0.0.7:8080\"");
+        let (c, _) = build(parse(&advertised).unwrap(), Overrides::default()).unwrap();
+        assert_eq!(c.database.unwrap().advertise, "http://10.0.0.7:8080");
+        for bad in [
+            format!("{file}\nadvertise_url = \"10.0.0.7:8080\""),
+            "advertise_url = \"http://10.0.0.7:8080\"".to_string(),
+        ] {
+            assert!(
+                build(parse(&bad).unwrap(), Overrides::default()).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Server instances sharing one PostgreSQL database, as an operator runs them: one
-//! sequencer, standbys that take over when it is killed, with no acknowledged push
+//! sequencer, followers that take over when it is killed, with no acknowledged push
 //! lost and no fork, round after round.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -30,13 +30,35 @@ fn instance_config(dir: &Path, name: &str, db: &str, signer: std::net::SocketAdd
     ) + &format!("\n[[tokens]]\nname = \"ci\"\ntoken = \"{TOKEN}\"\nprefixes = [\"\"]\n")
 }
 
-fn standby(config: &Path) -> Starting {
+/// An instance on the shared database: the sequencer if it gets the lease, else a
+/// follower; either serves once started.
+fn instance(config: &Path) -> Daemon {
     Daemon::spawn(
         env!("CARGO_BIN_EXE_tuflog-server"),
         &["--config", config.to_str().unwrap()],
         &[],
         "gRPC",
     )
+    .ready(Duration::from_secs(60))
+}
+
+/// Waits until the instance at `daemon` integrates (its readiness no longer says
+/// it follows); returns how long that took.
+async fn integrates(daemon: &Daemon, within: Duration) -> Duration {
+    let url = format!("http://{}/readyz", daemon.addr("checkpoint"));
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(&url).await {
+            if r.status().is_success() && r.text().await.unwrap_or_default().trim() == "ready" {
+                return started.elapsed();
+            }
+        }
+        assert!(
+            started.elapsed() < within,
+            "{url} is not the sequencer after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn publisher(dir: &Path, url: &str, repo: &str) -> Publisher {
@@ -48,15 +70,14 @@ fn publisher(dir: &Path, url: &str, repo: &str) -> Publisher {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_standby_takes_over_from_a_killed_sequencer_with_no_push_lost_and_no_fork() {
+async fn a_follower_takes_over_from_a_killed_sequencer_with_no_push_lost_and_no_fork() {
     let s = shared(3);
     let (dir, configs, vkey) = (&s.dir, &s.configs, &s.vkey);
     let lease = store::postgres::PgStore::open(&s.db).unwrap();
 
-    // The first instance becomes the sequencer; the second stands by.
-    let mut sequencer = standby(&configs[0]).ready(Duration::from_secs(60));
-    let mut waiting = standby(&configs[1]);
-    std::thread::sleep(Duration::from_secs(2));
+    // The first instance becomes the sequencer; the second follows it.
+    let mut sequencer = instance(&configs[0]);
+    let mut waiting = instance(&configs[1]);
     assert_eq!(lease.lease_holder().unwrap().unwrap().token, 1);
     let url = format!("http://{}", sequencer.addr("checkpoint"));
     let user = user(dir.path(), &url, vkey);
@@ -101,14 +122,15 @@ async fn a_standby_takes_over_from_a_killed_sequencer_with_no_push_lost_and_no_f
         }
         let acknowledged = acked_rx.borrow().clone();
 
-        sequencer = waiting.ready(TAKEOVER_WITHIN + Duration::from_secs(30));
+        integrates(&waiting, TAKEOVER_WITHIN + Duration::from_secs(30)).await;
         let took = killed.elapsed();
+        sequencer = waiting;
         assert!(
             took < TAKEOVER_WITHIN,
-            "round {round}: the standby served {took:?} after the kill"
+            "round {round}: the follower integrated {took:?} after the kill"
         );
         eprintln!(
-            "round {round}: pushes acknowledged {acknowledged:?}, a standby served {took:?} after the kill"
+            "round {round}: pushes acknowledged {acknowledged:?}, a follower integrated {took:?} after the kill"
         );
         let holder = lease.lease_holder().unwrap().unwrap();
         assert_eq!(
@@ -116,8 +138,8 @@ async fn a_standby_takes_over_from_a_killed_sequencer_with_no_push_lost_and_no_f
             round as u64 + 2,
             "a new term for each sequencer"
         );
-        // The instance killed in this round is restarted as the next standby.
-        waiting = standby(&configs[(round + 2) % configs.len()]);
+        // The instance killed in this round is restarted as the next follower.
+        waiting = instance(&configs[(round + 2) % configs.len()]);
 
         // The push the dead sequencer had staged, if any, is finished by the new one
         // before any new push (it was never acknowledged, and may now be logged).
@@ -217,19 +239,18 @@ fn shared(instances: u8) -> Shared {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sequencer_stopped_by_sigterm_hands_the_lease_over_at_once() {
     let s = shared(2);
-    let mut first = standby(&s.configs[0]).ready(Duration::from_secs(60));
+    let mut first = instance(&s.configs[0]);
     let url = format!("http://{}", first.addr("checkpoint"));
     publisher(s.dir.path(), &url, "example.com/app")
         .init(s.dir.path(), TOKEN, &s.vkey)
         .await;
-    let second = standby(&s.configs[1]);
-    std::thread::sleep(Duration::from_secs(1));
+    let second = instance(&s.configs[1]);
     let stopped = Instant::now();
     signal(&first, "TERM");
     assert!(first.child.wait().unwrap().success());
-    let second = second.ready(Duration::from_secs(30));
+    integrates(&second, Duration::from_secs(30)).await;
     let took = stopped.elapsed();
-    eprintln!("a standby served {took:?} after SIGTERM");
+    eprintln!("a follower integrated {took:?} after SIGTERM");
     // Well inside the lease's 5 s: it was given up, not left to expire.
     assert!(took < Duration::from_secs(3), "{took:?}");
     let url = format!("http://{}", second.addr("checkpoint"));
@@ -243,17 +264,17 @@ async fn a_sequencer_stopped_by_sigterm_hands_the_lease_over_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attack_a_sequencer_paused_past_its_lease_exits_and_the_log_does_not_fork() {
     let s = shared(2);
-    let mut paused = standby(&s.configs[0]).ready(Duration::from_secs(60));
+    let mut paused = instance(&s.configs[0]);
     let old_url = format!("http://{}", paused.addr("checkpoint"));
     let publisher = publisher(s.dir.path(), &old_url, "example.com/app");
     publisher.init(s.dir.path(), TOKEN, &s.vkey).await;
     let user = user(s.dir.path(), &old_url, &s.vkey);
     let before = user.update("example.com/app", None).await.unwrap();
-    let next = standby(&s.configs[1]);
+    let next = instance(&s.configs[1]);
 
-    // Frozen (SIGSTOP) past its lease: the standby takes over and the log moves on.
+    // Frozen (SIGSTOP) past its lease: the follower takes over and the log moves on.
     signal(&paused, "STOP");
-    let next = next.ready(Duration::from_secs(30));
+    integrates(&next, Duration::from_secs(30)).await;
     let url = format!("http://{}", next.addr("checkpoint"));
     let moved_on = push_to_another_repo(&s, &url).await;
 

@@ -24,6 +24,9 @@ pub enum Error {
     /// consistency check; a restart recovers from what is durably stored.
     #[error("log halted: {0}")]
     Halted(String),
+    /// An append reached an instance that follows another's sequencer.
+    #[error("not the sequencer: {0}")]
+    NotSequencer(String),
     /// This instance no longer holds the sequencer lease of the database it shares
     /// with others (taken over, or not renewed in time); it stops serving.
     #[error("lost the sequencer lease: {0}")]
@@ -109,7 +112,8 @@ impl Error {
             | Error::ShuttingDown
             | Error::Halted(_)
             | Error::SignerUnavailable(_)
-            | Error::LeaseLost(_) => ErrorKind::Unavailable,
+            | Error::LeaseLost(_)
+            | Error::NotSequencer(_) => ErrorKind::Unavailable,
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Error::TooLarge(_) => ErrorKind::TooLarge,

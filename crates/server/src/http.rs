@@ -335,6 +335,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             format!("log halted: {reason}"),
         ),
+        Health::Following => problem(
+            StatusCode::OK,
+            "ready (following the sequencer; pushes are forwarded to it)",
+        ),
         Health::Stopped => problem(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
     }
 }

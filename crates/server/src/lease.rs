@@ -1,5 +1,6 @@
 //! The sequencer lease, when server instances share a database: one integrates,
-//! the others wait as standbys and take over when its lease runs out.
+//! the others follow it (serving reads, forwarding pushes) and take over when its
+//! lease runs out.
 //!
 //! Safety does not rest on timing. Every write of the log is fenced in the
 //! database itself ([`store::SequencerLease`]): once a standby has taken the lease,
@@ -7,14 +8,15 @@
 //! timings here only bound how soon a standby takes over:
 //!
 //! - the holder renews every [`RENEW_EVERY`], for [`LEASE_TTL`];
-//! - a standby asks every [`STANDBY_POLL`];
-//! - so after the holder dies, a standby holds the lease within
-//!   `LEASE_TTL + STANDBY_POLL` (6 s), then recovers the log from the database,
-//!   finishing any batch the holder staged, before it serves.
+//! - a follower asks every [`STANDBY_POLL`];
+//! - so after the holder dies, a follower holds the lease within
+//!   `LEASE_TTL + STANDBY_POLL` (6 s), then recovers the log from the database and
+//!   integrates, finishing any batch the holder staged before any new one.
 //!
 //! A holder that cannot renew in time, or finds the lease taken, stops serving
-//! ([`Error::LeaseLost`]): restarted by its supervisor, it comes back as a standby.
+//! ([`Error::LeaseLost`]): restarted by its supervisor, it comes back as a follower.
 
+use crate::sequencer::Log;
 use crate::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,6 +78,81 @@ pub fn wait_for(lease: &dyn SequencerLease, me: &Identity) -> Result<u64, Error>
     }
 }
 
+/// At start on a shared database: takes the lease if it is free (returning its
+/// token: this instance leads), else returns `None` (this instance follows) once
+/// the log exists. A log not yet created is created by whoever takes the lease,
+/// so until it exists this keeps asking.
+pub fn lead_or_follow(
+    lease: &dyn SequencerLease,
+    store: &dyn store::LogStore,
+    me: &Identity,
+) -> Result<Option<u64>, Error> {
+    loop {
+        if let Some(token) = lease.take_lease(&me.holder, &me.address, LEASE_TTL)? {
+            tracing::info!(holder = %me.holder, token, "holding the sequencer lease");
+            return Ok(Some(token));
+        }
+        if store.state()?.is_some() {
+            let holder = lease.lease_holder()?;
+            tracing::info!(
+                holder = holder.as_ref().map(|h| h.holder.as_str()),
+                address = holder.as_ref().map(|h| h.address.as_str()),
+                "another instance is the sequencer; following it"
+            );
+            return Ok(None);
+        }
+        std::thread::sleep(STANDBY_POLL);
+    }
+}
+
+/// The lease's side of a running instance on a shared database, until `stopping`:
+/// a follower asks for the lease every [`STANDBY_POLL`] and, once it holds it,
+/// takes over the log ([`Log::lead`]); the sequencer keeps the lease ([`keep`]).
+pub async fn sequence(
+    lease: Arc<dyn SequencerLease>,
+    me: Identity,
+    token: Option<u64>,
+    log: Arc<Log>,
+    mut stopping: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let token = match token {
+        Some(token) => token,
+        None => loop {
+            let stop = tokio::select! {
+                _ = tokio::time::sleep(STANDBY_POLL) => false,
+                stopped = stopping.wait_for(|s| *s) => {
+                    drop(stopped);
+                    true
+                }
+            };
+            if stop {
+                return Ok(());
+            }
+            let (l, m) = (lease.clone(), me.clone());
+            let taken =
+                tokio::task::spawn_blocking(move || l.take_lease(&m.holder, &m.address, LEASE_TTL))
+                    .await
+                    .map_err(|e| Error::LeaseLost(format!("the lease task failed: {e}")))?;
+            match taken {
+                Ok(Some(token)) => {
+                    tracing::info!(holder = %me.holder, token, "took the sequencer lease; taking over the log");
+                    let log = log.clone();
+                    tokio::task::spawn_blocking(move || log.lead())
+                        .await
+                        .map_err(|e| Error::LeaseLost(format!("taking over failed: {e}")))?
+                        .map_err(|e| {
+                            Error::LeaseLost(format!("taking over the log failed: {e}"))
+                        })?;
+                    break token;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "asking for the sequencer lease failed"),
+            }
+        },
+    };
+    keep(lease, me, token, stopping).await
+}
+
 /// Renews the lease held with `token` until `stopping`, then gives it up so a
 /// standby need not wait for it to expire. Returns [`Error::LeaseLost`] as soon as
 /// the lease is taken by another or cannot be renewed before it runs out.
@@ -88,15 +165,22 @@ pub async fn keep(
     // Measured from before each request, so the deadline is never later than the
     // database's own.
     let mut lasts_until = Instant::now() + LEASE_TTL;
+    // The first renewal at once: it records the address this instance listens on.
+    let mut first = true;
     loop {
-        let stop = tokio::select! {
-            _ = tokio::time::sleep(RENEW_EVERY) => false,
-            // Told to stop, or the server is gone (the sender dropped).
-            stopped = stopping.wait_for(|s| *s) => {
-                drop(stopped);
-                true
+        let stop = if first {
+            false
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(RENEW_EVERY) => false,
+                // Told to stop, or the server is gone (the sender dropped).
+                stopped = stopping.wait_for(|s| *s) => {
+                    drop(stopped);
+                    true
+                }
             }
         };
+        first = false;
         if stop {
             let released = tokio::task::spawn_blocking(move || lease.release_lease()).await;
             if let Ok(Err(e)) = released {

@@ -20,6 +20,7 @@
 
 pub mod cosign;
 mod error;
+mod forward;
 pub mod grpc;
 pub mod grpc_repo;
 pub mod http;
@@ -89,8 +90,9 @@ pub struct Config {
 pub struct DatabaseConfig {
     /// A `postgres://` URL (or key=value connection string); it may hold a password.
     pub url: zeroize::Zeroizing<String>,
-    /// Where this instance takes requests, recorded in the sequencer lease for the
-    /// other instances.
+    /// The URL the other instances forward pushes to while this one is the
+    /// sequencer (`http://host:port`); empty for `http://` and the address it
+    /// listens on.
     pub advertise: String,
 }
 
@@ -171,14 +173,16 @@ pub struct Server {
     metrics: Arc<Metrics>,
     repos: Arc<Repos>,
     tokens: Arc<Tokens>,
-    /// The sequencer lease this instance holds, on a shared database.
-    lease: Option<HeldLease>,
+    /// On a shared database: the sequencer lease, held or waited for.
+    sequencing: Option<Sequencing>,
 }
 
-struct HeldLease {
+struct Sequencing {
     lease: Arc<dyn store::SequencerLease>,
     me: lease::Identity,
-    token: u64,
+    /// The lease term this instance holds from the start, if it leads.
+    token: Option<u64>,
+    forwarder: Arc<forward::Forwarder>,
 }
 
 impl Server {
@@ -187,9 +191,11 @@ impl Server {
     /// online-key seed or, with [`Config::signer`], a connection to the signer that
     /// holds them (which needs a multi-threaded tokio runtime).
     ///
-    /// With [`Config::database`], the log is in PostgreSQL instead, and this blocks
-    /// until this instance holds the sequencer lease ([`lease::wait_for`]): while
-    /// another instance integrates, this one stands by.
+    /// With [`Config::database`], the log is in PostgreSQL instead. The instance
+    /// that takes the sequencer lease integrates; the others follow it
+    /// ([`Log::follow`]), serving reads and forwarding pushes to it
+    /// ([`forward`]), and take over when its lease runs out. With a witness policy,
+    /// the others stand by without serving until they hold the lease.
     pub fn open(config: &Config) -> Result<Self, Error> {
         let (checkpoints, signer): (Arc<dyn CheckpointSigner>, Arc<dyn Signer>) =
             match &config.signer {
@@ -209,25 +215,28 @@ impl Server {
         if config.tokens.is_empty() {
             config.tokens = vec![load_or_generate_admin_token(&config.admin_token_path())?];
         }
-        let (store, lease): (Arc<dyn Storage>, _) = match &config.database {
-            Some(database) => {
-                let pg = Arc::new(store::postgres::PgStore::open(&database.url)?);
-                let me = lease::Identity::of_this_process(database.advertise.clone());
-                let token = lease::wait_for(pg.as_ref(), &me)?;
-                let held = HeldLease {
-                    lease: pg.clone(),
-                    me,
-                    token,
-                };
-                (pg, Some(held))
-            }
-            None => (
-                Arc::new(store::rocks::RocksStore::open(&config.db_path())?),
-                None,
-            ),
+        let Some(database) = &config.database else {
+            let store = Arc::new(store::rocks::RocksStore::open(&config.db_path())?);
+            return Self::with_store(store, checkpoints, signer, &config);
         };
-        let mut server = Self::with_store(store, checkpoints, signer, &config)?;
-        server.lease = lease;
+        let pg = Arc::new(store::postgres::PgStore::open(&database.url)?);
+        let me = lease::Identity::of_this_process(database.advertise.clone());
+        // A log with a witness policy is served by its sequencer alone (followers
+        // would serve checkpoints without the cosignatures): its other instances
+        // stand by without serving until they hold the lease.
+        let token = if config.witnesses.is_some() {
+            Some(lease::wait_for(pg.as_ref(), &me)?)
+        } else {
+            lease::lead_or_follow(pg.as_ref(), pg.as_ref(), &me)?
+        };
+        let store: Arc<dyn Storage> = pg.clone();
+        let mut server = Self::assemble(store, checkpoints, signer, &config, token.is_none())?;
+        server.sequencing = Some(Sequencing {
+            forwarder: Arc::new(forward::Forwarder::new(pg.clone())),
+            lease: pg,
+            me,
+            token,
+        });
         Ok(server)
     }
 
@@ -238,6 +247,18 @@ impl Server {
         signer: Arc<dyn Signer>,
         config: &Config,
     ) -> Result<Self, Error> {
+        Self::assemble(store, checkpoints, signer, config, false)
+    }
+
+    /// A server whose log integrates, or with `follow`, follows the sequencer
+    /// another instance runs on the same store ([`Log::follow`]).
+    fn assemble(
+        store: Arc<dyn Storage>,
+        checkpoints: Arc<dyn CheckpointSigner>,
+        signer: Arc<dyn Signer>,
+        config: &Config,
+        follow: bool,
+    ) -> Result<Self, Error> {
         let metrics =
             Arc::new(Metrics::new().map_err(|e| Error::invalid(format!("metrics: {e}")))?);
         let mut sequencer = config.sequencer.clone();
@@ -245,7 +266,11 @@ impl Server {
             policy.check(checkpoints.verifier())?;
             sequencer.witnessed = true;
         }
-        let log = Arc::new(Log::open(store, checkpoints, sequencer, metrics.clone())?);
+        let log = Arc::new(if follow {
+            Log::follow(store, checkpoints, sequencer, metrics.clone())?
+        } else {
+            Log::open(store, checkpoints, sequencer, metrics.clone())?
+        });
         let repos = Arc::new(Repos::new(log.clone(), signer, config.repos.clone()));
         Ok(Server {
             log,
@@ -253,7 +278,7 @@ impl Server {
             metrics,
             repos,
             tokens: Arc::new(Tokens::new(config.tokens.clone())),
-            lease: None,
+            sequencing: None,
         })
     }
 
@@ -310,22 +335,38 @@ impl Server {
         let (stopping_tx, stopping) = watch::channel(false);
         let (stopped_tx, stopped) = watch::channel(false);
         let (lost_tx, mut lost) = watch::channel(false);
-        let keeper = self.lease.take().map(|held| {
-            tokio::spawn(async move {
-                let kept = lease::keep(held.lease, held.me, held.token, stopped).await;
-                if let Err(e) = &kept {
-                    tracing::error!(error = %e, "stopping: this instance is no longer the sequencer");
-                    let _ = lost_tx.send(true);
+        let sequencing = self.sequencing.take();
+        let forwarder = sequencing.as_ref().map(|s| s.forwarder.clone());
+        let keeper = match sequencing {
+            Some(mut seq) => {
+                if seq.me.address.is_empty() {
+                    seq.me.address = format!("http://{}", listener.local_addr()?);
                 }
-                kept
-            })
-        });
-        let router = self.router(stopping.clone());
+                seq.forwarder.set_own_address(&seq.me.address);
+                let log = self.log.clone();
+                Some(tokio::spawn(async move {
+                    let kept = lease::sequence(seq.lease, seq.me, seq.token, log, stopped).await;
+                    if let Err(e) = &kept {
+                        tracing::error!(error = %e, "stopping: this instance is no longer the sequencer");
+                        let _ = lost_tx.send(true);
+                    }
+                    kept
+                }))
+            }
+            None => None,
+        };
+        let mut router = self.router(stopping.clone());
+        if let Some(forwarder) = forwarder {
+            router = router.layer(axum::middleware::from_fn_with_state(
+                (self.log.clone(), forwarder),
+                forward::forward_writes,
+            ));
+        }
         let cosigner = self
             .witnesses
             .clone()
             .map(|policy| tokio::spawn(cosign::run(self.log.clone(), policy, stopping.clone())));
-        let resigner = tokio::spawn(resign_loop(self.repos.clone(), stopping));
+        let resigner = tokio::spawn(resign_loop(self.log.clone(), self.repos.clone(), stopping));
         // Without TCP_NODELAY a gRPC reply (headers, data and trailers written
         // separately) waits out the client's delayed ACK on every push (seen with
         // tuflog-pushload: ~49 ms per push).
@@ -368,10 +409,15 @@ impl Server {
 }
 
 /// Every `resign_interval`, re-signs the timestamps near expiry, until `stopping`.
-async fn resign_loop(repos: Arc<Repos>, mut stopping: watch::Receiver<bool>) {
+async fn resign_loop(log: Arc<Log>, repos: Arc<Repos>, mut stopping: watch::Receiver<bool>) {
     let interval = repos.config().resign_interval;
     loop {
-        match repos.resign_due().await {
+        // A following instance signs nothing; the sequencer re-signs.
+        let due = match log.is_sequencer() {
+            true => repos.resign_due().await,
+            false => Ok(0),
+        };
+        match due {
             Ok(0) => {}
             Ok(n) => tracing::info!(repositories = n, "timestamps re-signed"),
             Err(e) => tracing::error!(error = %e, "the timestamp re-signing pass failed"),

@@ -96,6 +96,27 @@ impl NodeCache {
         }
     }
 
+    /// Reads from `store` every cached-level node a tree of `size` leaves has
+    /// completed beyond what is held: how a following instance, which sees no
+    /// batches, keeps its cache up with the sequencer's.
+    pub(crate) fn catch_up(&mut self, size: u64, store: &dyn Storage) -> tlog::Result<()> {
+        let mut missing = Vec::new();
+        for level in self.min_level..64 {
+            let have = self.levels[usize::from(level)].len() as u64;
+            let want = size >> level;
+            if want == 0 {
+                break;
+            }
+            missing.extend((have..want).map(|i| NodeId::new(level, i)));
+        }
+        for ids in missing.chunks(usize::try_from(LOAD_CHUNK).unwrap_or(usize::MAX)) {
+            let hashes = store.read_hashes(ids)?;
+            let nodes: Vec<(NodeId, Hash)> = ids.iter().copied().zip(hashes).collect();
+            self.extend(&nodes);
+        }
+        Ok(())
+    }
+
     /// The cached hash of `id`, if held.
     pub(crate) fn get(&self, id: NodeId) -> Option<Hash> {
         if id.level < self.min_level {

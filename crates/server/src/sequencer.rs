@@ -128,6 +128,9 @@ impl Published {
 pub enum Health {
     /// Integrating.
     Running,
+    /// Following the sequencer another instance runs on the same store: reads are
+    /// served, appends go to that instance.
+    Following,
     /// The signer cannot be reached: a batch waits for its checkpoint, new appends
     /// are refused as unavailable, reads go on. Running again once it answers.
     SignerUnavailable(String),
@@ -159,6 +162,7 @@ impl<T: LogStore + store::MetadataStore> Storage for T {}
 /// The log: a handle for appending and reading, backed by the integrator thread.
 pub struct Log {
     store: Arc<dyn Storage>,
+    signer: Arc<dyn CheckpointSigner>,
     verifier: VerifierKey,
     config: Config,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
@@ -172,6 +176,9 @@ pub struct Log {
     cosigned: Option<watch::Sender<Arc<Published>>>,
     health: Arc<Mutex<Health>>,
     integrator: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// While following another instance: the follower thread (which hands the
+    /// publishing end back when it ends) and what tells it to stop.
+    following: Mutex<Option<(Arc<AtomicBool>, FollowerThread)>>,
     /// Tells an integrator waiting for the signer to give up.
     stopping: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
@@ -192,12 +199,109 @@ impl Log {
         config: Config,
         metrics: Arc<Metrics>,
     ) -> Result<Log, Error> {
+        let verifier = signer.verifier().clone();
+        let (range, published) = recover(store.as_ref(), signer.as_ref(), &verifier)?;
+        let (log, published_tx) = Log::assemble(store, signer, config, metrics, published)?;
+        log.start_integrator(range, published_tx)?;
+        Ok(log)
+    }
+
+    /// Opens a log that another instance integrates into the same store: it serves
+    /// reads, refuses appends ([`Error::NotSequencer`]), and publishes each
+    /// checkpoint it finds stored once it has checked it, until [`Log::lead`].
+    ///
+    /// The stored checkpoint must exist and verify, as in [`Log::open`]. Each later
+    /// one is published only if it verifies under the log's key and an RFC 9162
+    /// consistency proof from the stored nodes shows it extends the last one
+    /// published; otherwise the follower stops publishing and says why.
+    pub fn follow(
+        store: Arc<dyn Storage>,
+        signer: Arc<dyn CheckpointSigner>,
+        config: Config,
+        metrics: Arc<Metrics>,
+    ) -> Result<Log, Error> {
+        if config.witnessed {
+            return Err(Error::invalid(
+                "a log with a witness policy is served by its sequencer alone",
+            ));
+        }
+        let verifier = signer.verifier().clone();
+        let state = store
+            .state()?
+            .ok_or_else(|| Error::NotSequencer("the log does not exist yet".into()))?;
+        let (_, published) = verify_stored(store.as_ref(), &verifier, state)?;
+        let (log, published_tx) = Log::assemble(store, signer, config, metrics, published)?;
+        *log.health.lock().unwrap_or_else(|p| p.into_inner()) = Health::Following;
+        let follower = Follower {
+            store: log.store.clone(),
+            verifier: log.verifier.clone(),
+            published: published_tx,
+            nodes: log.nodes.clone(),
+            metrics: log.metrics.clone(),
+            health: log.health.clone(),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let stop = follower.stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("tuflog-follower".into())
+            .spawn(move || follower.run())?;
+        *log.following.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, thread));
+        Ok(log)
+    }
+
+    /// Turns a following log into the sequencer: call only while holding the
+    /// sequencer lease. Recovers from the store as [`Log::open`] does (the previous
+    /// sequencer's staged batch, if any, is finished before any new append) and
+    /// starts the integrator. A no-op on a log that already integrates.
+    pub fn lead(&self) -> Result<(), Error> {
+        let Some((stop, thread)) = self
+            .following
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return Ok(());
+        };
+        stop.store(true, Ordering::Release);
+        let published_tx = thread
+            .join()
+            .map_err(|_| Error::Halted("the follower thread panicked".into()))?;
+        let (range, published) =
+            recover(self.store.as_ref(), self.signer.as_ref(), &self.verifier)?;
+        self.nodes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .catch_up(published.size(), self.store.as_ref())?;
+        if published.size() > published_tx.borrow().size() {
+            published_tx.send_replace(Arc::new(published));
+        }
+        *self.health.lock().unwrap_or_else(|p| p.into_inner()) = Health::Running;
+        self.start_integrator(range, published_tx)?;
+        tracing::info!(size = self.latest().size(), "integrating as the sequencer");
+        Ok(())
+    }
+
+    /// Whether this log integrates appends (rather than following another's).
+    pub fn is_sequencer(&self) -> bool {
+        self.sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// The log's state around `published`, with no thread started yet; returns the
+    /// sender the integrator or the follower publishes through.
+    fn assemble(
+        store: Arc<dyn Storage>,
+        signer: Arc<dyn CheckpointSigner>,
+        config: Config,
+        metrics: Arc<Metrics>,
+        published: Published,
+    ) -> Result<(Log, watch::Sender<Arc<Published>>), Error> {
         if config.max_batch_entries == 0 || config.max_queued_entries == 0 {
             return Err(Error::invalid("batch and queue sizes must be positive"));
         }
         let verifier = signer.verifier().clone();
-        let (range, published) = recover(store.as_ref(), signer.as_ref(), &verifier)?;
-        let staged = store.staged()?;
         metrics.checkpoint_signed(published.size(), published.signed_at);
         let nodes = Arc::new(RwLock::new(NodeCache::load(
             published.size(),
@@ -214,44 +318,55 @@ impl Log {
         } else {
             (integrated.clone(), None)
         };
-        let (sender, receiver) = mpsc::channel();
-        let queued = Arc::new(Queued::default());
-        let health = Arc::new(Mutex::new(Health::Running));
-        let stopping = Arc::new(AtomicBool::new(false));
         metrics.signer_available.set(1);
-        let mut integrator = Integrator {
-            store: store.clone(),
+        let log = Log {
+            store,
             signer,
-            verifier: verifier.clone(),
+            verifier,
+            config,
+            sender: Mutex::new(None),
+            queued: Arc::new(Queued::default()),
+            published: published_rx,
+            integrated,
+            cosigned,
+            health: Arc::new(Mutex::new(Health::Running)),
+            integrator: Mutex::new(None),
+            following: Mutex::new(None),
+            stopping: Arc::new(AtomicBool::new(false)),
+            metrics,
+            nodes,
+        };
+        Ok((log, published_tx))
+    }
+
+    fn start_integrator(
+        &self,
+        range: CompactRange,
+        published: watch::Sender<Arc<Published>>,
+    ) -> Result<(), Error> {
+        let staged = self.store.staged()?;
+        let (sender, receiver) = mpsc::channel();
+        let mut integrator = Integrator {
+            store: self.store.clone(),
+            signer: self.signer.clone(),
+            verifier: self.verifier.clone(),
             staged,
-            stopping: stopping.clone(),
+            stopping: self.stopping.clone(),
             range,
-            config: config.clone(),
+            config: self.config.clone(),
             receiver,
-            queued: queued.clone(),
-            published: published_tx,
-            health: health.clone(),
-            metrics: metrics.clone(),
-            nodes: nodes.clone(),
+            queued: self.queued.clone(),
+            published,
+            health: self.health.clone(),
+            metrics: self.metrics.clone(),
+            nodes: self.nodes.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("tuflog-integrator".into())
             .spawn(move || integrator.run())?;
-        Ok(Log {
-            store,
-            verifier,
-            config,
-            sender: Mutex::new(Some(sender)),
-            queued,
-            published: published_rx,
-            integrated,
-            cosigned,
-            health,
-            integrator: Mutex::new(Some(handle)),
-            stopping,
-            metrics,
-            nodes,
-        })
+        *self.integrator.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        *self.sender.lock().unwrap_or_else(|p| p.into_inner()) = Some(sender);
+        Ok(())
     }
 
     /// The log's checkpoint verifier key.
@@ -346,6 +461,11 @@ impl Log {
         match self.health() {
             Health::Halted(reason) => return Err(Error::Halted(reason)),
             Health::SignerUnavailable(reason) => return Err(Error::SignerUnavailable(reason)),
+            Health::Following => {
+                return Err(Error::NotSequencer(
+                    "this instance follows the sequencer".into(),
+                ))
+            }
             Health::Running | Health::Stopped => {}
         }
         let count = append.entries.len();
@@ -439,6 +559,15 @@ impl Log {
     /// integrator to finish. Later appends get [`Error::ShuttingDown`].
     pub fn shutdown(&self) {
         self.stopping.store(true, Ordering::Release);
+        let following = self
+            .following
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some((stop, thread)) = following {
+            stop.store(true, Ordering::Release);
+            let _ = thread.join();
+        }
         drop(self.sender.lock().unwrap_or_else(|p| p.into_inner()).take());
         let handle = self
             .integrator
@@ -499,6 +628,18 @@ fn recover(
             },
         ));
     };
+    verify_stored(store, verifier, state)
+}
+
+/// Proves the stored state is this log's and self-consistent: the checkpoint
+/// verifies under `verifier` and is for the stored size, and both the stored right
+/// edge and the stored nodes hash to its root. Returns the right edge.
+fn verify_stored(
+    store: &dyn Storage,
+    verifier: &VerifierKey,
+    state: LogState,
+) -> Result<(CompactRange, Published), Error> {
+    let origin = verifier.name().as_str();
     let opened = checkpoint::open(&state.checkpoint, verifier, &[]).map_err(|e| {
         Error::Inconsistent(format!(
             "the stored checkpoint does not verify under this log key ({e}); \
@@ -622,6 +763,102 @@ impl HashReader for Overlay<'_> {
                 None => stored.next().ok_or(tlog::Error::MissingHash(*id)),
             })
             .collect()
+    }
+}
+
+/// The follower thread, which hands the publishing end back when it ends.
+type FollowerThread = std::thread::JoinHandle<watch::Sender<Arc<Published>>>;
+
+/// How often a following log reads the stored state for a new checkpoint.
+pub const FOLLOW_EVERY: Duration = Duration::from_millis(50);
+
+/// Publishes, on an instance that is not the sequencer, each checkpoint the
+/// sequencer stores, once checked.
+struct Follower {
+    store: Arc<dyn Storage>,
+    verifier: VerifierKey,
+    published: watch::Sender<Arc<Published>>,
+    nodes: Arc<RwLock<NodeCache>>,
+    metrics: Arc<Metrics>,
+    health: Arc<Mutex<Health>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Follower {
+    fn run(self) -> watch::Sender<Arc<Published>> {
+        let mut refused = false;
+        while !self.stop.load(Ordering::Acquire) {
+            if !refused {
+                match self.step() {
+                    Ok(()) => {}
+                    Err(Error::Inconsistent(reason)) => {
+                        // Nothing more is published from a store that showed a fork;
+                        // what was published stays served, and readiness says why.
+                        tracing::error!(error = %reason, "the stored log does not extend what this instance published");
+                        *self.health.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Health::Halted(reason);
+                        refused = true;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reading the stored log state failed"),
+                }
+            }
+            std::thread::sleep(FOLLOW_EVERY);
+        }
+        self.published
+    }
+
+    fn step(&self) -> Result<(), Error> {
+        let Some(state) = self.store.state()? else {
+            return Ok(());
+        };
+        let current = self.published.borrow().clone();
+        if state.size <= current.size() {
+            return Ok(());
+        }
+        let checkpoint = checkpoint::open(&state.checkpoint, &self.verifier, &[])
+            .map_err(|e| Error::Inconsistent(format!("the stored checkpoint: {e}")))?
+            .into_checkpoint();
+        let range = CompactRange::from_parts(state.size, state.frontier)?;
+        if checkpoint.size() != state.size || checkpoint.root() != &range.root() {
+            return Err(Error::Inconsistent(format!(
+                "the stored checkpoint of size {} is not the stored tree of size {}",
+                checkpoint.size(),
+                state.size
+            )));
+        }
+        if current.size() > 0 {
+            // RFC 9162 §2.1.4.2: publish only a tree that extends the one published,
+            // proven from the stored nodes.
+            let proof = tlog::tree::consistency_proof(
+                current.size(),
+                state.size,
+                &Reader::store_only(self.store.as_ref()),
+            )?;
+            tlog::verify::verify_consistency(
+                current.size(),
+                state.size,
+                current.checkpoint.root(),
+                checkpoint.root(),
+                &proof,
+            )
+            .map_err(|e| {
+                Error::Inconsistent(format!("size {} to {}: {e}", current.size(), state.size))
+            })?;
+        }
+        self.nodes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .catch_up(state.size, self.store.as_ref())?;
+        let published = Published {
+            checkpoint,
+            note: state.checkpoint,
+            edge: RightEdge::new(&range),
+            signed_at: SystemTime::now(),
+        };
+        self.metrics
+            .checkpoint_signed(published.size(), published.signed_at);
+        self.published.send_replace(Arc::new(published));
+        Ok(())
     }
 }
 

@@ -42,6 +42,12 @@ impl MemoryStore {
         self.lock().nodes.insert(id, hash);
     }
 
+    /// Replaces the stored log state, bypassing every check: a database rewritten
+    /// by an attacker, for tests of those who read it.
+    pub fn dangerous_replace_state(&self, state: LogState) {
+        self.lock().state = Some(state);
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave a half-applied batch: commit
         // validates first and mutates only after, with no fallible step in between.

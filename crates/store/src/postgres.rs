@@ -840,9 +840,9 @@ impl SequencerLease for PgStore {
                 // Renewal keeps the token: nobody else wrote in between.
                 let renewed = client
                     .query_opt(
-                        "UPDATE sequencer_lease SET expires_at = now() + $2::bigint * interval '1 millisecond' \
-                         WHERE id = 1 AND token = $1 RETURNING token",
-                        &[&db_u64(held)?, &ttl_ms],
+                        "UPDATE sequencer_lease SET expires_at = now() + $2::bigint * interval '1 millisecond', \
+                         holder = $3, address = $4 WHERE id = 1 AND token = $1 RETURNING token",
+                        &[&db_u64(held)?, &ttl_ms, &holder, &address],
                     )
                     .await
                     .map_err(pg)?;

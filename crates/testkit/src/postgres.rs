@@ -16,6 +16,8 @@ use std::io;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 /// The superuser of every test cluster, trusted on loopback without a password.
 pub const USER: &str = "tuflog";
@@ -123,6 +125,74 @@ impl Cluster {
             return Err(failed("createdb", &out));
         }
         Ok(self.url(database))
+    }
+
+    /// One cluster for the whole test process, started on first use. A static is
+    /// never dropped, so a watchdog process stops the cluster and removes its files
+    /// once this process has exited.
+    pub fn shared() -> io::Result<&'static Cluster> {
+        static SHARED: OnceLock<Cluster> = OnceLock::new();
+        if let Some(c) = SHARED.get() {
+            return Ok(c);
+        }
+        let cluster = Cluster::start()?;
+        cluster.watch_over(std::process::id())?;
+        // Another thread may have started one meanwhile; the loser is dropped
+        // (stopped) here.
+        Ok(SHARED.get_or_init(|| cluster))
+    }
+
+    /// Creates a database with a name not used before in this process; returns
+    /// its URL.
+    pub fn fresh_database(&self) -> io::Result<String> {
+        self.create_database(&fresh_name())
+    }
+
+    /// Copies the database at `url` (nobody may be connected to it) into a new
+    /// one; returns the copy's URL.
+    pub fn copy_database(&self, url: &str) -> io::Result<String> {
+        let from = url.rsplit('/').next().unwrap_or_default();
+        let to = fresh_name();
+        // A client that just disconnected may still be ending its session, and
+        // PostgreSQL copies no database anyone is connected to.
+        let mut attempts = 50;
+        loop {
+            let out = Command::new(self.bin.join("createdb"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
+                .args(["-T", from, &to])
+                .output()?;
+            if out.status.success() {
+                return Ok(self.url(&to));
+            }
+            attempts -= 1;
+            if attempts == 0 {
+                return Err(failed("createdb -T", &out));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn watch_over(&self, pid: u32) -> io::Result<()> {
+        let data = self.data();
+        let stop = format!(
+            "{} {} -D {} -m immediate stop",
+            self.run_as
+                .as_ref()
+                .map_or_else(String::new, |u| format!("runuser -u {u} --")),
+            self.bin.join("pg_ctl").display(),
+            data.display()
+        );
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {}",
+            self.dir.path().display()
+        );
+        Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        Ok(())
     }
 
     /// Stops the server at once (`pg_ctl stop -m immediate`: like a crash, which a
@@ -249,6 +319,11 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = self.stop();
     }
+}
+
+fn fresh_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 fn free_port() -> io::Result<u16> {

@@ -44,6 +44,7 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
             data_dir: args.data_dir,
             origin: args.origin,
             database_url: args.database_url,
+            advertise_url: args.advertise_url,
             max_batch_entries: args.max_batch_entries,
             max_batch_delay: args.max_batch_delay,
         },

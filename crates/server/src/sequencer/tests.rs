@@ -544,3 +544,100 @@ fn a_slow_signer_stalls_no_read() {
     signer.slow.store(false, Ordering::SeqCst);
     assert_eq!(block_on(waiting).unwrap().unwrap().first_index, 3);
 }
+
+fn follow(store: Arc<MemoryStore>) -> Log {
+    Log::follow(
+        store,
+        Arc::new(LocalCheckpointSigner::new(key())),
+        Config::default(),
+        Arc::new(Metrics::new().unwrap()),
+    )
+    .unwrap()
+}
+
+/// Waits up to `within` for `log` to publish a checkpoint of `size`.
+fn published(log: &Log, size: u64, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while log.latest().size() != size {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+#[test]
+fn a_follower_publishes_what_the_sequencer_stores_refuses_appends_and_takes_over() {
+    let store = Arc::new(MemoryStore::new());
+    let sequencer = open(store.clone(), Config::default());
+    block_on(sequencer.append(one("a"))).unwrap();
+    let follower = follow(store.clone());
+    assert_eq!(follower.health(), Health::Following);
+    assert!(!follower.is_sequencer());
+    assert!(matches!(
+        block_on(follower.append(one("b"))),
+        Err(Error::NotSequencer(_))
+    ));
+    for e in ["b", "c", "d"] {
+        block_on(sequencer.append(one(e))).unwrap();
+    }
+    assert!(published(&follower, 4, Duration::from_secs(5)));
+    assert_eq!(follower.latest().note, sequencer.latest().note);
+    // Its proofs come from its node cache, kept up with what was stored.
+    let proof = follower.inclusion_proof(1, 4).unwrap();
+    tlog::verify::verify_inclusion(
+        &leaf_hash(b"b"),
+        1,
+        4,
+        &proof.proof,
+        follower.latest().checkpoint.root(),
+    )
+    .unwrap();
+    sequencer.shutdown();
+    drop(sequencer);
+    follower.lead().unwrap();
+    assert_eq!(follower.health(), Health::Running);
+    let appended = block_on(follower.append(one("e"))).unwrap();
+    assert_eq!(appended.first_index, 4);
+}
+
+#[test]
+fn attack_a_rewritten_log_state_is_not_published_by_a_follower() {
+    let store = Arc::new(MemoryStore::new());
+    let sequencer = open(store.clone(), Config::default());
+    for e in ["a", "b", "c", "d"] {
+        block_on(sequencer.append(one(e))).unwrap();
+    }
+    let follower = follow(store.clone());
+    assert!(published(&follower, 4, Duration::from_secs(5)));
+    sequencer.shutdown();
+    // The database is rewritten with another tree of six entries, its nodes and a
+    // checkpoint signed with the log's own key: every part of it checks out alone.
+    let mut fork = CompactRange::new();
+    for e in ["w", "x", "y", "z", "u", "v"] {
+        fork.append(leaf_hash(e.as_bytes()), |id, h| {
+            store.dangerous_overwrite_node(id, h)
+        })
+        .unwrap();
+    }
+    let note = LocalCheckpointSigner::new(key())
+        .sign_checkpoint(&CheckpointRequest {
+            origin: "example.com/log",
+            size: 6,
+            root: &fork.root(),
+            from_size: 0,
+            proof: &[],
+        })
+        .unwrap();
+    store.dangerous_replace_state(LogState {
+        size: 6,
+        frontier: fork.frontier().to_vec(),
+        checkpoint: note,
+    });
+    // Not an extension of what the follower published: never published (ten
+    // times the follower's reading interval).
+    assert!(!published(&follower, 6, FOLLOW_EVERY * 10));
+    assert_eq!(follower.latest().size(), 4);
+    assert!(matches!(follower.health(), Health::Halted(r) if r.contains("size 4 to 6")));
+}
