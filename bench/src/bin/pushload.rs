@@ -15,11 +15,13 @@
 //! not compete with the server for the cores. The server is `tuflog-server` started
 //! on `--data-dir` (a temporary directory by default), or `--server URL --token T`.
 //! With `--signer`, it holds no key: a shipped `tuflog-signer` beside it does, over
-//! mutual TLS on loopback, on the same two cores.
+//! mutual TLS on loopback, on the same two cores. With `--database-url`, its log is
+//! in that PostgreSQL database (empty), on the same machine.
 //!
 //! `bench/run` runs it; `--help`-free flags: `[--transport grpc|http] [--rate R]
 //! [--repos N] [--clients C] [--pushes P] [--files F] [--channels K]
-//! [--data-dir DIR] [--server-bin PATH] [--server URL --token T] [--signer]`.
+//! [--data-dir DIR] [--server-bin PATH] [--server URL --token T] [--signer]
+//! [--database-url URL]`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -71,6 +73,7 @@ struct Args {
     server: Option<String>,
     token: Option<String>,
     signer: bool,
+    database_url: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -87,6 +90,7 @@ fn parse_args() -> Args {
         server: None,
         token: None,
         signer: false,
+        database_url: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -110,6 +114,7 @@ fn parse_args() -> Args {
             "--server" => a.server = Some(value()),
             "--token" => a.token = Some(value()),
             "--signer" => a.signer = true,
+            "--database-url" => a.database_url = Some(value()),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -298,16 +303,18 @@ fn main() {
                 .server_bin
                 .clone()
                 .unwrap_or_else(tuflog_bench::shipped::default_binary);
-            let s = if args.signer {
+            let config = temp.path().join("tuflog.toml");
+            if args.signer {
                 let signer = tuflog_bench::shipped::ShippedSigner::start(&bin, temp.path());
-                let config = temp.path().join("tuflog.toml");
                 signer.server_config(&config);
-                let s = ShippedServer::start_with(&bin, &data_dir, Some(&config));
                 signers.push(signer);
-                s
-            } else {
-                ShippedServer::start(&bin, &data_dir)
-            };
+            }
+            if let Some(url) = &args.database_url {
+                // Top-level keys go before any table.
+                let tables = std::fs::read_to_string(&config).unwrap_or_default();
+                std::fs::write(&config, format!("database_url = \"{url}\"\n{tables}")).unwrap();
+            }
+            let s = ShippedServer::start_with(&bin, &data_dir, config.exists().then_some(&*config));
             let url = format!("http://{}", s.addr);
             let token = s.token.clone();
             (Some(s), url, token)
@@ -425,6 +432,10 @@ fn main() {
             (Transport::Http, false) => "HTTP multipart",
             (Transport::Grpc, true) => "gRPC, keys in tuflog-signer",
             (Transport::Http, true) => "HTTP multipart, keys in tuflog-signer",
+        };
+        let transport = match args.database_url {
+            Some(_) => format!("{transport}, log in PostgreSQL"),
+            None => transport.to_string(),
         };
         let case = match args.rate {
             Some(rate) => format!(

@@ -179,15 +179,6 @@ async fn a_follower_takes_over_from_a_killed_sequencer_with_no_push_lost_and_no_
     drop(sequencer);
 }
 
-fn signal(daemon: &Daemon, name: &str) {
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(daemon.child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 /// The database, a signer and two instance configurations, for the tests below.
 struct Shared {
     dir: tempfile::TempDir,

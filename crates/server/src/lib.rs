@@ -27,6 +27,7 @@ pub mod http;
 pub mod lease;
 pub mod logkey;
 pub mod metrics;
+pub mod migrate;
 mod nodecache;
 pub mod pack_cache;
 mod published_reads;

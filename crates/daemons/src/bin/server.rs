@@ -22,33 +22,97 @@ struct Cli {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     args: ServerArgs,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Move the log in the data directory's RocksDB into the PostgreSQL database
+    /// named by database_url, checkpoints intact, and check the copy. The database
+    /// must hold no log, and no server may run on either meanwhile; the data
+    /// directory keeps the keys and tokens.
+    Migrate {
+        #[command(flatten)]
+        args: ServerArgs,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     cli.log_format.init();
-    serve(cli.args)
+    match cli.command {
+        Some(Command::Migrate { args }) => migrate(args),
+        None => serve(cli.args),
+    }
 }
 
-fn serve(args: ServerArgs) -> anyhow::Result<()> {
+fn migrate(args: ServerArgs) -> anyhow::Result<()> {
+    let (config, _) = settings(&args)?;
+    let database = config.database.as_ref().context(
+        "migrate moves the log into PostgreSQL: give the database with database_url, \
+         --database-url or TUFLOG_DATABASE_URL",
+    )?;
+    let db = config.db_path();
+    if !db.join("CURRENT").exists() {
+        anyhow::bail!("no RocksDB log in {}", db.display());
+    }
+    let from = store::rocks::RocksStore::open(&db).with_context(|| {
+        format!(
+            "opening {} (is a server still running on it?)",
+            db.display()
+        )
+    })?;
+    let to = store::postgres::PgStore::open(&database.url).context("opening the database")?;
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} entries ({eta} left)")
+    {
+        bar.set_style(style);
+    }
+    let moved = server::migrate::move_log(&from, &to, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .context("moving the log")?;
+    bar.finish_and_clear();
+    eprintln!(
+        "moved {} entries, {} metadata files and {} role versions into the database, and \
+         checked the copy: the same state and checkpoint, its nodes hash to that \
+         checkpoint, and all {} roles have the same current version",
+        moved.entries, moved.files, moved.versions, moved.roles
+    );
+    eprintln!(
+        "start the server with database_url set; {} is no longer read and can be removed",
+        db.display()
+    );
+    Ok(())
+}
+
+/// The configuration from the file, the environment and the flags.
+fn settings(args: &ServerArgs) -> anyhow::Result<(server::Config, std::net::SocketAddr)> {
     let file = match &args.config {
         Some(path) => daemons::config::FileConfig::read(path)?,
         None => daemons::config::FileConfig::default(),
     };
-    let (config, listen) = daemons::config::build(
+    daemons::config::build(
         file,
         daemons::config::Overrides {
             listen: args.listen,
-            data_dir: args.data_dir,
-            origin: args.origin,
-            database_url: args.database_url,
-            advertise_url: args.advertise_url,
+            data_dir: args.data_dir.clone(),
+            origin: args.origin.clone(),
+            database_url: args.database_url.clone(),
+            advertise_url: args.advertise_url.clone(),
             max_batch_entries: args.max_batch_entries,
             max_batch_delay: args.max_batch_delay,
         },
-    )?;
+    )
+}
+
+fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    let (config, listen) = settings(&args)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         // On a shared database, opening waits while another instance is the

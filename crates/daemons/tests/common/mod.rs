@@ -132,6 +132,16 @@ impl Starting {
     }
 }
 
+/// Sends the signal `name` (TERM, STOP, …) to `daemon`.
+pub fn signal(daemon: &Daemon, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(daemon.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 pub fn signer_cmd(args: &[&str]) -> std::process::Output {
     signer_cmd_with(args, &[])
 }
