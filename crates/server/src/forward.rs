@@ -29,6 +29,10 @@ pub const FORWARDED: &str = "x-tuflog-forwarded";
 /// How long the sequencer's address, read from the lease, is used before it is
 /// read again (at once after a failed forward).
 const LEADER_TTL: Duration = Duration::from_secs(1);
+/// Longest a forwarded push may take, answer included, before the follower gives
+/// up on it and answers 503 (the push may still be integrated, as when a client's
+/// own connection drops).
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
 /// The gRPC method that writes; every other gRPC method reads.
 const GRPC_PUSH: &str = "/tuflog.repo.v1.Repository/Push";
 
@@ -104,13 +108,16 @@ impl Forwarder {
         let grpc = parts.uri.path() == GRPC_PUSH;
         let request = Request::from_parts(parts, body);
         let sent = if grpc {
-            self.http2.request(request).await
+            tokio::time::timeout(FORWARD_TIMEOUT, self.http2.request(request)).await
         } else {
-            self.http1.request(request).await
+            tokio::time::timeout(FORWARD_TIMEOUT, self.http1.request(request)).await
         };
         match sent {
-            Ok(response) => Ok(response.map(Body::new)),
-            Err(e) => {
+            Ok(Ok(response)) => Ok(response.map(Body::new)),
+            Err(_) => Err(format!(
+                "the sequencer at {leader} did not answer within {FORWARD_TIMEOUT:?}"
+            )),
+            Ok(Err(e)) => {
                 // Read the lease again next time: the sequencer may have changed.
                 *self.leader.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 Err(format!("forwarding to the sequencer at {leader}: {e}"))
