@@ -106,6 +106,12 @@ impl ShippedServer {
         crate::rss_kib(self.pid())
     }
 
+    /// Kills it (SIGKILL), as a machine dies, and waits for it to exit.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops it as an operator does (SIGTERM) and waits for it to exit.
     pub fn stop(mut self) {
         let _ = Command::new("kill")

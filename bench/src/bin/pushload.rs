@@ -21,7 +21,7 @@
 //! `bench/run` runs it; `--help`-free flags: `[--transport grpc|http] [--rate R]
 //! [--repos N] [--clients C] [--pushes P] [--files F] [--channels K]
 //! [--data-dir DIR] [--server-bin PATH] [--server URL --token T] [--signer]
-//! [--database-url URL]`.
+//! [--database-url URL] [--repo-prefix P] [--case-note TEXT]`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -74,6 +74,10 @@ struct Args {
     token: Option<String>,
     signer: bool,
     database_url: Option<String>,
+    /// Repositories are named this followed by their number.
+    repo_prefix: String,
+    /// Added to the case name of the figures (which server was pushed to, say).
+    case_note: Option<String>,
 }
 
 fn parse_args() -> Args {
@@ -91,6 +95,8 @@ fn parse_args() -> Args {
         token: None,
         signer: false,
         database_url: None,
+        repo_prefix: "bench.example/repo-".into(),
+        case_note: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -115,6 +121,8 @@ fn parse_args() -> Args {
             "--token" => a.token = Some(value()),
             "--signer" => a.signer = true,
             "--database-url" => a.database_url = Some(value()),
+            "--repo-prefix" => a.repo_prefix = value(),
+            "--case-note" => a.case_note = Some(value()),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -339,7 +347,7 @@ fn main() {
         let started = Instant::now();
         let mut repos = Vec::new();
         for r in 0..args.repos {
-            let name = format!("bench.example/repo-{r}");
+            let name = format!("{}{r}", args.repo_prefix);
             let key = create(&pusher, &mut channels[r % args.channels], &name, &token).await;
             repos.push((name, key));
         }
@@ -446,6 +454,10 @@ fn main() {
                 "{transport}, closed loop, {} clients, {} repos",
                 args.clients, args.repos
             ),
+        };
+        let case = match &args.case_note {
+            Some(note) => format!("{case}, {note}"),
+            None => case,
         };
         println!(
             "{case}: {pushes} pushes in {elapsed:.1} s, {:.0} pushes/s, {:.0} entries/s, \

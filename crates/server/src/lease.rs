@@ -52,6 +52,29 @@ impl Identity {
     }
 }
 
+/// Sleeps `wait`, or less if told to stop; true when told to stop (or when the
+/// server is gone: the sender dropped).
+async fn sleep_or_stop(wait: Duration, stopping: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => false,
+        stopped = stopping.wait_for(|s| *s) => {
+            drop(stopped);
+            true
+        }
+    }
+}
+
+/// Says on the log who holds the lease, as this instance `does` beside it.
+fn report_holder(lease: &dyn SequencerLease, does: &str) -> Result<(), Error> {
+    let holder = lease.lease_holder()?;
+    tracing::info!(
+        holder = holder.as_ref().map(|h| h.holder.as_str()),
+        address = holder.as_ref().map(|h| h.address.as_str()),
+        "another instance holds the sequencer lease; {does}"
+    );
+    Ok(())
+}
+
 /// Blocks until this instance holds the lease; returns its fencing token.
 pub fn wait_for(lease: &dyn SequencerLease, me: &Identity) -> Result<u64, Error> {
     let mut waiting = false;
@@ -63,12 +86,7 @@ pub fn wait_for(lease: &dyn SequencerLease, me: &Identity) -> Result<u64, Error>
             }
             Ok(None) => {
                 if !waiting {
-                    let holder = lease.lease_holder()?;
-                    tracing::info!(
-                        holder = holder.as_ref().map(|h| h.holder.as_str()),
-                        address = holder.as_ref().map(|h| h.address.as_str()),
-                        "another instance holds the sequencer lease; standing by"
-                    );
+                    report_holder(lease, "standing by")?;
                     waiting = true;
                 }
             }
@@ -93,12 +111,7 @@ pub fn lead_or_follow(
             return Ok(Some(token));
         }
         if store.state()?.is_some() {
-            let holder = lease.lease_holder()?;
-            tracing::info!(
-                holder = holder.as_ref().map(|h| h.holder.as_str()),
-                address = holder.as_ref().map(|h| h.address.as_str()),
-                "another instance is the sequencer; following it"
-            );
+            report_holder(lease, "following it")?;
             return Ok(None);
         }
         std::thread::sleep(STANDBY_POLL);
@@ -118,14 +131,7 @@ pub async fn sequence(
     let token = match token {
         Some(token) => token,
         None => loop {
-            let stop = tokio::select! {
-                _ = tokio::time::sleep(STANDBY_POLL) => false,
-                stopped = stopping.wait_for(|s| *s) => {
-                    drop(stopped);
-                    true
-                }
-            };
-            if stop {
+            if sleep_or_stop(STANDBY_POLL, &mut stopping).await {
                 return Ok(());
             }
             let (l, m) = (lease.clone(), me.clone());
@@ -168,18 +174,7 @@ pub async fn keep(
     // The first renewal at once: it records the address this instance listens on.
     let mut first = true;
     loop {
-        let stop = if first {
-            false
-        } else {
-            tokio::select! {
-                _ = tokio::time::sleep(RENEW_EVERY) => false,
-                // Told to stop, or the server is gone (the sender dropped).
-                stopped = stopping.wait_for(|s| *s) => {
-                    drop(stopped);
-                    true
-                }
-            }
-        };
+        let stop = !first && sleep_or_stop(RENEW_EVERY, &mut stopping).await;
         first = false;
         if stop {
             let released = tokio::task::spawn_blocking(move || lease.release_lease()).await;
