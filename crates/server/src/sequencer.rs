@@ -787,9 +787,16 @@ struct Follower {
 impl Follower {
     fn run(self) -> watch::Sender<Arc<Published>> {
         let mut refused = false;
+        // Said once when reading starts failing and once when it works again, not
+        // every 50 ms while the database is away.
+        let mut failing = false;
         while !self.stop.load(Ordering::Acquire) {
             if !refused {
                 match self.step() {
+                    Ok(()) if failing => {
+                        tracing::info!("reading the stored log state works again");
+                        failing = false;
+                    }
                     Ok(()) => {}
                     Err(Error::Inconsistent(reason)) => {
                         // Nothing more is published from a store that showed a fork;
@@ -799,7 +806,11 @@ impl Follower {
                             Health::Halted(reason);
                         refused = true;
                     }
-                    Err(e) => tracing::warn!(error = %e, "reading the stored log state failed"),
+                    Err(e) if !failing => {
+                        tracing::warn!(error = %e, "reading the stored log state failed; trying again");
+                        failing = true;
+                    }
+                    Err(_) => {}
                 }
             }
             std::thread::sleep(FOLLOW_EVERY);
