@@ -25,10 +25,11 @@
 
 use crate::{
     check_batch, check_extends, check_read, Batch, Error, LeaseHolder, LogState, LogStore,
-    MetadataStore, Result, SequencerLease, VersionRecord, MAX_REPOS_PER_LIST, MAX_SCAN,
+    MetadataStore, Result, RoleVersion, SequencerLease, VersionRecord, MAX_REPOS_PER_LIST,
+    MAX_SCAN,
 };
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -124,6 +125,36 @@ fn check_name(name: &str) -> Result<&str> {
         return Err(Error::Invalid(format!("name {name:?} contains NUL")));
     }
     Ok(name)
+}
+
+fn record_of(v: &RoleVersion) -> VersionRecord {
+    VersionRecord {
+        version: v.version,
+        sha256: v.sha256,
+        index: v.index,
+    }
+}
+
+/// One multi-row upsert of `(repo, role, version, sha256, idx)` rows by `sql`,
+/// whose five parameters are those columns as arrays.
+async fn upsert_records(
+    tx: &deadpool_postgres::Transaction<'_>,
+    sql: &str,
+    rows: &[(&str, &str, VersionRecord)],
+) -> Result<()> {
+    let statement = tx.prepare_cached(sql).await.map_err(pg)?;
+    let repos: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let roles: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    let versions: Vec<i64> = rows.iter().map(|r| version_to_db(r.2.version)).collect();
+    let sha256s: Vec<&[u8]> = rows.iter().map(|r| &r.2.sha256[..]).collect();
+    let indices = rows
+        .iter()
+        .map(|r| db_u64(r.2.index))
+        .collect::<Result<Vec<i64>>>()?;
+    tx.execute(&statement, &[&repos, &roles, &versions, &sha256s, &indices])
+        .await
+        .map_err(pg)?;
+    Ok(())
 }
 
 fn record(version: i64, sha256: &[u8], index: i64) -> Result<VersionRecord> {
@@ -233,9 +264,10 @@ impl PgStore {
         row.map_or(Ok(0), |r| from_db(r.get(0), "log size"))
     }
 
-    /// In a transaction: locks the lease and the log state, refuses unless this
-    /// store's token is the lease's, and returns the stored size and right edge.
-    async fn fenced(&self, tx: &deadpool_postgres::Transaction<'_>) -> Result<(u64, Vec<Hash>)> {
+    /// In a transaction: locks the lease and the log state, and refuses `batch`
+    /// unless this store's token is the lease's, the batch starts at the stored
+    /// size and it extends the stored tree.
+    async fn fenced(&self, tx: &deadpool_postgres::Transaction<'_>, batch: &Batch) -> Result<()> {
         let held = self.held_token();
         let row = tx
             .query_opt(
@@ -267,18 +299,18 @@ impl PgStore {
             )
             .await
             .map_err(pg)?;
-        match row {
-            Some(r) => Ok((from_db(r.get(0), "log size")?, frontier_from_db(r.get(1))?)),
-            None => Ok((0, Vec::new())),
-        }
+        let (size, frontier) = match row {
+            Some(r) => (from_db(r.get(0), "log size")?, frontier_from_db(r.get(1))?),
+            None => (0, Vec::new()),
+        };
+        check_batch(batch, size)?;
+        check_extends(size, &frontier, batch)
     }
 
     async fn commit_in(&self, batch: &Batch) -> Result<()> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let tx = client.transaction().await.map_err(pg)?;
-        let (size, frontier) = self.fenced(&tx).await?;
-        check_batch(batch, size)?;
-        check_extends(size, &frontier, batch)?;
+        self.fenced(&tx, batch).await?;
 
         let first = db_u64(batch.first_index)?;
         if !batch.entries.is_empty() {
@@ -376,137 +408,78 @@ impl PgStore {
         // Of two versions of one role in a batch, the later one's record stays, as a
         // later write of a key does in the other stores.
         let mut versions: BTreeMap<(&str, &str, u64), VersionRecord> = BTreeMap::new();
-        let mut heads: BTreeMap<(&str, &str), Option<VersionRecord>> = BTreeMap::new();
+        let mut roles: BTreeSet<(&str, &str)> = BTreeSet::new();
         for v in &batch.versions {
-            let key = (check_name(&v.repo)?, check_name(&v.role)?);
-            versions.insert(
-                (key.0, key.1, v.version),
-                VersionRecord {
-                    version: v.version,
-                    sha256: v.sha256,
-                    index: v.index,
-                },
-            );
-            heads.insert(key, None);
+            let (repo, role) = (check_name(&v.repo)?, check_name(&v.role)?);
+            versions.insert((repo, role, v.version), record_of(v));
+            roles.insert((repo, role));
         }
-        let repos: Vec<&str> = heads.keys().map(|k| k.0).collect();
-        let roles: Vec<&str> = heads.keys().map(|k| k.1).collect();
         let current = tx
             .prepare_cached(
-                "SELECT h.repo, h.role, h.version, h.sha256, h.idx FROM role_heads h \
-                 JOIN unnest($1::text[], $2::text[]) AS q(repo, role) \
+                "SELECT q.n, h.version, h.sha256, h.idx FROM role_heads h \
+                 JOIN unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(repo, role, n) \
                  ON h.repo = q.repo AND h.role = q.role FOR UPDATE OF h",
             )
             .await
             .map_err(pg)?;
-        let mut stored: HashMap<(String, String), VersionRecord> = HashMap::new();
-        for row in tx.query(&current, &[&repos, &roles]).await.map_err(pg)? {
-            stored.insert(
-                (row.get(0), row.get(1)),
-                record(row.get(2), row.get(3), row.get(4))?,
-            );
+        let roles: Vec<(&str, &str)> = roles.into_iter().collect();
+        let repos: Vec<&str> = roles.iter().map(|k| k.0).collect();
+        let names: Vec<&str> = roles.iter().map(|k| k.1).collect();
+        // The stored head of each role the batch records, then each of its versions
+        // in batch order: a head moves only to a higher version.
+        let mut heads: BTreeMap<(&str, &str), VersionRecord> = BTreeMap::new();
+        for row in tx.query(&current, &[&repos, &names]).await.map_err(pg)? {
+            // The ordinality counts the asked roles from 1.
+            let asked = usize::try_from(row.get::<_, i64>(0) - 1)
+                .ok()
+                .and_then(|n| roles.get(n))
+                .ok_or_else(|| Error::Corrupt("a head for a role not asked for".into()))?;
+            heads.insert(*asked, record(row.get(1), row.get(2), row.get(3))?);
         }
+        let mut moved: BTreeSet<(&str, &str)> = BTreeSet::new();
         for v in &batch.versions {
             let key = (v.repo.as_str(), v.role.as_str());
-            let best = heads
-                .get(&key)
-                .copied()
-                .flatten()
-                .or_else(|| stored.get(&(v.repo.clone(), v.role.clone())).copied());
-            if best.is_none_or(|b| b.version < v.version) {
-                heads.insert(
-                    key,
-                    Some(VersionRecord {
-                        version: v.version,
-                        sha256: v.sha256,
-                        index: v.index,
-                    }),
-                );
+            if heads.get(&key).is_none_or(|h| h.version < v.version) {
+                heads.insert(key, record_of(v));
+                moved.insert(key);
             }
         }
-        let upsert_versions = tx
-            .prepare_cached(
-                "INSERT INTO role_versions (repo, role, version, sha256, idx) \
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[]) \
-                 ON CONFLICT (repo, role, version) DO UPDATE SET \
-                 sha256 = excluded.sha256, idx = excluded.idx",
-            )
-            .await
-            .map_err(pg)?;
-        let rows: Vec<_> = versions.iter().collect();
-        tx.execute(
-            &upsert_versions,
-            &[
-                &rows.iter().map(|((r, _, _), _)| *r).collect::<Vec<&str>>(),
-                &rows.iter().map(|((_, r, _), _)| *r).collect::<Vec<&str>>(),
-                &rows
-                    .iter()
-                    .map(|(_, v)| version_to_db(v.version))
-                    .collect::<Vec<i64>>(),
-                &rows
-                    .iter()
-                    .map(|(_, v)| &v.sha256[..])
-                    .collect::<Vec<&[u8]>>(),
-                &rows
-                    .iter()
-                    .map(|(_, v)| db_u64(v.index))
-                    .collect::<Result<Vec<i64>>>()?,
-            ],
-        )
-        .await
-        .map_err(pg)?;
-        let moved: Vec<((&str, &str), VersionRecord)> = heads
+        let versions: Vec<(&str, &str, VersionRecord)> = versions
             .into_iter()
-            .filter_map(|(k, v)| Some((k, v?)))
-            .filter(|((repo, role), v)| {
-                stored
-                    .get(&(repo.to_string(), role.to_string()))
-                    .is_none_or(|s| s != v)
-            })
+            .map(|((repo, role, _), r)| (repo, role, r))
+            .collect();
+        upsert_records(
+            tx,
+            "INSERT INTO role_versions (repo, role, version, sha256, idx) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[]) \
+             ON CONFLICT (repo, role, version) DO UPDATE SET \
+             sha256 = excluded.sha256, idx = excluded.idx",
+            &versions,
+        )
+        .await?;
+        let moved: Vec<(&str, &str, VersionRecord)> = moved
+            .into_iter()
+            .filter_map(|key| Some((key.0, key.1, *heads.get(&key)?)))
             .collect();
         if moved.is_empty() {
             return Ok(());
         }
-        let upsert_heads = tx
-            .prepare_cached(
-                "INSERT INTO role_heads (repo, role, version, sha256, idx) \
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[]) \
-                 ON CONFLICT (repo, role) DO UPDATE SET \
-                 version = excluded.version, sha256 = excluded.sha256, idx = excluded.idx",
-            )
-            .await
-            .map_err(pg)?;
-        tx.execute(
-            &upsert_heads,
-            &[
-                &moved.iter().map(|((r, _), _)| *r).collect::<Vec<&str>>(),
-                &moved.iter().map(|((_, r), _)| *r).collect::<Vec<&str>>(),
-                &moved
-                    .iter()
-                    .map(|(_, v)| version_to_db(v.version))
-                    .collect::<Vec<i64>>(),
-                &moved
-                    .iter()
-                    .map(|(_, v)| &v.sha256[..])
-                    .collect::<Vec<&[u8]>>(),
-                &moved
-                    .iter()
-                    .map(|(_, v)| db_u64(v.index))
-                    .collect::<Result<Vec<i64>>>()?,
-            ],
+        upsert_records(
+            tx,
+            "INSERT INTO role_heads (repo, role, version, sha256, idx) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[]) \
+             ON CONFLICT (repo, role) DO UPDATE SET \
+             version = excluded.version, sha256 = excluded.sha256, idx = excluded.idx",
+            &moved,
         )
         .await
-        .map_err(pg)?;
-        Ok(())
     }
 
     async fn stage_in(&self, batch: &Batch) -> Result<()> {
         let encoded = crate::staged::encode(batch)?;
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let tx = client.transaction().await.map_err(pg)?;
-        let (size, frontier) = self.fenced(&tx).await?;
-        check_batch(batch, size)?;
-        check_extends(size, &frontier, batch)?;
+        self.fenced(&tx, batch).await?;
         tx.execute(
             "INSERT INTO staged_batch (id, batch) VALUES (1, $1) \
              ON CONFLICT (id) DO UPDATE SET batch = excluded.batch",
