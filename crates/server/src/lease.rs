@@ -64,6 +64,28 @@ async fn sleep_or_stop(wait: Duration, stopping: &mut watch::Receiver<bool>) -> 
     }
 }
 
+/// Runs a blocking lease call (a database round trip) off the async threads.
+async fn off_thread<T: Send + 'static>(
+    what: &str,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(call)
+        .await
+        .map_err(|e| Error::LeaseLost(format!("{what}: the task failed: {e}")))
+}
+
+/// Asks for the lease (a renewal when this instance holds it), off the async threads.
+async fn ask(
+    lease: &Arc<dyn SequencerLease>,
+    me: &Identity,
+) -> Result<store::Result<Option<u64>>, Error> {
+    let (lease, me) = (lease.clone(), me.clone());
+    off_thread("asking for the lease", move || {
+        lease.take_lease(&me.holder, &me.address, LEASE_TTL)
+    })
+    .await
+}
+
 /// Says on the log who holds the lease, as this instance `does` beside it.
 fn report_holder(lease: &dyn SequencerLease, does: &str) -> Result<(), Error> {
     let holder = lease.lease_holder()?;
@@ -134,18 +156,12 @@ pub async fn sequence(
             if sleep_or_stop(STANDBY_POLL, &mut stopping).await {
                 return Ok(());
             }
-            let (l, m) = (lease.clone(), me.clone());
-            let taken =
-                tokio::task::spawn_blocking(move || l.take_lease(&m.holder, &m.address, LEASE_TTL))
-                    .await
-                    .map_err(|e| Error::LeaseLost(format!("the lease task failed: {e}")))?;
-            match taken {
+            match ask(&lease, &me).await? {
                 Ok(Some(token)) => {
                     tracing::info!(holder = %me.holder, token, "took the sequencer lease; taking over the log");
                     let log = log.clone();
-                    tokio::task::spawn_blocking(move || log.lead())
-                        .await
-                        .map_err(|e| Error::LeaseLost(format!("taking over failed: {e}")))?
+                    off_thread("taking over the log", move || log.lead())
+                        .await?
                         .map_err(|e| {
                             Error::LeaseLost(format!("taking over the log failed: {e}"))
                         })?;
@@ -177,22 +193,22 @@ pub async fn keep(
         let stop = !first && sleep_or_stop(RENEW_EVERY, &mut stopping).await;
         first = false;
         if stop {
-            let released = tokio::task::spawn_blocking(move || lease.release_lease()).await;
+            let released = off_thread("giving up the lease", move || lease.release_lease()).await;
             if let Ok(Err(e)) = released {
                 tracing::warn!(error = %e, "giving up the sequencer lease failed; it expires by itself");
             }
             return Ok(());
         }
         let asked = Instant::now();
-        let (l, m) = (lease.clone(), me.clone());
-        let renewed =
-            tokio::task::spawn_blocking(move || l.take_lease(&m.holder, &m.address, LEASE_TTL))
-                .await
-                .map_err(|e| Error::LeaseLost(format!("the renewal task failed: {e}")))?;
-        match renewed {
+        match ask(&lease, &me).await? {
             Ok(Some(t)) if t == token => lasts_until = asked + LEASE_TTL,
             Ok(_) => {
-                let holder = lease.lease_holder().ok().flatten();
+                let l = lease.clone();
+                let holder = off_thread("reading the lease", move || l.lease_holder())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten();
                 return Err(Error::LeaseLost(format!(
                     "the lease of term {token} passed to {}",
                     holder.map_or_else(

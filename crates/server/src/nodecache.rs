@@ -13,6 +13,7 @@
 //! level is dropped, so a proof reads from the store only the few lowest levels.
 
 use crate::sequencer::Storage;
+use std::sync::RwLock;
 use tlog::{Hash, NodeId};
 
 /// Most hashes held (32 bytes each: 32 MiB). At a million entries that holds every
@@ -31,6 +32,31 @@ pub(crate) struct NodeCache {
     levels: Vec<Vec<Hash>>,
     held: usize,
     limit: usize,
+}
+
+/// Reads from `store` every cached-level node a tree of `size` leaves has completed
+/// beyond what `cache` holds: how a following instance, which sees no batches,
+/// keeps its cache up with the sequencer's. The store is read without the cache
+/// locked, so proofs served meanwhile do not wait on it; only the follower's
+/// thread (or the take-over that stops it first) extends the cache then.
+pub(crate) fn catch_up(
+    cache: &RwLock<NodeCache>,
+    size: u64,
+    store: &dyn Storage,
+) -> tlog::Result<()> {
+    let missing = cache
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .missing(size);
+    for ids in missing.chunks(usize::try_from(LOAD_CHUNK).unwrap_or(usize::MAX)) {
+        let hashes = store.read_hashes(ids)?;
+        let nodes: Vec<(NodeId, Hash)> = ids.iter().copied().zip(hashes).collect();
+        cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(&nodes);
+    }
+    Ok(())
 }
 
 /// Complete nodes at levels `level..` of a tree of `size` leaves.
@@ -96,10 +122,9 @@ impl NodeCache {
         }
     }
 
-    /// Reads from `store` every cached-level node a tree of `size` leaves has
-    /// completed beyond what is held: how a following instance, which sees no
-    /// batches, keeps its cache up with the sequencer's.
-    pub(crate) fn catch_up(&mut self, size: u64, store: &dyn Storage) -> tlog::Result<()> {
+    /// The cached-level nodes a tree of `size` leaves has completed beyond what is
+    /// held, level by level in index order.
+    fn missing(&self, size: u64) -> Vec<NodeId> {
         let mut missing = Vec::new();
         for level in self.min_level..64 {
             let have = self.levels[usize::from(level)].len() as u64;
@@ -109,12 +134,7 @@ impl NodeCache {
             }
             missing.extend((have..want).map(|i| NodeId::new(level, i)));
         }
-        for ids in missing.chunks(usize::try_from(LOAD_CHUNK).unwrap_or(usize::MAX)) {
-            let hashes = store.read_hashes(ids)?;
-            let nodes: Vec<(NodeId, Hash)> = ids.iter().copied().zip(hashes).collect();
-            self.extend(&nodes);
-        }
-        Ok(())
+        missing
     }
 
     /// The cached hash of `id`, if held.

@@ -268,10 +268,7 @@ impl Log {
             .map_err(|_| Error::Halted("the follower thread panicked".into()))?;
         let (range, published) =
             recover(self.store.as_ref(), self.signer.as_ref(), &self.verifier)?;
-        self.nodes
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .catch_up(published.size(), self.store.as_ref())?;
+        crate::nodecache::catch_up(&self.nodes, published.size(), self.store.as_ref())?;
         if published.size() > published_tx.borrow().size() {
             published_tx.send_replace(Arc::new(published));
         }
@@ -628,7 +625,9 @@ fn recover(
             },
         ));
     };
-    verify_stored(store, verifier, state)
+    let recovered = verify_stored(store, verifier, state)?;
+    tracing::info!(origin, size = recovered.1.size(), "recovered the log");
+    Ok(recovered)
 }
 
 /// Proves the stored state is this log's and self-consistent: the checkpoint
@@ -639,7 +638,6 @@ fn verify_stored(
     verifier: &VerifierKey,
     state: LogState,
 ) -> Result<(CompactRange, Published), Error> {
-    let origin = verifier.name().as_str();
     let opened = checkpoint::open(&state.checkpoint, verifier, &[]).map_err(|e| {
         Error::Inconsistent(format!(
             "the stored checkpoint does not verify under this log key ({e}); \
@@ -666,7 +664,6 @@ fn verify_stored(
             "the stored nodes do not hash to the stored checkpoint's root".into(),
         ));
     }
-    tracing::info!(origin, size = cp.size(), "recovered the log");
     let edge = RightEdge::new(&range);
     Ok((
         range,
@@ -826,46 +823,28 @@ impl Follower {
         if state.size <= current.size() {
             return Ok(());
         }
-        let checkpoint = checkpoint::open(&state.checkpoint, &self.verifier, &[])
-            .map_err(|e| Error::Inconsistent(format!("the stored checkpoint: {e}")))?
-            .into_checkpoint();
-        let range = CompactRange::from_parts(state.size, state.frontier)?;
-        if checkpoint.size() != state.size || checkpoint.root() != &range.root() {
-            return Err(Error::Inconsistent(format!(
-                "the stored checkpoint of size {} is not the stored tree of size {}",
-                checkpoint.size(),
-                state.size
-            )));
-        }
+        // The same checks as at start: the checkpoint is this log's, and it is the
+        // stored right edge's and the stored nodes' tree.
+        let size = state.size;
+        let (_, published) = verify_stored(self.store.as_ref(), &self.verifier, state)?;
         if current.size() > 0 {
             // RFC 9162 §2.1.4.2: publish only a tree that extends the one published,
             // proven from the stored nodes.
             let proof = tlog::tree::consistency_proof(
                 current.size(),
-                state.size,
+                size,
                 &Reader::store_only(self.store.as_ref()),
             )?;
             tlog::verify::verify_consistency(
                 current.size(),
-                state.size,
+                size,
                 current.checkpoint.root(),
-                checkpoint.root(),
+                published.checkpoint.root(),
                 &proof,
             )
-            .map_err(|e| {
-                Error::Inconsistent(format!("size {} to {}: {e}", current.size(), state.size))
-            })?;
+            .map_err(|e| Error::Inconsistent(format!("size {} to {size}: {e}", current.size())))?;
         }
-        self.nodes
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .catch_up(state.size, self.store.as_ref())?;
-        let published = Published {
-            checkpoint,
-            note: state.checkpoint,
-            edge: RightEdge::new(&range),
-            signed_at: SystemTime::now(),
-        };
+        crate::nodecache::catch_up(&self.nodes, size, self.store.as_ref())?;
         self.metrics
             .checkpoint_signed(published.size(), published.signed_at);
         self.published.send_replace(Arc::new(published));
