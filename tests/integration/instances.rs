@@ -1,11 +1,12 @@
 //! Several server instances on one PostgreSQL database: the one holding the
 //! sequencer lease integrates, the others follow it, serving the same reads and
 //! forwarding pushes (HTTP and gRPC) to it, and one of them takes over when it
-//! stops.
+//! stops. With a witness policy, every instance serves only cosigned checkpoints.
 
 use crate::grpc_repos::push_request;
 use crate::publisher::{sign, verify_receipt, Publisher};
 use crate::util::{get_ok, http, InProcess, ADMIN_TOKEN};
+use crate::witness::{policy_of, Served};
 use proto::repo::v1::repository_client::RepositoryClient;
 use server::sequencer::Health;
 use std::path::Path;
@@ -106,4 +107,116 @@ async fn a_follower_serves_reads_forwards_pushes_and_takes_over_from_the_sequenc
     let after = verify_receipt(&follower, repo, &pushed).await;
     assert!(after.size() > cp.size());
     follower.stop().await;
+}
+
+/// Regression: a push that reached a follower while no instance held the lease
+/// with an address (a sequencer just started, or the lease changing hands) was
+/// refused at once with 503, though a sequencer was moments away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_push_to_a_follower_while_the_lease_changed_hands_was_refused() {
+    let cluster = testkit::postgres::Cluster::start().unwrap();
+    let url = cluster.create_database("tuflog").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sequencer = start(config(dir.path(), &url)).await;
+    let follower = start(config(dir.path(), &url)).await;
+    let repo = "example.com/app";
+    let p = Publisher::new(&follower.url(""), repo, KeyKind::Ed25519).await;
+    // Stopped: the lease is given up, and the follower asks for it only at its
+    // next poll. The push waits for it rather than being refused.
+    sequencer.stop().await;
+    assert_eq!(follower.log.health(), Health::Following);
+    let created = p.create(&follower.url(""), ADMIN_TOKEN).await;
+    verify_receipt(&follower, repo, &created).await;
+    assert_eq!(follower.log.health(), Health::Running);
+    follower.stop().await;
+}
+
+/// The cosigned checkpoint `instance` serves once it covers `size`: opened with
+/// the witnesses' keys, every line of theirs checked.
+async fn cosigned_served(
+    instance: &InProcess,
+    keys: &[tlog::VerifierKey],
+    size: u64,
+) -> tlog::checkpoint::VerifiedCheckpoint {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let served = get_ok(&http(), &instance.url("/log/checkpoint")).await;
+        let opened = tlog::checkpoint::open(&served, &instance.vkey, keys).unwrap();
+        if opened.checkpoint().size() >= size {
+            return opened;
+        }
+        assert!(Instant::now() < deadline, "size {size} never served");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// With a witness policy, the follower serves the cosigned checkpoints the
+/// sequencer gathered (each checked before it is served), a client holding the
+/// policy updates from it, and after taking over it gathers cosignatures itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_of_a_witnessed_log_serves_cosigned_checkpoints_across_a_takeover() {
+    let cluster = testkit::postgres::Cluster::start().unwrap();
+    let url = cluster.create_database("tuflog").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The log key exists before the witnesses start: they are told it.
+    let log_key = store::keyfile::load_or_generate(
+        &dir.path().join("log.key"),
+        "test.tuflog.dev/log",
+        tlog::note::SignatureType::Ed25519,
+    )
+    .unwrap();
+    let mut witnesses = Vec::new();
+    for i in 0..2 {
+        let at = dir.path().join(format!("witness-{i}"));
+        witnesses.push(Served::start(&at, vec![log_key.verifier()]).await);
+    }
+    let keys: Vec<tlog::VerifierKey> = witnesses.iter().map(|w| w.verifier.clone()).collect();
+    let config = server::Config {
+        witnesses: Some(policy_of(&witnesses, 2)),
+        ..config(dir.path(), &url)
+    };
+    let sequencer = start(config.clone()).await;
+    let follower = start(config).await;
+    assert_eq!(follower.log.health(), Health::Following);
+
+    // Pushed to the follower: acknowledged once the witnesses cosigned it.
+    let repo = "example.com/app";
+    let p = Publisher::new(&follower.url(""), repo, KeyKind::Ed25519).await;
+    let created = p.create(&follower.url(""), ADMIN_TOKEN).await;
+    let cp = verify_receipt(&follower, repo, &created).await;
+    let receipt = created.body["checkpoint"].as_str().unwrap().as_bytes();
+    let opened = tlog::checkpoint::open(receipt, &follower.vkey, &keys).unwrap();
+    assert_eq!(opened.cosignatures().len(), 2);
+    let served = cosigned_served(&follower, &keys, cp.size()).await;
+    assert_eq!(served.cosignatures().len(), 2);
+
+    let user = client::Client::new(client::ClientConfig {
+        server: follower.url(""),
+        log_key: follower.vkey.clone(),
+        witnesses: Some(client::WitnessPolicy::new(keys.clone(), 2)),
+        home: dir.path().join("user"),
+        limits: tuf::updater::Limits::default(),
+    });
+    let report = user.update(repo, None).await.unwrap();
+    assert!(report.checkpoint.unwrap().size >= cp.size());
+
+    // The sequencer stops; the follower takes over and its own cosigner
+    // gathers the next checkpoint's cosignatures.
+    sequencer.stop().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while follower.log.health() != Health::Running {
+        assert!(Instant::now() < deadline, "{:?}", follower.log.health());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pushed = p.push_targets(&follower.url(""), ADMIN_TOKEN, 2).await;
+    let after = verify_receipt(&follower, repo, &pushed).await;
+    assert!(after.size() > cp.size());
+    let served = cosigned_served(&follower, &keys, after.size()).await;
+    assert_eq!(served.cosignatures().len(), 2);
+    let report = user.update(repo, None).await.unwrap();
+    assert!(report.checkpoint.unwrap().size >= after.size());
+    follower.stop().await;
+    for w in witnesses {
+        w.stop().await;
+    }
 }

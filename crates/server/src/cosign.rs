@@ -69,8 +69,15 @@ struct Tracked {
     size: u64,
 }
 
-/// Submits every checkpoint the log signs until `stopping`.
+/// Submits every checkpoint the log signs until `stopping`. An instance that
+/// follows another's sequencer submits nothing until it integrates itself: the
+/// sequencer's cosigned checkpoints reach it through the database.
 pub async fn run(log: Arc<Log>, policy: Policy, mut stopping: watch::Receiver<bool>) {
+    let mut sequencing = log.sequencing();
+    tokio::select! {
+        s = sequencing.wait_for(|s| *s) => if s.is_err() { return },
+        _ = stopping.wait_for(|s| *s) => return,
+    }
     let http = reqwest::Client::builder()
         .user_agent(concat!("tuflog-server/", env!("CARGO_PKG_VERSION")))
         .timeout(WITNESS_TIMEOUT)

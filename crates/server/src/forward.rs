@@ -33,6 +33,13 @@ const LEADER_TTL: Duration = Duration::from_secs(1);
 /// up on it and answers 503 (the push may still be integrated, as when a client's
 /// own connection drops).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest a push waits for an instance to hold the lease and say where it
+/// listens: a sequencer that just started, or a takeover (the lease running out,
+/// then a standby's next poll), before the follower answers 503.
+const FIND_SEQUENCER_WITHIN: Duration =
+    crate::lease::LEASE_TTL.saturating_add(Duration::from_secs(2));
+/// How often the lease is read again meanwhile.
+const FIND_SEQUENCER_EVERY: Duration = Duration::from_millis(50);
 /// The gRPC method that writes; every other gRPC method reads.
 const GRPC_PUSH: &str = "/tuflog.repo.v1.Repository/Push";
 
@@ -67,10 +74,35 @@ impl Forwarder {
         *self.own.lock().unwrap_or_else(|p| p.into_inner()) = address.to_string();
     }
 
-    async fn leader(&self) -> Result<String, String> {
+    /// The instance to send writes to: this one once it integrates, else the one
+    /// the lease names, waited for up to [`FIND_SEQUENCER_WITHIN`].
+    async fn find_sequencer(&self, log: &Log) -> Result<Sequencer, String> {
+        let deadline = Instant::now() + FIND_SEQUENCER_WITHIN;
+        loop {
+            if log.health() != Health::Following {
+                return Ok(Sequencer::ThisInstance);
+            }
+            match self.leader().await? {
+                Some(url) => return Ok(Sequencer::At(url)),
+                None if Instant::now() + FIND_SEQUENCER_EVERY < deadline => {
+                    tokio::time::sleep(FIND_SEQUENCER_EVERY).await;
+                }
+                None => {
+                    return Err(format!(
+                        "no instance took the sequencer lease within {FIND_SEQUENCER_WITHIN:?}"
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The address of another instance holding the lease; `None` while none does
+    /// (or the holder has not yet said where it listens, or it is this instance,
+    /// still taking over).
+    async fn leader(&self) -> Result<Option<String>, String> {
         if let Some((url, at)) = &*self.leader.lock().unwrap_or_else(|p| p.into_inner()) {
             if at.elapsed() < LEADER_TTL {
-                return Ok(url.clone());
+                return Ok(Some(url.clone()));
             }
         }
         let lease = self.lease.clone();
@@ -80,18 +112,17 @@ impl Forwarder {
             .map_err(|e| e.to_string())?;
         let url = match holder {
             Some(h) if h.expires_in.is_some() && !h.address.is_empty() => h.address,
-            _ => return Err("no instance holds the sequencer lease".into()),
+            _ => return Ok(None),
         };
         if url == *self.own.lock().unwrap_or_else(|p| p.into_inner()) {
-            return Err("the lease names this instance, which is not integrating".into());
+            return Ok(None);
         }
         *self.leader.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((url.clone(), Instant::now()));
-        Ok(url)
+        Ok(Some(url))
     }
 
-    async fn forward(&self, req: Request) -> Result<Response, String> {
-        let leader = self.leader().await?;
+    async fn forward(&self, leader: String, req: Request) -> Result<Response, String> {
         let (mut parts, body) = req.into_parts();
         let path = parts
             .uri
@@ -126,6 +157,14 @@ impl Forwarder {
     }
 }
 
+/// Where a write goes.
+enum Sequencer {
+    /// This instance took over while the write waited: it handles it.
+    ThisInstance,
+    /// Another instance, at this address.
+    At(String),
+}
+
 /// Whether `req` writes: a push over HTTP or gRPC.
 fn is_write(req: &Request) -> bool {
     req.method() == Method::POST
@@ -144,7 +183,12 @@ pub(crate) async fn forward_writes(
     if req.headers().contains_key(FORWARDED) {
         return unavailable("a push forwarded to an instance that is not the sequencer");
     }
-    match forwarder.forward(req).await {
+    let forwarded = match forwarder.find_sequencer(&log).await {
+        Ok(Sequencer::ThisInstance) => return next.run(req).await,
+        Ok(Sequencer::At(leader)) => forwarder.forward(leader, req).await,
+        Err(reason) => Err(reason),
+    };
+    match forwarded {
         Ok(response) => response,
         Err(reason) => {
             tracing::warn!(error = %reason, "a push could not be forwarded");

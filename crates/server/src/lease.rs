@@ -97,27 +97,6 @@ fn report_holder(lease: &dyn SequencerLease, does: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Blocks until this instance holds the lease; returns its fencing token.
-pub fn wait_for(lease: &dyn SequencerLease, me: &Identity) -> Result<u64, Error> {
-    let mut waiting = false;
-    loop {
-        match lease.take_lease(&me.holder, &me.address, LEASE_TTL) {
-            Ok(Some(token)) => {
-                tracing::info!(holder = %me.holder, token, "holding the sequencer lease");
-                return Ok(token);
-            }
-            Ok(None) => {
-                if !waiting {
-                    report_holder(lease, "standing by")?;
-                    waiting = true;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "asking for the sequencer lease failed"),
-        }
-        std::thread::sleep(STANDBY_POLL);
-    }
-}
-
 /// At start on a shared database: takes the lease if it is free (returning its
 /// token: this instance leads), else returns `None` (this instance follows) once
 /// the log exists. A log not yet created is created by whoever takes the lease,

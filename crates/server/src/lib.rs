@@ -196,7 +196,8 @@ impl Server {
     /// that takes the sequencer lease integrates; the others follow it
     /// ([`Log::follow`]), serving reads and forwarding pushes to it
     /// ([`forward`]), and take over when its lease runs out. With a witness policy,
-    /// the others stand by without serving until they hold the lease.
+    /// the others serve the cosigned checkpoints the sequencer keeps in the
+    /// database, each checked as a client checks it.
     pub fn open(config: &Config) -> Result<Self, Error> {
         let (checkpoints, signer): (Arc<dyn CheckpointSigner>, Arc<dyn Signer>) =
             match &config.signer {
@@ -222,14 +223,7 @@ impl Server {
         };
         let pg = Arc::new(store::postgres::PgStore::open(&database.url)?);
         let me = lease::Identity::of_this_process(database.advertise.clone());
-        // A log with a witness policy is served by its sequencer alone (followers
-        // would serve checkpoints without the cosignatures): its other instances
-        // stand by without serving until they hold the lease.
-        let token = if config.witnesses.is_some() {
-            Some(lease::wait_for(pg.as_ref(), &me)?)
-        } else {
-            lease::lead_or_follow(pg.as_ref(), pg.as_ref(), &me)?
-        };
+        let token = lease::lead_or_follow(pg.as_ref(), pg.as_ref(), &me)?;
         let store: Arc<dyn Storage> = pg.clone();
         let mut server = Self::assemble(store, checkpoints, signer, &config, token.is_none())?;
         server.sequencing = Some(Sequencing {
@@ -265,7 +259,7 @@ impl Server {
         let mut sequencer = config.sequencer.clone();
         if let Some(policy) = &config.witnesses {
             policy.check(checkpoints.verifier())?;
-            sequencer.witnessed = true;
+            sequencer.witnesses = Some(policy.rule());
         }
         let log = Arc::new(if follow {
             Log::follow(store, checkpoints, sequencer, metrics.clone())?

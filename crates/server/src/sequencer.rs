@@ -36,7 +36,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
-use store::{Batch, Blob, LogState, LogStore, RoleVersion};
+use store::{Batch, Blob, CosignedNote, LogState, LogStore, RoleVersion};
+use tlog::witness_policy::WitnessPolicy;
 use tlog::{checkpoint, leaf_hash, Checkpoint, CompactRange, Hash, HashReader, NodeId};
 use tlog::{RightEdge, VerifierKey};
 use tokio::sync::{oneshot, watch};
@@ -62,8 +63,9 @@ pub struct Config {
     pub max_queued_entries: usize,
     /// Bytes (entries and metadata blobs) queued, beyond which appends are refused.
     pub max_queued_bytes: usize,
-    /// Readers see a checkpoint only once it is cosigned ([`Log::publish_cosigned`]).
-    pub witnessed: bool,
+    /// When set, readers see a checkpoint only once this policy's threshold of
+    /// witnesses cosigned it ([`Log::publish_cosigned`]).
+    pub witnesses: Option<WitnessPolicy>,
 }
 
 impl Default for Config {
@@ -76,7 +78,7 @@ impl Default for Config {
             max_batch_delay: Duration::from_millis(1),
             max_queued_entries: 262_144,
             max_queued_bytes: 64 << 20,
-            witnessed: false,
+            witnesses: None,
         }
     }
 }
@@ -174,6 +176,8 @@ pub struct Log {
     integrated: watch::Receiver<Arc<Published>>,
     /// Where cosigned checkpoints are published, when witnessed.
     cosigned: Option<watch::Sender<Arc<Published>>>,
+    /// Whether this log integrates (true from the moment its integrator starts).
+    sequencing: watch::Sender<bool>,
     health: Arc<Mutex<Health>>,
     integrator: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// While following another instance: the follower thread (which hands the
@@ -214,17 +218,18 @@ impl Log {
     /// one is published only if it verifies under the log's key and an RFC 9162
     /// consistency proof from the stored nodes shows it extends the last one
     /// published; otherwise the follower stops publishing and says why.
+    ///
+    /// With a witness policy, readers see the cosigned checkpoint the sequencer
+    /// keeps in the store ([`LogStore::cosigned`]) once this instance has checked
+    /// it as a client would: it verifies under the log's key, this policy's
+    /// threshold of witnesses cosigned it, and it is a tree this instance has
+    /// checked ([`check_cosigned`]).
     pub fn follow(
         store: Arc<dyn Storage>,
         signer: Arc<dyn CheckpointSigner>,
         config: Config,
         metrics: Arc<Metrics>,
     ) -> Result<Log, Error> {
-        if config.witnessed {
-            return Err(Error::invalid(
-                "a log with a witness policy is served by its sequencer alone",
-            ));
-        }
         let verifier = signer.verifier().clone();
         let state = store
             .state()?
@@ -232,10 +237,13 @@ impl Log {
         let (_, published) = verify_stored(store.as_ref(), &verifier, state)?;
         let (log, published_tx) = Log::assemble(store, signer, config, metrics, published)?;
         *log.health.lock().unwrap_or_else(|p| p.into_inner()) = Health::Following;
+        let cosigned = log.cosigned.clone().zip(log.config.witnesses.clone());
         let follower = Follower {
             store: log.store.clone(),
             verifier: log.verifier.clone(),
             published: published_tx,
+            cosigned,
+            short_of_threshold: std::cell::Cell::new(None),
             nodes: log.nodes.clone(),
             metrics: log.metrics.clone(),
             health: log.health.clone(),
@@ -307,13 +315,24 @@ impl Log {
         )?));
         let published = Arc::new(published);
         let (published_tx, integrated) = watch::channel(published.clone());
-        // Witnessed, readers see the recovered checkpoint until its cosignatures are
-        // gathered again (a client with a witness policy waits that long).
-        let (published_rx, cosigned) = if config.witnessed {
-            let (tx, rx) = watch::channel(published);
-            (rx, Some(tx))
-        } else {
-            (integrated.clone(), None)
+        let (published_rx, cosigned) = match &config.witnesses {
+            Some(rule) => {
+                // Readers see the kept cosigned checkpoint, once checked; with none
+                // usable, the recovered one until cosignatures are gathered for a
+                // later one (a client with a witness policy waits that long).
+                let first = match store.cosigned()? {
+                    Some(kept) => {
+                        match check_cosigned(store.as_ref(), &verifier, rule, &kept, &published)? {
+                            CosignedCheck::Usable(cosigned) => Arc::new(cosigned),
+                            _ => published,
+                        }
+                    }
+                    None => published,
+                };
+                let (tx, rx) = watch::channel(first);
+                (rx, Some(tx))
+            }
+            None => (integrated.clone(), None),
         };
         metrics.signer_available.set(1);
         let log = Log {
@@ -326,6 +345,7 @@ impl Log {
             published: published_rx,
             integrated,
             cosigned,
+            sequencing: watch::Sender::new(false),
             health: Arc::new(Mutex::new(Health::Running)),
             integrator: Mutex::new(None),
             following: Mutex::new(None),
@@ -363,6 +383,7 @@ impl Log {
             .spawn(move || integrator.run())?;
         *self.integrator.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
         *self.sender.lock().unwrap_or_else(|p| p.into_inner()) = Some(sender);
+        self.sequencing.send_replace(true);
         Ok(())
     }
 
@@ -390,19 +411,23 @@ impl Log {
         self.integrated.clone()
     }
 
+    /// Turns true once this log integrates: what runs only on the sequencer (the
+    /// cosigner) waits for it.
+    pub fn sequencing(&self) -> watch::Receiver<bool> {
+        self.sequencing.subscribe()
+    }
+
     /// Publishes `cosigned` (a signed checkpoint whose note carries the witness
     /// cosignatures the policy asks for) to readers, unless a larger one already
-    /// is. A no-op when the log is not witnessed.
+    /// is, and keeps it in the store for the instances that follow this one and
+    /// for a restart. A no-op when the log is not witnessed.
     pub fn publish_cosigned(&self, cosigned: Arc<Published>) {
-        if let Some(tx) = &self.cosigned {
-            tx.send_if_modified(|current| {
-                let newer = cosigned.size() > current.size()
-                    || (cosigned.size() == current.size() && cosigned.note != current.note);
-                if newer {
-                    *current = cosigned.clone();
-                }
-                newer
-            });
+        let Some(tx) = &self.cosigned else { return };
+        if publish_if_newer(tx, cosigned.clone()) {
+            if let Err(e) = self.store.put_cosigned(cosigned.size(), &cosigned.note) {
+                // Readers here see it; the other instances see it with the next one.
+                tracing::warn!(size = cosigned.size(), error = %e, "keeping the cosigned checkpoint in the store failed");
+            }
         }
     }
 
@@ -676,6 +701,92 @@ fn verify_stored(
     ))
 }
 
+/// Publishes `cosigned` to readers unless what they see is larger, or the same
+/// note; true when it did.
+fn publish_if_newer(tx: &watch::Sender<Arc<Published>>, cosigned: Arc<Published>) -> bool {
+    tx.send_if_modified(|current| {
+        let newer = cosigned.size() > current.size()
+            || (cosigned.size() == current.size() && cosigned.note != current.note);
+        if newer {
+            *current = cosigned.clone();
+        }
+        newer
+    })
+}
+
+/// What [`check_cosigned`] found of a kept cosigned checkpoint.
+enum CosignedCheck {
+    /// It can be served.
+    Usable(Published),
+    /// Beyond the tree checked so far: the follower looks again once it has
+    /// checked that far.
+    Ahead,
+    /// Fewer witnesses cosigned it than this instance's policy asks for (its
+    /// policy is not the sequencer's, or is being changed): not served.
+    ShortOfThreshold(usize),
+}
+
+/// Checks `kept`, a cosigned checkpoint read from the store, against `tree`, a
+/// checkpoint of this log already checked against the stored state: the note
+/// verifies under the log's key, `rule`'s threshold of distinct witness keys
+/// cosigned it (the count a client makes), and its tree is `tree` or, by an
+/// RFC 9162 §2.1.4.2 consistency proof from the stored nodes, a prefix of it.
+/// A cosigned note that fails any of these but the count is not this log's
+/// history: [`Error::Inconsistent`].
+fn check_cosigned(
+    store: &dyn Storage,
+    verifier: &VerifierKey,
+    rule: &WitnessPolicy,
+    kept: &CosignedNote,
+    tree: &Published,
+) -> Result<CosignedCheck, Error> {
+    if kept.size > tree.size() {
+        return Ok(CosignedCheck::Ahead);
+    }
+    let refused = |why: String| {
+        Error::Inconsistent(format!(
+            "the stored cosigned checkpoint of size {}: {why}",
+            kept.size
+        ))
+    };
+    let opened = checkpoint::open(&kept.note, verifier, &rule.witnesses)
+        .map_err(|e| refused(format!("it does not verify ({e})")))?;
+    let cosigners = rule.cosigners(&opened, None);
+    if cosigners < rule.threshold {
+        return Ok(CosignedCheck::ShortOfThreshold(cosigners));
+    }
+    let cp = opened.into_checkpoint();
+    if cp.size() != kept.size {
+        return Err(refused(format!("its note is for size {}", cp.size())));
+    }
+    if cp.size() == tree.size() {
+        if cp.root() != tree.checkpoint.root() {
+            return Err(refused("another tree of the same size".into()));
+        }
+    } else if cp.size() > 0 {
+        let proof =
+            tlog::tree::consistency_proof(cp.size(), tree.size(), &Reader::store_only(store))?;
+        tlog::verify::verify_consistency(
+            cp.size(),
+            tree.size(),
+            cp.root(),
+            tree.checkpoint.root(),
+            &proof,
+        )
+        .map_err(|e| refused(format!("not a prefix of size {} ({e})", tree.size())))?;
+    }
+    let range = CompactRange::from_reader(cp.size(), &Reader::store_only(store))?;
+    if &range.root() != cp.root() {
+        return Err(refused("the stored nodes give another root".into()));
+    }
+    Ok(CosignedCheck::Usable(Published {
+        checkpoint: cp,
+        note: kept.note.clone(),
+        edge: RightEdge::new(&range),
+        signed_at: SystemTime::now(),
+    }))
+}
+
 /// The checkpoint of a note the signer returned, once it verifies under the log's
 /// key and is the one asked for: a signer answering with another tree would
 /// otherwise have it published.
@@ -775,6 +886,12 @@ struct Follower {
     store: Arc<dyn Storage>,
     verifier: VerifierKey,
     published: watch::Sender<Arc<Published>>,
+    /// With a witness policy: where readers' checkpoints are published, and the
+    /// policy they are checked against.
+    cosigned: Option<(watch::Sender<Arc<Published>>, WitnessPolicy)>,
+    /// The size of the kept cosigned checkpoint last found short of the
+    /// threshold, so that it is said once.
+    short_of_threshold: std::cell::Cell<Option<u64>>,
     nodes: Arc<RwLock<NodeCache>>,
     metrics: Arc<Metrics>,
     health: Arc<Mutex<Health>>,
@@ -816,6 +933,51 @@ impl Follower {
     }
 
     fn step(&self) -> Result<(), Error> {
+        self.follow_state()?;
+        if let Some((readers, rule)) = &self.cosigned {
+            self.follow_cosigned(readers, rule)?;
+        }
+        Ok(())
+    }
+
+    /// Publishes the kept cosigned checkpoint to readers once it is larger than
+    /// theirs and checked against the tree this follower has checked.
+    fn follow_cosigned(
+        &self,
+        readers: &watch::Sender<Arc<Published>>,
+        rule: &WitnessPolicy,
+    ) -> Result<(), Error> {
+        let Some(kept) = self.store.cosigned()? else {
+            return Ok(());
+        };
+        if kept.size <= readers.borrow().size() {
+            return Ok(());
+        }
+        let tree = self.published.borrow().clone();
+        match check_cosigned(self.store.as_ref(), &self.verifier, rule, &kept, &tree)? {
+            CosignedCheck::Usable(cosigned) => {
+                publish_if_newer(readers, Arc::new(cosigned));
+            }
+            CosignedCheck::Ahead => {}
+            CosignedCheck::ShortOfThreshold(cosigners) => {
+                if self.short_of_threshold.replace(Some(kept.size)) != Some(kept.size) {
+                    tracing::warn!(
+                        size = kept.size,
+                        cosigners,
+                        threshold = rule.threshold,
+                        "the sequencer's cosigned checkpoint is short of this instance's witness \
+                         threshold; readers keep the previous one (do all instances have the same \
+                         witness policy?)"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes the stored checkpoint (as signed, before any witness) once it is
+    /// checked.
+    fn follow_state(&self) -> Result<(), Error> {
         let Some(state) = self.store.state()? else {
             return Ok(());
         };

@@ -34,6 +34,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Most entries returned by one [`LogStore::entries`] call: one full entry bundle.
 pub const MAX_ENTRIES_PER_READ: u64 = 256;
 
+/// Largest cosigned checkpoint note [`LogStore::put_cosigned`] keeps: a note with
+/// as many signature lines as a note may carry.
+pub const MAX_COSIGNED_NOTE_BYTES: usize = tlog::note::MAX_NOTE_BYTES;
+
+/// The latest checkpoint kept with its witness cosignatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CosignedNote {
+    /// Its tree size.
+    pub size: u64,
+    /// The signed note with its cosignature lines, exactly as gathered.
+    pub note: Vec<u8>,
+}
+
 /// The durable state of the log after its last integrated batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogState {
@@ -125,6 +138,26 @@ pub trait LogStore: HashReader + Send + Sync {
     /// Entries `[start, end)`, at most [`MAX_ENTRIES_PER_READ`], all below the stored
     /// size.
     fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>>;
+
+    /// Keeps `note`, a checkpoint of tree size `size` with the witness
+    /// cosignatures its log's policy asks for, durably, unless a larger one is
+    /// kept: instances that share the store serve it once they have checked it.
+    /// Nothing here checks the note; whoever reads it back must.
+    fn put_cosigned(&self, size: u64, note: &[u8]) -> Result<()>;
+
+    /// The cosigned checkpoint kept last by [`LogStore::put_cosigned`].
+    fn cosigned(&self) -> Result<Option<CosignedNote>>;
+}
+
+/// Refuses a cosigned note over [`MAX_COSIGNED_NOTE_BYTES`].
+pub(crate) fn check_cosigned_note(note: &[u8]) -> Result<()> {
+    if note.len() > MAX_COSIGNED_NOTE_BYTES {
+        return Err(Error::Invalid(format!(
+            "a cosigned checkpoint of {} bytes; at most {MAX_COSIGNED_NOTE_BYTES}",
+            note.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Metadata by content, and the versions of each role.

@@ -2,8 +2,8 @@
 //! all-or-nothing batches as the RocksDB store; nothing survives the process.
 
 use crate::{
-    check_batch, check_read, Batch, LogState, LogStore, MetadataStore, Result, VersionRecord,
-    MAX_REPOS_PER_LIST,
+    check_batch, check_cosigned_note, check_read, Batch, CosignedNote, LogState, LogStore,
+    MetadataStore, Result, VersionRecord, MAX_REPOS_PER_LIST,
 };
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -22,6 +22,7 @@ struct Inner {
     blob_entries: BTreeMap<[u8; 32], u64>,
     heads: BTreeMap<(String, String), VersionRecord>,
     versions: BTreeMap<(String, String, u64), VersionRecord>,
+    cosigned: Option<CosignedNote>,
 }
 
 /// Everything in memory behind one lock.
@@ -124,6 +125,22 @@ impl LogStore for MemoryStore {
             .as_deref()
             .map(crate::staged::decode)
             .transpose()
+    }
+
+    fn put_cosigned(&self, size: u64, note: &[u8]) -> Result<()> {
+        check_cosigned_note(note)?;
+        let mut inner = self.lock();
+        if inner.cosigned.as_ref().is_none_or(|kept| kept.size <= size) {
+            inner.cosigned = Some(CosignedNote {
+                size,
+                note: note.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    fn cosigned(&self) -> Result<Option<CosignedNote>> {
+        Ok(self.lock().cosigned.clone())
     }
 
     fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {

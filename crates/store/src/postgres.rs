@@ -24,9 +24,9 @@
 //! one append-only history.
 
 use crate::{
-    check_batch, check_extends, check_read, Batch, Error, LeaseHolder, LogState, LogStore,
-    MetadataStore, Result, RoleVersion, SequencerLease, VersionRecord, MAX_REPOS_PER_LIST,
-    MAX_SCAN,
+    check_batch, check_extends, check_read, Batch, CosignedNote, Error, LeaseHolder, LogState,
+    LogStore, MetadataStore, Result, RoleVersion, SequencerLease, VersionRecord,
+    MAX_REPOS_PER_LIST, MAX_SCAN,
 };
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -580,6 +580,50 @@ impl LogStore for PgStore {
                 .await
                 .map_err(pg)?;
             row.map(|r| crate::staged::decode(r.get(0))).transpose()
+        })
+    }
+
+    fn put_cosigned(&self, size: u64, note: &[u8]) -> Result<()> {
+        crate::check_cosigned_note(note)?;
+        self.call(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "INSERT INTO cosigned_checkpoint (id, size, note) VALUES (1, $1, $2) \
+                     ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note \
+                     WHERE cosigned_checkpoint.size <= excluded.size",
+                    &[&db_u64(size)?, &note],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn cosigned(&self) -> Result<Option<CosignedNote>> {
+        self.call(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_opt(
+                    "SELECT size, note FROM cosigned_checkpoint WHERE id = 1",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            row.map(|r| {
+                let note: Vec<u8> = r.get(1);
+                if note.len() > crate::MAX_COSIGNED_NOTE_BYTES {
+                    return Err(Error::Corrupt(format!(
+                        "a cosigned checkpoint of {} bytes",
+                        note.len()
+                    )));
+                }
+                Ok(CosignedNote {
+                    size: from_db(r.get(0), "cosigned size")?,
+                    note,
+                })
+            })
+            .transpose()
         })
     }
 

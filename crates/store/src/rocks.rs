@@ -8,6 +8,8 @@
 //! | `entries` | index (u64 BE) | entry bytes | ranges, appends at the end |
 //! | `nodes` | level (u8), index (u64 BE) | 32-byte hash | point multi-gets per proof |
 //! | `state` | `log` | size, frontier, signed checkpoint | one key, every batch |
+//! | `state` | `staged` | the batch being signed | one key, every batch with a separate signer |
+//! | `state` | `cosigned` | size (u64 BE), the checkpoint with its cosignatures | one key, each cosigned checkpoint |
 //! | `entry_blobs` | index (u64 BE) of the entry that logs the file | metadata file bytes | ranges in log order (monitors), point gets |
 //! | `blob_entries` | SHA-256 | index (u64 BE) into `entry_blobs` | point gets by content |
 //! | `heads` | repo NUL role | version (u64 BE), SHA-256, entry index (u64 BE) | point gets, repo listing |
@@ -37,7 +39,7 @@
 //!   a crash mid-write leaves the batch wholly there or wholly absent.
 
 use crate::{
-    check_batch, check_read, Batch, Error, LogState, LogStore, MetadataStore, Result,
+    check_batch, check_read, Batch, CosignedNote, Error, LogState, LogStore, MetadataStore, Result,
     VersionRecord, MAX_REPOS_PER_LIST,
 };
 use rocksdb::{
@@ -63,6 +65,9 @@ const STATE_FORMAT: u8 = 1;
 const STATE_KEY: &[u8] = b"log";
 /// The staged batch, beside the state in the same column family.
 const STAGED_KEY: &[u8] = b"staged";
+/// The latest cosigned checkpoint, beside the state: its size (8 bytes, big-endian)
+/// then the note.
+const COSIGNED_KEY: &[u8] = b"cosigned";
 
 const ENTRIES: &str = "entries";
 const NODES: &str = "nodes";
@@ -402,6 +407,38 @@ impl LogStore for RocksStore {
                     .ok_or_else(|| Error::Corrupt(format!("entry {i} missing below the log size")))
             })
             .collect()
+    }
+
+    fn put_cosigned(&self, size: u64, note: &[u8]) -> Result<()> {
+        crate::check_cosigned_note(note)?;
+        let _writer = self.commit_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.cosigned()?.is_some_and(|kept| kept.size > size) {
+            return Ok(());
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        let value = [size.to_be_bytes().as_slice(), note].concat();
+        self.db
+            .put_cf_opt(self.cf(STATE)?, COSIGNED_KEY, value, &wo)?;
+        Ok(())
+    }
+
+    fn cosigned(&self) -> Result<Option<CosignedNote>> {
+        let Some(value) = self.db.get_cf(self.cf(STATE)?, COSIGNED_KEY)? else {
+            return Ok(None);
+        };
+        match value.split_first_chunk::<8>() {
+            Some((size, note)) if note.len() <= crate::MAX_COSIGNED_NOTE_BYTES => {
+                Ok(Some(CosignedNote {
+                    size: u64::from_be_bytes(*size),
+                    note: note.to_vec(),
+                }))
+            }
+            _ => Err(Error::Corrupt(format!(
+                "a cosigned checkpoint record of {} bytes",
+                value.len()
+            ))),
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use store::memory::MemoryStore;
 use store::postgres::PgStore;
 use store::rocks::RocksStore;
 use store::{
-    Batch, Blob, Error, KvStore, LogState, LogStore, MetadataStore, RoleVersion, SequencerLease,
-    VersionRecord,
+    Batch, Blob, CosignedNote, Error, KvStore, LogState, LogStore, MetadataStore, RoleVersion,
+    SequencerLease, VersionRecord,
 };
 use tlog::tree::{consistency_proof, inclusion_proof};
 use tlog::verify::{verify_consistency, verify_inclusion};
@@ -78,8 +78,44 @@ fn staging_behaves(store: &dyn LogStore, range: &mut CompactRange) -> Batch {
     next
 }
 
+/// The kept cosigned checkpoint only ever moves to a larger (or the same) size;
+/// leaves size 360 kept.
+fn cosigned_behaves(store: &dyn LogStore) {
+    assert_eq!(store.cosigned().unwrap(), None);
+    let kept = |size, note: &[u8]| CosignedNote {
+        size,
+        note: note.to_vec(),
+    };
+    store.put_cosigned(300, b"three hundred").unwrap();
+    assert_eq!(store.cosigned().unwrap(), Some(kept(300, b"three hundred")));
+    // A smaller one, from a sequencer that was late, changes nothing.
+    store
+        .put_cosigned(299, b"two hundred and ninety-nine")
+        .unwrap();
+    assert_eq!(store.cosigned().unwrap(), Some(kept(300, b"three hundred")));
+    // The same size with more cosignatures replaces it, as does a larger size.
+    store
+        .put_cosigned(300, b"three hundred, two cosigners")
+        .unwrap();
+    assert_eq!(
+        store.cosigned().unwrap(),
+        Some(kept(300, b"three hundred, two cosigners"))
+    );
+    store.put_cosigned(360, b"three hundred and sixty").unwrap();
+    let too_large = vec![b'x'; store::MAX_COSIGNED_NOTE_BYTES + 1];
+    assert!(matches!(
+        store.put_cosigned(400, &too_large),
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(
+        store.cosigned().unwrap(),
+        Some(kept(360, b"three hundred and sixty"))
+    );
+}
+
 fn log_behaves(store: &dyn LogStore) {
     assert_eq!(store.state().unwrap(), None);
+    cosigned_behaves(store);
     assert!(store.entries(0, 0).unwrap().is_empty());
     assert!(store.entries(0, 1).is_err());
 
@@ -298,6 +334,7 @@ fn rocks_store_and_reopening_it_loses_nothing() {
     };
     let s = RocksStore::open(dir.path()).unwrap();
     assert_eq!(s.state().unwrap().unwrap(), state);
+    assert_eq!(s.cosigned().unwrap().map(|c| c.size), Some(360));
     assert_eq!(
         CompactRange::from_reader(state.size, &s).unwrap().root(),
         root
@@ -391,6 +428,7 @@ fn postgres_store_and_restarting_the_database_loses_nothing() {
     cluster.restart().unwrap();
     let s = PgStore::open(&url).unwrap();
     assert_eq!(s.state().unwrap().unwrap(), state);
+    assert_eq!(s.cosigned().unwrap().map(|c| c.size), Some(360));
     assert_eq!(
         s.head("example.com/app", "targets")
             .unwrap()

@@ -546,13 +546,7 @@ fn a_slow_signer_stalls_no_read() {
 }
 
 fn follow(store: Arc<MemoryStore>) -> Log {
-    Log::follow(
-        store,
-        Arc::new(LocalCheckpointSigner::new(key())),
-        Config::default(),
-        Arc::new(Metrics::new().unwrap()),
-    )
-    .unwrap()
+    follow_with(store, Config::default())
 }
 
 /// Waits up to `within` for `log` to publish a checkpoint of `size`.
@@ -565,6 +559,20 @@ fn published(log: &Log, size: u64, within: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
     true
+}
+
+/// `log` proves `entry` at `index` in the checkpoint it publishes.
+fn assert_proves(log: &Log, entry: &[u8], index: u64) {
+    let latest = log.latest();
+    let proof = log.inclusion_proof(index, latest.size()).unwrap();
+    tlog::verify::verify_inclusion(
+        &leaf_hash(entry),
+        index,
+        latest.size(),
+        &proof.proof,
+        latest.checkpoint.root(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -585,15 +593,7 @@ fn a_follower_publishes_what_the_sequencer_stores_refuses_appends_and_takes_over
     assert!(published(&follower, 4, Duration::from_secs(5)));
     assert_eq!(follower.latest().note, sequencer.latest().note);
     // Its proofs come from its node cache, kept up with what was stored.
-    let proof = follower.inclusion_proof(1, 4).unwrap();
-    tlog::verify::verify_inclusion(
-        &leaf_hash(b"b"),
-        1,
-        4,
-        &proof.proof,
-        follower.latest().checkpoint.root(),
-    )
-    .unwrap();
+    assert_proves(&follower, b"b", 1);
     sequencer.shutdown();
     drop(sequencer);
     follower.lead().unwrap();
@@ -640,4 +640,203 @@ fn attack_a_rewritten_log_state_is_not_published_by_a_follower() {
     assert!(!published(&follower, 6, FOLLOW_EVERY * 10));
     assert_eq!(follower.latest().size(), 4);
     assert!(matches!(follower.health(), Health::Halted(r) if r.contains("size 4 to 6")));
+}
+
+fn witness_key(i: u8) -> SignerKey {
+    SignerKey::from_seed(
+        KeyName::new(format!("witness-{i}.example")).unwrap(),
+        SignatureType::CosignatureV1,
+        &[60 + i; 32],
+    )
+}
+
+/// Two of two witnesses.
+fn witnessed() -> Config {
+    Config {
+        witnesses: Some(WitnessPolicy::new(
+            (0..2).map(|i| witness_key(i).verifier()).collect(),
+            2,
+        )),
+        ..Config::default()
+    }
+}
+
+fn follow_with(store: Arc<MemoryStore>, config: Config) -> Log {
+    Log::follow(
+        store,
+        Arc::new(LocalCheckpointSigner::new(key())),
+        config,
+        Arc::new(Metrics::new().unwrap()),
+    )
+    .unwrap()
+}
+
+/// `signed`, with a cosignature line by each of `witnesses`.
+fn cosigned_by(signed: &Published, witnesses: &[SignerKey]) -> Arc<Published> {
+    let mut note = tlog::note::Note::parse(&signed.note).unwrap();
+    let text = note.text().to_string();
+    for w in witnesses {
+        note.push_signature(tlog::cosignature::cosign(w, &text, 1_800_000_000).unwrap())
+            .unwrap();
+    }
+    Arc::new(Published {
+        checkpoint: signed.checkpoint.clone(),
+        note: note.to_string().into_bytes(),
+        edge: signed.edge.clone(),
+        signed_at: signed.signed_at,
+    })
+}
+
+/// Waits up to `within` for `log` to integrate (or, following, to check) size `size`.
+fn integrated(log: &Log, size: u64, within: Duration) -> Arc<Published> {
+    let deadline = Instant::now() + within;
+    loop {
+        let latest = log.integrated().borrow().clone();
+        if latest.size() == size {
+            return latest;
+        }
+        assert!(Instant::now() < deadline, "size {size} not integrated");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_follower_of_a_witnessed_log_serves_the_sequencers_cosigned_checkpoints_only() {
+    let store = Arc::new(MemoryStore::new());
+    let sequencer = open(store.clone(), witnessed());
+    for e in ["a", "b", "c"] {
+        block_on(sequencer.append(one(e))).unwrap();
+    }
+    let both = [witness_key(0), witness_key(1)];
+    let three = cosigned_by(&integrated(&sequencer, 3, Duration::from_secs(5)), &both);
+    sequencer.publish_cosigned(three.clone());
+    assert_eq!(sequencer.latest().note, three.note);
+
+    // Started after: readers see the kept cosigned checkpoint at once.
+    let follower = follow_with(store.clone(), witnessed());
+    assert_eq!(follower.latest().note, three.note);
+    block_on(sequencer.append(one("d"))).unwrap();
+    let four = integrated(&sequencer, 4, Duration::from_secs(5));
+    integrated(&follower, 4, Duration::from_secs(5));
+    // Checked, but not cosigned: readers keep size 3.
+    assert!(!published(&follower, 4, FOLLOW_EVERY * 10));
+    assert_eq!(follower.latest().note, three.note);
+
+    sequencer.publish_cosigned(cosigned_by(&four, &both));
+    assert!(published(&follower, 4, Duration::from_secs(5)));
+    assert_eq!(follower.latest().note, sequencer.latest().note);
+    // Its proofs are against the cosigned tree.
+    assert_proves(&follower, b"d", 3);
+    assert_eq!(follower.health(), Health::Following);
+}
+
+#[test]
+fn a_witnessed_log_reopened_serves_its_kept_cosigned_checkpoint_at_once() {
+    let store = Arc::new(MemoryStore::new());
+    let sequencer = open(store.clone(), witnessed());
+    for e in ["a", "b"] {
+        block_on(sequencer.append(one(e))).unwrap();
+    }
+    let two = cosigned_by(
+        &integrated(&sequencer, 2, Duration::from_secs(5)),
+        &[witness_key(0), witness_key(1)],
+    );
+    sequencer.publish_cosigned(two.clone());
+    block_on(sequencer.append(one("c"))).unwrap();
+    integrated(&sequencer, 3, Duration::from_secs(5));
+    sequencer.shutdown();
+    drop(sequencer);
+    // Not the size-3 checkpoint no witness saw: the cosigned one, until the next.
+    let reopened = open(store, witnessed());
+    assert_eq!(reopened.latest().note, two.note);
+    assert_eq!(reopened.integrated().borrow().size(), 3);
+}
+
+#[test]
+fn attack_a_checkpoint_kept_as_cosigned_without_its_witnesses_is_not_served_by_a_follower() {
+    let store = Arc::new(MemoryStore::new());
+    let sequencer = open(store.clone(), witnessed());
+    block_on(sequencer.append(one("a"))).unwrap();
+    let one_entry = cosigned_by(
+        &integrated(&sequencer, 1, Duration::from_secs(5)),
+        &[witness_key(0), witness_key(1)],
+    );
+    sequencer.publish_cosigned(one_entry.clone());
+    let follower = follow_with(store.clone(), witnessed());
+    assert_eq!(follower.latest().note, one_entry.note);
+    block_on(sequencer.append(one("b"))).unwrap();
+    let two = integrated(&sequencer, 2, Duration::from_secs(5));
+    integrated(&follower, 2, Duration::from_secs(5));
+    // The database holds the log key's checkpoint as "cosigned": with no witness
+    // line, then with one of the two the policy asks for, then with that one's
+    // line twice.
+    store.put_cosigned(2, &two.note).unwrap();
+    assert!(!published(&follower, 2, FOLLOW_EVERY * 10));
+    store
+        .put_cosigned(2, &cosigned_by(&two, &[witness_key(0)]).note)
+        .unwrap();
+    assert!(!published(&follower, 2, FOLLOW_EVERY * 10));
+    store
+        .put_cosigned(
+            2,
+            &cosigned_by(&two, &[witness_key(0), witness_key(0)]).note,
+        )
+        .unwrap();
+    assert!(!published(&follower, 2, FOLLOW_EVERY * 10));
+    assert_eq!(follower.latest().note, one_entry.note);
+}
+
+#[test]
+fn attack_a_cosigned_checkpoint_of_another_tree_halts_a_follower() {
+    let store = Arc::new(MemoryStore::new());
+    let sequencer = open(store.clone(), witnessed());
+    for e in ["a", "b", "c", "d"] {
+        block_on(sequencer.append(one(e))).unwrap();
+    }
+    let follower = follow_with(store.clone(), witnessed());
+    for e in ["e", "f"] {
+        block_on(sequencer.append(one(e))).unwrap();
+    }
+    integrated(&follower, 6, Duration::from_secs(5));
+    // A tree of five other entries, signed with the log's key and cosigned by
+    // both witnesses (the strongest attacker: witness keys too), kept as the
+    // latest cosigned checkpoint: it verifies and meets the policy, but it is
+    // not a prefix of the tree of six the follower checked.
+    let mut fork = CompactRange::new();
+    for e in ["v", "w", "x", "y", "z"] {
+        fork.append(leaf_hash(e.as_bytes()), |_, _| {}).unwrap();
+    }
+    let note = LocalCheckpointSigner::new(key())
+        .sign_checkpoint(&CheckpointRequest {
+            origin: "example.com/log",
+            size: 5,
+            root: &fork.root(),
+            from_size: 0,
+            proof: &[],
+        })
+        .unwrap();
+    let forged = Published {
+        checkpoint: checkpoint::open(&note, &key().verifier(), &[])
+            .unwrap()
+            .into_checkpoint(),
+        note,
+        edge: RightEdge::new(&fork),
+        signed_at: SystemTime::now(),
+    };
+    store
+        .put_cosigned(
+            5,
+            &cosigned_by(&forged, &[witness_key(0), witness_key(1)]).note,
+        )
+        .unwrap();
+    assert!(!published(&follower, 5, FOLLOW_EVERY * 10));
+    assert!(matches!(follower.health(), Health::Halted(r) if r.contains("not a prefix")));
+    // And a follower started on that database refuses to start.
+    assert!(Log::follow(
+        store,
+        Arc::new(LocalCheckpointSigner::new(key())),
+        witnessed(),
+        Arc::new(Metrics::new().unwrap()),
+    )
+    .is_err());
 }
