@@ -43,6 +43,17 @@ async fn a_follower_serves_reads_forwards_pushes_and_takes_over_from_the_sequenc
     assert_eq!(follower.vkey, sequencer.vkey);
     let ready = get_ok(&http(), &follower.url("/readyz")).await;
     assert!(String::from_utf8_lossy(&ready).contains("following"));
+    let integrating = |instance: &InProcess| {
+        let url = instance.url("/metrics");
+        async move {
+            let text = String::from_utf8(get_ok(&http(), &url).await).unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("tuflog_sequencer_integrating "))
+                .map(str::to_string)
+        }
+    };
+    assert_eq!(integrating(&sequencer).await.as_deref(), Some("1"));
+    assert_eq!(integrating(&follower).await.as_deref(), Some("0"));
 
     // A push to the follower is integrated by the sequencer and acknowledged with
     // its receipt; the follower then serves what was pushed, proven.
@@ -106,6 +117,7 @@ async fn a_follower_serves_reads_forwards_pushes_and_takes_over_from_the_sequenc
     let pushed = p.push_targets(&follower.url(""), ADMIN_TOKEN, 3).await;
     let after = verify_receipt(&follower, repo, &pushed).await;
     assert!(after.size() > cp.size());
+    assert_eq!(integrating(&follower).await.as_deref(), Some("1"));
     follower.stop().await;
 }
 

@@ -192,9 +192,17 @@ async fn metrics_health_and_readiness_are_served() {
         "tuflog_http_requests_total{route=\"/log/checkpoint\",status=\"200\"} 1",
         "tuflog_http_request_duration_seconds_bucket{route=\"/log/checkpoint\"",
         "tuflog_appends_total{outcome=\"queued\"} 5",
+        "tuflog_sequencer_integrating 1",
     ] {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }
+    // The store's files (or database) are measured: more than nothing.
+    let stored = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tuflog_store_size_bytes "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(stored > 0, "tuflog_store_size_bytes:\n{text}");
     assert_eq!(get_ok(&client, &srv.url("/healthz")).await, b"ok\n");
     assert_eq!(get_ok(&client, &srv.url("/readyz")).await, b"ready\n");
     srv.stop().await;

@@ -61,6 +61,10 @@ pub struct ServerArgs {
 /// `tuflog witness` / `tuflog-witness` settings.
 #[derive(clap::Args, Clone)]
 pub struct WitnessArgs {
+    /// TOML file whose keys are these flags' names (`data_dir`, `log`, …): the
+    /// defaults beneath the environment and the command line.
+    #[arg(long, env = "TUFLOG_WITNESS_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Where the witness keeps its key and the latest checkpoint cosigned per log.
     #[arg(
         long,
@@ -88,6 +92,10 @@ pub struct WitnessArgs {
 /// `tuflog monitor` / `tuflog-monitor` settings.
 #[derive(clap::Args, Clone)]
 pub struct MonitorArgs {
+    /// TOML file whose keys are these flags' names (`log`, `log_key`, `peer`, …):
+    /// the defaults beneath the environment and the command line.
+    #[arg(long, env = "TUFLOG_MONITOR_CONFIG")]
+    pub config: Option<PathBuf>,
     /// The log's base URL.
     #[arg(long = "log", env = "TUFLOG_MONITOR_LOG")]
     pub log: String,

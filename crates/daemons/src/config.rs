@@ -414,4 +414,13 @@ mod tests {
             .unwrap();
         build(parse(example).unwrap(), Overrides::default()).unwrap();
     }
+
+    #[test]
+    fn the_deployment_example_parses() {
+        let example = include_str!("../../../deploy/config/server.toml");
+        let (config, listen) = build(parse(example).unwrap(), Overrides::default()).unwrap();
+        assert!(config.signer.is_some());
+        assert_eq!(config.tokens.len(), 1);
+        assert_eq!(listen.port(), 8080);
+    }
 }

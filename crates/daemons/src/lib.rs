@@ -1,7 +1,8 @@
 //! The long-running tuflog processes, each a binary of its own: `tuflog-server`
 //! (the log and the repository service), `tuflog-witness` and `tuflog-monitor`.
 //! This library holds what the three share: their flags ([`args`]), the server's
-//! configuration file ([`config`]) and the shutdown signal.
+//! configuration file ([`config`]), the others' ([`flag_file`]) and the shutdown
+//! signal.
 //!
 //! The client command `tuflog` is another crate (`tuflog-cli`) that does not
 //! depend on this one: RocksDB and the servers stay out of every client start, by
@@ -11,6 +12,7 @@
 
 pub mod args;
 pub mod config;
+pub mod flag_file;
 
 /// SIGINT or SIGTERM; either starts a graceful shutdown (the server finishes the
 /// batch in flight). The handlers are installed when this is called, not when the

@@ -305,6 +305,14 @@ async fn consistency(
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    match state.log.store().size_on_disk() {
+        Ok(Some(bytes)) => state
+            .metrics
+            .store_size_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX)),
+        Ok(None) => {}
+        Err(e) => tracing::debug!(error = %e, "reading the store's size failed"),
+    }
     (
         [
             (

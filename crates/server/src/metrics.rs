@@ -17,6 +17,10 @@ pub struct Metrics {
     pub integrate_duration_seconds: Histogram,
     /// 1 while the checkpoint signer answers, 0 while a batch waits for it.
     pub signer_available: IntGauge,
+    /// 1 while this instance integrates appends, 0 while it follows another's.
+    pub sequencer_integrating: IntGauge,
+    /// Bytes the log's store takes on disk; set when scraped.
+    pub store_size_bytes: IntGauge,
     /// Seconds since the latest checkpoint was signed; set when scraped.
     checkpoint_age_seconds: Gauge,
     /// When the latest checkpoint was signed.
@@ -71,6 +75,16 @@ impl Metrics {
             "tuflog_signer_available",
             "1 while the checkpoint signer answers, 0 while a batch waits for it",
         )?;
+        let sequencer_integrating = IntGauge::new(
+            "tuflog_sequencer_integrating",
+            "1 while this instance integrates appends (on a shared database, holding the \
+             sequencer lease), 0 while it follows another's",
+        )?;
+        let store_size_bytes = IntGauge::new(
+            "tuflog_store_size_bytes",
+            "Bytes the log's store takes on disk (RocksDB's table files, or the PostgreSQL \
+             database's size)",
+        )?;
         let appends_total = IntCounterVec::new(
             Opts::new("tuflog_appends_total", "Append requests by outcome"),
             &["outcome"],
@@ -117,6 +131,8 @@ impl Metrics {
         registry.register(Box::new(integrate_duration_seconds.clone()))?;
         registry.register(Box::new(checkpoint_age_seconds.clone()))?;
         registry.register(Box::new(signer_available.clone()))?;
+        registry.register(Box::new(sequencer_integrating.clone()))?;
+        registry.register(Box::new(store_size_bytes.clone()))?;
         registry.register(Box::new(appends_total.clone()))?;
         registry.register(Box::new(http_requests_total.clone()))?;
         registry.register(Box::new(http_request_duration_seconds.clone()))?;
@@ -129,6 +145,8 @@ impl Metrics {
             integrate_batch_entries,
             integrate_duration_seconds,
             signer_available,
+            sequencer_integrating,
+            store_size_bytes,
             checkpoint_age_seconds,
             checkpoint_signed_at: std::sync::Mutex::new(SystemTime::now()),
             appends_total,

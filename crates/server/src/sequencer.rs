@@ -384,6 +384,7 @@ impl Log {
         *self.integrator.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
         *self.sender.lock().unwrap_or_else(|p| p.into_inner()) = Some(sender);
         self.sequencing.send_replace(true);
+        self.metrics.sequencer_integrating.set(1);
         Ok(())
     }
 

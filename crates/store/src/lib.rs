@@ -147,6 +147,12 @@ pub trait LogStore: HashReader + Send + Sync {
 
     /// The cosigned checkpoint kept last by [`LogStore::put_cosigned`].
     fn cosigned(&self) -> Result<Option<CosignedNote>>;
+
+    /// Bytes the store takes on disk, where it can tell (what an operator
+    /// watches grow); `None` for a store that keeps nothing on disk.
+    fn size_on_disk(&self) -> Result<Option<u64>> {
+        Ok(None)
+    }
 }
 
 /// Refuses a cosigned note over [`MAX_COSIGNED_NOTE_BYTES`].

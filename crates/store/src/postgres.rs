@@ -600,6 +600,17 @@ impl LogStore for PgStore {
         })
     }
 
+    fn size_on_disk(&self) -> Result<Option<u64>> {
+        self.call(async {
+            let client = self.pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one("SELECT pg_database_size(current_database())", &[])
+                .await
+                .map_err(pg)?;
+            Ok(Some(from_db(row.get(0), "database size")?))
+        })
+    }
+
     fn cosigned(&self) -> Result<Option<CosignedNote>> {
         self.call(async {
             let client = self.pool.get().await.map_err(pool_error)?;

@@ -84,6 +84,8 @@ const VERSIONS: &str = "versions";
 /// The log and metadata in one RocksDB database.
 pub struct RocksStore {
     db: DB,
+    /// The database's directory.
+    path: std::path::PathBuf,
     /// Serialises commits: the size check and the head updates read, then write.
     commit_lock: Mutex<()>,
 }
@@ -169,6 +171,7 @@ impl RocksStore {
         }
         Ok(RocksStore {
             db,
+            path: path.to_path_buf(),
             commit_lock: Mutex::new(()),
         })
     }
@@ -421,6 +424,19 @@ impl LogStore for RocksStore {
         self.db
             .put_cf_opt(self.cf(STATE)?, COSIGNED_KEY, value, &wo)?;
         Ok(())
+    }
+
+    fn size_on_disk(&self) -> Result<Option<u64>> {
+        // Every file of the database (tables, write-ahead log, manifest): what the
+        // disk holds, flushed or not. RocksDB keeps them in one flat directory.
+        let mut total = 0u64;
+        for file in std::fs::read_dir(&self.path)? {
+            let metadata = file?.metadata()?;
+            if metadata.is_file() {
+                total = total.saturating_add(metadata.len());
+            }
+        }
+        Ok(Some(total))
     }
 
     fn cosigned(&self) -> Result<Option<CosignedNote>> {

@@ -285,6 +285,7 @@ fn metadata_behaves(log: &dyn LogStore, meta: &dyn MetadataStore) {
 #[test]
 fn memory_store() {
     let s = MemoryStore::new();
+    assert_eq!(s.size_on_disk().unwrap(), None);
     log_behaves(&s);
     metadata_behaves(&s, &s);
     let mut range = CompactRange::from_reader(s.state().unwrap().unwrap().size, &s).unwrap();
@@ -335,6 +336,9 @@ fn rocks_store_and_reopening_it_loses_nothing() {
     let s = RocksStore::open(dir.path()).unwrap();
     assert_eq!(s.state().unwrap().unwrap(), state);
     assert_eq!(s.cosigned().unwrap().map(|c| c.size), Some(360));
+    // At least the 353 entries' bytes are on disk.
+    let on_disk = s.size_on_disk().unwrap().unwrap();
+    assert!(on_disk > 353 * 10, "{on_disk}");
     assert_eq!(
         CompactRange::from_reader(state.size, &s).unwrap().root(),
         root
@@ -429,6 +433,8 @@ fn postgres_store_and_restarting_the_database_loses_nothing() {
     let s = PgStore::open(&url).unwrap();
     assert_eq!(s.state().unwrap().unwrap(), state);
     assert_eq!(s.cosigned().unwrap().map(|c| c.size), Some(360));
+    let on_disk = s.size_on_disk().unwrap().unwrap();
+    assert!(on_disk > 353 * 10, "{on_disk}");
     assert_eq!(
         s.head("example.com/app", "targets")
             .unwrap()

@@ -4,7 +4,6 @@
 #![forbid(unsafe_code)]
 
 use anyhow::Context;
-use clap::Parser;
 use daemons::args::{LogFormat, MonitorArgs};
 use std::sync::Arc;
 
@@ -14,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Run a monitor of one log: verify every checkpoint against its own copy of the
 /// tree, replay every entry against TUF rules, gossip checkpoints with peers, and
 /// raise alerts with evidence. Usually started as `tuflog monitor`.
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(name = "tuflog-monitor", version)]
 struct Cli {
     /// Log format on stderr.
@@ -43,7 +42,7 @@ impl monitor::follower::Progress for Bar {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli: Cli = daemons::flag_file::parse(None, "TUFLOG_MONITOR_CONFIG")?;
     cli.log_format.init();
     let args = cli.args;
     let log_key = tlog::VerifierKey::parse(args.log_key.trim())

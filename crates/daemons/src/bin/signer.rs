@@ -108,6 +108,11 @@ enum Command {
     },
     /// Serve signatures over mutual TLS.
     Serve {
+        /// TOML file whose keys are these flags' names (`data_dir`, `cert`,
+        /// `client_ca`, …): the defaults beneath the environment and the command
+        /// line.
+        #[arg(long, env = "TUFLOG_SIGNER_CONFIG")]
+        config: Option<PathBuf>,
         #[command(flatten)]
         dir: DataDir,
         /// Address to listen on (gRPC over TLS).
@@ -229,7 +234,7 @@ fn state(dir: &Path) -> anyhow::Result<Arc<store::rocks::RocksKv>> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli: Cli = daemons::flag_file::parse(Some("serve"), "TUFLOG_SIGNER_CONFIG")?;
     cli.log_format.init();
     match cli.command {
         Command::Init { dir, origin, token } => {
@@ -288,6 +293,7 @@ fn main() -> anyhow::Result<()> {
             key,
             client_ca,
             allow,
+            config: _,
         } => {
             let keys = open_keys(&dir)?;
             let verifier = keys.log_verifier().to_string();

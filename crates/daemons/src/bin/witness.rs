@@ -3,7 +3,6 @@
 #![forbid(unsafe_code)]
 
 use anyhow::Context;
-use clap::Parser;
 use daemons::args::{LogFormat, WitnessArgs};
 use std::sync::Arc;
 use tlog::note::SignatureType;
@@ -11,7 +10,7 @@ use tlog::note::SignatureType;
 /// Run a witness: cosign each configured log's checkpoints, each only if it is
 /// consistent with the last one cosigned (C2SP tlog-witness, `POST
 /// /add-checkpoint`). Usually started as `tuflog witness`.
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(name = "tuflog-witness", version)]
 struct Cli {
     /// Log format on stderr.
@@ -22,7 +21,7 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli: Cli = daemons::flag_file::parse(None, "TUFLOG_WITNESS_CONFIG")?;
     cli.log_format.init();
     let args = cli.args;
     let logs = args
