@@ -266,16 +266,22 @@ fn the_alert_rules_pass_promtool_and_their_unit_tests() {
     assert!(!succeeded(&out), "a broken rule passed its tests");
 }
 
-/// Every `tuflog_…` metric an alert names is one some process registers.
-#[test]
-fn every_metric_the_alerts_name_is_exported() {
-    let rules = std::fs::read_to_string(deploy("observability/alerts.yml")).unwrap();
+/// The sources of every process that exports metrics.
+fn exporter_sources() -> String {
     let mut sources = String::new();
     for krate in ["server", "monitor", "witness", "signer"] {
         for file in walk(&repo_root().join("crates").join(krate).join("src")) {
             sources.push_str(&std::fs::read_to_string(file).unwrap());
         }
     }
+    sources
+}
+
+/// Every `tuflog_…` metric an alert names is one some process registers.
+#[test]
+fn every_metric_the_alerts_name_is_exported() {
+    let rules = std::fs::read_to_string(deploy("observability/alerts.yml")).unwrap();
+    let sources = exporter_sources();
     let mut named = 0;
     for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
         if word.starts_with("tuflog_") && !word.starts_with("tuflog_server") {
@@ -360,5 +366,386 @@ fn the_example_configurations_start_the_daemons_that_read_them() {
     assert!(
         said.contains("keys.sealed") || said.contains("passphrase"),
         "{said}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// YAML read by the Python docker-compose itself runs on (its `yaml` module),
+/// `script` turning what it loaded into JSON.
+fn yaml_through_python(script: &str, yaml: &[u8]) -> serde_json::Value {
+    let mut python = Command::new("python3")
+        .args(["-c", &format!("import json, sys, yaml; {script}")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    python.stdin.take().unwrap().write_all(yaml).unwrap();
+    let out = python.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 with yaml: run scripts/setup");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// One YAML document as JSON.
+fn yaml_to_json(yaml: &[u8]) -> serde_json::Value {
+    yaml_through_python("json.dump(yaml.safe_load(sys.stdin), sys.stdout)", yaml)
+}
+
+#[test]
+fn the_compose_file_is_valid_and_keeps_every_piece_of_state_in_a_volume() {
+    // A copy of deploy/ with the two files an operator writes first.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("deploy");
+    copy_dir(&deploy(""), &copy);
+    std::fs::write(
+        copy.join("compose/database.env"),
+        "POSTGRES_PASSWORD=pw\nTUFLOG_DATABASE_URL=postgres://tuflog:pw@postgres:5432/tuflog\n",
+    )
+    .unwrap();
+    std::fs::write(copy.join("compose/signer.passphrase"), "passphrase").unwrap();
+    let compose = copy.join("compose/compose.yaml");
+    let docker_compose = Path::new("docker-compose");
+    let out = run(docker_compose, &["-f", compose.to_str().unwrap(), "config"]);
+    assert!(succeeded(&out), "{}", text(&out));
+    let config = yaml_to_json(&out.stdout);
+    let services = config["services"].as_object().unwrap();
+    let mut names: Vec<&str> = services.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "grafana",
+            "monitor",
+            "pki",
+            "postgres",
+            "prometheus",
+            "server-1",
+            "server-2",
+            "signer",
+            "signer-init",
+            "witness"
+        ]
+    );
+    let volumes = |name: &str| -> Vec<String> {
+        services[name]["volumes"]
+            .as_array()
+            .map(|v| v.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    };
+    let named: Vec<&String> = config["volumes"].as_object().unwrap().keys().collect();
+    // Every long-running piece keeps its state in a named volume of its own.
+    for (service, state) in [
+        ("postgres", "/var/lib/postgresql/data"),
+        ("signer", "/var/lib/tuflog"),
+        ("server-1", "/var/lib/tuflog"),
+        ("server-2", "/var/lib/tuflog"),
+        ("witness", "/var/lib/tuflog"),
+        ("monitor", "/var/lib/tuflog"),
+        ("prometheus", "/prometheus"),
+        ("grafana", "/var/lib/grafana"),
+    ] {
+        let mounted = volumes(service);
+        let volume = mounted
+            .iter()
+            .find_map(|v| v.strip_suffix(&format!(":{state}:rw")))
+            .unwrap_or_else(|| panic!("{service} keeps {state} in no volume: {mounted:?}"));
+        assert!(
+            named.iter().any(|n| *n == volume),
+            "{volume} is not declared"
+        );
+    }
+    // Two instances on one database, each advertising itself.
+    let env = |service: &str, key: &str| {
+        services[service]["environment"][key]
+            .as_str()
+            .map(String::from)
+    };
+    assert_eq!(
+        env("server-1", "TUFLOG_ADVERTISE_URL").unwrap(),
+        "http://server-1:8080"
+    );
+    assert_eq!(
+        env("server-2", "TUFLOG_ADVERTISE_URL").unwrap(),
+        "http://server-2:8080"
+    );
+    for server in ["server-1", "server-2"] {
+        assert!(env(server, "TUFLOG_DATABASE_URL")
+            .unwrap()
+            .contains("@postgres:5432/"));
+        assert!(volumes(server)
+            .iter()
+            .any(|v| v.ends_with(":/etc/tuflog/tls:ro")));
+    }
+    // The servers reach the signer by the name in server.toml, which its
+    // certificate carries.
+    let server_toml: toml::Table =
+        toml::from_str(&std::fs::read_to_string(deploy("config/server.toml")).unwrap()).unwrap();
+    let signer_url = server_toml["signer"]["url"].as_str().unwrap();
+    let signer_host = signer_url
+        .trim_start_matches("https://")
+        .split(':')
+        .next()
+        .unwrap();
+    let aliases = &services["signer"]["networks"]["default"]["aliases"];
+    assert!(
+        aliases.as_array().unwrap().iter().any(|a| a == signer_host),
+        "{aliases}"
+    );
+    assert!(services["pki"]["command"]
+        .to_string()
+        .contains(&format!("--name {signer_host}")));
+    // Prometheus scrapes each service on the port its configuration listens on.
+    let prometheus: serde_json::Value =
+        yaml_to_json(&std::fs::read(deploy("observability/prometheus.yml")).unwrap());
+    let listen_port = |file: &str, key: &str| -> String {
+        let t: toml::Table =
+            toml::from_str(&std::fs::read_to_string(deploy(file)).unwrap()).unwrap();
+        t[key]
+            .as_str()
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let expected = [
+        (
+            "tuflog-server",
+            "server-1",
+            listen_port("config/server.toml", "listen"),
+        ),
+        (
+            "tuflog-signer",
+            "signer",
+            listen_port("config/signer.toml", "metrics_listen"),
+        ),
+        (
+            "tuflog-witness",
+            "witness",
+            listen_port("config/witness.toml", "listen"),
+        ),
+        (
+            "tuflog-monitor",
+            "monitor",
+            listen_port("config/monitor.toml", "listen"),
+        ),
+    ];
+    for (job, service, port) in expected {
+        let scrape = prometheus["scrape_configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["job_name"] == job)
+            .unwrap_or_else(|| panic!("no job {job}"));
+        let targets = scrape["static_configs"][0]["targets"].to_string();
+        assert!(
+            targets.contains(&format!("\"{service}:{port}\"")),
+            "{job}: {targets}"
+        );
+        assert!(services.contains_key(service));
+    }
+    assert!(volumes("prometheus")
+        .iter()
+        .any(|v| v.ends_with(":/etc/prometheus/alerts.yml:ro")));
+
+    // A misspelt key is refused: the check is real.
+    let broken = std::fs::read_to_string(&compose).unwrap().replacen(
+        "read_only: true",
+        "read_olny: true",
+        1,
+    );
+    std::fs::write(&compose, broken).unwrap();
+    let out = run(docker_compose, &["-f", compose.to_str().unwrap(), "config"]);
+    assert!(!succeeded(&out), "a misspelt key passed");
+}
+
+/// Every panel of the Grafana dashboard queries metrics some process exports.
+#[test]
+fn every_dashboard_query_names_an_exported_metric() {
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(deploy("observability/grafana/dashboards/tuflog.json")).unwrap(),
+    )
+    .unwrap();
+    let sources = exporter_sources();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 10);
+    for panel in panels {
+        let targets = panel["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{} has no query", panel["title"]);
+        for target in targets {
+            let expr = target["expr"].as_str().unwrap();
+            let metrics: Vec<&str> = expr
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("tuflog_") || *w == "up")
+                .collect();
+            assert!(!metrics.is_empty(), "{expr}");
+            for metric in metrics {
+                let base = metric.strip_suffix("_bucket").unwrap_or(metric);
+                assert!(
+                    base == "up" || sources.contains(&format!("\"{base}\"")),
+                    "{} queries {metric}, which no process exports",
+                    panel["title"]
+                );
+            }
+        }
+    }
+}
+
+/// Every document of a YAML stream, as JSON.
+fn yaml_documents_to_json(yaml: &[u8]) -> Vec<serde_json::Value> {
+    let all = yaml_through_python(
+        "json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)",
+        yaml,
+    );
+    all.as_array().unwrap().clone()
+}
+
+#[test]
+fn the_kubernetes_overlay_renders_and_validates_against_the_schemas() {
+    // The base's configuration is deploy/config's, unchanged.
+    for name in ["server", "signer", "witness", "monitor"] {
+        assert_eq!(
+            std::fs::read_to_string(deploy(&format!("kubernetes/base/config/{name}.toml")))
+                .unwrap(),
+            std::fs::read_to_string(deploy(&format!("config/{name}.toml"))).unwrap(),
+            "kubernetes/base/config/{name}.toml differs from config/{name}.toml"
+        );
+    }
+    // A copy with the secret files an operator provides.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("deploy");
+    copy_dir(&deploy(""), &copy);
+    let overlay = copy.join("kubernetes/overlays/production");
+    std::fs::create_dir_all(overlay.join("secrets")).unwrap();
+    for file in [
+        "database.url",
+        "signer.passphrase",
+        "ca.pem",
+        "server.pem",
+        "server.key",
+        "signer.pem",
+        "signer.key",
+    ] {
+        std::fs::write(overlay.join("secrets").join(file), "placeholder").unwrap();
+    }
+    let out = run(
+        Path::new("kubectl"),
+        &["kustomize", overlay.to_str().unwrap()],
+    );
+    assert!(succeeded(&out), "kubectl kustomize: {}", text(&out));
+    let rendered = dir.path().join("production.yaml");
+    std::fs::write(&rendered, &out.stdout).unwrap();
+    let validate = python_tool("kubernetes-validate");
+    let check = |file: &Path| {
+        run(
+            &validate,
+            &[
+                "--strict",
+                "--quiet",
+                "-k",
+                "1.30.0",
+                file.to_str().unwrap(),
+            ],
+        )
+    };
+    let out = check(&rendered);
+    assert!(succeeded(&out), "kubernetes-validate:\n{}", text(&out));
+    assert!(!text(&out).contains("ERROR"), "{}", text(&out));
+
+    let objects = yaml_documents_to_json(&std::fs::read(&rendered).unwrap());
+    let find = |kind: &str, name: &str| -> &serde_json::Value {
+        objects
+            .iter()
+            .find(|o| {
+                o["kind"] == kind && o["metadata"]["name"].as_str().unwrap().starts_with(name)
+            })
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+    };
+    assert!(objects
+        .iter()
+        .all(|o| o["kind"] == "Namespace" || o["metadata"]["namespace"] == "tuflog"));
+    let server = find("Deployment", "tuflog-server");
+    assert_eq!(server["spec"]["replicas"], 3);
+    let container = &server["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        container["securityContext"]["capabilities"]["drop"][0],
+        "ALL"
+    );
+    assert!(container["resources"]["requests"]["memory"].is_string());
+    assert_eq!(container["image"], "registry.example.com/tuflog:0.1.0");
+    assert_eq!(
+        find("PodDisruptionBudget", "tuflog-server")["spec"]["minAvailable"],
+        2
+    );
+    // The stateful pieces keep their state in volumes of their own.
+    for name in ["tuflog-signer", "tuflog-witness", "tuflog-monitor"] {
+        let set = find("StatefulSet", name);
+        assert_eq!(
+            set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
+            "data"
+        );
+    }
+    // Only the servers reach the signer's gRPC port.
+    let policy = find("NetworkPolicy", "tuflog-signer");
+    let grpc = policy["spec"]["ingress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|rule| rule["ports"][0]["port"] == 8443)
+        .unwrap();
+    assert_eq!(grpc["from"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        grpc["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        "tuflog-server"
+    );
+    for secret in [
+        "tuflog-database",
+        "tuflog-server-tls",
+        "tuflog-signer-tls",
+        "tuflog-signer-passphrase",
+    ] {
+        find("Secret", secret);
+    }
+    // The servers reach the signer by the Service name server.toml gives.
+    let server_toml: toml::Table =
+        toml::from_str(&std::fs::read_to_string(deploy("config/server.toml")).unwrap()).unwrap();
+    let host = server_toml["signer"]["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("https://")
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
+    find("Service", &host);
+
+    // A misspelt field is refused: the schemas are really checked.
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(&rendered)
+            .unwrap()
+            .replace("readOnlyRootFilesystem", "readOnlyRootFilesytem"),
+    )
+    .unwrap();
+    let out = check(&broken);
+    assert!(
+        !succeeded(&out) || text(&out).contains("ERROR"),
+        "a misspelt field passed:\n{}",
+        text(&out)
     );
 }
