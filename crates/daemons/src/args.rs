@@ -56,6 +56,18 @@ pub struct ServerArgs {
     /// A batch closes this long after its first append, e.g. "1ms" [default: 1ms].
     #[arg(long, env = "TUFLOG_MAX_BATCH_DELAY", value_parser = humantime::parse_duration)]
     pub max_batch_delay: Option<Duration>,
+    /// The separate signer, `https://host:port` [default: the file's signer.url].
+    #[arg(long, env = "TUFLOG_SIGNER_URL")]
+    pub signer_url: Option<String>,
+    /// The CA the signer's certificate chains to [default: signer.ca_cert].
+    #[arg(long, env = "TUFLOG_SIGNER_CA_CERT")]
+    pub signer_ca_cert: Option<PathBuf>,
+    /// This server's client certificate for the signer [default: signer.client_cert].
+    #[arg(long, env = "TUFLOG_SIGNER_CLIENT_CERT")]
+    pub signer_client_cert: Option<PathBuf>,
+    /// Its private key [default: signer.client_key].
+    #[arg(long, env = "TUFLOG_SIGNER_CLIENT_KEY")]
+    pub signer_client_key: Option<PathBuf>,
 }
 
 /// `tuflog witness` / `tuflog-witness` settings.

@@ -143,6 +143,22 @@ pub struct Overrides {
     pub max_batch_entries: Option<usize>,
     /// `--max-batch-delay` / `TUFLOG_MAX_BATCH_DELAY`.
     pub max_batch_delay: Option<Duration>,
+    /// `--signer-url` / `TUFLOG_SIGNER_URL` and the TLS files beside it: where
+    /// this instance finds the signer, in place of the file's `[signer]` values.
+    pub signer: SignerOverrides,
+}
+
+/// `[signer]` values given by the environment or flags.
+#[derive(Debug, Default)]
+pub struct SignerOverrides {
+    /// `--signer-url` / `TUFLOG_SIGNER_URL`.
+    pub url: Option<String>,
+    /// `--signer-ca-cert` / `TUFLOG_SIGNER_CA_CERT`.
+    pub ca_cert: Option<PathBuf>,
+    /// `--signer-client-cert` / `TUFLOG_SIGNER_CLIENT_CERT`.
+    pub client_cert: Option<PathBuf>,
+    /// `--signer-client-key` / `TUFLOG_SIGNER_CLIENT_KEY`.
+    pub client_key: Option<PathBuf>,
 }
 
 /// The server configuration and listen address from defaults, `file` and
@@ -236,7 +252,39 @@ pub fn build(
     } else if file.witness_threshold.is_some() {
         bail!("witness_threshold without [[witnesses]]");
     }
-    if let Some(f) = file.signer {
+    let signer = match (file.signer, overrides.signer) {
+        (
+            None,
+            SignerOverrides {
+                url: None,
+                ca_cert: None,
+                client_cert: None,
+                client_key: None,
+            },
+        ) => None,
+        (Some(mut f), o) => {
+            f.url = o.url.unwrap_or(f.url);
+            f.ca_cert = o.ca_cert.unwrap_or(f.ca_cert);
+            f.client_cert = o.client_cert.unwrap_or(f.client_cert);
+            f.client_key = o.client_key.unwrap_or(f.client_key);
+            Some(f)
+        }
+        (None, o) => match (o.url, o.ca_cert, o.client_cert, o.client_key) {
+            (Some(url), Some(ca_cert), Some(client_cert), Some(client_key)) => Some(SignerFile {
+                url,
+                ca_cert,
+                client_cert,
+                client_key,
+                server_name: None,
+                timeout: None,
+            }),
+            _ => bail!(
+                "a signer without [signer] in the file needs all of --signer-url, \
+                 --signer-ca-cert, --signer-client-cert and --signer-client-key"
+            ),
+        },
+    };
+    if let Some(f) = signer {
         if !f.url.starts_with("https://") {
             bail!(
                 "signer.url {:?}: the signer is reached over TLS, https://host:port",
@@ -413,6 +461,52 @@ mod tests {
             .and_then(|rest| rest.split("```").next())
             .unwrap();
         build(parse(example).unwrap(), Overrides::default()).unwrap();
+    }
+
+    #[test]
+    fn the_signer_is_found_from_the_file_or_moved_by_overrides() {
+        let example = include_str!("../../../deploy/config/server.toml");
+        let moved = Overrides {
+            signer: SignerOverrides {
+                url: Some("https://127.0.0.1:9443".into()),
+                client_key: Some("/run/here/server.key".into()),
+                ..SignerOverrides::default()
+            },
+            ..Overrides::default()
+        };
+        let (c, _) = build(parse(example).unwrap(), moved).unwrap();
+        let signer = c.signer.unwrap();
+        assert_eq!(signer.url, "https://127.0.0.1:9443");
+        assert_eq!(signer.client_key, PathBuf::from("/run/here/server.key"));
+        assert_eq!(signer.ca_cert, PathBuf::from("/etc/tuflog/tls/ca.pem"));
+        // Without [signer] in the file, the overrides must name everything.
+        let partial = Overrides {
+            signer: SignerOverrides {
+                url: Some("https://127.0.0.1:9443".into()),
+                ..SignerOverrides::default()
+            },
+            ..Overrides::default()
+        };
+        let missing = build(parse("").unwrap(), partial).unwrap_err();
+        assert!(
+            missing.to_string().contains("--signer-ca-cert"),
+            "{missing}"
+        );
+        let whole = Overrides {
+            signer: SignerOverrides {
+                url: Some("https://127.0.0.1:9443".into()),
+                ca_cert: Some("ca.pem".into()),
+                client_cert: Some("server.pem".into()),
+                client_key: Some("server.key".into()),
+            },
+            ..Overrides::default()
+        };
+        assert!(build(parse("").unwrap(), whole).unwrap().0.signer.is_some());
+        assert!(build(parse("").unwrap(), Overrides::default())
+            .unwrap()
+            .0
+            .signer
+            .is_none());
     }
 
     #[test]

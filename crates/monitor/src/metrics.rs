@@ -79,6 +79,9 @@ impl Metrics {
         )?;
         registry.register(Box::new(verified_checkpoint_age_seconds.clone()))?;
         registry.register(Box::new(heard_checkpoints_pending.clone()))?;
+        for kind in crate::replay::AlertKind::ALL {
+            alerts_total.with_label_values(&[kind.as_str()]);
+        }
         registry.register(Box::new(alerts_total.clone()))?;
         registry.register(Box::new(watched_versions_total.clone()))?;
         registry.register(Box::new(entries_replayed_total.clone()))?;

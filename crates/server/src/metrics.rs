@@ -133,6 +133,9 @@ impl Metrics {
         registry.register(Box::new(signer_available.clone()))?;
         registry.register(Box::new(sequencer_integrating.clone()))?;
         registry.register(Box::new(store_size_bytes.clone()))?;
+        for outcome in ["queued", "overloaded", "invalid", "failed"] {
+            appends_total.with_label_values(&[outcome]);
+        }
         registry.register(Box::new(appends_total.clone()))?;
         registry.register(Box::new(http_requests_total.clone()))?;
         registry.register(Box::new(http_request_duration_seconds.clone()))?;

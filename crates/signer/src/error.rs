@@ -88,6 +88,21 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// Every code [`Error::code`] gives a refusal, so that each has a series from the
+/// start (at 0).
+pub const REFUSAL_CODES: [&str; 10] = [
+    "wrong_origin",
+    "checkpoint_rollback",
+    "not_from_last_signed",
+    "fork",
+    "unknown_repository",
+    "repository_not_allowed",
+    "metadata_rollback",
+    "equivocation",
+    "retired_key",
+    "malformed",
+];
+
 impl Error {
     /// A stable machine-readable code, given in brackets before the message.
     pub fn code(&self) -> &'static str {

@@ -44,6 +44,9 @@ impl Metrics {
             &["kind"],
         )?;
         registry.register(Box::new(signatures_total.clone()))?;
+        for code in crate::error::REFUSAL_CODES {
+            refusals_total.with_label_values(&[code]);
+        }
         registry.register(Box::new(refusals_total.clone()))?;
         registry.register(Box::new(request_duration_seconds.clone()))?;
         Ok(Metrics {

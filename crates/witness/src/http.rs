@@ -40,6 +40,11 @@ impl Metrics {
             .buckets(prometheus::exponential_buckets(0.0001, 4.0, 9)?),
             &["code"],
         )?;
+        // The answers an operator watches, each with a series from the start:
+        // cosigned, stale size, and inconsistent (someone showed a fork).
+        for code in ["200", "409", "422"] {
+            requests_total.with_label_values(&[code]);
+        }
         registry.register(Box::new(requests_total.clone()))?;
         registry.register(Box::new(request_duration_seconds.clone()))?;
         Ok(Metrics {

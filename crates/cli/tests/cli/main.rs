@@ -4,6 +4,7 @@
 
 mod conformance;
 mod conformance_cases;
+mod deploy_local;
 mod log_commands;
 mod monitor_process;
 mod quickstart;

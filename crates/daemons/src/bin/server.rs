@@ -107,6 +107,12 @@ fn settings(args: &ServerArgs) -> anyhow::Result<(server::Config, std::net::Sock
             advertise_url: args.advertise_url.clone(),
             max_batch_entries: args.max_batch_entries,
             max_batch_delay: args.max_batch_delay,
+            signer: daemons::config::SignerOverrides {
+                url: args.signer_url.clone(),
+                ca_cert: args.signer_ca_cert.clone(),
+                client_cert: args.signer_client_cert.clone(),
+                client_key: args.signer_client_key.clone(),
+            },
         },
     )
 }

@@ -52,6 +52,28 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    /// Every kind, so that each has a series from the start (at 0): a dashboard
+    /// or an alert over one finds it before it first fires.
+    pub const ALL: [AlertKind; 17] = [
+        AlertKind::Malformed,
+        AlertKind::ContentMismatch,
+        AlertKind::Equivocation,
+        AlertKind::Duplicate,
+        AlertKind::VersionNotIncreasing,
+        AlertKind::RootSkipped,
+        AlertKind::RootNotAuthorized,
+        AlertKind::Unauthorized,
+        AlertKind::MetaRollback,
+        AlertKind::SplitView,
+        AlertKind::UnprovenCheckpoint,
+        AlertKind::BadEntries,
+        AlertKind::MetadataUnavailable,
+        AlertKind::CheckpointRollback,
+        AlertKind::CheckpointFrozen,
+        AlertKind::CheckpointStale,
+        AlertKind::WitnessPolicy,
+    ];
+
     /// A stable label (metrics, logs, evidence files).
     pub fn as_str(self) -> &'static str {
         match self {
