@@ -17,12 +17,11 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    /// Installs the process's log subscriber in this format.
-    pub fn init(self) {
-        edge::logging::init(match self {
-            LogFormat::Text => edge::logging::LogFormat::Text,
-            LogFormat::Json => edge::logging::LogFormat::Json,
-        });
+    /// Installs the process's subscriber: logs in this format, and spans exported
+    /// as `service` when an OpenTelemetry collector is configured
+    /// ([`crate::telemetry`]). Keep what it returns until the daemon ends.
+    pub fn init(self, service: &str) -> crate::telemetry::Telemetry {
+        crate::telemetry::init(self == LogFormat::Json, service)
     }
 }
 

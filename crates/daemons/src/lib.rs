@@ -13,6 +13,7 @@
 pub mod args;
 pub mod config;
 pub mod flag_file;
+pub mod telemetry;
 
 /// SIGINT or SIGTERM; either starts a graceful shutdown (the server finishes the
 /// batch in flight). The handlers are installed when this is called, not when the

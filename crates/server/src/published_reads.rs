@@ -37,6 +37,7 @@ pub struct ConsistencyProof {
 impl Log {
     /// The audit path of leaf `index` in the tree of `size` leaves, where `size` is at
     /// most the latest checkpoint's.
+    #[tracing::instrument(name = "inclusion_proof", skip(self), level = "info")]
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, Error> {
         let latest = self.latest();
         check_size(size, &latest)?;
@@ -72,6 +73,7 @@ impl Log {
     }
 
     /// The consistency proof from `from` to `size` (`0 < from <= size <=` latest).
+    #[tracing::instrument(name = "consistency_proof", skip(self), level = "info")]
     pub fn consistency_proof(&self, from: u64, size: u64) -> Result<ConsistencyProof, Error> {
         self.consistency_proof_within(from, size, &self.latest())
     }

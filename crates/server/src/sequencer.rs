@@ -1287,6 +1287,7 @@ impl Integrator {
     /// backoff, and meanwhile the log refuses new appends as unavailable. Gives up
     /// only when the log is shutting down.
     fn sign_until_answered(&self, request: &CheckpointRequest<'_>) -> Result<Vec<u8>, Error> {
+        let _span = tracing::info_span!("sign_checkpoint", size = request.size).entered();
         let mut wait = SIGNER_RETRY_FIRST;
         loop {
             match self.signer.sign_checkpoint(request) {

@@ -43,7 +43,7 @@ impl monitor::follower::Progress for Bar {
 
 fn main() -> anyhow::Result<()> {
     let cli: Cli = daemons::flag_file::parse(None, "TUFLOG_MONITOR_CONFIG")?;
-    cli.log_format.init();
+    let _telemetry = cli.log_format.init("tuflog-monitor");
     let args = cli.args;
     let log_key = tlog::VerifierKey::parse(args.log_key.trim())
         .with_context(|| format!("log verifier key {:?}", args.log_key))?;

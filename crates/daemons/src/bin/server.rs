@@ -42,7 +42,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    cli.log_format.init();
+    let _telemetry = cli.log_format.init("tuflog-server");
     match cli.command {
         Some(Command::Migrate { args }) => migrate(args),
         None => serve(cli.args),

@@ -235,7 +235,7 @@ fn state(dir: &Path) -> anyhow::Result<Arc<store::rocks::RocksKv>> {
 
 fn main() -> anyhow::Result<()> {
     let cli: Cli = daemons::flag_file::parse(Some("serve"), "TUFLOG_SIGNER_CONFIG")?;
-    cli.log_format.init();
+    let _telemetry = cli.log_format.init("tuflog-signer");
     match cli.command {
         Command::Init { dir, origin, token } => {
             std::fs::create_dir_all(&dir.data_dir)?;

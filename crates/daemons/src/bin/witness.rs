@@ -22,7 +22,7 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli: Cli = daemons::flag_file::parse(None, "TUFLOG_WITNESS_CONFIG")?;
-    cli.log_format.init();
+    let _telemetry = cli.log_format.init("tuflog-witness");
     let args = cli.args;
     let logs = args
         .logs

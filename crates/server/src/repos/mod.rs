@@ -291,6 +291,7 @@ impl Repos {
         })))
     }
 
+    #[tracing::instrument(name = "sign_metadata", skip_all, fields(repo = %repo, role = ?role))]
     async fn sign<T: Role>(
         &self,
         repo: &RepoName,
@@ -382,6 +383,7 @@ impl Repos {
 
     /// Validates `push` against `repo`'s current state, signs the next snapshot and
     /// timestamp, and logs every new version in one append.
+    #[tracing::instrument(name = "push", skip_all, fields(repo = %repo))]
     pub async fn push(&self, repo: &RepoName, push: Push) -> Result<PushReceipt, Error> {
         let slot = self.slot(repo);
         let mut guard = slot.lock().await;
