@@ -82,8 +82,8 @@ impl Metrics {
         )?;
         let store_size_bytes = IntGauge::new(
             "tuflog_store_size_bytes",
-            "Bytes the log's store takes on disk (RocksDB's table files, or the PostgreSQL \
-             database's size)",
+            "Bytes the log's store takes on disk (every file of the RocksDB database, or the \
+             PostgreSQL database's size)",
         )?;
         let appends_total = IntCounterVec::new(
             Opts::new("tuflog_appends_total", "Append requests by outcome"),

@@ -129,3 +129,44 @@ impl Error {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_code_is_listed_for_the_metrics() {
+        let s = || String::from("x");
+        let refusals = [
+            Error::WrongOrigin {
+                expected: s(),
+                found: s(),
+            },
+            Error::CheckpointRollback { last: 2, asked: 1 },
+            Error::NotFromLast { last: 2, from: 1 },
+            Error::Fork(s()),
+            Error::UnknownRepository(s()),
+            Error::RepositoryNotAllowed(s()),
+            Error::MetadataRollback {
+                repo: s(),
+                role: s(),
+                last: 2,
+                asked: 1,
+            },
+            Error::Equivocation {
+                repo: s(),
+                role: s(),
+                version: 1,
+            },
+            Error::RetiredKey {
+                repo: s(),
+                generation: 1,
+                current: 2,
+            },
+            Error::Malformed(s()),
+        ];
+        assert!(refusals.iter().all(Error::is_refusal));
+        let codes: Vec<&str> = refusals.iter().map(Error::code).collect();
+        assert_eq!(codes, REFUSAL_CODES);
+    }
+}
