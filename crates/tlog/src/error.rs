@@ -81,4 +81,17 @@ pub enum Error {
     /// A witness policy that cannot mean what it says.
     #[error("unusable witness policy: {0}")]
     UnusablePolicy(String),
+
+    /// A C2SP tlog-proof that is not one.
+    #[error("malformed tlog-proof: {0}")]
+    MalformedProof(String),
+
+    /// A checkpoint cosigned by fewer distinct witnesses than the policy asks for.
+    #[error("cosigned by {cosigners} of the {threshold} witnesses the policy asks for")]
+    WitnessPolicyNotMet {
+        /// Distinct witness keys with a valid cosignature.
+        cosigners: usize,
+        /// How many the policy asks for.
+        threshold: usize,
+    },
 }

@@ -25,6 +25,7 @@
 //! | [`cosignature`] | C2SP tlog-cosignature, cosignature/v1 (Ed25519, type 0x04) |
 //! | [`witness_protocol`] | C2SP tlog-witness: the `add-checkpoint` request a log sends a witness |
 //! | [`witness_policy`] | k of n witnesses: the one rule by which a checkpoint's cosignatures are counted, for clients, monitors and the server alike |
+//! | [`tlog_proof`] | C2SP tlog-proof@v1: an offline proof of inclusion with its (cosigned) checkpoint |
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::cast_possible_truncation))]
 
@@ -37,6 +38,7 @@ pub mod hash;
 pub mod memory;
 pub mod note;
 pub mod tile;
+pub mod tlog_proof;
 pub mod tree;
 pub mod verify;
 pub mod witness_policy;
