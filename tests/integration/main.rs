@@ -29,5 +29,6 @@ mod repos;
 mod restart;
 mod signer;
 mod store_switch;
+mod tlog_proofs;
 mod util;
 mod witness;

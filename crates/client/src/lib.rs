@@ -16,6 +16,7 @@ mod error;
 pub mod gossip;
 pub mod keystore;
 pub mod logtrust;
+pub mod offline;
 pub mod publish;
 pub mod update;
 

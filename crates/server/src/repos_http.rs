@@ -7,6 +7,7 @@
 //! GET  /repos/{repo}/metadata/{role}.json          the latest version
 //! POST /repos/{repo}/metadata                      push (multipart/form-data)
 //! GET  /repos/{repo}/proof/{n}.{role}.json?from=M  proof bundle
+//! GET  /repos/{repo}/proof/{n}.{role}.tlog-proof   the same, as a C2SP tlog-proof
 //! GET  /metadata/sha256/{hex}                      any logged version, by content
 //! ```
 //!
@@ -150,6 +151,22 @@ async fn get_repo_path(
     }
     let (repo, kind) = split_last(head).ok_or_else(no_route)?;
     let repo = RepoName::new(repo)?;
+    if let Some(stem) = last.strip_suffix(".tlog-proof").filter(|_| kind == "proof") {
+        let (role, version) = parse_file(&format!("{stem}.json"))?;
+        let version = version.ok_or_else(|| {
+            Error::invalid("a proof names a version: proof/{n}.{role}.tlog-proof")
+        })?;
+        let b = state
+            .repos
+            .proof_bundle(&repo, &role, version, None)
+            .await?;
+        return Ok(cached(
+            &headers,
+            tlog_proof_text(&b),
+            "text/plain; charset=utf-8",
+            CHECKPOINT_CACHE,
+        ));
+    }
     let (role, version) = parse_file(last)?;
     match kind {
         "metadata" => {
@@ -183,6 +200,19 @@ async fn get_repo_path(
         }
         _ => Err(no_route()),
     }
+}
+
+/// A proof bundle as `proof/{n}.{role}.tlog-proof` serves it: C2SP tlog-proof@v1,
+/// the log entry in its `extra` line (docs/PROTOCOL.md says how a verifier
+/// rebuilds it from the metadata file).
+fn tlog_proof_text(b: &ProofBundle) -> Vec<u8> {
+    tlog::tlog_proof::TlogProof {
+        extra: Some(b.entry.clone()),
+        index: b.index,
+        proof: b.inclusion.clone(),
+        checkpoint: b.checkpoint.note.clone(),
+    }
+    .to_text()
 }
 
 /// A proof bundle as `proof/{n}.{role}.json` serves it.
