@@ -5,13 +5,24 @@ use anyhow::Context;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 
+/// What `log prove` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProofFormat {
+    /// A report of what was proven (`--output json` for the bundle).
+    Report,
+    /// The C2SP tlog-proof text.
+    TlogProof,
+}
+
 #[derive(Subcommand)]
 pub enum LogCommand {
     /// Fetch the log's checkpoint, verify it against the pinned key and the last
     /// trusted checkpoint (consistency proof), and trust it.
     Checkpoint,
     /// Prove that a metadata version is in the log: fetch it and its proof bundle,
-    /// check both. `--output json` prints the bundle for `log verify` later.
+    /// check both. `--output json` prints the bundle for `log verify` later;
+    /// `--format tlog-proof` prints the version's C2SP tlog-proof instead, once it
+    /// verifies (save it as FILE.tlog-proof beside the file).
     Prove {
         /// Repository.
         repo: String,
@@ -19,6 +30,9 @@ pub enum LogCommand {
         role: String,
         /// Version.
         version: u64,
+        /// What to print: a report (with `--output`), or the tlog-proof text.
+        #[arg(long, value_enum, default_value_t = ProofFormat::Report)]
+        format: ProofFormat,
     },
     /// Check a monitor's split-view evidence file offline: both checkpoints signed
     /// by the log key, and not both true. Exits 0 only if the file proves a fork.
@@ -26,25 +40,31 @@ pub enum LogCommand {
         /// The evidence file (JSON, as a monitor writes it).
         file: PathBuf,
     },
-    /// Check offline that a metadata file is in the log, from a saved proof bundle
-    /// (the `bundle` of `log prove --output json`, or the server's bundle JSON),
-    /// against the pinned log key and the witness policy only.
+    /// Check offline that a metadata file is in the log, against the pinned log
+    /// key and the witness policy only: from a C2SP tlog-proof (`log verify
+    /// FILE.tlog-proof --metadata FILE`), or from a saved proof bundle (`--bundle`,
+    /// the `bundle` of `log prove --output json`, with --repo, --role, --version).
+    /// Exits 0 when the file is proven, 1 when it is not (the message says why),
+    /// 2 on bad usage.
     Verify {
+        /// The tlog-proof file.
+        #[arg(conflicts_with_all = ["bundle", "repo", "role", "version"], required_unless_present = "bundle")]
+        proof: Option<PathBuf>,
         /// The proof bundle JSON.
-        #[arg(long)]
-        bundle: PathBuf,
+        #[arg(long, requires_all = ["repo", "role", "version"])]
+        bundle: Option<PathBuf>,
         /// The metadata file's exact bytes.
         #[arg(long)]
         metadata: PathBuf,
-        /// Repository.
+        /// Repository (with --bundle).
         #[arg(long)]
-        repo: String,
-        /// Role.
+        repo: Option<String>,
+        /// Role (with --bundle).
         #[arg(long)]
-        role: String,
-        /// Version.
+        role: Option<String>,
+        /// Version (with --bundle).
         #[arg(long)]
-        version: u64,
+        version: Option<u64>,
     },
 }
 
@@ -66,6 +86,19 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
             repo,
             role,
             version,
+            format: ProofFormat::TlogProof,
+        } => {
+            let proof = runtime()?.block_on(client.tlog_proof(&repo, &role, version))?;
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&proof)
+                .context("writing the proof")?;
+        }
+        LogCommand::Prove {
+            repo,
+            role,
+            version,
+            format: ProofFormat::Report,
         } => {
             let r = runtime()?.block_on(client.prove(&repo, &role, version))?;
             match args.output {
@@ -77,11 +110,51 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
             }
         }
         LogCommand::Verify {
-            bundle,
+            proof: Some(proof),
             metadata,
-            repo,
-            role,
-            version,
+            ..
+        } => {
+            let text = read_limited(&proof, tlog::tlog_proof::MAX_PROOF_BYTES as u64)?;
+            let bytes = std::fs::read(&metadata)
+                .with_context(|| format!("reading {}", metadata.display()))?;
+            let proven = client::offline::verify_tlog_proof(
+                text.as_bytes(),
+                &bytes,
+                &client.config().log_key,
+                client.config().witnesses.as_ref(),
+                client::unix_now(),
+            )
+            .with_context(|| {
+                format!("{} does not prove {}", proof.display(), metadata.display())
+            })?;
+            match args.output {
+                Output::Json => print_json(&serde_json::json!({
+                    "verified": true,
+                    "repo": proven.repo,
+                    "role": proven.role,
+                    "version": proven.version,
+                    "index": proven.index,
+                    "size": proven.size,
+                    "cosigners": proven.cosigners,
+                }))?,
+                Output::Human => say(format!(
+                    "verified: {} is {} {} v{}, entry {} of the log at size {}",
+                    metadata.display(),
+                    proven.repo,
+                    proven.role,
+                    proven.version,
+                    proven.index,
+                    proven.size
+                )),
+            }
+        }
+        LogCommand::Verify {
+            proof: None,
+            bundle: Some(bundle),
+            metadata,
+            repo: Some(repo),
+            role: Some(role),
+            version: Some(version),
         } => {
             let text = read_limited(&bundle, client::update::MAX_BUNDLE_BYTES)?;
             let value: serde_json::Value = serde_json::from_str(&text)
@@ -114,6 +187,11 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
                     checkpoint.size()
                 )),
             }
+        }
+        LogCommand::Verify { .. } => {
+            anyhow::bail!(
+                "log verify: give a tlog-proof file, or --bundle with --repo, --role and --version"
+            )
         }
     }
     Ok(())

@@ -21,6 +21,13 @@ pub mod publish;
 pub mod update;
 
 pub use edge::http::{Http, Progress};
+
+/// Seconds since the Unix epoch (0 on a clock before it), for cosignature ages.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 pub use error::{Error, Result};
 pub use logtrust::{LogTrust, OpenedCheckpoint, ProofBundle, WitnessPolicy};
 pub use update::{Session, UpdateReport};
@@ -190,11 +197,8 @@ impl Client {
 
     /// The log view, with the checkpoint trusted in earlier runs.
     pub fn log_trust(&self) -> Result<LogTrust> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let mut trust =
-            LogTrust::new(self.config.log_key.clone(), self.config.witnesses.clone()).at(now);
+        let mut trust = LogTrust::new(self.config.log_key.clone(), self.config.witnesses.clone())
+            .at(unix_now());
         let path = self.checkpoint_path();
         if let Some(note) = edge::durable::read_optional(&path)? {
             let note = String::from_utf8(note)
@@ -274,6 +278,35 @@ impl Client {
             sha256: info.hashes.get("sha256").cloned(),
             written_to: out.to_path_buf(),
         })
+    }
+
+    /// [`Client::prove`], then the same version's C2SP tlog-proof from the server,
+    /// returned once it verifies offline ([`offline::verify_tlog_proof`]) against
+    /// the file, the pinned log key and the witness policy: the text a release
+    /// keeps beside the file.
+    pub async fn tlog_proof(&self, repo: &str, role: &str, version: u64) -> Result<Vec<u8>> {
+        self.prove(repo, role, version).await?;
+        let name = format!("{version}.{}", tuf::updater::encode_role_name(role));
+        let file = format!("{}/repos/{repo}/metadata/{name}.json", self.server());
+        let bytes = self
+            .http
+            .get(&file, self.config.limits.targets_max_bytes)
+            .await?
+            .ok_or_else(|| Error::Usage(format!("{file}: not found")))?;
+        let url = format!("{}/repos/{repo}/proof/{name}.tlog-proof", self.server());
+        let proof = self
+            .http
+            .get(&url, tlog::tlog_proof::MAX_PROOF_BYTES as u64)
+            .await?
+            .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
+        offline::verify_tlog_proof(
+            &proof,
+            &bytes,
+            &self.config.log_key,
+            self.config.witnesses.as_ref(),
+            unix_now(),
+        )?;
+        Ok(proof)
     }
 
     /// Proves by hand that `role` version `version` of `repo` is in the log: fetches

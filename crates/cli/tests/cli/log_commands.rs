@@ -86,5 +86,54 @@ fn a_proof_fetched_online_verifies_offline_for_the_exact_bytes_only() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not describe these bytes"));
     assert!(!verify(&metadata, "2").status.success(), "another version");
 
+    // The same version as a C2SP tlog-proof: printed once it verifies, then
+    // checked offline from the file alone; exit 1 for any other bytes.
+    let proof_text = ok(run(&[
+        "log",
+        "prove",
+        "example.com/app",
+        "targets",
+        "1",
+        "--format",
+        "tlog-proof",
+    ]));
+    assert!(
+        proof_text.starts_with("c2sp.org/tlog-proof@v1\n"),
+        "{proof_text}"
+    );
+    let proof = dir.path().join("targets.json.tlog-proof");
+    std::fs::write(&proof, &proof_text).unwrap();
+    let check = |file: &Path| {
+        run(&[
+            "log",
+            "verify",
+            proof.to_str().unwrap(),
+            "--metadata",
+            file.to_str().unwrap(),
+        ])
+    };
+    let out = ok(check(&metadata));
+    assert!(out.contains("example.com/app targets v1"), "{out}");
+    let refused = check(&tampered);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("does not describe this file"));
+    // A flipped bit anywhere in the proof is refused too.
+    let mut flipped = proof_text.clone().into_bytes();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 1;
+    std::fs::write(&proof, flipped).unwrap();
+    assert_eq!(check(&metadata).status.code(), Some(1));
+    // Bad usage is 2: a proof file and a bundle at once.
+    let both = run(&[
+        "log",
+        "verify",
+        proof.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--metadata",
+        metadata.to_str().unwrap(),
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+
     assert!(sigterm_and_wait(child).success());
 }
