@@ -4,6 +4,8 @@
 
 use crate::publisher::{verify_receipt, Publisher};
 use crate::util::{get_ok, http, InProcess, ADMIN_TOKEN};
+use proto::repo::v1 as pb;
+use proto::repo::v1::repository_client::RepositoryClient;
 use tuf::keys::KeyKind;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,6 +48,33 @@ async fn every_logged_version_has_a_tlog_proof_that_proves_its_file_offline() {
             client::offline::verify_tlog_proof(&proof, &file, &other.verifier(), None, 0).is_err()
         );
     }
+    // gRPC serves the same bytes as the HTTP route, and the same refusal.
+    let mut grpc = RepositoryClient::connect(server.url("")).await.unwrap();
+    let over_grpc = grpc
+        .get_tlog_proof(pb::GetTlogProofRequest {
+            repo: repo.into(),
+            role: "targets".into(),
+            version: 1,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .text;
+    let over_http = get_ok(
+        &http(),
+        &server.url(&format!("/repos/{repo}/proof/1.targets.tlog-proof")),
+    )
+    .await;
+    assert_eq!(over_grpc, over_http);
+    let e = grpc
+        .get_tlog_proof(pb::GetTlogProofRequest {
+            repo: repo.into(),
+            role: "targets".into(),
+            version: 9,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::NotFound);
     // A version never logged has no proof.
     let missing = http()
         .get(server.url(&format!("/repos/{repo}/proof/9.targets.tlog-proof")))

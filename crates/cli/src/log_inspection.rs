@@ -91,7 +91,7 @@ pub fn log(args: &ClientArgs, command: LogCommand) -> anyhow::Result<()> {
             let proof = runtime()?.block_on(client.tlog_proof(&repo, &role, version))?;
             use std::io::Write;
             std::io::stdout()
-                .write_all(&proof)
+                .write_all(&proof.text)
                 .context("writing the proof")?;
         }
         LogCommand::Prove {

@@ -4,7 +4,7 @@ use crate::settings::*;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use client::publish::Workspace;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum RepoCommand {
@@ -55,6 +55,11 @@ pub enum RepoCommand {
     Publish {
         /// Repository.
         repo: String,
+        /// Once the push is acknowledged, write each metadata file it logged into
+        /// this directory with its C2SP tlog-proof beside it
+        /// (`N.ROLE.json`, `N.ROLE.json.tlog-proof`), each verified first.
+        #[arg(long, value_name = "DIR")]
+        proofs: Option<PathBuf>,
         #[command(flatten)]
         secret: PassphraseArgs,
         #[command(flatten)]
@@ -205,6 +210,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
         }
         RepoCommand::Publish {
             repo,
+            proofs,
             secret,
             token: token_args,
         } => {
@@ -222,7 +228,23 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             let refs: Vec<&tuf::keys::PrivateKey> = keys.iter().collect();
             let token = token(&token_args)?;
             let receipt = rt.block_on(ws.publish(&refs, &token, &vkey))?;
+            let written = match &proofs {
+                Some(dir) => write_proofs(args, &rt, &receipt, dir).with_context(|| {
+                    format!(
+                        "{repo} is published (log size {}), but its proofs were not all \
+                         written to {}; `tuflog log prove` fetches them",
+                        receipt.size,
+                        dir.display()
+                    )
+                })?,
+                None => Vec::new(),
+            };
             match args.output {
+                Output::Json if proofs.is_some() => {
+                    let mut value = serde_json::to_value(&receipt)?;
+                    value["proofs"] = serde_json::json!(written);
+                    print_json(&value)?
+                }
                 Output::Json => print_json(&receipt)?,
                 Output::Human => {
                     say(format!("published {repo}, log size {}", receipt.size));
@@ -231,6 +253,9 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                             "  {} v{} at log index {}",
                             e.role, e.version, e.index
                         ));
+                    }
+                    for path in &written {
+                        say(format!("  wrote {}", path.display()));
                     }
                 }
             }
@@ -398,4 +423,48 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes every version `receipt` logged into `dir` as `N.ROLE.json` with its
+/// tlog-proof beside it, each proven and verified offline by the client first (so
+/// against the pinned log key, the witness policy and the client's trusted
+/// checkpoint). Returns the proof files written.
+fn write_proofs(
+    args: &ClientArgs,
+    rt: &tokio::runtime::Runtime,
+    receipt: &wire::PushReceipt,
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let client = client(args)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::new();
+    for e in &receipt.entries {
+        let proof = rt.block_on(client.tlog_proof(&receipt.repo, &e.role, e.version))?;
+        let name = format!(
+            "{}.{}.json",
+            e.version,
+            tuf::updater::encode_role_name(&e.role)
+        );
+        let file = dir.join(&name);
+        // A version's bytes never change: a different file under its name is kept
+        // and reported, never replaced.
+        match std::fs::read(&file) {
+            Ok(existing) if existing != proof.metadata => bail!(
+                "{} exists with other bytes than {} {} v{} as logged",
+                file.display(),
+                receipt.repo,
+                e.role,
+                e.version
+            ),
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                edge::durable::write_atomic(&file, &proof.metadata)?
+            }
+            Err(err) => return Err(err).with_context(|| format!("reading {}", file.display())),
+        }
+        let proof_file = dir.join(format!("{name}.tlog-proof"));
+        edge::durable::write_atomic(&proof_file, &proof.text)?;
+        written.push(proof_file);
+    }
+    Ok(written)
 }

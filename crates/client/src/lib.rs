@@ -75,6 +75,17 @@ pub struct DownloadReport {
     pub written_to: PathBuf,
 }
 
+/// A metadata version with its C2SP tlog-proof, verified ([`Client::tlog_proof`]).
+#[derive(Clone, Debug)]
+pub struct OfflineProof {
+    /// The metadata file's exact bytes.
+    pub metadata: Vec<u8>,
+    /// The tlog-proof text, as served.
+    pub text: Vec<u8>,
+    /// What the proof showed.
+    pub proven: offline::ProvenVersion,
+}
+
 /// What [`Client::prove`] checked, with the bundle so it can be kept and re-checked
 /// offline (`tuflog log verify`).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -284,35 +295,43 @@ impl Client {
     /// returned once it verifies offline ([`offline::verify_tlog_proof`]) against
     /// the file, the pinned log key and the witness policy: the text a release
     /// keeps beside the file.
-    pub async fn tlog_proof(&self, repo: &str, role: &str, version: u64) -> Result<Vec<u8>> {
-        self.prove(repo, role, version).await?;
+    pub async fn tlog_proof(&self, repo: &str, role: &str, version: u64) -> Result<OfflineProof> {
+        let (_, metadata) = self.prove_file(repo, role, version).await?;
         let name = format!("{version}.{}", tuf::updater::encode_role_name(role));
-        let file = format!("{}/repos/{repo}/metadata/{name}.json", self.server());
-        let bytes = self
-            .http
-            .get(&file, self.config.limits.targets_max_bytes)
-            .await?
-            .ok_or_else(|| Error::Usage(format!("{file}: not found")))?;
         let url = format!("{}/repos/{repo}/proof/{name}.tlog-proof", self.server());
-        let proof = self
+        let text = self
             .http
             .get(&url, tlog::tlog_proof::MAX_PROOF_BYTES as u64)
             .await?
             .ok_or_else(|| Error::Usage(format!("{url}: not found")))?;
-        offline::verify_tlog_proof(
-            &proof,
-            &bytes,
+        let proven = offline::verify_tlog_proof(
+            &text,
+            &metadata,
             &self.config.log_key,
             self.config.witnesses.as_ref(),
             unix_now(),
         )?;
-        Ok(proof)
+        Ok(OfflineProof {
+            metadata,
+            text,
+            proven,
+        })
     }
 
     /// Proves by hand that `role` version `version` of `repo` is in the log: fetches
     /// the file and its proof bundle, checks them as an update would, and trusts the
     /// bundle's checkpoint.
     pub async fn prove(&self, repo: &str, role: &str, version: u64) -> Result<ProveReport> {
+        Ok(self.prove_file(repo, role, version).await?.0)
+    }
+
+    /// [`Client::prove`], also returning the file's bytes it proved.
+    async fn prove_file(
+        &self,
+        repo: &str,
+        role: &str,
+        version: u64,
+    ) -> Result<(ProveReport, Vec<u8>)> {
         repo_component(repo)?;
         let _locked = self.lock_home().await?;
         let file = format!("{version}.{}.json", tuf::updater::encode_role_name(role));
@@ -341,7 +360,7 @@ impl Client {
             edge::durable::write_atomic(&self.checkpoint_path(), note.as_bytes())?;
         }
         let (length, hashes) = tuf::editor::describe(&bytes);
-        Ok(ProveReport {
+        let report = ProveReport {
             repo: repo.into(),
             role: role.into(),
             version,
@@ -350,7 +369,8 @@ impl Client {
             index: bundle.index,
             checkpoint: summary,
             bundle,
-        })
+        };
+        Ok((report, bytes))
     }
 
     /// The log's latest checkpoint, verified against the pinned key, the witness

@@ -219,6 +219,25 @@ impl pb::repository_server::Repository for RepoService {
         .await
     }
 
+    async fn get_tlog_proof(
+        &self,
+        req: Request<pb::GetTlogProofRequest>,
+    ) -> Result<Response<pb::TlogProof>, Status> {
+        observed(&self.state.metrics, "GetTlogProof", async {
+            let r = req.get_ref();
+            let repo = RepoName::new(&r.repo)?;
+            let b = self
+                .state
+                .repos
+                .proof_bundle(&repo, &r.role, r.version, None)
+                .await?;
+            Ok(pb::TlogProof {
+                text: b.tlog_proof_text(),
+            })
+        })
+        .await
+    }
+
     async fn get_blob(
         &self,
         req: Request<pb::GetBlobRequest>,

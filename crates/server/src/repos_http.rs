@@ -162,7 +162,7 @@ async fn get_repo_path(
             .await?;
         return Ok(cached(
             &headers,
-            tlog_proof_text(&b),
+            b.tlog_proof_text(),
             "text/plain; charset=utf-8",
             CHECKPOINT_CACHE,
         ));
@@ -200,19 +200,6 @@ async fn get_repo_path(
         }
         _ => Err(no_route()),
     }
-}
-
-/// A proof bundle as `proof/{n}.{role}.tlog-proof` serves it: C2SP tlog-proof@v1,
-/// the log entry in its `extra` line (docs/PROTOCOL.md says how a verifier
-/// rebuilds it from the metadata file).
-fn tlog_proof_text(b: &ProofBundle) -> Vec<u8> {
-    tlog::tlog_proof::TlogProof {
-        extra: Some(b.entry.clone()),
-        index: b.index,
-        proof: b.inclusion.clone(),
-        checkpoint: b.checkpoint.note.clone(),
-    }
-    .to_text()
 }
 
 /// A proof bundle as `proof/{n}.{role}.json` serves it.

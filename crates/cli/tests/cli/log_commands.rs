@@ -1,5 +1,6 @@
-//! `tuflog log prove` and `tuflog log verify` against the real binaries: a proof
-//! fetched online can be re-checked offline, and only for the exact bytes it names.
+//! `tuflog log prove`, `tuflog log verify` and `tuflog repo publish --proofs`
+//! against the real binaries: a proof fetched online can be re-checked offline, and
+//! only for the exact bytes it names.
 
 use crate::server_process::{sigterm_and_wait, start};
 use crate::{ok, tuflog_as};
@@ -134,6 +135,137 @@ fn a_proof_fetched_online_verifies_offline_for_the_exact_bytes_only() {
         metadata.to_str().unwrap(),
     ]);
     assert_eq!(both.status.code(), Some(2));
+
+    assert!(sigterm_and_wait(child).success());
+}
+
+/// `tuflog` with the admin token as well, for the commands that push.
+fn tuflog_pushing(home: &Path, server: &str, vkey: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tuflog"))
+        .args(args)
+        .env("TUFLOG_HOME", home)
+        .env("TUFLOG_SERVER", server)
+        .env("TUFLOG_LOG_KEY", vkey)
+        .env("TUFLOG_PASSPHRASE", "log-commands test passphrase")
+        .env("TUFLOG_TOKEN", token)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn publish_with_proofs_writes_each_logged_file_with_a_tlog_proof_that_verifies_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, vkey, server) = start(dir.path());
+    let token = std::fs::read_to_string(dir.path().join("tuflog-data/admin.token")).unwrap();
+    let home = dir.path().join("home");
+    let run = |args: &[&str]| tuflog(&home, &server, &vkey, args);
+    let push = |args: &[&str]| tuflog_pushing(&home, &server, &vkey, token.trim(), args);
+    let root = ok(run(&["key", "generate"])).trim().to_string();
+    let targets = ok(run(&["key", "generate"])).trim().to_string();
+    ok(push(&[
+        "repo",
+        "init",
+        "example.com/app",
+        "--root-key",
+        &root,
+        "--targets-key",
+        &targets,
+    ]));
+    let artifact = dir.path().join("app.tar");
+    std::fs::write(&artifact, b"release 1").unwrap();
+    ok(run(&[
+        "repo",
+        "add",
+        "example.com/app",
+        artifact.to_str().unwrap(),
+    ]));
+    let release = dir.path().join("release");
+    let out = ok(push(&[
+        "--output",
+        "json",
+        "repo",
+        "publish",
+        "example.com/app",
+        "--proofs",
+        release.to_str().unwrap(),
+    ]));
+    let receipt: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let written = receipt["proofs"].as_array().unwrap();
+    // Every version the push logged: targets 2 and the snapshot and timestamp the
+    // server signed for it.
+    let mut names: Vec<String> = std::fs::read_dir(&release)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "2.snapshot.json",
+            "2.snapshot.json.tlog-proof",
+            "2.targets.json",
+            "2.targets.json.tlog-proof",
+            "2.timestamp.json",
+            "2.timestamp.json.tlog-proof",
+        ]
+    );
+    assert_eq!(written.len(), 3);
+    // The targets file is the one the workspace signed and pushed, byte for byte.
+    assert_eq!(
+        std::fs::read(release.join("2.targets.json")).unwrap(),
+        std::fs::read(home.join("publish/example.com%2Fapp/metadata/targets.json")).unwrap()
+    );
+    let check = |proof: &Path, file: &Path| {
+        run(&[
+            "log",
+            "verify",
+            proof.to_str().unwrap(),
+            "--metadata",
+            file.to_str().unwrap(),
+        ])
+    };
+    for role in ["targets", "snapshot", "timestamp"] {
+        let file = release.join(format!("2.{role}.json"));
+        let proof = release.join(format!("2.{role}.json.tlog-proof"));
+        assert!(written.contains(&serde_json::json!(proof)));
+        let out = ok(check(&proof, &file));
+        assert!(out.contains(&format!("example.com/app {role} v2")), "{out}");
+    }
+    // A proof does not vouch for another of the files beside it.
+    let crossed = check(
+        &release.join("2.targets.json.tlog-proof"),
+        &release.join("2.snapshot.json"),
+    );
+    assert_eq!(crossed.status.code(), Some(1));
+
+    // A different file already under a version's name is kept, and the command
+    // says the push went through but the proofs were not all written.
+    std::fs::write(release.join("3.targets.json"), b"not what was logged").unwrap();
+    std::fs::write(&artifact, b"release 2").unwrap();
+    ok(run(&[
+        "repo",
+        "add",
+        "example.com/app",
+        artifact.to_str().unwrap(),
+    ]));
+    let refused = push(&[
+        "repo",
+        "publish",
+        "example.com/app",
+        "--proofs",
+        release.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is published"), "{stderr}");
+    assert!(stderr.contains("exists with other bytes"), "{stderr}");
+    assert_eq!(
+        std::fs::read(release.join("3.targets.json")).unwrap(),
+        b"not what was logged"
+    );
+    assert!(!release.join("3.targets.json.tlog-proof").exists());
+    // The push itself landed: version 3 proves online.
+    ok(run(&["log", "prove", "example.com/app", "targets", "3"]));
 
     assert!(sigterm_and_wait(child).success());
 }

@@ -115,6 +115,21 @@ pub struct ProofBundle {
     pub consistency: Option<Vec<Hash>>,
 }
 
+impl ProofBundle {
+    /// This version's proof as C2SP tlog-proof@v1 text, the log entry in its
+    /// `extra` line (docs/PROTOCOL.md says how a verifier rebuilds the entry from
+    /// the metadata file). HTTP and gRPC serve these same bytes.
+    pub fn tlog_proof_text(&self) -> Vec<u8> {
+        tlog::tlog_proof::TlogProof {
+            extra: Some(self.entry.clone()),
+            index: self.index,
+            proof: self.inclusion.clone(),
+            checkpoint: self.checkpoint.note.clone(),
+        }
+        .to_text()
+    }
+}
+
 /// The files of one client update with their bundles ([`Repos::update_pack`]).
 #[derive(Clone, Debug)]
 pub struct UpdatePack {
