@@ -926,6 +926,162 @@ async fn a_fork_can_be_neither_cosigned_nor_signed_with_another_key() {
     }
 }
 
+/// An offline proof travels without the log: whoever checks a `.tlog-proof`
+/// beside a release sees neither monitors nor the log's history, only the pinned
+/// log key and a witness policy. The attacker, with the stolen log key and
+/// targets key, forks the log and hands out a proof of a malicious targets
+/// version from its fork. Under the pinned key alone that proof verifies (the
+/// key is stolen); the witness policy refuses it, whether it comes bare, with the
+/// honest checkpoint's cosignatures grafted on, or with cosignatures of its own
+/// under the witnesses' names. The honest proof of the same version meets the
+/// policy, and a policy that asks for a witness it never went to is not met.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_an_offline_proof_from_a_fork_signed_with_the_stolen_log_key_fails_the_witness_policy(
+) {
+    use client::offline::verify_tlog_proof;
+    use tlog::tlog_proof::TlogProof;
+    let (attack, witnesses) = Compromised::with_witnesses(2, 2).await;
+    let keys: Vec<_> = witnesses.iter().map(|w| w.verifier.clone()).collect();
+    let policy = WitnessPolicy::new(keys.clone(), 2);
+    let now = client::unix_now();
+    let attack = attack.copy_database("fork").await;
+    attack
+        .owner_publishes("app-1.1.tgz", b"the next real release")
+        .await;
+    let fork = attack.fork("fork").await;
+    let targets = attack
+        .malicious_targets(&fork, attack.steal_targets_key(), b"backdoor")
+        .await;
+    attack.publish_with_online_keys(&fork, &targets).await;
+    let version = targets.signed().version;
+    let fetch = |server: &InProcess, kind: &str, suffix: &str| {
+        let url = server.url(&format!("/repos/{REPO}/{kind}/{version}.targets.{suffix}"));
+        async move { get_ok(&http(), &url).await }
+    };
+    let honest_file = fetch(&attack.server, "metadata", "json").await;
+    let honest_proof = fetch(&attack.server, "proof", "tlog-proof").await;
+    let forked_file = fetch(&fork, "metadata", "json").await;
+    let forked_proof = fetch(&fork, "proof", "tlog-proof").await;
+    assert_eq!(
+        forked_file,
+        targets.bytes(),
+        "the fork serves its own version"
+    );
+    assert_ne!(
+        forked_file, honest_file,
+        "one version number, two documents"
+    );
+
+    // The honest proof meets the policy: both witnesses cosigned its checkpoint.
+    let proven = verify_tlog_proof(
+        &honest_proof,
+        &honest_file,
+        &attack.server.vkey,
+        Some(&policy),
+        now,
+    )
+    .unwrap();
+    assert_eq!((proven.version, proven.cosigners), (version, 2));
+    // A policy asking for a third witness the log never went to is not met.
+    let absent = SignerKey::from_seed(
+        KeyName::new("witness.test/absent").unwrap(),
+        SignatureType::CosignatureV1,
+        &[7; 32],
+    );
+    let mut wider = keys.clone();
+    wider.push(absent.verifier());
+    let err = verify_tlog_proof(
+        &honest_proof,
+        &honest_file,
+        &attack.server.vkey,
+        Some(&WitnessPolicy::new(wider, 3)),
+        now,
+    )
+    .unwrap_err();
+    assert_log_error(&err, "cosigned by 2 of the 3 witnesses the policy asks for");
+
+    // Without a witness policy the stolen log key is all it takes: this is the
+    // attack the policy is there for.
+    let unwitnessed =
+        verify_tlog_proof(&forked_proof, &forked_file, &attack.server.vkey, None, now).unwrap();
+    assert_eq!(unwitnessed.version, version);
+    // With it, refused, in every form the attacker can give the fork's checkpoint.
+    let err = verify_tlog_proof(
+        &forked_proof,
+        &forked_file,
+        &attack.server.vkey,
+        Some(&policy),
+        now,
+    )
+    .unwrap_err();
+    assert_log_error(&err, "cosigned by 0 of the 2 witnesses the policy asks for");
+    let rewritten = |rewrite: &dyn Fn(&mut Note)| {
+        let mut proof = TlogProof::parse(&forked_proof).unwrap();
+        let mut note = Note::parse(&proof.checkpoint).unwrap();
+        rewrite(&mut note);
+        proof.checkpoint = note.to_string().into_bytes();
+        proof.to_text()
+    };
+    let honest_cosignatures: Vec<_> =
+        Note::parse(&TlogProof::parse(&honest_proof).unwrap().checkpoint)
+            .unwrap()
+            .signatures()
+            .iter()
+            .filter(|s| s.key_id != attack.server.vkey.key_id())
+            .cloned()
+            .collect();
+    assert_eq!(honest_cosignatures.len(), 2);
+    let grafted = rewritten(&|note| {
+        for sig in &honest_cosignatures {
+            note.push_signature(sig.clone()).unwrap();
+        }
+    });
+    let impostors = rewritten(&|note| {
+        let text = note.text().to_string();
+        for (seed, w) in witnesses.iter().enumerate() {
+            let impostor = SignerKey::from_seed(
+                KeyName::new(w.verifier.name().as_str()).unwrap(),
+                SignatureType::CosignatureV1,
+                &[seed as u8 + 1; 32],
+            );
+            note.push_signature(tlog::cosignature::cosign(&impostor, &text, now).unwrap())
+                .unwrap();
+        }
+    });
+    for (proof, wanted) in [
+        (grafted, "invalid signature by known key"),
+        (
+            impostors,
+            "cosigned by 0 of the 2 witnesses the policy asks for",
+        ),
+    ] {
+        let err = verify_tlog_proof(
+            &proof,
+            &forked_file,
+            &attack.server.vkey,
+            Some(&policy),
+            now,
+        )
+        .unwrap_err();
+        assert_log_error(&err, wanted);
+    }
+    // Nor does the honest proof vouch for the fork's document.
+    assert!(verify_tlog_proof(
+        &honest_proof,
+        &forked_file,
+        &attack.server.vkey,
+        Some(&policy),
+        now
+    )
+    .is_err());
+
+    fork.stop().await;
+    attack.server.stop().await;
+    for w in witnesses {
+        w.stop().await;
+    }
+}
+
 /// The server serves a client the current timestamp and snapshot with an older
 /// targets version, each with a valid proof. Prevented: the targets file must have
 /// the hashes the snapshot lists (§5.6.2). With the stolen snapshot key it then
