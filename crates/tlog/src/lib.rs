@@ -35,6 +35,7 @@ pub mod cosignature;
 pub mod decimal;
 mod error;
 pub mod hash;
+mod lines;
 pub mod memory;
 pub mod note;
 pub mod tile;

@@ -18,6 +18,7 @@
 
 use crate::checkpoint::{self, VerifiedCheckpoint};
 use crate::decimal::parse_canonical;
+use crate::lines::{push_hashes_and_empty_line, LineError, Lines};
 use crate::note::VerifierKey;
 use crate::witness_policy::WitnessPolicy;
 use crate::{Checkpoint, Error, Hash, Result};
@@ -61,6 +62,10 @@ fn malformed(why: impl Into<String>) -> Error {
     Error::MalformedProof(why.into())
 }
 
+fn from_lines(e: LineError) -> Error {
+    Error::MalformedProof(e.0)
+}
+
 impl TlogProof {
     /// Parses a proof, refusing anything C2SP tlog-proof@v1 does not allow. The
     /// checkpoint part must be a checkpoint body, an empty line and signature
@@ -71,18 +76,11 @@ impl TlogProof {
         }
         let text = std::str::from_utf8(bytes).map_err(|_| malformed("not UTF-8"))?;
         // "The proof is a sequence of lines separated by newlines (U+000A)."
-        let mut rest = text;
-        let mut next_line = |what: &str| -> Result<&str> {
-            let (line, after) = rest
-                .split_once('\n')
-                .ok_or_else(|| malformed(format!("{what}: no line ending")))?;
-            rest = after;
-            Ok(line)
-        };
-        if next_line("the header")? != HEADER {
+        let mut lines = Lines::new(text);
+        if lines.next("the header").map_err(from_lines)? != HEADER {
             return Err(malformed(format!("the first line is not {HEADER}")));
         }
-        let mut line = next_line("the index line")?;
+        let mut line = lines.next("the index line").map_err(from_lines)?;
         // "The second line MAY start with the string `extra` followed by a space
         // (U+0020) and base64-encoded opaque extra data."
         let extra = match line.strip_prefix("extra ") {
@@ -96,7 +94,7 @@ impl TlogProof {
                         data.len()
                     )));
                 }
-                line = next_line("the index line")?;
+                line = lines.next("the index line").map_err(from_lines)?;
                 Some(data)
             }
             None => None,
@@ -111,22 +109,10 @@ impl TlogProof {
         // "The next zero or more non-empty lines are the base64-encoded Merkle
         // inclusion proof ... After the inclusion proof lines and an empty line,
         // the checkpoint issued by the log is included verbatim."
-        let mut proof = Vec::new();
-        loop {
-            let line = next_line("the inclusion proof")?;
-            if line.is_empty() {
-                break;
-            }
-            if proof.len() == MAX_PROOF_LINES {
-                return Err(malformed(format!(
-                    "more than {MAX_PROOF_LINES} inclusion proof lines"
-                )));
-            }
-            proof.push(
-                Hash::from_base64(line)
-                    .map_err(|_| malformed(format!("proof line {line:?} is not a hash")))?,
-            );
-        }
+        let proof = lines
+            .hashes_to_empty_line("inclusion proof", MAX_PROOF_LINES)
+            .map_err(from_lines)?;
+        let rest = lines.rest();
         check_checkpoint_shape(rest)?;
         Ok(TlogProof {
             extra,
@@ -145,11 +131,7 @@ impl TlogProof {
             out.push('\n');
         }
         out.push_str(&format!("index {}\n", self.index));
-        for hash in &self.proof {
-            out.push_str(&hash.to_base64());
-            out.push('\n');
-        }
-        out.push('\n');
+        push_hashes_and_empty_line(&mut out, &self.proof);
         let mut bytes = out.into_bytes();
         bytes.extend_from_slice(&self.checkpoint);
         bytes

@@ -2,6 +2,7 @@
 //! consistency proof lines, an empty line, then the signed checkpoint note.
 
 use crate::decimal::parse_canonical;
+use crate::lines::{push_hashes_and_empty_line, LineError, Lines};
 use crate::{Error, Hash};
 
 /// "The client MUST NOT send more than 63 consistency proof lines."
@@ -32,53 +33,32 @@ impl AddCheckpoint {
         }
         let text = std::str::from_utf8(body)
             .map_err(|_| Error::MalformedWitnessRequest("the request is not UTF-8".into()))?;
-        let mut rest = text;
-        let mut next_line = |what: &str| -> Result<&str, Error> {
-            let (line, after) = rest
-                .split_once('\n')
-                .ok_or_else(|| Error::MalformedWitnessRequest(format!("{what}: no line ending")))?;
-            rest = after;
-            Ok(line)
-        };
+        let malformed = |e: LineError| Error::MalformedWitnessRequest(e.0);
+        let mut lines = Lines::new(text);
         // "The old size line MUST consist of the string `old`, a single space (0x20),
         // and the tree size ... as an ASCII decimal with no leading zeroes."
-        let old_line = next_line("the old size line")?;
+        let old_line = lines.next("the old size line").map_err(malformed)?;
         let digits = old_line.strip_prefix("old ").ok_or_else(|| {
             Error::MalformedWitnessRequest(format!("{old_line:?} is not an old size line"))
         })?;
         let old_size = parse_canonical(digits).map_err(|_| {
             Error::MalformedWitnessRequest(format!("old size {digits:?} is not a decimal"))
         })?;
-        let mut proof = Vec::new();
-        loop {
-            let line = next_line("the consistency proof")?;
-            if line.is_empty() {
-                break;
-            }
-            if proof.len() == MAX_PROOF_LINES {
-                return Err(Error::MalformedWitnessRequest(format!(
-                    "more than {MAX_PROOF_LINES} consistency proof lines"
-                )));
-            }
-            proof.push(Hash::from_base64(line).map_err(|_| {
-                Error::MalformedWitnessRequest(format!("proof line {line:?} is not a hash"))
-            })?);
-        }
+        // "The client MUST NOT send more than 63 consistency proof lines."
+        let proof = lines
+            .hashes_to_empty_line("consistency proof", MAX_PROOF_LINES)
+            .map_err(malformed)?;
         Ok(AddCheckpoint {
             old_size,
             proof,
-            note: rest.as_bytes().to_vec(),
+            note: lines.rest().as_bytes().to_vec(),
         })
     }
 
     /// The request body, as a log sends it.
     pub fn to_body(&self) -> Vec<u8> {
         let mut body = format!("old {}\n", self.old_size);
-        for h in &self.proof {
-            body.push_str(&h.to_base64());
-            body.push('\n');
-        }
-        body.push('\n');
+        push_hashes_and_empty_line(&mut body, &self.proof);
         let mut body = body.into_bytes();
         body.extend_from_slice(&self.note);
         body
