@@ -5,14 +5,15 @@
 use crate::server_process::{sigterm_and_wait, start};
 use crate::{ok, tuflog_as};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn tuflog(home: &Path, server: &str, vkey: &str, args: &[&str]) -> Output {
+/// `tuflog` with this test's passphrase and the server's admin token.
+fn tuflog(home: &Path, server: &str, vkey: &str, token: &str, args: &[&str]) -> Output {
     tuflog_as(
         home,
         server,
         vkey,
-        ("log-commands test passphrase", "unused"),
+        ("log-commands test passphrase", token),
         args,
     )
 }
@@ -23,27 +24,18 @@ fn a_proof_fetched_online_verifies_offline_for_the_exact_bytes_only() {
     let (child, vkey, server) = start(dir.path());
     let token = std::fs::read_to_string(dir.path().join("tuflog-data/admin.token")).unwrap();
     let home = dir.path().join("home");
-    let run = |args: &[&str]| tuflog(&home, &server, &vkey, args);
+    let run = |args: &[&str]| tuflog(&home, &server, &vkey, token.trim(), args);
     let root = ok(run(&["key", "generate"])).trim().to_string();
     let targets = ok(run(&["key", "generate"])).trim().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_tuflog"))
-        .args([
-            "repo",
-            "init",
-            "example.com/app",
-            "--root-key",
-            &root,
-            "--targets-key",
-            &targets,
-        ])
-        .env("TUFLOG_HOME", &home)
-        .env("TUFLOG_SERVER", &server)
-        .env("TUFLOG_LOG_KEY", &vkey)
-        .env("TUFLOG_PASSPHRASE", "log-commands test passphrase")
-        .env("TUFLOG_TOKEN", token.trim())
-        .output()
-        .unwrap();
-    ok(out);
+    ok(run(&[
+        "repo",
+        "init",
+        "example.com/app",
+        "--root-key",
+        &root,
+        "--targets-key",
+        &targets,
+    ]));
 
     let proved = ok(run(&[
         "--output",
@@ -139,30 +131,16 @@ fn a_proof_fetched_online_verifies_offline_for_the_exact_bytes_only() {
     assert!(sigterm_and_wait(child).success());
 }
 
-/// `tuflog` with the admin token as well, for the commands that push.
-fn tuflog_pushing(home: &Path, server: &str, vkey: &str, token: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tuflog"))
-        .args(args)
-        .env("TUFLOG_HOME", home)
-        .env("TUFLOG_SERVER", server)
-        .env("TUFLOG_LOG_KEY", vkey)
-        .env("TUFLOG_PASSPHRASE", "log-commands test passphrase")
-        .env("TUFLOG_TOKEN", token)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn publish_with_proofs_writes_each_logged_file_with_a_tlog_proof_that_verifies_offline() {
     let dir = tempfile::tempdir().unwrap();
     let (child, vkey, server) = start(dir.path());
     let token = std::fs::read_to_string(dir.path().join("tuflog-data/admin.token")).unwrap();
     let home = dir.path().join("home");
-    let run = |args: &[&str]| tuflog(&home, &server, &vkey, args);
-    let push = |args: &[&str]| tuflog_pushing(&home, &server, &vkey, token.trim(), args);
+    let run = |args: &[&str]| tuflog(&home, &server, &vkey, token.trim(), args);
     let root = ok(run(&["key", "generate"])).trim().to_string();
     let targets = ok(run(&["key", "generate"])).trim().to_string();
-    ok(push(&[
+    ok(run(&[
         "repo",
         "init",
         "example.com/app",
@@ -180,7 +158,7 @@ fn publish_with_proofs_writes_each_logged_file_with_a_tlog_proof_that_verifies_o
         artifact.to_str().unwrap(),
     ]));
     let release = dir.path().join("release");
-    let out = ok(push(&[
+    let out = ok(run(&[
         "--output",
         "json",
         "repo",
@@ -248,7 +226,7 @@ fn publish_with_proofs_writes_each_logged_file_with_a_tlog_proof_that_verifies_o
         "example.com/app",
         artifact.to_str().unwrap(),
     ]));
-    let refused = push(&[
+    let refused = run(&[
         "repo",
         "publish",
         "example.com/app",
