@@ -138,6 +138,10 @@ fn the_readme_quickstart_runs_verbatim() {
         std::fs::read_to_string(run.dir.path().join("hello-downloaded.txt")).unwrap(),
         "hello, transparent world\n"
     );
+    // The release directory holds the published targets with its proof, which
+    // `tuflog log verify` checked offline.
+    assert!(run.dir.path().join("release/2.targets.json").is_file());
+    assert!(stdout.contains("verified: release/2.targets.json is example.com/hello targets v2"));
     assert!(
         stdout.contains("every file proven in localhost/tuflog"),
         "{stdout}"
