@@ -15,6 +15,7 @@
 //! thing itself: a batch must start exactly at the current tree size.
 #![forbid(unsafe_code)]
 
+pub mod database_url;
 mod error;
 pub mod keyfile;
 pub mod memory;

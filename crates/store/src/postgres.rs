@@ -167,18 +167,10 @@ fn record(version: i64, sha256: &[u8], index: i64) -> Result<VersionRecord> {
 
 impl PgStore {
     /// Connects to the database at `url` (a `postgres://` URL or key=value
-    /// connection string) and applies any migration not yet applied.
+    /// connection string; TLS as [`crate::database_url`] reads it) and applies any
+    /// migration not yet applied.
     pub fn open(url: &str) -> Result<Self> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| Error::Engine(format!("database URL: {e}")))?;
-        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err(Error::Engine(
-                "database URL asks for sslmode=require; this build connects without TLS \
-                 (reach the database over a private network or a local socket)"
-                    .into(),
-            ));
-        }
+        let connection = crate::database_url::connection(url)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("tuflog-postgres")
@@ -187,13 +179,13 @@ impl PgStore {
         let handle = runtime.handle().clone();
         let pool = {
             let _context = handle.enter();
-            let manager = Manager::from_config(
-                config,
-                NoTls,
-                ManagerConfig {
-                    recycling_method: RecyclingMethod::Fast,
-                },
-            );
+            let manager_config = ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            };
+            let manager = match connection.tls {
+                Some(tls) => Manager::from_config(connection.config, tls, manager_config),
+                None => Manager::from_config(connection.config, NoTls, manager_config),
+            };
             Pool::builder(manager)
                 .max_size(MAX_CONNECTIONS)
                 .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -208,7 +200,13 @@ impl PgStore {
             handle,
             token: Mutex::new(None),
         };
-        store.migrate()?;
+        store.migrate().map_err(|e| match e {
+            Error::Engine(m) if m.contains("invalid peer certificate") => Error::Engine(format!(
+                "{m} (the database URL's sslrootcert must hold the CA that issued the \
+                 database's certificate, issued for the host the URL names)"
+            )),
+            e => e,
+        })?;
         Ok(store)
     }
 

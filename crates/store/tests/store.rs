@@ -579,3 +579,78 @@ fn the_postgres_store_answers_from_inside_an_async_runtime() {
     // Dropped on a runtime thread: no panic about blocking there.
     runtime.block_on(async move { drop(s) });
 }
+
+/// The store over TLS to a database that takes nothing else over TCP: the log
+/// behaves as over a plain connection, and survives a restart of the database.
+#[test]
+fn postgres_over_verified_tls_keeps_the_log() {
+    let mut cluster = testkit::postgres::Cluster::start_tls(&["127.0.0.1"]).unwrap();
+    let url = cluster.create_database("tuflog").unwrap();
+    // The database refuses a connection without TLS, so the store's was TLS.
+    let plain = PgStore::open(&url)
+        .err()
+        .expect("a plain connection refused");
+    assert!(
+        plain.to_string().contains("no pg_hba.conf entry"),
+        "{plain}"
+    );
+    let tls_url = format!(
+        "{url}?sslmode=verify-full&sslrootcert={}",
+        cluster.ca_cert().display()
+    );
+    let s = PgStore::open(&tls_url).unwrap();
+    assert!(s
+        .take_lease("test", "127.0.0.1:1", Duration::from_secs(60))
+        .unwrap()
+        .is_some());
+    log_behaves(&s);
+    let state = s.state().unwrap().unwrap();
+    drop(s);
+    cluster.restart().unwrap();
+    assert_eq!(
+        PgStore::open(&tls_url).unwrap().state().unwrap().unwrap(),
+        state
+    );
+}
+
+/// Someone between the server and its database answers with a certificate of
+/// its own: one from a CA the URL does not name, one the URL's CA issued for
+/// another host, or none at all (a database without TLS). Each is refused before
+/// anything is read or written.
+#[test]
+fn attack_a_database_that_cannot_prove_it_is_the_one_named_is_refused() {
+    let cluster = testkit::postgres::Cluster::start_tls(&["127.0.0.1"]).unwrap();
+    let url = cluster.create_database("tuflog").unwrap();
+    let elsewhere = testkit::postgres::Cluster::start_tls(&["db.example"]).unwrap();
+    let refused = |url: String, wanted: &str| {
+        let e = PgStore::open(&url).err().expect("refused");
+        assert!(e.to_string().contains(wanted), "{url}: {e}");
+    };
+    // Another CA's certificate, and the Mozilla roots, which no test CA is in.
+    refused(
+        format!(
+            "{url}?sslmode=verify-full&sslrootcert={}",
+            elsewhere.ca_cert().display()
+        ),
+        "invalid peer certificate",
+    );
+    refused(format!("{url}?sslmode=require"), "invalid peer certificate");
+    // The right CA, but a certificate for another host than the URL names.
+    let other_host = elsewhere.create_database("tuflog").unwrap();
+    refused(
+        format!(
+            "{other_host}?sslmode=verify-full&sslrootcert={}",
+            elsewhere.ca_cert().display()
+        ),
+        "invalid peer certificate",
+    );
+    // A database without TLS, where TLS was asked for.
+    let (_plain_cluster, plain) = postgres_database();
+    refused(
+        format!(
+            "{plain}?sslmode=verify-full&sslrootcert={}",
+            cluster.ca_cert().display()
+        ),
+        "TLS",
+    );
+}

@@ -29,6 +29,8 @@ pub struct Cluster {
     run_as: Option<String>,
     port: u16,
     running: bool,
+    /// Server options beyond the defaults (TLS).
+    options: String,
 }
 
 fn failed(what: &str, out: &Output) -> io::Error {
@@ -74,6 +76,23 @@ fn is_root() -> bool {
 impl Cluster {
     /// Starts a new, empty cluster.
     pub fn start() -> io::Result<Cluster> {
+        Cluster::start_with(None)
+    }
+
+    /// Starts a new, empty cluster that takes connections over TCP only with TLS,
+    /// with a certificate for `names` (DNS names or IP addresses) issued by a CA
+    /// made for it, whose certificate is [`Cluster::ca_cert`].
+    pub fn start_tls(names: &[&str]) -> io::Result<Cluster> {
+        Cluster::start_with(Some(names))
+    }
+
+    /// The PEM file of the CA that issued a [`Cluster::start_tls`] cluster's
+    /// certificate.
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn start_with(tls_names: Option<&[&str]>) -> io::Result<Cluster> {
         let bin = bin_dir()?;
         let run_as = is_root().then(|| "postgres".to_string());
         let dir = tempfile::Builder::new().prefix("tuflog-pg-").tempdir()?;
@@ -83,8 +102,12 @@ impl Cluster {
             run_as,
             port: 0,
             running: false,
+            options: String::new(),
         };
         cluster.give_to_db_user(cluster.dir.path())?;
+        if let Some(names) = tls_names {
+            cluster.options = cluster.issue_certificate(names)?;
+        }
         let template = cluster.template()?;
         cluster.run(
             Command::new("cp")
@@ -93,6 +116,13 @@ impl Cluster {
                 .arg(cluster.data()),
             "copying the template cluster",
         )?;
+        if tls_names.is_some() {
+            // Over TCP, TLS or nothing; the socket stays open for the tools.
+            std::fs::write(
+                cluster.data().join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )?;
+        }
         // The port is free when chosen, not necessarily when the server binds it.
         let mut attempts = 3;
         loop {
@@ -221,11 +251,47 @@ impl Cluster {
         self.dir.path().join("data")
     }
 
+    /// Writes a new CA's certificate and a server certificate and key for `names`
+    /// it issued; returns the server options that use them.
+    fn issue_certificate(&self, names: &[&str]) -> io::Result<String> {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let tls = |e: rcgen::Error| io::Error::other(format!("test certificate: {e}"));
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        let ca_key = KeyPair::generate().map_err(tls)?;
+        let ca_cert = ca_params.self_signed(&ca_key).map_err(tls)?;
+        let issuer = Issuer::new(ca_params, ca_key);
+        let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
+        let key = KeyPair::generate().map_err(tls)?;
+        let cert = CertificateParams::new(names)
+            .map_err(tls)?
+            .signed_by(&key, &issuer)
+            .map_err(tls)?;
+        let (cert_file, key_file) = (
+            self.dir.path().join("server.crt"),
+            self.dir.path().join("server.key"),
+        );
+        std::fs::write(self.ca_cert(), ca_cert.pem())?;
+        std::fs::write(&cert_file, cert.pem())?;
+        std::fs::write(&key_file, key.serialize_pem())?;
+        // PostgreSQL reads a key only if no one else can.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))?;
+        self.give_to_db_user(&cert_file)?;
+        self.give_to_db_user(&key_file)?;
+        Ok(format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            cert_file.display(),
+            key_file.display()
+        ))
+    }
+
     fn pg_ctl_start(&mut self) -> io::Result<()> {
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=200",
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c max_connections=200{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.options
         );
         self.run(
             Command::new(self.bin.join("pg_ctl"))
