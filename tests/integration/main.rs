@@ -30,5 +30,6 @@ mod restart;
 mod signer;
 mod store_switch;
 mod tlog_proofs;
+mod tls;
 mod util;
 mod witness;

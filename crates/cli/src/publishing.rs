@@ -127,6 +127,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
     let home = home(args)?;
     let file = client_file(&home)?;
     let server = server(args, &file);
+    let http = http(args, &file)?;
     let ks = keystore(args)?;
     let rt = runtime()?;
     match command {
@@ -140,7 +141,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             token: token_args,
         } => {
             let vkey = log_key(args, &file)?;
-            let ws = Workspace::open(&home, &server, &repo)?;
+            let ws = Workspace::open(&home, &server, &repo)?.with_http(http.clone());
             let pass = passphrase(&secret, false)?;
             let mut loaded = Vec::new();
             for (role, ids) in [("root", &root_keys), ("targets", &targets_keys)] {
@@ -183,7 +184,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                 .map(|c| serde_json::from_str::<serde_json::Value>(&c))
                 .transpose()
                 .context("--custom is not JSON")?;
-            let ws = Workspace::open(&home, &server, &repo)?;
+            let ws = Workspace::open(&home, &server, &repo)?.with_http(http.clone());
             for f in &files {
                 let target = match &path {
                     Some(p) => p.clone(),
@@ -203,7 +204,9 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             }
         }
         RepoCommand::Remove { repo, path } => {
-            Workspace::open(&home, &server, &repo)?.remove(&path)?;
+            Workspace::open(&home, &server, &repo)?
+                .with_http(http.clone())
+                .remove(&path)?;
             if args.output == Output::Human {
                 say(format!("staged removal of {path}"));
             }
@@ -215,7 +218,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             token: token_args,
         } => {
             let vkey = log_key(args, &file)?;
-            let ws = Workspace::open(&home, &server, &repo)?;
+            let ws = Workspace::open(&home, &server, &repo)?.with_http(http.clone());
             let ids = ws.signing_keyids("targets", &ks)?;
             if ids.is_empty() {
                 bail!("this keystore holds none of {repo}'s targets keys");
@@ -272,19 +275,17 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|id| ks.public(id).map(|k| k.public))
                 .collect::<Result<Vec<_>, _>>()?;
-            Workspace::open(&home, &server, &repo)?.delegate(
-                &role,
-                public,
-                threshold,
-                paths,
-                terminating,
-            )?;
+            Workspace::open(&home, &server, &repo)?
+                .with_http(http.clone())
+                .delegate(&role, public, threshold, paths, terminating)?;
             if args.output == Output::Human {
                 say(format!("staged delegation to {role}"));
             }
         }
         RepoCommand::Undelegate { repo, role } => {
-            Workspace::open(&home, &server, &repo)?.undelegate(&role)?;
+            Workspace::open(&home, &server, &repo)?
+                .with_http(http.clone())
+                .undelegate(&role)?;
             if args.output == Output::Human {
                 say(format!("staged removal of the delegation to {role}"));
             }
@@ -304,7 +305,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                 bail!("the server makes the online keys; `rotate {repo} online` takes no --key");
             }
             let vkey = log_key(args, &file)?;
-            let ws = Workspace::open(&home, &server, &repo)?;
+            let ws = Workspace::open(&home, &server, &repo)?.with_http(http.clone());
             let old_ids = ws.signing_keyids("root", &ks)?;
             if old_ids.is_empty() {
                 bail!("this keystore holds none of {repo}'s current root keys");
@@ -364,7 +365,9 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             }
         }
         RepoCommand::Status { repo } => {
-            let status = Workspace::open(&home, &server, &repo)?.status()?;
+            let status = Workspace::open(&home, &server, &repo)?
+                .with_http(http.clone())
+                .status()?;
             match args.output {
                 Output::Json => print_json(&status)?,
                 Output::Human => {
@@ -410,7 +413,9 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             }
         }
         RepoCommand::List { repo: Some(repo) } => {
-            let targets = Workspace::open(&home, &server, &repo)?.targets()?;
+            let targets = Workspace::open(&home, &server, &repo)?
+                .with_http(http.clone())
+                .targets()?;
             match args.output {
                 Output::Json => print_json(&targets)?,
                 Output::Human => {

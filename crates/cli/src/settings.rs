@@ -37,6 +37,10 @@ pub struct ClientArgs {
         global = true
     )]
     gossip: Vec<String>,
+    /// A PEM file of CA certificates to trust for an `https://` server signed by
+    /// a private CA, besides the public roots [or `ca_cert` in HOME/client.toml].
+    #[arg(long, env = "TUFLOG_CA_CERT", global = true)]
+    ca_cert: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -61,6 +65,9 @@ pub(crate) struct ClientFile {
     /// Monitors told the trusted checkpoint after each update.
     #[serde(default)]
     gossip: Vec<String>,
+    /// CA certificates (PEM) trusted for an `https://` server, besides the
+    /// public roots.
+    ca_cert: Option<PathBuf>,
 }
 
 /// Most bytes read from a passphrase or token file.
@@ -166,8 +173,18 @@ pub(crate) fn client(args: &ClientArgs) -> anyhow::Result<Client> {
         home,
         limits: tuf::updater::Limits::default(),
     })
+    .with_http(http(args, &file)?)
     .with_monitors(gossip_urls(args, &file));
     Ok(client)
+}
+
+/// The HTTP client for the server and monitors: trusting `--ca-cert` (else
+/// `ca_cert` in client.toml) besides the public roots.
+pub(crate) fn http(args: &ClientArgs, file: &ClientFile) -> anyhow::Result<client::Http> {
+    match args.ca_cert.as_ref().or(file.ca_cert.as_ref()) {
+        Some(ca) => client::Http::trusting(ca).context("ca_cert"),
+        None => Ok(client::Http::new()),
+    }
 }
 
 /// The monitors to gossip with: `--gossip`, else `gossip` in client.toml.
@@ -285,6 +302,7 @@ mod tests {
             log_key: None,
             output: Output::Human,
             gossip: Vec::new(),
+            ca_cert: None,
         };
         let c = client(&args).expect("the example builds a client");
         assert_eq!(c.config().server, "https://tuf.example.com");

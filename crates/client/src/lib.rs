@@ -133,6 +133,13 @@ impl Client {
         }
     }
 
+    /// Talks to the server and monitors through `http` (e.g. [`Http::trusting`] a
+    /// private CA) instead of the default client.
+    pub fn with_http(mut self, http: Http) -> Self {
+        self.http = http;
+        self
+    }
+
     /// Shows every checkpoint to the monitors at `urls` before trusting it (see
     /// [`gossip`]): one that cannot square it with its view stops the update.
     pub fn with_monitors(mut self, urls: Vec<String>) -> Self {

@@ -120,6 +120,13 @@ impl Workspace {
         })
     }
 
+    /// Pushes and reads through `http` (e.g. [`Http::trusting`] a private CA)
+    /// instead of the default client.
+    pub fn with_http(mut self, http: Http) -> Self {
+        self.http = http;
+        self
+    }
+
     /// Every repository with a workspace under `home`.
     pub fn list(home: &Path) -> Result<Vec<String>> {
         let dir = home.join("publish");

@@ -34,9 +34,17 @@ pub struct ServerArgs {
     /// Where the database and the keys live [default: tuflog-data].
     #[arg(long, env = "TUFLOG_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address to listen on, HTTP/1.1 and gRPC over h2c [default: 127.0.0.1:8080].
+    /// Address to listen on, HTTP/1.1 and gRPC over h2c, or over TLS with
+    /// --tls-cert [default: 127.0.0.1:8080].
     #[arg(long, env = "TUFLOG_LISTEN")]
     pub listen: Option<SocketAddr>,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate
+    /// first) [default: tls_cert, or cleartext].
+    #[arg(long, env = "TUFLOG_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM) [default: tls_key].
+    #[arg(long, env = "TUFLOG_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// The log's checkpoint origin, also its key's name [default: localhost/tuflog].
     #[arg(long, env = "TUFLOG_ORIGIN")]
     pub origin: Option<String>,

@@ -39,6 +39,9 @@ pub struct FileConfig {
     database_url: Option<String>,
     /// Where the other instances forward pushes while this one is the sequencer.
     advertise_url: Option<String>,
+    /// HTTPS on `listen`: the certificate chain and its key (PEM).
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     #[serde(default)]
     sequencer: SequencerFile,
     #[serde(default)]
@@ -139,6 +142,10 @@ pub struct Overrides {
     pub database_url: Option<String>,
     /// `--advertise-url` / `TUFLOG_ADVERTISE_URL`.
     pub advertise_url: Option<String>,
+    /// `--tls-cert` / `TUFLOG_TLS_CERT`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key` / `TUFLOG_TLS_KEY`.
+    pub tls_key: Option<PathBuf>,
     /// `--max-batch-entries` / `TUFLOG_MAX_BATCH_ENTRIES`.
     pub max_batch_entries: Option<usize>,
     /// `--max-batch-delay` / `TUFLOG_MAX_BATCH_DELAY`.
@@ -316,8 +323,21 @@ pub fn build(
     if let Some(v) = overrides.origin {
         c.origin = v;
     }
+    c.tls = match (
+        overrides.tls_cert.or(file.tls_cert),
+        overrides.tls_key.or(file.tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some(server::tls::TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => bail!("tls_cert and tls_key go together: give both, or neither for cleartext"),
+    };
     let advertise = overrides.advertise_url.or(file.advertise_url);
     match overrides.database_url.or(file.database_url) {
+        Some(_) if c.tls.is_some() => bail!(
+            "tls_cert with database_url: instances on a shared database forward pushes to \
+             each other in cleartext; put TLS in the load balancer in front of them and \
+             keep the instances on a private network"
+        ),
         Some(url) => {
             let advertise = advertise.unwrap_or_default();
             if !advertise.is_empty() && !advertise.starts_with("http://") {
@@ -416,6 +436,41 @@ mod tests {
                 build(parse(bad).unwrap(), Overrides::default()).is_err(),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn tls_takes_a_certificate_and_its_key_together_and_not_with_a_shared_database() {
+        let (c, _) = build(parse("").unwrap(), Overrides::default()).unwrap();
+        assert!(c.tls.is_none(), "cleartext by default");
+        let file = "tls_cert = \"/etc/tuflog/server.crt\"\ntls_key = \"/etc/tuflog/server.key\"";
+        let (c, _) = build(parse(file).unwrap(), Overrides::default()).unwrap();
+        assert_eq!(
+            c.tls,
+            Some(server::tls::TlsFiles {
+                cert: "/etc/tuflog/server.crt".into(),
+                key: "/etc/tuflog/server.key".into(),
+            })
+        );
+        let (c, _) = build(
+            parse(file).unwrap(),
+            Overrides {
+                tls_cert: Some("/run/cert.pem".into()),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            c.tls.unwrap().cert,
+            std::path::PathBuf::from("/run/cert.pem")
+        );
+        for bad in [
+            "tls_cert = \"/c.pem\"".to_string(),
+            "tls_key = \"/k.pem\"".to_string(),
+            format!("{file}\ndatabase_url = \"postgres://u@db/t\""),
+        ] {
+            let e = build(parse(&bad).unwrap(), Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("tls_"), "{bad}: {e}");
         }
     }
 

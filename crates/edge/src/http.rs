@@ -12,6 +12,8 @@ pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// How long a read may wait for the next bytes of a reply: a server that stops
 /// sending mid-reply cannot hold a client forever.
 pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Largest CA certificate file [`Http::trusting`] reads.
+pub const MAX_CA_FILE_BYTES: u64 = 1 << 20;
 
 /// Told how a long download advances (the CLI draws a progress bar from it).
 pub trait Progress: Send + Sync {
@@ -44,13 +46,51 @@ impl Http {
 
     /// A client with tuflog's user agent and these timeouts.
     pub fn with_timeouts(connect: std::time::Duration, read: std::time::Duration) -> Self {
-        let client = reqwest::Client::builder()
+        let client = Self::builder(connect, read).build().unwrap_or_default();
+        Http { client }
+    }
+
+    /// [`Http::new`] that also trusts, for `https://` servers, the CA certificates
+    /// in the PEM file `ca_file` (a private CA), besides the Mozilla roots.
+    pub fn trusting(ca_file: &std::path::Path) -> Result<Self> {
+        Self::trusting_with_timeouts(ca_file, CONNECT_TIMEOUT, READ_TIMEOUT)
+    }
+
+    /// [`Http::trusting`] with these timeouts.
+    pub fn trusting_with_timeouts(
+        ca_file: &std::path::Path,
+        connect: std::time::Duration,
+        read: std::time::Duration,
+    ) -> Result<Self> {
+        use std::io::Read;
+        let unusable = |why: String| Error::io(ca_file, std::io::Error::other(why));
+        let mut pem = Vec::new();
+        std::fs::File::open(ca_file)
+            .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
+            .map_err(|e| Error::io(ca_file, e))?;
+        if pem.len() as u64 > MAX_CA_FILE_BYTES {
+            return Err(unusable(format!("larger than {MAX_CA_FILE_BYTES} bytes")));
+        }
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| unusable(format!("not PEM certificates: {e}")))?;
+        if certs.is_empty() {
+            return Err(unusable("no certificate in it".into()));
+        }
+        let builder = certs.into_iter().fold(
+            Self::builder(connect, read),
+            reqwest::ClientBuilder::add_root_certificate,
+        );
+        let client = builder
+            .build()
+            .map_err(|e| unusable(format!("an HTTP client with these roots: {e}")))?;
+        Ok(Http { client })
+    }
+
+    fn builder(connect: std::time::Duration, read: std::time::Duration) -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
             .user_agent(concat!("tuflog/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(connect)
             .read_timeout(read)
-            .build()
-            .unwrap_or_default();
-        Http { client }
     }
 
     /// The underlying client, for requests other than bounded GETs.
@@ -90,11 +130,12 @@ impl Http {
         if let Some(path) = url.strip_prefix("file://") {
             return read_file(Path::new(path), url, max_bytes);
         }
-        let transport = |e: reqwest::Error| Error::Transport {
-            url: url.into(),
-            message: e.to_string(),
-        };
-        let mut resp = self.client.get(url).send().await.map_err(transport)?;
+        let mut resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| transport(url, &e))?;
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
@@ -140,10 +181,7 @@ impl Http {
         request: reqwest::RequestBuilder,
         max_bytes: u64,
     ) -> Result<Vec<u8>> {
-        let mut resp = request.send().await.map_err(|e| Error::Transport {
-            url: url.into(),
-            message: e.to_string(),
-        })?;
+        let mut resp = request.send().await.map_err(|e| transport(url, &e))?;
         if !resp.status().is_success() {
             return Err(http_error(url, resp).await);
         }
@@ -169,10 +207,7 @@ async fn read_bounded(
     // read into a growing buffer was copied five times over (8, 16, 32, 64 kB).
     let declared = resp.content_length().and_then(|n| usize::try_from(n).ok());
     let mut body = Vec::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = resp.chunk().await.map_err(|e| Error::Transport {
-        url: url.into(),
-        message: e.to_string(),
-    })? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport(url, &e))? {
         if (body.len() + chunk.len()) as u64 > max_bytes {
             return Err(too_large());
         }
@@ -232,6 +267,23 @@ fn read_file(path: &Path, url: &str, max_bytes: u64) -> Result<Option<Vec<u8>>> 
         });
     }
     Ok(Some(body))
+}
+
+/// A request that got no answer, with every cause reqwest wraps: its own message
+/// alone ("error sending request") hides whether the server's certificate was
+/// refused, the connection refused, or the name not found.
+fn transport(url: &str, e: &reqwest::Error) -> Error {
+    let mut message = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        message.push_str(": ");
+        message.push_str(&c.to_string());
+        cause = c.source();
+    }
+    Error::Transport {
+        url: url.into(),
+        message,
+    }
 }
 
 #[cfg(test)]

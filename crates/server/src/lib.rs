@@ -36,6 +36,7 @@ pub mod repos;
 mod repos_http;
 pub mod sequencer;
 pub mod signing;
+pub mod tls;
 
 pub use error::{Error, ErrorKind};
 pub use published_reads::{ConsistencyProof, InclusionProof};
@@ -50,8 +51,9 @@ use repos::signer::{LocalSigner, Signer};
 use repos::{RepoConfig, Repos};
 use sequencer::{Log, Storage};
 use signing::{CheckpointSigner, LocalCheckpointSigner};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -84,6 +86,9 @@ pub struct Config {
     /// A PostgreSQL database for the log in place of the embedded RocksDB, which
     /// several instances may share (one integrating, by the sequencer lease).
     pub database: Option<DatabaseConfig>,
+    /// Serve HTTPS (HTTP/1.1 and HTTP/2, so gRPC, by ALPN) with this certificate
+    /// and key instead of cleartext HTTP/1.1 and h2c.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// Where the log lives when it is not in the embedded RocksDB.
@@ -117,6 +122,7 @@ impl Default for Config {
             witnesses: None,
             signer: None,
             database: None,
+            tls: None,
         }
     }
 }
@@ -176,6 +182,8 @@ pub struct Server {
     tokens: Arc<Tokens>,
     /// On a shared database: the sequencer lease, held or waited for.
     sequencing: Option<Sequencing>,
+    /// The TLS identity to serve with, when configured.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 struct Sequencing {
@@ -274,6 +282,7 @@ impl Server {
             repos,
             tokens: Arc::new(Tokens::new(config.tokens.clone())),
             sequencing: None,
+            tls: config.tls.as_ref().map(tls::server_config).transpose()?,
         })
     }
 
@@ -335,7 +344,8 @@ impl Server {
         let keeper = match sequencing {
             Some(mut seq) => {
                 if seq.me.address.is_empty() {
-                    seq.me.address = format!("http://{}", listener.local_addr()?);
+                    let scheme = if self.tls.is_some() { "https" } else { "http" };
+                    seq.me.address = format!("{scheme}://{}", listener.local_addr()?);
                 }
                 seq.forwarder.set_own_address(&seq.me.address);
                 let log = self.log.clone();
@@ -362,15 +372,7 @@ impl Server {
             .clone()
             .map(|policy| tokio::spawn(cosign::run(self.log.clone(), policy, stopping.clone())));
         let resigner = tokio::spawn(resign_loop(self.log.clone(), self.repos.clone(), stopping));
-        // Without TCP_NODELAY a gRPC reply (headers, data and trailers written
-        // separately) waits out the client's delayed ACK on every push (seen with
-        // tuflog-pushload: ~49 ms per push).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let serving = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let shutdown = async move {
             let lost = async move {
                 // Without a lease keeper the sender is gone at once: never lost.
                 if lost.wait_for(|l| *l).await.is_err() {
@@ -382,7 +384,33 @@ impl Server {
                 _ = lost => {}
             }
             let _ = stopping_tx.send(true);
-        });
+        };
+        let serving: Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match &self.tls {
+            Some(config) => {
+                let listener =
+                    tls::TlsListener::new(listener, config.clone(), self.metrics.clone())?;
+                Box::pin(
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(shutdown)
+                        .into_future(),
+                )
+            }
+            None => {
+                // Without TCP_NODELAY a gRPC reply (headers, data and trailers
+                // written separately) waits out the client's delayed ACK on every
+                // push (seen with tuflog-pushload: ~49 ms per push).
+                let listener = listener.tap_io(|tcp| {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                    }
+                });
+                Box::pin(
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(shutdown)
+                        .into_future(),
+                )
+            }
+        };
         let result = serving.await;
         let _ = resigner.await;
         if let Some(c) = cosigner {

@@ -37,6 +37,8 @@ pub struct Metrics {
     pub grpc_requests_total: IntCounterVec,
     /// gRPC request latency by method.
     pub grpc_request_duration_seconds: HistogramVec,
+    /// TLS handshakes that did not complete, by reason (`refused`, `timeout`).
+    pub tls_handshake_failures_total: IntCounterVec,
 }
 
 /// Latency buckets from 50 µs to 5 s: proofs take tens of microseconds, synced
@@ -126,6 +128,17 @@ impl Metrics {
             .buckets(latency_buckets()),
             &["method"],
         )?;
+        let tls_handshake_failures_total = IntCounterVec::new(
+            Opts::new(
+                "tuflog_tls_handshake_failures_total",
+                "TLS handshakes on the server's port that did not complete, by reason",
+            ),
+            &["reason"],
+        )?;
+        for reason in ["refused", "timeout"] {
+            tls_handshake_failures_total.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(tls_handshake_failures_total.clone()))?;
         registry.register(Box::new(log_size.clone()))?;
         registry.register(Box::new(integrate_batch_entries.clone()))?;
         registry.register(Box::new(integrate_duration_seconds.clone()))?;
@@ -158,6 +171,7 @@ impl Metrics {
             update_packs_total,
             grpc_requests_total,
             grpc_request_duration_seconds,
+            tls_handshake_failures_total,
         })
     }
 

@@ -2,4 +2,5 @@
 //! operator would run.
 #![forbid(unsafe_code)]
 
+pub mod pki;
 pub mod postgres;

@@ -254,35 +254,14 @@ impl Cluster {
     /// Writes a new CA's certificate and a server certificate and key for `names`
     /// it issued; returns the server options that use them.
     fn issue_certificate(&self, names: &[&str]) -> io::Result<String> {
-        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-        let tls = |e: rcgen::Error| io::Error::other(format!("test certificate: {e}"));
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls)?;
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        let ca_key = KeyPair::generate().map_err(tls)?;
-        let ca_cert = ca_params.self_signed(&ca_key).map_err(tls)?;
-        let issuer = Issuer::new(ca_params, ca_key);
-        let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
-        let key = KeyPair::generate().map_err(tls)?;
-        let cert = CertificateParams::new(names)
-            .map_err(tls)?
-            .signed_by(&key, &issuer)
-            .map_err(tls)?;
-        let (cert_file, key_file) = (
-            self.dir.path().join("server.crt"),
-            self.dir.path().join("server.key"),
-        );
-        std::fs::write(self.ca_cert(), ca_cert.pem())?;
-        std::fs::write(&cert_file, cert.pem())?;
-        std::fs::write(&key_file, key.serialize_pem())?;
-        // PostgreSQL reads a key only if no one else can.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))?;
-        self.give_to_db_user(&cert_file)?;
-        self.give_to_db_user(&key_file)?;
+        let files = crate::pki::server_certificate(names)?.write(self.dir.path())?;
+        // PostgreSQL reads a key only if no one else can: the database user's own.
+        self.give_to_db_user(&files.cert)?;
+        self.give_to_db_user(&files.key)?;
         Ok(format!(
             " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
-            cert_file.display(),
-            key_file.display()
+            files.cert.display(),
+            files.key.display()
         ))
     }
 

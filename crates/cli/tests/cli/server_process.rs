@@ -389,3 +389,67 @@ fn regression_logs_written_to_a_pipe_carry_no_colour_codes() {
     );
     assert!(sigterm_and_wait(child).success());
 }
+
+/// `tuflog server --tls-cert --tls-key` serves HTTPS, and the CLI with
+/// `--ca-cert` publishes and updates through it; without the CA it refuses the
+/// server before sending its token.
+#[test]
+fn the_server_serves_https_and_the_cli_trusts_its_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = testkit::pki::server_certificate(&["127.0.0.1"])
+        .unwrap()
+        .write(&dir.path().join("tls"))
+        .unwrap();
+    let (child, vkey, checkpoint) = start_role(
+        dir.path(),
+        &[
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            files.cert.to_str().unwrap(),
+            "--tls-key",
+            files.key.to_str().unwrap(),
+        ],
+        "checkpoint",
+    );
+    assert!(checkpoint.starts_with("https://127.0.0.1:"), "{checkpoint}");
+    let server = checkpoint.trim_end_matches("/log/checkpoint").to_string();
+    let token = std::fs::read_to_string(dir.path().join("tuflog-data/admin.token")).unwrap();
+    let home = dir.path().join("home");
+    let ca = files.ca.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--ca-cert", ca];
+        all.extend_from_slice(args);
+        crate::tuflog_as(&home, &server, &vkey, ("https test", token.trim()), &all)
+    };
+    let root = crate::ok(run(&["key", "generate"])).trim().to_string();
+    let targets = crate::ok(run(&["key", "generate"])).trim().to_string();
+    let init = [
+        "repo",
+        "init",
+        "example.com/app",
+        "--root-key",
+        &root,
+        "--targets-key",
+        &targets,
+    ];
+    // Without the CA, the server is not trusted and nothing is pushed.
+    let refused = crate::tuflog_as(&home, &server, &vkey, ("https test", token.trim()), &init);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("certificate"), "{stderr}");
+    crate::ok(run(&init));
+    let artifact = dir.path().join("app.tgz");
+    std::fs::write(&artifact, b"over https").unwrap();
+    crate::ok(run(&[
+        "repo",
+        "add",
+        "example.com/app",
+        artifact.to_str().unwrap(),
+    ]));
+    crate::ok(run(&["repo", "publish", "example.com/app"]));
+    let updated = crate::ok(run(&["update", "example.com/app"]));
+    assert!(updated.contains("targets v2"), "{updated}");
+    assert!(sigterm_and_wait(child).success());
+}

@@ -105,6 +105,8 @@ fn settings(args: &ServerArgs) -> anyhow::Result<(server::Config, std::net::Sock
             origin: args.origin.clone(),
             database_url: args.database_url.clone(),
             advertise_url: args.advertise_url.clone(),
+            tls_cert: args.tls_cert.clone(),
+            tls_key: args.tls_key.clone(),
             max_batch_entries: args.max_batch_entries,
             max_batch_delay: args.max_batch_delay,
             signer: daemons::config::SignerOverrides {
@@ -130,18 +132,26 @@ fn serve(args: ServerArgs) -> anyhow::Result<()> {
         })?;
         let shutdown = daemons::shutdown_signal()?;
         let (listener, addr) = daemons::bind(listen).await?;
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         daemons::announce(
             &format!("tuflog server: log {}", config.origin),
             &[
                 ("verifier key", srv.verifier_key().to_string()),
-                ("checkpoint", format!("http://{addr}/log/checkpoint")),
+                ("checkpoint", format!("{scheme}://{addr}/log/checkpoint")),
                 (
                     "repositories",
-                    format!("http://{addr}/repos/<name>/metadata/"),
+                    format!("{scheme}://{addr}/repos/<name>/metadata/"),
                 ),
-                ("online keys", format!("http://{addr}/repos/<name>/keys")),
-                ("metrics", format!("http://{addr}/metrics")),
-                ("gRPC", format!("http://{addr} (tuflog.log.v1.Log)")),
+                (
+                    "online keys",
+                    format!("{scheme}://{addr}/repos/<name>/keys"),
+                ),
+                ("metrics", format!("{scheme}://{addr}/metrics")),
+                ("gRPC", format!("{scheme}://{addr} (tuflog.log.v1.Log)")),
             ],
         );
         if config.tokens.is_empty() {
