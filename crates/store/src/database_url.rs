@@ -151,19 +151,68 @@ fn take_tls_options(url: &str) -> Result<(String, TlsOptions)> {
         };
         return Ok((rest, options));
     }
-    // key=value form: the two options are taken when written unquoted; anything
-    // else, quoted values included, is left for tokio-postgres to read.
-    let mut kept = Vec::new();
-    for word in url.split_ascii_whitespace() {
+    // key=value form: the two options are taken out (a quoted value unquoted);
+    // every other byte, quoted values with their spaces included, is left as it
+    // was for tokio-postgres to read.
+    let mut rest = String::with_capacity(url.len());
+    for (word, taken_from) in words(url) {
         let taken = match word.split_once('=') {
-            Some((key, value)) if !value.starts_with('\'') => take(key, value.to_string())?,
-            _ => false,
+            Some((key, value)) => take(key, unquote(value))?,
+            None => false,
         };
         if !taken {
-            kept.push(word);
+            rest.push_str(taken_from);
         }
     }
-    Ok((kept.join(" "), options))
+    Ok((rest, options))
+}
+
+/// A key=value value as libpq reads it: single quotes around it dropped, `\'`
+/// and `\\` unescaped.
+fn unquote(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else {
+        return value.to_string();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The whitespace-separated words of a key=value connection string, each with
+/// the text it spans plus the whitespace before it. Whitespace inside single
+/// quotes (`\'` escapes a quote) belongs to its word.
+fn words(text: &str) -> Vec<(&str, &str)> {
+    let mut words = Vec::new();
+    let (mut start, mut word_start) = (0, None);
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '\'' => quoted = !quoted,
+            c if c.is_ascii_whitespace() && !quoted => {
+                if let Some(w) = word_start.take() {
+                    words.push((&text[w..i], &text[start..i]));
+                    start = i;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if word_start.is_none() {
+            word_start = Some(i);
+        }
+    }
+    if let Some(w) = word_start {
+        words.push((&text[w..], &text[start..]));
+    }
+    words
 }
 
 #[cfg(test)]
@@ -195,11 +244,24 @@ mod tests {
         let (rest, o) = options("host=h user=u sslmode=require sslrootcert=/ca.pem dbname=log");
         assert_eq!(rest, "host=h user=u dbname=log");
         assert_eq!(o.sslrootcert.as_deref(), Some("/ca.pem"));
+        let (_, o) = options(r"host=h sslmode=require sslrootcert='/etc/db ca/it\'s.pem'");
+        assert_eq!(o.sslrootcert.as_deref(), Some("/etc/db ca/it's.pem"));
         let (rest, o) = options("postgres://u@h/db");
         assert_eq!(
             (rest.as_str(), o),
             ("postgres://u@h/db", TlsOptions::default())
         );
+    }
+
+    /// The key=value form was split at every space and joined again with one:
+    /// a quoted password with two spaces in a row lost one, and a word inside
+    /// quotes that looked like an option was taken out of the password.
+    #[test]
+    fn regression_a_quoted_value_in_a_key_value_url_lost_spaces_and_words() {
+        let (rest, o) =
+            options("host=h password='a  b sslmode=disable' sslmode=verify-full\tdbname=log");
+        assert_eq!(rest, "host=h password='a  b sslmode=disable'\tdbname=log");
+        assert_eq!(o.sslmode.as_deref(), Some("verify-full"));
     }
 
     #[test]
