@@ -66,6 +66,25 @@ async fn a_server_with_a_certificate_publishes_updates_and_answers_grpc_over_tls
     let report = user.update("example.com/app", None).await.unwrap();
     assert_eq!(report.versions.get("targets"), Some(&2));
 
+    // A monitor follows the log over HTTPS with the CA, and replays what it saw.
+    let mut config = monitor::Config::new(&https, srv.vkey.clone());
+    config.ca_cert = Some(ca.clone());
+    config.evidence_dir = dir.path().join("monitor/evidence");
+    let watcher = crate::monitor::monitor_at(config, &dir.path().join("monitor"));
+    watcher
+        .follow_once(&monitor::follower::NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(watcher.size(), srv.log.latest().size());
+    let mut blind = monitor::Config::new(&https, srv.vkey.clone());
+    blind.evidence_dir = dir.path().join("blind/evidence");
+    let blind = crate::monitor::monitor_at(blind, &dir.path().join("blind"));
+    let err = blind
+        .follow_once(&monitor::follower::NoProgress)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+
     // gRPC over TLS (HTTP/2 by ALPN) on the same port.
     let tls = tonic::transport::ClientTlsConfig::new()
         .ca_certificate(tonic::transport::Certificate::from_pem(

@@ -118,6 +118,10 @@ pub struct MonitorArgs {
     /// The log's base URL.
     #[arg(long = "log", env = "TUFLOG_MONITOR_LOG")]
     pub log: String,
+    /// A PEM file of CA certificates trusted for `https://` URLs besides the
+    /// public roots: a log, peer or witness whose certificate a private CA issued.
+    #[arg(long, env = "TUFLOG_MONITOR_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     /// The log's verifier key (`origin+keyid+key`, as `tuflog server` prints it).
     #[arg(long, env = "TUFLOG_MONITOR_LOG_KEY")]
     pub log_key: String,

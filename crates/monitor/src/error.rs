@@ -19,6 +19,9 @@ pub enum Error {
     /// The monitor's store failed.
     #[error("monitor state: {0}")]
     Store(#[from] store::Error),
+    /// A setting cannot be used (an unreadable CA file).
+    #[error("monitor configuration: {0}")]
+    Config(String),
     /// The stored state does not hold together (damaged or from another log).
     #[error("the monitor's stored state is damaged: {0}")]
     Damaged(String),

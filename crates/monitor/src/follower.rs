@@ -90,6 +90,10 @@ pub struct Config {
     /// verified a tree of its size) raises `checkpoint_stale`. A live tuflog log
     /// grows at least as often as its timestamps are re-signed.
     pub max_checkpoint_age: Option<Duration>,
+    /// CA certificates (PEM) trusted for `https://` URLs (the log, peers,
+    /// witnesses, the webhook) besides the public roots: a log whose certificate
+    /// a private CA issued.
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl Config {
@@ -112,6 +116,7 @@ impl Config {
             gossip_wait: Duration::from_secs(10),
             heard_deadline: Duration::from_secs(300),
             max_checkpoint_age: Some(Duration::from_secs(25 * 3600)),
+            ca_cert: None,
         }
     }
 }
@@ -255,7 +260,10 @@ impl Monitor {
                 .check(&config.log_key)
                 .map_err(|e| Error::Damaged(format!("witness policy: {e}")))?;
         }
-        let http = Http::new();
+        let http = match &config.ca_cert {
+            Some(ca) => Http::trusting(ca).map_err(|e| Error::Config(format!("ca_cert: {e}")))?,
+            None => Http::new(),
+        };
         let mut replay = stored.replay;
         replay.watch(Watched::from_names(&config.watch));
         metrics.set_heard_pending(stored.heard.len());

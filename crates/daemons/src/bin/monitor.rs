@@ -62,6 +62,7 @@ fn main() -> anyhow::Result<()> {
     config.max_checkpoint_age =
         (!args.max_checkpoint_age.is_zero()).then_some(args.max_checkpoint_age);
     config.witness_urls = args.witness_urls;
+    config.ca_cert = args.ca_cert;
     if !args.witnesses.is_empty() {
         let keys = args
             .witnesses
