@@ -128,6 +128,9 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
     let file = client_file(&home)?;
     let server = server(args, &file);
     let http = http(args, &file)?;
+    let workspace = |repo: &str| -> anyhow::Result<Workspace> {
+        Ok(Workspace::open(&home, &server, repo)?.with_http(http.clone()))
+    };
     let ks = keystore(args)?;
     let rt = runtime()?;
     match command {
@@ -141,7 +144,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             token: token_args,
         } => {
             let vkey = log_key(args, &file)?;
-            let ws = Workspace::open(&home, &server, &repo)?.with_http(http.clone());
+            let ws = workspace(&repo)?;
             let pass = passphrase(&secret, false)?;
             let mut loaded = Vec::new();
             for (role, ids) in [("root", &root_keys), ("targets", &targets_keys)] {
@@ -184,7 +187,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                 .map(|c| serde_json::from_str::<serde_json::Value>(&c))
                 .transpose()
                 .context("--custom is not JSON")?;
-            let ws = Workspace::open(&home, &server, &repo)?.with_http(http.clone());
+            let ws = workspace(&repo)?;
             for f in &files {
                 let target = match &path {
                     Some(p) => p.clone(),
@@ -204,9 +207,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             }
         }
         RepoCommand::Remove { repo, path } => {
-            Workspace::open(&home, &server, &repo)?
-                .with_http(http.clone())
-                .remove(&path)?;
+            workspace(&repo)?.remove(&path)?;
             if args.output == Output::Human {
                 say(format!("staged removal of {path}"));
             }
@@ -218,7 +219,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             token: token_args,
         } => {
             let vkey = log_key(args, &file)?;
-            let ws = Workspace::open(&home, &server, &repo)?.with_http(http.clone());
+            let ws = workspace(&repo)?;
             let ids = ws.signing_keyids("targets", &ks)?;
             if ids.is_empty() {
                 bail!("this keystore holds none of {repo}'s targets keys");
@@ -275,17 +276,13 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|id| ks.public(id).map(|k| k.public))
                 .collect::<Result<Vec<_>, _>>()?;
-            Workspace::open(&home, &server, &repo)?
-                .with_http(http.clone())
-                .delegate(&role, public, threshold, paths, terminating)?;
+            workspace(&repo)?.delegate(&role, public, threshold, paths, terminating)?;
             if args.output == Output::Human {
                 say(format!("staged delegation to {role}"));
             }
         }
         RepoCommand::Undelegate { repo, role } => {
-            Workspace::open(&home, &server, &repo)?
-                .with_http(http.clone())
-                .undelegate(&role)?;
+            workspace(&repo)?.undelegate(&role)?;
             if args.output == Output::Human {
                 say(format!("staged removal of the delegation to {role}"));
             }
@@ -305,7 +302,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
                 bail!("the server makes the online keys; `rotate {repo} online` takes no --key");
             }
             let vkey = log_key(args, &file)?;
-            let ws = Workspace::open(&home, &server, &repo)?.with_http(http.clone());
+            let ws = workspace(&repo)?;
             let old_ids = ws.signing_keyids("root", &ks)?;
             if old_ids.is_empty() {
                 bail!("this keystore holds none of {repo}'s current root keys");
@@ -365,9 +362,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             }
         }
         RepoCommand::Status { repo } => {
-            let status = Workspace::open(&home, &server, &repo)?
-                .with_http(http.clone())
-                .status()?;
+            let status = workspace(&repo)?.status()?;
             match args.output {
                 Output::Json => print_json(&status)?,
                 Output::Human => {
@@ -413,9 +408,7 @@ pub fn repo(args: &ClientArgs, command: RepoCommand) -> anyhow::Result<()> {
             }
         }
         RepoCommand::List { repo: Some(repo) } => {
-            let targets = Workspace::open(&home, &server, &repo)?
-                .with_http(http.clone())
-                .targets()?;
+            let targets = workspace(&repo)?.targets()?;
             match args.output {
                 Output::Json => print_json(&targets)?,
                 Output::Human => {

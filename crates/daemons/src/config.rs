@@ -333,11 +333,6 @@ pub fn build(
     };
     let advertise = overrides.advertise_url.or(file.advertise_url);
     match overrides.database_url.or(file.database_url) {
-        Some(_) if c.tls.is_some() => bail!(
-            "tls_cert with database_url: instances on a shared database forward pushes to \
-             each other in cleartext; put TLS in the load balancer in front of them and \
-             keep the instances on a private network"
-        ),
         Some(url) => {
             let advertise = advertise.unwrap_or_default();
             if !advertise.is_empty() && !advertise.starts_with("http://") {
@@ -440,7 +435,7 @@ mod tests {
     }
 
     #[test]
-    fn tls_takes_a_certificate_and_its_key_together_and_not_with_a_shared_database() {
+    fn tls_takes_a_certificate_and_its_key_together() {
         let (c, _) = build(parse("").unwrap(), Overrides::default()).unwrap();
         assert!(c.tls.is_none(), "cleartext by default");
         let file = "tls_cert = \"/etc/tuflog/server.crt\"\ntls_key = \"/etc/tuflog/server.key\"";
@@ -467,7 +462,6 @@ mod tests {
         for bad in [
             "tls_cert = \"/c.pem\"".to_string(),
             "tls_key = \"/k.pem\"".to_string(),
-            format!("{file}\ndatabase_url = \"postgres://u@db/t\""),
         ] {
             let e = build(parse(&bad).unwrap(), Overrides::default()).unwrap_err();
             assert!(e.to_string().contains("tls_"), "{bad}: {e}");

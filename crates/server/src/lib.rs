@@ -207,6 +207,13 @@ impl Server {
     /// the others serve the cosigned checkpoints the sequencer keeps in the
     /// database, each checked as a client checks it.
     pub fn open(config: &Config) -> Result<Self, Error> {
+        if config.tls.is_some() && config.database.is_some() {
+            return Err(Error::invalid(
+                "tls_cert with database_url: instances on a shared database forward pushes \
+                 to each other in cleartext; put TLS in the load balancer in front of them \
+                 and keep the instances on a private network",
+            ));
+        }
         let (checkpoints, signer): (Arc<dyn CheckpointSigner>, Arc<dyn Signer>) =
             match &config.signer {
                 Some(remote) => {
@@ -344,8 +351,7 @@ impl Server {
         let keeper = match sequencing {
             Some(mut seq) => {
                 if seq.me.address.is_empty() {
-                    let scheme = if self.tls.is_some() { "https" } else { "http" };
-                    seq.me.address = format!("{scheme}://{}", listener.local_addr()?);
+                    seq.me.address = format!("http://{}", listener.local_addr()?);
                 }
                 seq.forwarder.set_own_address(&seq.me.address);
                 let log = self.log.clone();

@@ -206,6 +206,23 @@ mod tests {
     }
 
     #[test]
+    fn a_server_on_a_shared_database_refuses_to_serve_tls_before_connecting() {
+        let config = crate::Config {
+            tls: Some(TlsFiles {
+                cert: "/nonexistent/cert.pem".into(),
+                key: "/nonexistent/key.pem".into(),
+            }),
+            database: Some(crate::DatabaseConfig {
+                url: zeroize::Zeroizing::new("postgres://nobody@127.0.0.1:1/none".into()),
+                advertise: String::new(),
+            }),
+            ..crate::Config::default()
+        };
+        let e = crate::Server::open(&config).err().unwrap();
+        assert!(e.to_string().contains("forward pushes"), "{e}");
+    }
+
+    #[test]
     fn unusable_files_are_refused_by_name_at_start() {
         let dir = tempfile::tempdir().unwrap();
         let f = testkit::pki::server_certificate(&["localhost"])
