@@ -16,11 +16,14 @@ async fn https_server(dir: &std::path::Path) -> (InProcess, std::path::PathBuf) 
         .unwrap()
         .write(&dir.join("tls"))
         .unwrap();
+    // One instance on its own store whatever the store switch says: instances
+    // on a shared database do not serve TLS themselves.
     let srv = InProcess::start_config(server::Config {
         tls: Some(server::tls::TlsFiles {
             cert: files.cert,
             key: files.key,
         }),
+        database: None,
         ..InProcess::config(&dir.join("server"))
     })
     .await;
