@@ -3,7 +3,7 @@
 //! only for the exact bytes it names.
 
 use crate::server_process::{sigterm_and_wait, start};
-use crate::{ok, tuflog_as};
+use crate::{init_example_repo, ok, tuflog_as};
 use std::path::Path;
 use std::process::Output;
 
@@ -25,17 +25,7 @@ fn a_proof_fetched_online_verifies_offline_for_the_exact_bytes_only() {
     let token = std::fs::read_to_string(dir.path().join("tuflog-data/admin.token")).unwrap();
     let home = dir.path().join("home");
     let run = |args: &[&str]| tuflog(&home, &server, &vkey, token.trim(), args);
-    let root = ok(run(&["key", "generate"])).trim().to_string();
-    let targets = ok(run(&["key", "generate"])).trim().to_string();
-    ok(run(&[
-        "repo",
-        "init",
-        "example.com/app",
-        "--root-key",
-        &root,
-        "--targets-key",
-        &targets,
-    ]));
+    init_example_repo(run);
 
     let proved = ok(run(&[
         "--output",
@@ -138,17 +128,7 @@ fn publish_with_proofs_writes_each_logged_file_with_a_tlog_proof_that_verifies_o
     let token = std::fs::read_to_string(dir.path().join("tuflog-data/admin.token")).unwrap();
     let home = dir.path().join("home");
     let run = |args: &[&str]| tuflog(&home, &server, &vkey, token.trim(), args);
-    let root = ok(run(&["key", "generate"])).trim().to_string();
-    let targets = ok(run(&["key", "generate"])).trim().to_string();
-    ok(run(&[
-        "repo",
-        "init",
-        "example.com/app",
-        "--root-key",
-        &root,
-        "--targets-key",
-        &targets,
-    ]));
+    init_example_repo(run);
     let artifact = dir.path().join("app.tar");
     std::fs::write(&artifact, b"release 1").unwrap();
     ok(run(&[

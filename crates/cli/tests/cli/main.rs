@@ -49,6 +49,22 @@ pub fn tuflog_as(
         .unwrap()
 }
 
+/// Creates `example.com/app` through `run`, with a new root key and a new targets
+/// key from its keystore.
+pub fn init_example_repo(run: impl Fn(&[&str]) -> Output) {
+    let root = ok(run(&["key", "generate"])).trim().to_string();
+    let targets = ok(run(&["key", "generate"])).trim().to_string();
+    ok(run(&[
+        "repo",
+        "init",
+        "example.com/app",
+        "--root-key",
+        &root,
+        "--targets-key",
+        &targets,
+    ]));
+}
+
 /// The stdout of a command that must have succeeded (its stderr otherwise).
 pub fn ok(out: Output) -> String {
     assert!(

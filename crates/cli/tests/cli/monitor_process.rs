@@ -4,7 +4,7 @@
 
 use crate::server_process::{sigterm_and_wait, start, start_labelled};
 use crate::witness_process::request;
-use crate::{ok, tuflog_as};
+use crate::{init_example_repo, ok, tuflog_as};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -22,17 +22,7 @@ fn the_monitor_binary_follows_hears_gossip_and_writes_evidence_the_cli_verifies(
     let token = std::fs::read_to_string(dir.path().join("tuflog-data/admin.token")).unwrap();
     let home = dir.path().join("home");
     let run = |args: &[&str]| tuflog(&home, &server_url, &vkey, token.trim(), args);
-    let root = ok(run(&["key", "generate"])).trim().to_string();
-    let targets = ok(run(&["key", "generate"])).trim().to_string();
-    ok(run(&[
-        "repo",
-        "init",
-        "example.com/app",
-        "--root-key",
-        &root,
-        "--targets-key",
-        &targets,
-    ]));
+    init_example_repo(run);
 
     let (monitor, found) = start_labelled(
         dir.path(),
