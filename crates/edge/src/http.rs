@@ -12,8 +12,6 @@ pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// How long a read may wait for the next bytes of a reply: a server that stops
 /// sending mid-reply cannot hold a client forever.
 pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-/// Largest CA certificate file [`Http::trusting`] reads.
-pub const MAX_CA_FILE_BYTES: u64 = 1 << 20;
 
 /// Told how a long download advances (the CLI draws a progress bar from it).
 pub trait Progress: Send + Sync {
@@ -62,15 +60,8 @@ impl Http {
         connect: std::time::Duration,
         read: std::time::Duration,
     ) -> Result<Self> {
-        use std::io::Read;
         let unusable = |why: String| Error::io(ca_file, std::io::Error::other(why));
-        let mut pem = Vec::new();
-        std::fs::File::open(ca_file)
-            .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
-            .map_err(|e| Error::io(ca_file, e))?;
-        if pem.len() as u64 > MAX_CA_FILE_BYTES {
-            return Err(unusable(format!("larger than {MAX_CA_FILE_BYTES} bytes")));
-        }
+        let pem = crate::pem::read(ca_file)?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| unusable(format!("not PEM certificates: {e}")))?;
         if certs.is_empty() {

@@ -10,7 +10,6 @@ use crate::metrics::Metrics;
 use crate::Error;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,8 +23,6 @@ use tokio_rustls::TlsAcceptor;
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in progress at once; further connections wait to be accepted.
 pub const MAX_PENDING_HANDSHAKES: usize = 1024;
-/// Largest certificate chain or key file read.
-pub const MAX_PEM_FILE_BYTES: u64 = 1 << 20;
 
 /// The files of the server's TLS identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,16 +33,11 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// A PEM file of the TLS identity, read as every PEM file is ([`edge::pem`]).
 fn read_pem(path: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
-    let unusable = |why: String| Error::invalid(format!("TLS {what} {}: {why}", path.display()));
-    let mut bytes = zeroize::Zeroizing::new(Vec::new());
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_PEM_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| unusable(e.to_string()))?;
-    if bytes.len() as u64 > MAX_PEM_FILE_BYTES {
-        return Err(unusable(format!("larger than {MAX_PEM_FILE_BYTES} bytes")));
-    }
-    Ok(bytes)
+    edge::pem::read(path)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| Error::invalid(format!("TLS {what} {}: {e}", path.display())))
 }
 
 /// The rustls configuration for `files`, offering HTTP/2 and HTTP/1.1.

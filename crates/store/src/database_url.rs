@@ -22,9 +22,6 @@ use rustls::pki_types::CertificateDer;
 use std::sync::Arc;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// Largest `sslrootcert` file read: a bundle of a few hundred CA certificates.
-pub const MAX_ROOT_CERT_BYTES: u64 = 1 << 20;
-
 /// A URL's connection settings and, when it asks for TLS, the verified connector.
 pub(crate) struct Connection {
     pub(crate) config: tokio_postgres::Config,
@@ -92,17 +89,11 @@ pub(crate) fn connection(url: &str) -> Result<Connection> {
     })
 }
 
-/// The certificates of the PEM file at `path`, as trust anchors.
+/// The certificates of the PEM file at `path` (read as every PEM file is,
+/// [`edge::pem`]), as trust anchors.
 fn roots_from(path: &str) -> Result<rustls::RootCertStore> {
-    use std::io::Read;
     let unusable = |why: String| Error::Engine(format!("database URL: sslrootcert {path}: {why}"));
-    let mut pem = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_ROOT_CERT_BYTES + 1).read_to_end(&mut pem))
-        .map_err(|e| unusable(e.to_string()))?;
-    if pem.len() as u64 > MAX_ROOT_CERT_BYTES {
-        return Err(unusable(format!("larger than {MAX_ROOT_CERT_BYTES} bytes")));
-    }
+    let pem = edge::pem::read(std::path::Path::new(path)).map_err(|e| unusable(e.to_string()))?;
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
         let cert = cert.map_err(|e| unusable(format!("not PEM certificates: {e}")))?;
